@@ -1,0 +1,28 @@
+//! harrow: an offline analyzer of Harvester support bundles and air-gapped RKE2 node snapshots.
+//!
+//! The data flows one way, one stage per module:
+//!
+//! ```text
+//! inputs ──► ingest ──► snapshot ──► pki + graph ──► checks ──► report
+//! ```
+//!
+//! - [`ingest`] reads archives (zip, nested zip, tar, tar.gz, tar.xz, directories) safely and
+//!   streams only the entries the analysis asked for into bounded memory.
+//! - [`snapshot`] merges the inputs of one cluster into one model: virtual files with provenance,
+//!   a Kubernetes object index, the node inventory and roles.
+//! - [`pki`] parses certificates, keys, tokens and computes the token CA hash.
+//! - [`graph`] builds the trust graph.
+//! - [`checks`] judges the model (rules with codes) and records coverage.
+//! - [`report`] renders text and JSON.
+//! - [`cli`] holds the clap definitions; `main.rs` is a thin shell around [`cli::run`].
+
+pub mod analyze;
+pub mod checks;
+pub mod cli;
+pub mod error;
+pub mod graph;
+pub mod ingest;
+pub mod pki;
+pub mod report;
+pub mod snapshot;
+pub mod timefmt;
