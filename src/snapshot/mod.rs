@@ -24,8 +24,9 @@ impl Selector for AnalysisSelector {
 }
 
 /// Build the snapshot from every input read. Inputs of different clusters are refused here.
-pub fn build(trees: Vec<InputTree>, limits: &Limits) -> Snapshot {
+pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snapshot {
     let _ = limits;
+    let trees: Vec<InputTree> = inputs.into_iter().map(|(t, _)| t).collect();
     let inputs = trees
         .iter()
         .map(|t| InputSummary {
