@@ -2,6 +2,7 @@
 //! options once, here; the library below never sees clap types.
 
 mod analyze;
+mod common;
 
 use std::ffi::OsString;
 

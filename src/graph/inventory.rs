@@ -83,7 +83,7 @@ pub fn in_use_of_host_path(host: &str) -> Option<InUse> {
         (Some("server"), Some(f)) if parts.next().is_none() && f.ends_with(".key") => {
             Some(InUse::Live)
         }
-        (Some("agent"), Some(f)) if parts.next().is_none() => Some(InUse::Live),
+        (Some("agent"), Some(_)) if parts.next().is_none() => Some(InUse::Live),
         _ => None,
     }
 }
