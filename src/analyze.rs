@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use time::{Duration, OffsetDateTime};
 
 use crate::checks::{self, Finding, Judgement};
+use crate::graph::{certs::Inventory, trust::TrustGraph};
 use crate::ingest::{self, Budget, InputTree, Limits};
 use crate::snapshot::{self, AnalysisSelector, Coverage, Snapshot};
 
@@ -126,6 +127,10 @@ pub struct Analysis {
     pub renew_window_source: String,
     pub findings: Vec<Finding>,
     pub coverage: Vec<Coverage>,
+    /// Every certificate, deduplicated, judged at the reference time.
+    pub inventory: Inventory,
+    /// The trust graph.
+    pub graph: TrustGraph,
     pub demo: bool,
 }
 
@@ -191,6 +196,8 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
     };
     let (renew_window_days, renew_window_source) =
         checks::gates::renew_window_days(snap.cluster.rke2_version.as_deref());
+    let inventory = crate::graph::certs::build(&snap, reference_time, renew_window_days);
+    let graph = crate::graph::trust::build(&snap, &inventory);
     let Judgement { findings, coverage } = if snap.refused.is_some() {
         Judgement::default()
     } else {
@@ -204,6 +211,8 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
         renew_window_source,
         findings,
         coverage,
+        inventory,
+        graph,
         demo: opts.demo,
     }
 }

@@ -19,7 +19,9 @@ pub enum CertsFormat {
 
 /// List every certificate of every node and bundle object, with status and chain status.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Examples:\n  harrow certs\n  harrow certs n1.tgz n2.tgz -o csv --out certs.csv\n  harrow certs bundle.zip n1.tgz -o json --at +30d")]
+#[command(
+    after_help = "Examples:\n  harrow certs\n  harrow certs n1.tgz n2.tgz -o csv --out certs.csv\n  harrow certs bundle.zip n1.tgz -o json --at +30d"
+)]
 pub struct CertsArgs {
     #[command(flatten)]
     pub input: InputArgs,

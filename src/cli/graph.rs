@@ -18,7 +18,9 @@ pub enum GraphFormat {
 
 /// Print the trust graph, or what stops working if one CA, certificate or key is replaced.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Examples:\n  harrow graph -o dot | dot -Tsvg > trust.svg\n  harrow graph n1.tgz -o mermaid\n  harrow graph --blast-radius ca:client\n  harrow graph --blast-radius sha256:3f1c9a02 -o json")]
+#[command(
+    after_help = "Examples:\n  harrow graph -o dot | dot -Tsvg > trust.svg\n  harrow graph n1.tgz -o mermaid\n  harrow graph --blast-radius ca:client\n  harrow graph --blast-radius sha256:3f1c9a02 -o json"
+)]
 pub struct GraphArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -68,7 +70,11 @@ pub(super) fn run(a: GraphArgs) -> i32 {
                 }
                 s.push_str(&format!("{} dependent(s):\n", hit.len()));
                 for i in &hit {
-                    s.push_str(&format!("  {:40} {}\n", g.graph[*i].label(), g.graph[*i].id()));
+                    s.push_str(&format!(
+                        "  {:40} {}\n",
+                        g.graph[*i].label(),
+                        g.graph[*i].id()
+                    ));
                 }
                 s
             }
@@ -77,7 +83,9 @@ pub(super) fn run(a: GraphArgs) -> i32 {
         match a.format {
             GraphFormat::Dot => trust::to_dot(g),
             GraphFormat::Mermaid => trust::to_mermaid(g),
-            GraphFormat::Json => serde_json::to_string_pretty(&trust::to_json(g)).unwrap_or_default() + "\n",
+            GraphFormat::Json => {
+                serde_json::to_string_pretty(&trust::to_json(g)).unwrap_or_default() + "\n"
+            }
         }
     };
     if let Err(e) = write_out(a.out.as_deref(), text.as_bytes()) {

@@ -2,7 +2,10 @@
 //! options once, here; the library below never sees clap types.
 
 mod analyze;
+mod certs;
 mod common;
+mod graph;
+mod timeline;
 
 use std::ffi::OsString;
 
@@ -41,6 +44,12 @@ pub struct Cli {
 pub enum Command {
     /// Full analysis: inputs, cluster, nodes, findings and coverage.
     Analyze(AnalyzeArgs),
+    /// Certificate inventory across all nodes, one row per occurrence.
+    Certs(certs::CertsArgs),
+    /// The trust graph (dot, json, mermaid), or --blast-radius ID.
+    Graph(graph::GraphArgs),
+    /// Dated list of what expires or breaks, from the reference time on.
+    Timeline(timeline::TimelineArgs),
 }
 
 /// Run harrow with these arguments (the first is the program name); returns the exit code.
@@ -59,6 +68,9 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     };
     let outcome = std::panic::catch_unwind(move || match cli.command {
         Command::Analyze(a) => analyze::run(a),
+        Command::Certs(a) => certs::run(a),
+        Command::Graph(a) => graph::run(a),
+        Command::Timeline(a) => timeline::run(a),
     });
     match outcome {
         Ok(code) => code,

@@ -20,7 +20,9 @@ pub enum TimelineFormat {
 
 /// What expires or breaks when: a cliff calendar of the live credentials.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Examples:\n  harrow timeline\n  harrow timeline bundle.zip n1.tgz --at collected\n  harrow timeline n*.tgz -o json")]
+#[command(
+    after_help = "Examples:\n  harrow timeline\n  harrow timeline bundle.zip n1.tgz --at collected\n  harrow timeline n*.tgz -o json"
+)]
 pub struct TimelineArgs {
     #[command(flatten)]
     pub input: InputArgs,

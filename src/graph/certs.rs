@@ -104,7 +104,10 @@ fn collect_file(
     problems: &mut Vec<ParseProblem>,
 ) {
     let certs = if loc.path.ends_with("dynamic-cert.json") {
-        pki::dynamic_cert::parse(data).map(|d| d.certs)
+        pki::dynamic_cert::parse_dynamic_cert(data).and_then(|d| match d.certs {
+            Some(r) => r,
+            None => Err(pki::PkiError::Empty("certificate")),
+        })
     } else {
         pki::parse_certs(data)
     };
@@ -138,7 +141,10 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Found> {
             let Some(in_use) = in_use_of_host_path(host) else {
                 continue;
             };
-            if !is_credential_file(host) || host.ends_with(".key") || host.ends_with(".pub-fingerprint") {
+            if !is_credential_file(host)
+                || host.ends_with(".key")
+                || host.ends_with(".pub-fingerprint")
+            {
                 continue;
             }
             let is_kubeconfig = host.ends_with(".kubeconfig") || host.ends_with("rke2.yaml");
@@ -167,7 +173,11 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Found> {
     }
     for obj in &snap.objects {
         for (key, pem) in object_pems(obj) {
-            let source = snap.trees.get(obj.input).map(|t| t.name.clone()).unwrap_or_default();
+            let source = snap
+                .trees
+                .get(obj.input)
+                .map(|t| t.name.clone())
+                .unwrap_or_default();
             let ns = obj.namespace.as_deref().unwrap_or("-");
             let loc = Location {
                 node: None,
@@ -236,7 +246,10 @@ fn object_pems(obj: &crate::snapshot::KubeObject) -> Vec<(String, String)> {
                     if let Some(b) = h.pointer("/clientConfig/caBundle").and_then(|b| b.as_str())
                         && let Ok(pem) = base64::engine::general_purpose::STANDARD.decode(b.trim())
                     {
-                        out.push((format!("webhooks[{i}].clientConfig.caBundle"), String::from_utf8_lossy(&pem).into_owned()));
+                        out.push((
+                            format!("webhooks[{i}].clientConfig.caBundle"),
+                            String::from_utf8_lossy(&pem).into_owned(),
+                        ));
                     }
                 }
             }
@@ -245,17 +258,21 @@ fn object_pems(obj: &crate::snapshot::KubeObject) -> Vec<(String, String)> {
             if let Some(b) = v.pointer("/spec/caBundle").and_then(|b| b.as_str())
                 && let Ok(pem) = base64::engine::general_purpose::STANDARD.decode(b.trim())
             {
-                out.push(("spec.caBundle".into(), String::from_utf8_lossy(&pem).into_owned()));
+                out.push((
+                    "spec.caBundle".into(),
+                    String::from_utf8_lossy(&pem).into_owned(),
+                ));
             }
         }
-        "Setting" if obj.api_version.starts_with("management.cattle.io") => {
-            if obj.name == "cacerts" || obj.name == "internal-cacerts" {
-                for key in ["value", "default"] {
-                    if let Some(s) = v.get(key).and_then(|s| s.as_str())
-                        && s.contains("-----BEGIN CERTIFICATE-----")
-                    {
-                        out.push((key.to_string(), s.to_string()));
-                    }
+        "Setting"
+            if obj.api_version.starts_with("management.cattle.io")
+                && (obj.name == "cacerts" || obj.name == "internal-cacerts") =>
+        {
+            for key in ["value", "default"] {
+                if let Some(s) = v.get(key).and_then(|s| s.as_str())
+                    && s.contains("-----BEGIN CERTIFICATE-----")
+                {
+                    out.push((key.to_string(), s.to_string()));
                 }
             }
         }
@@ -286,7 +303,8 @@ pub fn build(snap: &Snapshot, at: OffsetDateTime, window_days: u32) -> Inventory
             .push(cert.clone());
     }
     let mut certs = BTreeMap::new();
-    for (fp, (cert, mut locations)) in &by_fp {
+    for (fp, (cert, locations)) in &by_fp {
+        let mut locations = locations.clone();
         locations.sort();
         locations.dedup();
         let empty = Vec::new();
@@ -298,7 +316,11 @@ pub fn build(snap: &Snapshot, at: OffsetDateTime, window_days: u32) -> Inventory
             .chain(chain.unverified.iter())
             .filter_map(|&i| candidates.get(i).map(|c| c.fingerprint_sha256.clone()))
             .collect();
-        let in_use = locations.iter().map(|l| l.in_use).min().unwrap_or(InUse::Object);
+        let in_use = locations
+            .iter()
+            .map(|l| l.in_use)
+            .min()
+            .unwrap_or(InUse::Object);
         certs.insert(
             fp.clone(),
             CertEntry {
@@ -326,7 +348,10 @@ fn assign_owners(certs: &mut BTreeMap<String, CertEntry>) {
         .filter(|(_, e)| e.cert.is_ca)
         .map(|(fp, e)| {
             let hint = e.locations.first().map(|l| l.path.as_str());
-            (fp.clone(), owner_of_ca(e.cert.subject_cn.as_deref().unwrap_or(""), hint))
+            (
+                fp.clone(),
+                owner_of_ca(e.cert.subject_cn.as_deref().unwrap_or(""), hint),
+            )
         })
         .collect();
     for (fp, e) in certs.iter_mut() {

@@ -1,5 +1,8 @@
-//! The trust graph of certificates, keys, CA bundles, tokens, service-account key sets,
-//! kubeconfigs and nodes (petgraph), with its queries and exports. `inventory` decides where a
-//! credential file sits (live, staged, backup, object) and who owns a CA.
+//! The credential model built from the snapshot: the certificate inventory (`certs`), where
+//! credentials sit and who owns them (`inventory`), the trust graph with its queries and exports
+//! (`trust`, petgraph), and the cliff calendar (`timeline`).
 
+pub mod certs;
 pub mod inventory;
+pub mod timeline;
+pub mod trust;

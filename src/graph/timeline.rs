@@ -74,7 +74,11 @@ pub fn build(
         let mut nodes: Vec<String> = e.locations.iter().filter_map(|l| l.node.clone()).collect();
         nodes.sort();
         nodes.dedup();
-        let name = e.cert.subject_cn.clone().unwrap_or_else(|| e.cert.subject.clone());
+        let name = e
+            .cert
+            .subject_cn
+            .clone()
+            .unwrap_or_else(|| e.cert.subject.clone());
         let kind = if e.cert.is_ca { "CA" } else { "certificate" };
         let mut push = |at: OffsetDateTime, k: EventKind, what: String| {
             if at >= from {
@@ -94,7 +98,11 @@ pub fn build(
                 format!("{kind} {name} enters the {window_days}-day renew window"),
             );
         }
-        push(e.cert.not_after, EventKind::Expires, format!("{kind} {name} expires"));
+        push(
+            e.cert.not_after,
+            EventKind::Expires,
+            format!("{kind} {name} expires"),
+        );
         for issuer in &e.issuers {
             if let Some(ca) = inv.certs.get(issuer)
                 && ca.cert.not_after < e.cert.not_after

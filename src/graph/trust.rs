@@ -20,12 +20,30 @@ use crate::snapshot::Snapshot;
 /// What a graph vertex stands for.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Vertex {
-    Cert { fingerprint: String, label: String, is_ca: bool },
-    Key { spki_sha256: String, label: String },
-    Bundle { node: Option<String>, path: String },
-    SaKeySet { node: String, path: String },
-    Kubeconfig { node: String, path: String },
-    Node { name: String },
+    Cert {
+        fingerprint: String,
+        label: String,
+        is_ca: bool,
+    },
+    Key {
+        spki_sha256: String,
+        label: String,
+    },
+    Bundle {
+        node: Option<String>,
+        path: String,
+    },
+    SaKeySet {
+        node: String,
+        path: String,
+    },
+    Kubeconfig {
+        node: String,
+        path: String,
+    },
+    Node {
+        name: String,
+    },
 }
 
 impl Vertex {
@@ -47,7 +65,9 @@ impl Vertex {
     pub fn label(&self) -> String {
         match self {
             Vertex::Cert { label, .. } | Vertex::Key { label, .. } => label.clone(),
-            Vertex::Bundle { node, path } => format!("{}:{}", node.as_deref().unwrap_or("bundle"), short(path)),
+            Vertex::Bundle { node, path } => {
+                format!("{}:{}", node.as_deref().unwrap_or("bundle"), short(path))
+            }
             Vertex::SaKeySet { node, .. } => format!("{node}:service.key"),
             Vertex::Kubeconfig { node, path } => format!("{node}:{}", short(path)),
             Vertex::Node { name } => name.clone(),
@@ -146,7 +166,10 @@ impl TrustGraph {
     }
 }
 
-fn file_bytes<'a>(snap: &'a Snapshot, copies: &[crate::snapshot::HostFile]) -> Option<(&'a [u8], String, String)> {
+fn file_bytes<'a>(
+    snap: &'a Snapshot,
+    copies: &[crate::snapshot::HostFile],
+) -> Option<(&'a [u8], String, String)> {
     copies.iter().find_map(|hf| {
         let tree = snap.trees.get(hf.input)?;
         let f = tree.resolve(&hf.logical)?;
@@ -158,7 +181,11 @@ fn file_bytes<'a>(snap: &'a Snapshot, copies: &[crate::snapshot::HostFile]) -> O
 pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
     let mut g = TrustGraph::default();
     for (fp, e) in &inv.certs {
-        let label = e.cert.subject_cn.clone().unwrap_or_else(|| e.cert.subject.clone());
+        let label = e
+            .cert
+            .subject_cn
+            .clone()
+            .unwrap_or_else(|| e.cert.subject.clone());
         g.vertex(Vertex::Cert {
             fingerprint: fp.clone(),
             label,
@@ -187,22 +214,25 @@ pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
                     let nv = g.vertex(Vertex::Node { name: n.clone() });
                     g.edge(nv, b, Edge::Holds);
                 }
-            } else if !e.cert.is_ca && l.index == 0 && l.in_use == InUse::Live {
-                if let Some(n) = &l.node {
-                    let is_kubeconfig = bundle_path.ends_with(".kubeconfig") || bundle_path.ends_with("rke2.yaml");
-                    let holder = if is_kubeconfig {
-                        let k = g.vertex(Vertex::Kubeconfig {
-                            node: n.clone(),
-                            path: bundle_path.clone(),
-                        });
-                        let nv = g.vertex(Vertex::Node { name: n.clone() });
-                        g.edge(nv, k, Edge::Holds);
-                        k
-                    } else {
-                        g.vertex(Vertex::Node { name: n.clone() })
-                    };
-                    g.edge(holder, child, Edge::Presents);
-                }
+            } else if !e.cert.is_ca
+                && l.index == 0
+                && l.in_use == InUse::Live
+                && let Some(n) = &l.node
+            {
+                let is_kubeconfig =
+                    bundle_path.ends_with(".kubeconfig") || bundle_path.ends_with("rke2.yaml");
+                let holder = if is_kubeconfig {
+                    let k = g.vertex(Vertex::Kubeconfig {
+                        node: n.clone(),
+                        path: bundle_path.clone(),
+                    });
+                    let nv = g.vertex(Vertex::Node { name: n.clone() });
+                    g.edge(nv, k, Edge::Holds);
+                    k
+                } else {
+                    g.vertex(Vertex::Node { name: n.clone() })
+                };
+                g.edge(holder, child, Edge::Presents);
             }
         }
     }
@@ -226,7 +256,11 @@ impl TrustGraph {
 
 fn is_ca_bundle_path(p: &str) -> bool {
     let name = p.rsplit('/').next().unwrap_or(p);
-    name.ends_with("ca.crt") || name.contains("ca.pem") || p.contains('#') || name.ends_with(".kubeconfig") || name == "rke2.yaml"
+    name.ends_with("ca.crt")
+        || name.contains("ca.pem")
+        || p.contains('#')
+        || name.ends_with(".kubeconfig")
+        || name == "rke2.yaml"
 }
 
 /// Keys of every node: pair `.key` files with their `.crt`, and the service-account key set.
@@ -276,7 +310,9 @@ fn add_keys(snap: &Snapshot, inv: &Inventory, g: &mut TrustGraph) {
                     node: node.name.clone(),
                     path: host.clone(),
                 });
-                let nv = g.vertex(Vertex::Node { name: node.name.clone() });
+                let nv = g.vertex(Vertex::Node {
+                    name: node.name.clone(),
+                });
                 g.edge(nv, set, Edge::Holds);
                 for k in &key_vertices {
                     g.edge(set, *k, Edge::Verifies);
@@ -341,10 +377,12 @@ pub fn resolve_id(g: &TrustGraph, inv: &Inventory, id: &str) -> Result<Vec<NodeI
         for (fp, e) in &inv.certs {
             let cn = e.cert.subject_cn.as_deref().unwrap_or("");
             let base = cn.split('@').next().unwrap_or(cn);
-            if e.cert.is_ca && (base == prefix || base == format!("rke2-{prefix}")) && e.in_use == InUse::Live {
-                if let Some(i) = g.get(&format!("cert:sha256:{fp}")) {
-                    out.push(i);
-                }
+            if e.cert.is_ca
+                && (base == prefix || base == format!("rke2-{prefix}"))
+                && e.in_use == InUse::Live
+                && let Some(i) = g.get(&format!("cert:sha256:{fp}"))
+            {
+                out.push(i);
             }
         }
     } else if id == "sa-key" {
@@ -372,7 +410,11 @@ pub fn resolve_id(g: &TrustGraph, inv: &Inventory, id: &str) -> Result<Vec<NodeI
         for (fp, e) in &inv.certs {
             if e.locations.iter().any(|l| {
                 l.node.as_deref() == Some(node)
-                    && (l.host_path.as_deref().is_some_and(|h| h == path || h.ends_with(&format!("/{path}"))) || l.path == path)
+                    && (l
+                        .host_path
+                        .as_deref()
+                        .is_some_and(|h| h == path || h.ends_with(&format!("/{path}")))
+                        || l.path == path)
             }) && let Some(i) = g.get(&format!("cert:sha256:{fp}"))
             {
                 out.push(i);
@@ -380,7 +422,9 @@ pub fn resolve_id(g: &TrustGraph, inv: &Inventory, id: &str) -> Result<Vec<NodeI
         }
     }
     if out.is_empty() {
-        Err(format!("{id}: nothing in the graph matches this ID (sha256:<prefix>, <node>:<path>, ca:server, ca:client, ca:request-header, ca:etcd-server, ca:etcd-peer, sa-key)"))
+        Err(format!(
+            "{id}: nothing in the graph matches this ID (sha256:<prefix>, <node>:<path>, ca:server, ca:client, ca:request-header, ca:etcd-server, ca:etcd-peer, sa-key)"
+        ))
     } else {
         out.sort();
         out.dedup();
@@ -403,7 +447,9 @@ pub fn blast_radius(g: &TrustGraph, start: &[NodeIndex]) -> Vec<NodeIndex> {
         }
         for e in g.graph.edges_directed(v, Direction::Incoming) {
             match e.weight() {
-                Edge::Trusts | Edge::Presents | Edge::Holds | Edge::Verifies => next.push(e.source()),
+                Edge::Trusts | Edge::Presents | Edge::Holds | Edge::Verifies => {
+                    next.push(e.source())
+                }
                 Edge::PairsWith => next.push(e.source()),
                 Edge::Signs => {}
             }
@@ -426,7 +472,13 @@ fn sorted(g: &TrustGraph) -> (Vec<&Vertex>, Vec<(String, &'static str, String)>)
     let mut es: Vec<(String, &'static str, String)> = g
         .graph
         .edge_references()
-        .map(|e| (g.graph[e.source()].id(), e.weight().as_str(), g.graph[e.target()].id()))
+        .map(|e| {
+            (
+                g.graph[e.source()].id(),
+                e.weight().as_str(),
+                g.graph[e.target()].id(),
+            )
+        })
         .collect();
     es.sort();
     (vs, es)
@@ -460,10 +512,20 @@ pub fn to_dot(g: &TrustGraph) -> String {
             Vertex::Node { .. } => "house",
             _ => "folder",
         };
-        o.push_str(&format!("  \"{}\" [label=\"{}\", shape={}];\n", quote(&v.id()), quote(&v.label()), shape));
+        o.push_str(&format!(
+            "  \"{}\" [label=\"{}\", shape={}];\n",
+            quote(&v.id()),
+            quote(&v.label()),
+            shape
+        ));
     }
     for (a, k, b) in es {
-        o.push_str(&format!("  \"{}\" -> \"{}\" [label=\"{}\"];\n", quote(&a), quote(&b), k));
+        o.push_str(&format!(
+            "  \"{}\" -> \"{}\" [label=\"{}\"];\n",
+            quote(&a),
+            quote(&b),
+            k
+        ));
     }
     o.push_str("}\n");
     o
@@ -472,7 +534,11 @@ pub fn to_dot(g: &TrustGraph) -> String {
 /// Mermaid flowchart export (ids replaced by short stable names).
 pub fn to_mermaid(g: &TrustGraph) -> String {
     let (vs, es) = sorted(g);
-    let names: BTreeMap<String, String> = vs.iter().enumerate().map(|(i, v)| (v.id(), format!("v{i}"))).collect();
+    let names: BTreeMap<String, String> = vs
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.id(), format!("v{i}")))
+        .collect();
     let mut o = String::from("flowchart LR\n");
     for v in &vs {
         let label = v.label().replace('"', "'");

@@ -92,7 +92,11 @@ pub fn rows(inv: &Inventory) -> Vec<[String; 10]> {
                 .or_else(|| file.strip_prefix("var/lib/rancher/rke2/"))
                 .map(str::to_string)
                 .unwrap_or(file.clone());
-            let file = if l.index > 0 { format!("{file}[{}]", l.index) } else { file };
+            let file = if l.index > 0 {
+                format!("{file}[{}]", l.index)
+            } else {
+                file
+            };
             rows.push([
                 l.node.clone().unwrap_or_else(|| "-".into()),
                 file,
@@ -100,7 +104,9 @@ pub fn rows(inv: &Inventory) -> Vec<[String; 10]> {
                 issuer.clone(),
                 c.usage_strings().join(","),
                 c.not_after
-                    .format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"))
+                    .format(time::macros::format_description!(
+                        "[year]-[month]-[day] [hour]:[minute]"
+                    ))
                     .unwrap_or_default(),
                 residual(e.residual_seconds),
                 e.status.as_str().to_string(),
@@ -114,7 +120,16 @@ pub fn rows(inv: &Inventory) -> Vec<[String; 10]> {
 }
 
 const HEADER: [&str; 10] = [
-    "NODE", "FILE", "SUBJECT", "ISSUER", "USAGES", "EXPIRES", "RESIDUAL", "STATUS", "CHAIN", "FINGERPRINT",
+    "NODE",
+    "FILE",
+    "SUBJECT",
+    "ISSUER",
+    "USAGES",
+    "EXPIRES",
+    "RESIDUAL",
+    "STATUS",
+    "CHAIN",
+    "FINGERPRINT",
 ];
 
 /// Aligned table.

@@ -106,7 +106,7 @@ pub fn document(a: &Analysis) -> Value {
             "renew_window_source": a.renew_window_source,
         },
         "nodes": nodes,
-        "certificates": [],
+        "certificates": super::certs::certificates_json(&a.inventory),
         "findings": findings,
         "coverage": coverage,
         "summary": {"by_severity": sev, "rules": rules},

@@ -1,6 +1,7 @@
 //! Renderers of the analysis: text (for people) and JSON (the contract in
 //! `docs/analyze.schema.json`). Both are deterministic: same inputs and reference time, same bytes.
 
+pub mod certs;
 pub mod json;
 pub mod text;
 
