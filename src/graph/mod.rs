@@ -5,4 +5,5 @@
 pub mod certs;
 pub mod inventory;
 pub mod timeline;
+pub mod tokens;
 pub mod trust;

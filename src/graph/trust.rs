@@ -41,6 +41,12 @@ pub enum Vertex {
         node: String,
         path: String,
     },
+    /// A token occurrence (never its value).
+    Token {
+        node: String,
+        path: String,
+        role: &'static str,
+    },
     Node {
         name: String,
     },
@@ -57,6 +63,7 @@ impl Vertex {
             }
             Vertex::SaKeySet { node, path } => format!("sa-keys:{node}:{path}"),
             Vertex::Kubeconfig { node, path } => format!("kubeconfig:{node}:{path}"),
+            Vertex::Token { node, path, role } => format!("token:{role}:{node}:{path}"),
             Vertex::Node { name } => format!("node:{name}"),
         }
     }
@@ -70,6 +77,7 @@ impl Vertex {
             }
             Vertex::SaKeySet { node, .. } => format!("{node}:service.key"),
             Vertex::Kubeconfig { node, path } => format!("{node}:{}", short(path)),
+            Vertex::Token { node, path, role } => format!("{node}:{role} token ({})", short(path)),
             Vertex::Node { name } => name.clone(),
         }
     }
@@ -81,6 +89,7 @@ impl Vertex {
             Vertex::Bundle { .. } => "bundle",
             Vertex::SaKeySet { .. } => "sa-key-set",
             Vertex::Kubeconfig { .. } => "kubeconfig",
+            Vertex::Token { .. } => "token",
             Vertex::Node { .. } => "node",
         }
     }
@@ -107,6 +116,8 @@ pub enum Edge {
     Holds,
     /// Service-account key set → key it verifies with.
     Verifies,
+    /// Token → the CA certificate whose hash it pins.
+    Pins,
 }
 
 impl Edge {
@@ -118,6 +129,7 @@ impl Edge {
             Edge::Presents => "presents",
             Edge::Holds => "holds",
             Edge::Verifies => "verifies",
+            Edge::Pins => "pins",
         }
     }
 }
@@ -131,12 +143,25 @@ pub struct Mismatch {
     pub source: String,
 }
 
+/// A token whose CA hash matches none of the server CA files in the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnpinnedToken {
+    pub node: String,
+    pub host_path: String,
+    pub source: String,
+    pub logical: String,
+    pub line: Option<usize>,
+    pub pinned_hash: String,
+}
+
 /// The graph with a lookup from vertex id to index.
 #[derive(Debug, Default)]
 pub struct TrustGraph {
     pub graph: DiGraph<Vertex, Edge>,
     index: BTreeMap<String, NodeIndex>,
     pub mismatches: Vec<Mismatch>,
+    /// Tokens pinning a hash no server CA file gives (TOKEN001 material).
+    pub unpinned: Vec<UnpinnedToken>,
 }
 
 impl TrustGraph {
@@ -237,8 +262,55 @@ pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
         }
     }
     add_keys(snap, inv, &mut g);
+    add_tokens(snap, &mut g);
     g.mismatches.sort();
+    g.unpinned.sort();
     g
+}
+
+/// Token vertices, held by their node, pinning the CA whose hash they carry.
+fn add_tokens(snap: &Snapshot, g: &mut TrustGraph) {
+    let served = super::tokens::served_hashes(snap);
+    for (node, tokens) in super::tokens::all_tokens(snap) {
+        for t in tokens {
+            let role = match t.found.role {
+                pki::token::TokenRole::Server => "server",
+                pki::token::TokenRole::Agent => "agent",
+            };
+            let tv = g.vertex(Vertex::Token {
+                node: node.clone(),
+                path: t.host_path.clone(),
+                role,
+            });
+            let nv = g.vertex(Vertex::Node { name: node.clone() });
+            g.edge(nv, tv, Edge::Holds);
+            let Some(hash) = &t.found.token.ca_hash else {
+                continue;
+            };
+            let pinned: Vec<String> = served
+                .iter()
+                .filter(|s| &s.hash.hex == hash)
+                .filter_map(|s| s.cert_fingerprint.clone())
+                .collect();
+            if pinned.is_empty() {
+                if !served.is_empty() {
+                    g.unpinned.push(UnpinnedToken {
+                        node: node.clone(),
+                        host_path: t.host_path.clone(),
+                        source: t.source.clone(),
+                        logical: t.logical.clone(),
+                        line: t.found.line,
+                        pinned_hash: hash.clone(),
+                    });
+                }
+                continue;
+            }
+            for fp in pinned {
+                let c = g.vertex_of_cert(&fp);
+                g.edge(tv, c, Edge::Pins);
+            }
+        }
+    }
 }
 
 impl TrustGraph {
@@ -385,6 +457,12 @@ pub fn resolve_id(g: &TrustGraph, inv: &Inventory, id: &str) -> Result<Vec<NodeI
                 out.push(i);
             }
         }
+    } else if let Some(role) = id.strip_prefix("token:") {
+        out.extend(
+            g.graph
+                .node_indices()
+                .filter(|i| matches!(&g.graph[*i], Vertex::Token { role: r, .. } if *r == role)),
+        );
     } else if id == "sa-key" {
         out.extend(
             g.graph
@@ -447,10 +525,12 @@ pub fn blast_radius(g: &TrustGraph, start: &[NodeIndex]) -> Vec<NodeIndex> {
         }
         for e in g.graph.edges_directed(v, Direction::Incoming) {
             match e.weight() {
-                Edge::Trusts | Edge::Presents | Edge::Holds | Edge::Verifies => {
-                    next.push(e.source())
-                }
-                Edge::PairsWith => next.push(e.source()),
+                Edge::Trusts
+                | Edge::Presents
+                | Edge::Holds
+                | Edge::Verifies
+                | Edge::Pins
+                | Edge::PairsWith => next.push(e.source()),
                 Edge::Signs => {}
             }
         }
@@ -490,6 +570,9 @@ pub fn to_json(g: &TrustGraph) -> Value {
     json!({
         "vertices": vs.iter().map(|v| json!({"id": v.id(), "kind": v.kind(), "label": v.label()})).collect::<Vec<_>>(),
         "edges": es.iter().map(|(a, k, b)| json!({"from": a, "kind": k, "to": b})).collect::<Vec<_>>(),
+        "unpinned_tokens": g.unpinned.iter().map(|u| json!({
+            "node": u.node, "source": u.source, "path": u.logical, "line": u.line, "pinned_hash": u.pinned_hash,
+        })).collect::<Vec<_>>(),
         "key_mismatches": g.mismatches.iter().map(|m| json!({
             "node": m.node, "source": m.source, "cert": m.cert_path, "key": m.key_path,
         })).collect::<Vec<_>>(),
