@@ -131,6 +131,8 @@ pub struct Analysis {
     pub inventory: Inventory,
     /// The trust graph.
     pub graph: TrustGraph,
+    /// Copies that should agree and do not.
+    pub consistency: crate::graph::consistency::Consistency,
     pub demo: bool,
 }
 
@@ -198,6 +200,7 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
         checks::gates::renew_window_days(snap.cluster.rke2_version.as_deref());
     let inventory = crate::graph::certs::build(&snap, reference_time, renew_window_days);
     let graph = crate::graph::trust::build(&snap, &inventory);
+    let consistency = crate::graph::consistency::check(&snap);
     let Judgement { findings, coverage } = if snap.refused.is_some() {
         Judgement::default()
     } else {
@@ -213,6 +216,7 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
         coverage,
         inventory,
         graph,
+        consistency,
         demo: opts.demo,
     }
 }

@@ -3,6 +3,7 @@
 //! (`trust`, petgraph), and the cliff calendar (`timeline`).
 
 pub mod certs;
+pub mod consistency;
 pub mod inventory;
 pub mod timeline;
 pub mod tokens;
