@@ -90,6 +90,10 @@ fn leaf_with_chain_fields() {
     let der = openssl_der(dir.path(), leaf_pem.as_bytes());
     assert_eq!(parse_certs(&der).unwrap()[0], certs[0]);
     assert_eq!(parse_cert_der(&der).unwrap(), certs[0]);
+    // Concatenated DER certificates.
+    let mut two = der.clone();
+    two.extend_from_slice(&certs[1].der);
+    assert_eq!(parse_certs(&two).unwrap(), certs);
 }
 
 #[test]

@@ -215,3 +215,28 @@ fn malformed_key_blocks_are_errors() {
         parse_keys(b"-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n").is_err()
     );
 }
+
+#[test]
+fn rcgen_pkcs8_keys_pair_with_their_certificates() {
+    use rcgen::{
+        CertificateParams, KeyPair, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, PKCS_ED25519,
+    };
+    for alg in [
+        &PKCS_ECDSA_P256_SHA256,
+        &PKCS_ECDSA_P384_SHA384,
+        &PKCS_ED25519,
+    ] {
+        let key = KeyPair::generate_for(alg).unwrap();
+        let cert = CertificateParams::new(vec!["x".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let certs = parse_certs(cert.pem().as_bytes()).unwrap();
+        let keys = parse_keys(key.serialize_pem().as_bytes()).unwrap();
+        assert_eq!(
+            keys[0].spki_der.as_deref(),
+            Some(certs[0].spki_der.as_slice())
+        );
+        assert_eq!(pair_files(&certs, &keys), Pairing::Match);
+    }
+}
