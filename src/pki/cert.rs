@@ -176,8 +176,8 @@ impl Cert {
         self.subject_der == self.issuer_der
     }
 
-    /// Self-issued and, when both key identifiers are present, AKI == SKI: RKE2's notion of a
-    /// root in hashCA and `validateCA` (AKI empty or equal to SKI), with the DN check added.
+    /// RKE2's notion of a root in hashCA and `validateCA`: AKI empty or equal to SKI (the
+    /// subject/issuer DNs are not compared).
     pub fn looks_like_root(&self) -> bool {
         self.aki.is_none() || self.aki == self.ski
     }
@@ -227,7 +227,7 @@ impl Cert {
 const KU_CERT_SIGN: u16 = 1 << 5;
 
 /// Parse every certificate in `data`: PEM (all `CERTIFICATE` blocks in order; other blocks
-/// ignored) or a single DER certificate.
+/// ignored) or DER (one certificate, or several concatenated).
 pub fn parse_certs(data: &[u8]) -> Result<Vec<Cert>, PkiError> {
     if pem::looks_like_pem(data) {
         let mut out = Vec::new();
@@ -253,7 +253,14 @@ pub fn parse_certs(data: &[u8]) -> Result<Vec<Cert>, PkiError> {
         if data.is_empty() {
             return Err(PkiError::Empty("certificate"));
         }
-        Ok(vec![parse_cert_der(data)?])
+        let mut out = Vec::new();
+        let mut rest = data;
+        while !rest.is_empty() {
+            let cert = parse_cert_der(rest)?;
+            rest = &rest[cert.der.len().min(rest.len())..];
+            out.push(cert);
+        }
+        Ok(out)
     }
 }
 

@@ -430,7 +430,11 @@ fn walk(source: &str, outer: &str, v: &Value, depth: usize, scan: &mut TokenScan
                 walk(source, outer, item, depth, scan);
             }
         }
-        Value::String(s) if s.contains('\n') && s.contains("token") && depth < MAX_NESTING => {
+        Value::String(s)
+            if s.contains('\n')
+                && s.to_ascii_lowercase().contains("token")
+                && depth < MAX_NESTING =>
+        {
             scan_text(source, outer, s, depth + 1, scan);
         }
         _ => {}
