@@ -3,44 +3,25 @@
 //! (names, roles, addresses, which inputs cover each node).
 //!
 //! Built from the ingest stage's [`crate::ingest::InputTree`]s; later stages read only this.
+//!
+//! Rooms: [`selector`] (what ingest loads, scans, descends into), [`classify`] (what an input
+//! is), [`yaml`] (budgeted YAML), [`value`] (accessors that respect masking and the collector's
+//! encoding), [`kube`] (object index, `metadata.yaml`), [`nodes`] (inventory, roles, naming,
+//! host file view), [`notes`] (BUNDLE002/BUNDLE003/INPUT001), [`version`], [`certs`]
+//! (fingerprints and subject names for identity and naming), [`build`] (the orchestration).
 
+pub mod build;
+pub mod certs;
+pub mod classify;
+pub mod kube;
 mod model;
+pub mod nodes;
+pub mod notes;
+pub mod selector;
+pub mod value;
+pub mod version;
+pub mod yaml;
 
+pub use build::build;
 pub use model::*;
-
-use crate::ingest::{InputTree, Limits, Selector, Want};
-
-/// The entries the analysis needs, by logical path.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct AnalysisSelector;
-
-impl Selector for AnalysisSelector {
-    fn want(&self, _path: &str) -> Want {
-        Want::Skip
-    }
-    fn needles(&self) -> &[&str] {
-        &[]
-    }
-}
-
-/// Build the snapshot from every input read. Inputs of different clusters are refused here.
-pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snapshot {
-    let _ = limits;
-    let trees: Vec<InputTree> = inputs.into_iter().map(|(t, _)| t).collect();
-    let inputs = trees
-        .iter()
-        .map(|t| InputSummary {
-            path: t.path.clone(),
-            name: t.name.clone(),
-            kind: InputKind::Unreadable,
-            sha256: t.sha256.clone(),
-            collected_at: None,
-            error: Some("snapshot not implemented".into()),
-        })
-        .collect();
-    Snapshot {
-        inputs,
-        trees,
-        ..Snapshot::default()
-    }
-}
+pub use selector::{AnalysisSelector, NEEDLES, YAML_WHITELIST};

@@ -100,6 +100,18 @@ pub struct Node {
     /// `oem/90_custom.yaml`). Bundle node zips map `configs/etc/…` → `etc/…`,
     /// `configs/oem/…` → `oem/…`, `logs/x.log` → `logs/x.log` (a scanned log).
     pub files: BTreeMap<String, Vec<HostFile>>,
+    /// Indexes into [`Snapshot::inputs`] of the inputs that cover this node.
+    pub inputs: BTreeSet<usize>,
+    /// Every host path known to exist on the node (loaded or not, directories included), mapped
+    /// like [`Node::files`]: lets a rule know a file exists without its content.
+    pub present: BTreeSet<String>,
+    /// `status.nodeInfo.kubeletVersion` of the Node object, when a bundle has one.
+    pub kubelet_version: Option<String>,
+    /// Index into [`Snapshot::objects`] of the Node object, when a bundle has one.
+    pub object: Option<usize>,
+    /// Where the roles came from: `labels` (Node object) or `files` (host files of a node
+    /// snapshot or node zip), or empty when nothing said.
+    pub roles_source: Option<String>,
 }
 
 /// One Kubernetes object from a `yamls/` list, normalised: string `"null"` became null (except
@@ -117,6 +129,48 @@ pub struct KubeObject {
     pub path: String,
     /// Index of the item in the list's `items`.
     pub index: usize,
+}
+
+impl KubeObject {
+    /// The value at a path of keys (`["metadata", "labels"]`).
+    pub fn get(&self, path: &[&str]) -> Option<&serde_json::Value> {
+        super::value::get(&self.value, path)
+    }
+
+    /// A present string at a path: null, `"null"`, empty and masked `***` are absent.
+    pub fn str_at(&self, path: &[&str]) -> Option<&str> {
+        super::value::str_at(&self.value, path)
+    }
+
+    /// An integer at a path, accepting the collector's float spelling (`2.000001e+09`).
+    pub fn i64_at(&self, path: &[&str]) -> Option<i64> {
+        super::value::i64_at(&self.value, path)
+    }
+
+    /// A label's present value.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.str_at(&["metadata", "labels", key])
+    }
+
+    /// An annotation's present value.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.str_at(&["metadata", "annotations", key])
+    }
+
+    /// Group (empty for core), version, plural and whether namespaced, from the list's path
+    /// (`…/yamls/namespaced/<ns>/<group>/<version>/<plural>.yaml`).
+    pub fn resource(&self) -> Option<(String, String, String, bool)> {
+        let outer = self.path.rsplit('!').next().unwrap_or(&self.path);
+        let segs = super::selector::segments(outer);
+        let i = segs.iter().rposition(|s| *s == "yamls")?;
+        let p = super::selector::parse_yaml_path(&segs[i + 1..])?;
+        Some((
+            p.group.to_string(),
+            p.version.to_string(),
+            p.plural.to_string(),
+            p.namespace.is_some(),
+        ))
+    }
 }
 
 /// True for a value the collector masked.
@@ -180,12 +234,148 @@ pub struct Snapshot {
     pub coverage: Vec<Coverage>,
     /// Set when the inputs belong to different clusters: the reason. The analysis refuses.
     pub refused: Option<String>,
+    /// Per input (same order as `inputs`): layout, prefix, node, manifest, identity keys.
+    pub input_info: Vec<InputInfo>,
+}
+
+/// How one input was understood, beyond [`InputSummary`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputInfo {
+    /// Bundle top folder or node snapshot prefix (logical path ending in `/`, or empty).
+    pub prefix: String,
+    /// The node name given on the command line (`NAME=PATH`).
+    pub given_name: Option<String>,
+    /// For a node snapshot: the node it holds.
+    pub node: Option<String>,
+    /// How the node snapshot's name was found (`command line`, `snapshot.yaml`,
+    /// `serving-kubelet.crt`, `client-kubelet.crt`, `etc/hostname`, `file name`).
+    pub node_name_source: Option<String>,
+    /// `snapshot.yaml` of a node snapshot made by `harrow collect`.
+    pub manifest: Option<SnapshotManifest>,
+    /// True when `collected_at` was estimated (newest file mtime) rather than recorded.
+    pub collected_at_estimated: bool,
+    /// Identity keys used to decide whether inputs belong to one cluster.
+    pub identity: IdentityKeys,
+}
+
+/// `snapshot.yaml` at the root of a node snapshot written by `harrow collect`:
+///
+/// ```yaml
+/// node: node1                          # node name
+/// collected_at: "2026-11-23T10:00:00Z" # RFC 3339
+/// collector_version: harrow 0.1.0
+/// replaced:                            # host paths whose content was replaced
+///   - path: var/lib/rancher/rke2/server/tls/server-ca.key
+///     with: var/lib/rancher/rke2/server/tls/server-ca.key.pub-fingerprint
+///     reason: private-key              # or: secret
+///   - etc/rancher/rke2/config.yaml     # a bare path is accepted too
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotManifest {
+    pub node: Option<String>,
+    pub collected_at: Option<OffsetDateTime>,
+    pub collector_version: Option<String>,
+    pub replaced: Vec<Replaced>,
+}
+
+/// One entry of [`SnapshotManifest::replaced`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Replaced {
+    /// Host path (no leading `/`) of the original file.
+    pub path: String,
+    /// Host path of the replacement (`<name>.pub-fingerprint`), if it moved.
+    pub with: Option<String>,
+    /// Why (`private-key`, `secret`, …), if said.
+    pub reason: Option<String>,
+}
+
+/// The identity keys of one input (product.md "One cluster").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdentityKeys {
+    /// SHA-256 (hex) of the first certificate's DER of `server-ca.crt` copies and the
+    /// `kube-root-ca.crt` ConfigMaps.
+    pub server_ca: BTreeSet<String>,
+    /// SHA-256 (hex) of the first certificate's DER of `client-ca.crt` copies and the
+    /// `extension-apiserver-authentication` `client-ca-file`.
+    pub client_ca: BTreeSet<String>,
+    /// `projectnamespaceuuid` of bundle metadata.
+    pub project_uuid: BTreeSet<String>,
+    /// Node names the input covers.
+    pub node_names: BTreeSet<String>,
+}
+
+impl IdentityKeys {
+    pub fn is_empty(&self) -> bool {
+        self.server_ca.is_empty()
+            && self.client_ca.is_empty()
+            && self.project_uuid.is_empty()
+            && self.node_names.is_empty()
+    }
+
+    /// The keys both share, as readable strings (`server-ca:sha256:…`, `node:n1`).
+    pub fn shared_with(&self, other: &IdentityKeys) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in self.server_ca.intersection(&other.server_ca) {
+            out.push(format!("server-ca:sha256:{f}"));
+        }
+        for f in self.client_ca.intersection(&other.client_ca) {
+            out.push(format!("client-ca:sha256:{f}"));
+        }
+        for u in self.project_uuid.intersection(&other.project_uuid) {
+            out.push(format!("projectnamespaceuuid:{u}"));
+        }
+        for n in self.node_names.intersection(&other.node_names) {
+            out.push(format!("node:{n}"));
+        }
+        out
+    }
 }
 
 impl Snapshot {
     /// Objects of a kind (and optionally namespace), in a stable order.
     pub fn objects_of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a KubeObject> + 'a {
         self.objects.iter().filter(move |o| o.kind == kind)
+    }
+
+    /// Objects of a kind in a namespace.
+    pub fn objects_in<'a>(
+        &'a self,
+        kind: &'a str,
+        namespace: &'a str,
+    ) -> impl Iterator<Item = &'a KubeObject> + 'a {
+        self.objects
+            .iter()
+            .filter(move |o| o.kind == kind && o.namespace.as_deref() == Some(namespace))
+    }
+
+    /// The first object of a kind, namespace (`None` for cluster-scoped) and name.
+    pub fn object(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&KubeObject> {
+        self.objects
+            .iter()
+            .find(|o| o.kind == kind && o.namespace.as_deref() == namespace && o.name == name)
+    }
+
+    /// Read one of a node's host files: the first input that holds it (following links).
+    pub fn host_file(
+        &self,
+        node: &str,
+        host_path: &str,
+    ) -> Option<(&HostFile, &crate::ingest::VFile)> {
+        let list = self.nodes.get(node)?.files.get(host_path)?;
+        list.iter().find_map(|hf| {
+            self.trees
+                .get(hf.input)
+                .and_then(|t| t.resolve(&hf.logical))
+                .map(|f| (hf, f))
+        })
+    }
+
+    /// The provenance string (`<input name>!<logical path>`) of a host file.
+    pub fn provenance(&self, hf: &HostFile) -> String {
+        match self.trees.get(hf.input) {
+            Some(t) => t.provenance(&hf.logical),
+            None => hf.logical.clone(),
+        }
     }
 
     /// The latest collection time among the inputs.

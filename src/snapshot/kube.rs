@@ -1,0 +1,156 @@
+//! The Kubernetes object index over a bundle's `yamls/` tree, and the bundle's `metadata.yaml`.
+//!
+//! Each list file is one `kind: List` document (never a stream). It is parsed within the YAML
+//! budgets; its items are normalised (string `"null"` → null except under `key`, `***` kept) and
+//! indexed with the namespace, group, version and plural the path gives. A file that fails to
+//! parse becomes a note naming the file (and line/column); the other files still load.
+
+use crate::ingest::{InputTree, Limits};
+
+use super::model::{BundleMeta, KubeObject, Note};
+use super::notes::{malformed_note, refusal_note};
+use super::selector::{parse_yaml_path, segments};
+use super::value::{as_str, get, normalize_nulls, str_at};
+use super::yaml;
+use crate::timefmt::parse_rfc3339;
+
+/// Index every `yamls/**.yaml` file of the bundle rooted at `top` in `tree`.
+pub fn index_bundle(
+    input: usize,
+    tree: &InputTree,
+    top: &str,
+    limits: &Limits,
+    objects: &mut Vec<KubeObject>,
+    notes: &mut Vec<Note>,
+) {
+    let base = format!("{top}yamls/");
+    for (path, file) in tree.files.range(base.clone()..) {
+        if !path.starts_with(&base) {
+            break;
+        }
+        if path.contains('!') || !path.ends_with(".yaml") {
+            continue;
+        }
+        let segs = segments(&path[base.len()..]);
+        let Some(yp) = parse_yaml_path(&segs) else {
+            continue;
+        };
+        let value = match yaml::parse(&file.data, limits) {
+            Ok(v) => v,
+            Err(e) if e.refused => {
+                notes.push(refusal_note(tree, path, &e.message, e.pointer()));
+                continue;
+            }
+            Err(e) => {
+                notes.push(malformed_note(tree, path, "YAML", &e.message, e.pointer()));
+                continue;
+            }
+        };
+        let items: Vec<serde_json::Value> = match value {
+            serde_json::Value::Null => Vec::new(),
+            serde_json::Value::Object(mut m) => match m.remove("items") {
+                Some(serde_json::Value::Array(a)) => a,
+                Some(serde_json::Value::Null) => Vec::new(),
+                Some(serde_json::Value::String(s)) if s == "null" => Vec::new(),
+                Some(_) => {
+                    notes.push(malformed_note(
+                        tree,
+                        path,
+                        "YAML",
+                        "`items` is not a list",
+                        None,
+                    ));
+                    continue;
+                }
+                None if m.contains_key("metadata") && m.contains_key("kind") => {
+                    if m.get("kind").and_then(|k| k.as_str()) == Some("List") {
+                        Vec::new()
+                    } else {
+                        vec![serde_json::Value::Object(m)]
+                    }
+                }
+                None => {
+                    notes.push(malformed_note(
+                        tree,
+                        path,
+                        "YAML",
+                        "not a Kubernetes list (no `items`)",
+                        None,
+                    ));
+                    continue;
+                }
+            },
+            _ => {
+                notes.push(malformed_note(
+                    tree,
+                    path,
+                    "YAML",
+                    "not a Kubernetes list (not a mapping)",
+                    None,
+                ));
+                continue;
+            }
+        };
+        let api_default = yp.api_version();
+        for (index, mut item) in items.into_iter().enumerate() {
+            if !item.is_object() {
+                continue;
+            }
+            normalize_nulls(&mut item);
+            let api_version = str_at(&item, &["apiVersion"])
+                .map(str::to_string)
+                .unwrap_or_else(|| api_default.clone());
+            let kind = str_at(&item, &["kind"]).unwrap_or("").to_string();
+            let name = str_at(&item, &["metadata", "name"])
+                .unwrap_or("")
+                .to_string();
+            let namespace = str_at(&item, &["metadata", "namespace"])
+                .map(str::to_string)
+                .or_else(|| yp.namespace.map(str::to_string));
+            objects.push(KubeObject {
+                api_version,
+                kind,
+                namespace,
+                name,
+                value: item,
+                input,
+                path: path.clone(),
+                index,
+            });
+        }
+    }
+}
+
+/// Parse `metadata.yaml` (yaml.v2 output: lower-cased Go field names). Empty strings and
+/// `"null"` are absent.
+pub fn parse_metadata(
+    input: usize,
+    tree: &InputTree,
+    top: &str,
+    limits: &Limits,
+    notes: &mut Vec<Note>,
+) -> Option<BundleMeta> {
+    let path = format!("{top}metadata.yaml");
+    let file = tree.resolve(&path)?;
+    let v = match yaml::parse(&file.data, limits) {
+        Ok(v) => v,
+        Err(e) => {
+            notes.push(if e.refused {
+                refusal_note(tree, &path, &e.message, e.pointer())
+            } else {
+                malformed_note(tree, &path, "YAML", &e.message, e.pointer())
+            });
+            return None;
+        }
+    };
+    let s = |k: &str| get(&v, &[k]).and_then(as_str).map(str::to_string);
+    Some(BundleMeta {
+        bundle_name: s("bundlename"),
+        bundle_version: s("bundleversion"),
+        kubernetes_version: s("kubernetesversion"),
+        project_namespace_uuid: s("projectnamespaceuuid"),
+        created_at: s("bundlecreatedat").and_then(|t| parse_rfc3339(&t)),
+        input,
+        top: top.trim_end_matches('/').to_string(),
+    })
+}

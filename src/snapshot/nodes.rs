@@ -1,0 +1,391 @@
+//! The node inventory: nodes from bundle Node objects, bundle node zips and node snapshots;
+//! their names (node snapshot naming rules), roles (labels, the witness taint, or host files),
+//! addresses, sources, and each node's host file view.
+//!
+//! Host file view: a bundle node zip maps `<node>/configs/etc/…` → `etc/…`,
+//! `<node>/configs/oem/…` → `oem/…`, `<node>/logs/x.log` → `logs/x.log` and the contents of a
+//! supportconfig archive (`<node>/scc/*.txz!scc_…/etc.txt`) → `scc/etc.txt`; a node snapshot
+//! maps its prefix away (`node1/var/lib/…` → `var/lib/…`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::ingest::InputTree;
+
+use super::certs::first_cert_cn;
+use super::classify::file_stem;
+use super::model::{HostFile, KubeObject, Node, Role, SnapshotManifest};
+use super::selector::segments;
+use super::value::{as_bool, as_str, get, str_at};
+
+/// Host paths that decide roles from files.
+pub const WITNESS_DROP_IN: &str = "etc/rancher/rke2/config.yaml.d/99-harvester-witness.yaml";
+const SERVER_TREE: &str = "var/lib/rancher/rke2/server/";
+const ETCD_TLS: &str = "var/lib/rancher/rke2/server/tls/etcd/";
+const AGENT_TREE: &str = "var/lib/rancher/rke2/agent/";
+const POD_MANIFESTS: &str = "var/lib/rancher/rke2/agent/pod-manifests/";
+const APISERVER_MANIFEST: &str = "var/lib/rancher/rke2/agent/pod-manifests/kube-apiserver.yaml";
+const APISERVER_CERT: &str = "var/lib/rancher/rke2/server/tls/serving-kube-apiserver.crt";
+/// Kubelet certificates that name the node.
+pub const SERVING_KUBELET: &str = "var/lib/rancher/rke2/agent/serving-kubelet.crt";
+pub const CLIENT_KUBELET: &str = "var/lib/rancher/rke2/agent/client-kubelet.crt";
+
+/// What the Node object said about roles, before files are consulted.
+#[derive(Debug, Default, Clone)]
+pub struct LabelFacts {
+    pub roles: BTreeSet<Role>,
+    /// `rke2.io/node-args` first element: `server` → true, `agent` → false.
+    pub runs_server: Option<bool>,
+}
+
+/// True when a label is set: present and not `"false"` (an empty value, normalised to null,
+/// counts as set).
+fn label_set(labels: Option<&Value>, key: &str) -> bool {
+    match labels.and_then(|l| l.get(key)) {
+        None => false,
+        Some(v) => as_bool(v) != Some(false),
+    }
+}
+
+/// Roles from a Node object's labels and taints, and its `rke2.io/node-args`.
+pub fn label_facts(obj: &KubeObject) -> LabelFacts {
+    let labels = get(&obj.value, &["metadata", "labels"]);
+    let mut roles = BTreeSet::new();
+    for (key, role) in [
+        ("node-role.kubernetes.io/control-plane", Role::ControlPlane),
+        ("node-role.kubernetes.io/etcd", Role::Etcd),
+        ("node-role.kubernetes.io/master", Role::Master),
+        ("node-role.harvesterhci.io/management", Role::Management),
+        ("node-role.harvesterhci.io/worker", Role::Worker),
+        ("node-role.harvesterhci.io/witness", Role::Witness),
+    ] {
+        if label_set(labels, key) {
+            roles.insert(role);
+        }
+    }
+    if let Some(Value::Array(taints)) = get(&obj.value, &["spec", "taints"]) {
+        for t in taints {
+            if str_at(t, &["key"]) == Some("node-role.kubernetes.io/etcd")
+                && str_at(t, &["value"]) == Some("true")
+                && str_at(t, &["effect"]) == Some("NoExecute")
+            {
+                roles.insert(Role::Witness);
+            }
+        }
+    }
+    let runs_server = str_at(
+        &obj.value,
+        &["metadata", "annotations", "rke2.io/node-args"],
+    )
+    .and_then(|a| serde_json::from_str::<Vec<String>>(a).ok())
+    .and_then(|args| args.first().cloned())
+    .and_then(|first| match first.as_str() {
+        "server" => Some(true),
+        "agent" => Some(false),
+        _ => None,
+    });
+    LabelFacts { roles, runs_server }
+}
+
+/// Roles from host files, for nodes no Node object describes. Empty when the files say nothing.
+pub fn file_roles(present: &BTreeSet<String>) -> BTreeSet<Role> {
+    let has_under = |p: &str| {
+        present
+            .range(p.to_string()..)
+            .next()
+            .is_some_and(|x| x.starts_with(p))
+    };
+    let mut roles = BTreeSet::new();
+    let server_tree = has_under(SERVER_TREE);
+    if server_tree {
+        roles.insert(Role::Server);
+    }
+    if has_under(ETCD_TLS) {
+        roles.insert(Role::Etcd);
+    }
+    let apiserver = present.contains(APISERVER_MANIFEST)
+        || (server_tree && !has_under(POD_MANIFESTS) && present.contains(APISERVER_CERT));
+    if apiserver {
+        roles.insert(Role::ControlPlane);
+    }
+    if present.contains(WITNESS_DROP_IN) {
+        roles.insert(Role::Witness);
+        roles.insert(Role::Etcd);
+        roles.remove(&Role::ControlPlane);
+    }
+    if roles.is_empty() && has_under(AGENT_TREE) {
+        roles.insert(Role::Agent);
+    }
+    roles
+}
+
+/// Add `server` to every node running rke2-server (control-plane, etcd, master, witness) and
+/// `agent` to agent-only nodes; `known` says whether an absence of server roles means agent.
+pub fn finish_roles(roles: &mut BTreeSet<Role>, runs_server: Option<bool>, known: bool) {
+    let serverish = roles.iter().any(|r| {
+        matches!(
+            r,
+            Role::ControlPlane | Role::Etcd | Role::Master | Role::Witness | Role::Server
+        )
+    });
+    if serverish || runs_server == Some(true) {
+        roles.insert(Role::Server);
+        roles.remove(&Role::Agent);
+    } else if known || runs_server == Some(false) || roles.contains(&Role::Worker) {
+        roles.insert(Role::Agent);
+    }
+}
+
+/// Addresses from a Node object: `status.addresses` and the rke2 IP annotations.
+pub fn node_addresses(obj: &KubeObject) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    if let Some(Value::Array(a)) = get(&obj.value, &["status", "addresses"]) {
+        for addr in a {
+            if let Some(s) = str_at(addr, &["address"]) {
+                out.insert(s.to_string());
+            }
+        }
+    }
+    for key in ["rke2.io/internal-ip", "rke2.io/external-ip"] {
+        if let Some(s) = str_at(&obj.value, &["metadata", "annotations", key]) {
+            for part in s.split(',') {
+                let p = part.trim();
+                if !p.is_empty() {
+                    out.insert(p.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The host path of an entry inside a bundle node zip (the part after `<zip>!`), or `None` for
+/// the node folder itself.
+pub fn zip_host_path(inner: &str) -> Option<String> {
+    let (first, nested) = match inner.split_once('!') {
+        Some((a, b)) => (a, Some(b)),
+        None => (inner, None),
+    };
+    let segs = segments(first);
+    if segs.len() < 2 {
+        return None;
+    }
+    let rest = &segs[1..];
+    let mapped = match rest {
+        ["configs", tail @ ..] if !tail.is_empty() => tail.join("/"),
+        _ => rest.join("/"),
+    };
+    match nested {
+        None => Some(mapped),
+        Some(n) => {
+            let n = n.split('!').next().unwrap_or(n);
+            let ns = segments(n);
+            match ns.len() {
+                0 => None,
+                1 => Some(format!("scc/{}", ns[0])),
+                _ => Some(format!("scc/{}", ns[1..].join("/"))),
+            }
+        }
+    }
+}
+
+/// Every logical path a tree knows of, with whether it is readable content (file, log, link)
+/// or only seen.
+pub fn all_paths(tree: &InputTree) -> BTreeMap<&str, bool> {
+    let mut out: BTreeMap<&str, bool> = BTreeMap::new();
+    for p in tree.seen.iter() {
+        out.insert(p.as_str(), false);
+    }
+    for p in tree.files.keys().chain(tree.logs.keys()) {
+        out.insert(p.as_str(), true);
+    }
+    for (p, l) in &tree.links {
+        if l.resolved.is_some() {
+            out.insert(p.as_str(), true);
+        } else {
+            out.entry(p.as_str()).or_insert(false);
+        }
+    }
+    out
+}
+
+/// Record one host path of a node.
+pub fn add_host_path(node: &mut Node, input: usize, host: String, logical: &str, readable: bool) {
+    let host = host.trim_end_matches('/').to_string();
+    if host.is_empty() {
+        return;
+    }
+    if readable {
+        let list = node.files.entry(host.clone()).or_default();
+        let hf = HostFile {
+            input,
+            logical: logical.to_string(),
+        };
+        if !list.contains(&hf) {
+            list.push(hf);
+            list.sort_by(|a, b| (a.input, &a.logical).cmp(&(b.input, &b.logical)));
+        }
+    }
+    // Every ancestor directory is present too.
+    let mut acc = String::new();
+    for seg in host.split('/') {
+        if !acc.is_empty() {
+            acc.push('/');
+        }
+        acc.push_str(seg);
+        node.present.insert(acc.clone());
+    }
+}
+
+/// Read a host file of a node snapshot (following links inside the tree).
+fn host_file<'a>(tree: &'a InputTree, prefix: &str, host: &str) -> Option<&'a [u8]> {
+    tree.resolve(&format!("{prefix}{host}"))
+        .map(|f| f.data.as_slice())
+}
+
+/// The name of the node a node snapshot holds, and where the name came from: `NAME=PATH`, then
+/// `snapshot.yaml`, then the `serving-kubelet.crt` CN / `client-kubelet.crt`
+/// `system:node:<name>`, then `etc/hostname`, then the file stem.
+pub fn snapshot_node_name(
+    tree: &InputTree,
+    prefix: &str,
+    given: Option<&str>,
+    manifest: Option<&SnapshotManifest>,
+) -> (String, &'static str) {
+    if let Some(g) = given.map(str::trim).filter(|g| !g.is_empty()) {
+        return (g.to_string(), "command line");
+    }
+    if let Some(n) = manifest.and_then(|m| m.node.clone()) {
+        return (n, "snapshot.yaml");
+    }
+    if let Some(cn) = host_file(tree, prefix, SERVING_KUBELET).and_then(first_cert_cn)
+        && valid_name(&cn)
+    {
+        return (cn, "serving-kubelet.crt");
+    }
+    if let Some(cn) = host_file(tree, prefix, CLIENT_KUBELET).and_then(first_cert_cn)
+        && let Some(n) = cn.strip_prefix("system:node:")
+        && valid_name(n)
+    {
+        return (n.to_string(), "client-kubelet.crt");
+    }
+    if let Some(h) = host_file(tree, prefix, "etc/hostname") {
+        let text = String::from_utf8_lossy(h);
+        if let Some(line) = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            && valid_name(line)
+        {
+            return (line.to_string(), "etc/hostname");
+        }
+    }
+    (file_stem(&tree.name), "file name")
+}
+
+fn valid_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 253
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+}
+
+/// Parse `snapshot.yaml` values into a manifest.
+pub fn manifest_from_value(v: &Value) -> SnapshotManifest {
+    let mut m = SnapshotManifest {
+        node: str_at(v, &["node"]).map(str::to_string),
+        collected_at: str_at(v, &["collected_at"]).and_then(crate::timefmt::parse_rfc3339),
+        collector_version: str_at(v, &["collector_version"]).map(str::to_string),
+        replaced: Vec::new(),
+    };
+    if let Some(Value::Array(items)) = get(v, &["replaced"]) {
+        for item in items {
+            let r = match item {
+                Value::String(_) => as_str(item).map(|p| super::model::Replaced {
+                    path: p.trim_start_matches('/').to_string(),
+                    with: None,
+                    reason: None,
+                }),
+                Value::Object(_) => str_at(item, &["path"]).map(|p| super::model::Replaced {
+                    path: p.trim_start_matches('/').to_string(),
+                    with: str_at(item, &["with"]).map(|w| w.trim_start_matches('/').to_string()),
+                    reason: str_at(item, &["reason"]).map(str::to_string),
+                }),
+                _ => None,
+            };
+            if let Some(r) = r {
+                m.replaced.push(r);
+            }
+        }
+        m.replaced.sort();
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zip_paths_map_to_host_paths() {
+        assert_eq!(
+            zip_host_path("node1/configs/etc/rancher/rke2/config.yaml.d/90-harvester-server.yaml"),
+            Some("etc/rancher/rke2/config.yaml.d/90-harvester-server.yaml".into())
+        );
+        assert_eq!(
+            zip_host_path("node1/configs/oem/99_custom.yaml"),
+            Some("oem/99_custom.yaml".into())
+        );
+        assert_eq!(
+            zip_host_path("node1/logs/rke2-server.log"),
+            Some("logs/rke2-server.log".into())
+        );
+        assert_eq!(
+            zip_host_path("node1/scc/scc_x.txz!scc_supportconfig_node1/etc.txt"),
+            Some("scc/etc.txt".into())
+        );
+        assert_eq!(zip_host_path("node1/"), None);
+    }
+
+    #[test]
+    fn file_roles_rules() {
+        let set = |v: &[&str]| {
+            v.iter()
+                .map(|s| s.to_string())
+                .collect::<BTreeSet<String>>()
+        };
+        let server = set(&[
+            "var/lib/rancher/rke2/server/tls/server-ca.crt",
+            "var/lib/rancher/rke2/server/tls/etcd/server-ca.crt",
+            "var/lib/rancher/rke2/agent/pod-manifests/kube-apiserver.yaml",
+        ]);
+        let mut r = file_roles(&server);
+        finish_roles(&mut r, None, false);
+        assert_eq!(
+            r,
+            [Role::ControlPlane, Role::Etcd, Role::Server]
+                .into_iter()
+                .collect()
+        );
+        let agent = set(&["var/lib/rancher/rke2/agent/client-kubelet.crt"]);
+        let mut r = file_roles(&agent);
+        finish_roles(&mut r, None, false);
+        assert_eq!(r, [Role::Agent].into_iter().collect());
+        let witness = set(&[
+            "var/lib/rancher/rke2/server/tls/etcd/peer-ca.crt",
+            WITNESS_DROP_IN,
+        ]);
+        let mut r = file_roles(&witness);
+        finish_roles(&mut r, None, false);
+        assert_eq!(
+            r,
+            [Role::Etcd, Role::Witness, Role::Server]
+                .into_iter()
+                .collect()
+        );
+        let mut r = file_roles(&set(&["etc/passwd"]));
+        finish_roles(&mut r, None, false);
+        assert!(r.is_empty());
+    }
+}

@@ -1,0 +1,635 @@
+//! [`AnalysisSelector`]: which entries of a bundle or node snapshot the analysis needs, decided
+//! from the logical path alone, under any leading prefix (`./`, `node1/`, `host/`, the bundle's
+//! top folder, a node zip's `<node>/configs/`).
+//!
+//! - **Load** (read into memory, charged): bundle `metadata.yaml` and `bundleGenerationError.log`;
+//!   the `yamls/` lists of [`YAML_WHITELIST`]; node host paths (see [`host_want`]): rke2 `server/`
+//!   except `db/`, `manifests/`, `static/`; the files directly in rke2 `agent/` plus its
+//!   `pod-manifests/`, `etc/` and `tls-*/` backups (not `containerd/`, `images/`, `logs/`);
+//!   `opt/rke2/server/**` (staged custom CA material); `etc/rancher/**`; `oem/**`; `etc/passwd`,
+//!   `etc/group`, `etc/hostname`, `etc/os-release`, `etc/harvester-release.yaml`,
+//!   `etc/sysctl.conf`, `etc/sysctl.d/*.conf`; rke2 unit environment files
+//!   (`{etc,usr/local/lib,usr/lib}/systemd/system/rke2-*.env`, `etc/default/rke2-*`,
+//!   `etc/sysconfig/rke2-*`); a node snapshot's `snapshot.yaml` and `commands/*.txt`; from a
+//!   supportconfig archive `etc.txt` and `basic-environment.txt`.
+//! - **Scan** (streamed for [`NEEDLES`]): node logs `rke2-server.log`, `rke2-agent.log`,
+//!   `rancherd.log`, `kernel.log*`, and the harvester pod's logs
+//!   (`logs/harvester-system/harvester-<rs>-<pod>/<container>.log[.1]`).
+//! - **Nested**: `nodes/*.zip` of a bundle; `*.txz` under a node zip's `scc/` or `logs/`.
+//! - **Skip**: everything else (other pod logs, containerd content, etcd data, charts).
+
+use crate::ingest::{Selector, Want};
+
+/// The entries the analysis needs, by logical path.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AnalysisSelector;
+
+/// Substrings that make a scanned log line worth keeping: TOKEN003/TOKEN006 join and bootstrap
+/// failures, FW008 drop logs, CERT014 expiry messages.
+pub const NEEDLES: &[&str] = &[
+    "token CA hash does not match",
+    "Node password rejected",
+    "CA cert validation failed",
+    "invalid token CA hash length",
+    "bootstrap data already found and encrypted with different token",
+    "HARVESTER_DROP_",
+    "earliestExpiringCert",
+    "certificate",
+    "Certificate",
+    "expire",
+];
+
+/// One whitelisted Kubernetes resource of a bundle's `yamls/` tree (any served version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct YamlResource {
+    /// API group; empty for the core group.
+    pub group: &'static str,
+    /// Resource plural (the file stem).
+    pub plural: &'static str,
+    /// For namespaced resources: load only these namespaces (`None`: every namespace).
+    pub namespaces: Option<&'static [&'static str]>,
+    /// What the analysis reads it for.
+    pub why: &'static str,
+}
+
+const fn res(group: &'static str, plural: &'static str, why: &'static str) -> YamlResource {
+    YamlResource {
+        group,
+        plural,
+        namespaces: None,
+        why,
+    }
+}
+
+/// The `yamls/` lists the analysis loads (cluster-scoped or namespaced, any version).
+pub const YAML_WHITELIST: &[YamlResource] = &[
+    res(
+        "",
+        "nodes",
+        "node inventory, roles, addresses, kubelet versions",
+    ),
+    res(
+        "",
+        "namespaces",
+        "workload namespaces, PSA labels (KUBE002)",
+    ),
+    res(
+        "",
+        "configmaps",
+        "kube-root-ca.crt, extension-apiserver-authentication (CERT013)",
+    ),
+    res("", "serviceaccounts", "default SA automount (KUBE001)"),
+    res(
+        "",
+        "events",
+        "CertificateExpirationWarning events (CERT014)",
+    ),
+    res("", "services", "kubernetes service IP, VIP (HARV002)"),
+    YamlResource {
+        group: "",
+        plural: "pods",
+        namespaces: Some(&["kube-system"]),
+        why: "static control-plane pods: flags, etcd runAsUser (HOST002)",
+    },
+    YamlResource {
+        group: "",
+        plural: "secrets",
+        namespaces: Some(&["fleet-local"]),
+        why: "machine-plan secrets (applied output)",
+    },
+    res(
+        "events.k8s.io",
+        "events",
+        "CertificateExpirationWarning events (CERT014)",
+    ),
+    res(
+        "harvesterhci.io",
+        "settings",
+        "server-version, auto-rotate-rke2-certs, http-proxy",
+    ),
+    res("harvesterhci.io", "upgrades", "upgrade windows (FW008)"),
+    res(
+        "harvesterhci.io",
+        "addons",
+        "add-ons that open ports (FW002)",
+    ),
+    res(
+        "management.cattle.io",
+        "settings",
+        "cacerts, internal-cacerts (RANCHER009)",
+    ),
+    res(
+        "management.cattle.io",
+        "clusters",
+        "local cluster CA and agent state (RANCHER007)",
+    ),
+    res(
+        "management.cattle.io",
+        "clusterregistrationtokens",
+        "tokens (RANCHER004, BUNDLE001)",
+    ),
+    res("management.cattle.io", "globalroles", "RANCHER008"),
+    res("management.cattle.io", "globalrolebindings", "RANCHER001"),
+    res(
+        "management.cattle.io",
+        "clusterroletemplatebindings",
+        "RANCHER001",
+    ),
+    res("management.cattle.io", "authconfigs", "RANCHER002"),
+    res("management.cattle.io", "users", "RANCHER002"),
+    res(
+        "admissionregistration.k8s.io",
+        "mutatingwebhookconfigurations",
+        "caBundle (CERT013)",
+    ),
+    res(
+        "admissionregistration.k8s.io",
+        "validatingwebhookconfigurations",
+        "caBundle (CERT013)",
+    ),
+    res(
+        "apiregistration.k8s.io",
+        "apiservices",
+        "caBundle (CERT013)",
+    ),
+    res(
+        "networking.k8s.io",
+        "networkpolicies",
+        "default deny (KUBE003)",
+    ),
+    res(
+        "networking.k8s.io",
+        "ingresses",
+        "rancher ingress TLS (RANCHER005)",
+    ),
+    res(
+        "extensions",
+        "ingresses",
+        "rancher ingress TLS on old clusters (RANCHER005)",
+    ),
+    res(
+        "provisioning.cattle.io",
+        "clusters",
+        "rotateCertificates.generation (HARV004)",
+    ),
+    res(
+        "rke.cattle.io",
+        "rkecontrolplanes",
+        "certificateRotationGeneration (HARV004)",
+    ),
+    res(
+        "node.harvesterhci.io",
+        "cloudinits",
+        "iptables CloudInits (FW004, FW005, FW009)",
+    ),
+    res("node.harvesterhci.io", "nodeconfigs", "node NTP/config"),
+    res(
+        "network.harvesterhci.io",
+        "clusternetworks",
+        "extra NICs (FW006)",
+    ),
+    res(
+        "network.harvesterhci.io",
+        "vlanconfigs",
+        "extra NICs (FW006)",
+    ),
+    res(
+        "network.harvesterhci.io",
+        "hostnetworkconfigs",
+        "extra NICs (FW006)",
+    ),
+    res("catalog.cattle.io", "apps", "installed add-ons (FW002)"),
+    res(
+        "certificates.k8s.io",
+        "certificatesigningrequests",
+        "leaf signing requests",
+    ),
+    res(
+        "resources.cattle.io",
+        "backups",
+        "encryptionConfigSecretName (RANCHER006)",
+    ),
+    res("upgrade.cattle.io", "plans", "sync-additional-ca plan"),
+    res("helm.cattle.io", "helmchartconfigs", "rke2 chart overrides"),
+];
+
+/// Where a `yamls/` path points: `yamls/cluster/<group>/<version>/<plural>.yaml` or
+/// `yamls/namespaced/<ns>/<group>/<version>/<plural>.yaml` (no group segment for core `v1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlPath<'a> {
+    pub namespace: Option<&'a str>,
+    pub group: &'a str,
+    pub version: &'a str,
+    pub plural: &'a str,
+}
+
+impl YamlPath<'_> {
+    /// `group/version`, or `version` for the core group.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
+
+/// Parse the segments after `yamls/`.
+pub fn parse_yaml_path<'a>(after_yamls: &[&'a str]) -> Option<YamlPath<'a>> {
+    let (namespace, rest) = match after_yamls.split_first()? {
+        (&"cluster", rest) => (None, rest),
+        (&"namespaced", rest) => {
+            let (ns, rest) = rest.split_first()?;
+            (Some(*ns), rest)
+        }
+        _ => return None,
+    };
+    let (group, version, file) = match rest {
+        [v, f] => ("", *v, *f),
+        [g, v, f] => (*g, *v, *f),
+        _ => return None,
+    };
+    let plural = file.strip_suffix(".yaml")?;
+    if plural.is_empty() || !is_version(version) {
+        return None;
+    }
+    Some(YamlPath {
+        namespace,
+        group,
+        version,
+        plural,
+    })
+}
+
+fn is_version(v: &str) -> bool {
+    let mut c = v.chars();
+    c.next() == Some('v') && c.next().is_some_and(|d| d.is_ascii_digit())
+}
+
+/// The whitelist entry for a `yamls/` path, if any.
+pub fn whitelisted(p: &YamlPath<'_>) -> Option<&'static YamlResource> {
+    YAML_WHITELIST.iter().find(|r| {
+        r.group == p.group
+            && r.plural == p.plural
+            && match (r.namespaces, p.namespace) {
+                (Some(list), Some(ns)) => list.contains(&ns),
+                _ => true,
+            }
+    })
+}
+
+/// Split a logical path into its non-empty `/` segments (a leading `./` or `/` vanishes).
+pub(crate) fn segments(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect()
+}
+
+impl AnalysisSelector {
+    /// The decision for the innermost part of a logical path, knowing the part that contains it.
+    fn decide(&self, outer: Option<&str>, inner: &str) -> Want {
+        let segs = segments(inner);
+        let Some(last) = segs.last().copied() else {
+            return Want::Skip;
+        };
+        let n = segs.len();
+
+        // Inside a supportconfig archive.
+        if outer.is_some_and(is_txz) {
+            return if matches!(last, "etc.txt" | "basic-environment.txt") {
+                Want::Load
+            } else {
+                Want::Skip
+            };
+        }
+
+        // Nested archives.
+        if n >= 2 && segs[n - 2] == "nodes" && last.ends_with(".zip") {
+            return Want::Nested;
+        }
+        if n >= 2 && matches!(segs[n - 2], "scc" | "logs") && is_txz(last) {
+            return Want::Nested;
+        }
+
+        // Bundle root files.
+        if n <= 2 && matches!(last, "metadata.yaml" | "bundleGenerationError.log") {
+            return Want::Load;
+        }
+
+        // Bundle object lists.
+        if let Some(i) = segs
+            .iter()
+            .position(|s| *s == "yamls")
+            .filter(|i| matches!(segs.get(i + 1), Some(&"cluster") | Some(&"namespaced")))
+        {
+            return match parse_yaml_path(&segs[i + 1..]) {
+                Some(p) if whitelisted(&p).is_some() => Want::Load,
+                _ => Want::Skip,
+            };
+        }
+
+        // Logs: `<node>/logs/<file>` (node) or `logs/<ns>/<pod>/<container>.log` (pods).
+        if let Some(i) = segs.iter().rposition(|s| *s == "logs") {
+            let after = &segs[i + 1..];
+            match after {
+                [file] if is_node_log(file) => return Want::Scan,
+                [ns, pod, file] if *ns == "harvester-system" && is_harvester_pod(pod) => {
+                    return if file.ends_with(".log") || file.ends_with(".log.1") {
+                        Want::Scan
+                    } else {
+                        Want::Skip
+                    };
+                }
+                [_, _, _] => return Want::Skip,
+                _ => {}
+            }
+        }
+
+        // Host paths under any prefix.
+        for j in 0..n {
+            if let Some(w) = host_want(&segs[j..]) {
+                return w;
+            }
+        }
+
+        // Collector additions at the snapshot root.
+        if n <= 3 && last == "snapshot.yaml" {
+            return Want::Load;
+        }
+        if (2..=4).contains(&n) && segs[n - 2] == "commands" && last.ends_with(".txt") {
+            return Want::Load;
+        }
+        Want::Skip
+    }
+}
+
+fn is_txz(name: &str) -> bool {
+    name.ends_with(".txz") || name.ends_with(".tar.xz")
+}
+
+fn is_node_log(file: &str) -> bool {
+    matches!(file, "rke2-server.log" | "rke2-agent.log" | "rancherd.log")
+        || file.starts_with("kernel.log")
+}
+
+/// `harvester-<replicaset hash>-<pod hash>`: the harvester deployment's pod, not
+/// `harvester-webhook-…`, `harvester-network-controller-…` and the like.
+fn is_harvester_pod(pod: &str) -> bool {
+    let Some(rest) = pod.strip_prefix("harvester-") else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('-').collect();
+    let hashy = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && s.chars().any(|c| c.is_ascii_digit())
+    };
+    parts.len() == 2
+        && hashy(parts[0])
+        && (parts[1].len() == 5 && parts[1].chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// The decision for a path that starts with a host path anchor, or `None` when `segs` does not
+/// start with one.
+pub fn host_want(segs: &[&str]) -> Option<Want> {
+    match segs {
+        ["var", "lib", "rancher", "rke2", rest @ ..] => Some(match rest {
+            ["server", first, ..] if matches!(*first, "db" | "manifests" | "static") => Want::Skip,
+            ["server", _, ..] => Want::Load,
+            ["agent", _file] => Want::Load,
+            ["agent", first, _, ..]
+                if matches!(*first, "pod-manifests" | "etc") || first.starts_with("tls") =>
+            {
+                Want::Load
+            }
+            _ => Want::Skip,
+        }),
+        ["opt", "rke2", "server", _, ..] => Some(Want::Load),
+        ["etc", "rancher", _, ..] => Some(Want::Load),
+        ["oem", _, ..] => Some(Want::Load),
+        ["etc", file]
+            if matches!(
+                *file,
+                "passwd"
+                    | "group"
+                    | "hostname"
+                    | "os-release"
+                    | "harvester-release.yaml"
+                    | "sysctl.conf"
+            ) =>
+        {
+            Some(Want::Load)
+        }
+        ["etc", "sysctl.d", file] if file.ends_with(".conf") => Some(Want::Load),
+        ["etc", "systemd", "system", file]
+        | ["usr", "local", "lib", "systemd", "system", file]
+        | ["usr", "lib", "systemd", "system", file]
+            if file.starts_with("rke2-") && file.ends_with(".env") =>
+        {
+            Some(Want::Load)
+        }
+        ["etc", "default" | "sysconfig", file] if file.starts_with("rke2-") => Some(Want::Load),
+        _ => None,
+    }
+}
+
+impl Selector for AnalysisSelector {
+    fn want(&self, path: &str) -> Want {
+        let mut parts = path.rsplitn(2, '!');
+        let inner = parts.next().unwrap_or("");
+        let outer = parts.next();
+        self.decide(outer, inner)
+    }
+
+    fn needles(&self) -> &[&str] {
+        NEEDLES
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(p: &str) -> Want {
+        AnalysisSelector.want(p)
+    }
+
+    const TOP: &str = "supportbundle_9b6b22de_2022-03-22T23-49-32Z";
+
+    #[test]
+    fn bundle_paths() {
+        assert_eq!(w(&format!("{TOP}/metadata.yaml")), Want::Load);
+        assert_eq!(w("metadata.yaml"), Want::Load);
+        assert_eq!(w(&format!("{TOP}/bundleGenerationError.log")), Want::Load);
+        assert_eq!(w(&format!("{TOP}/yamls/cluster/v1/nodes.yaml")), Want::Load);
+        assert_eq!(
+            w(&format!(
+                "{TOP}/yamls/cluster/harvesterhci.io/v1beta1/settings.yaml"
+            )),
+            Want::Load
+        );
+        assert_eq!(
+            w(&format!("{TOP}/yamls/namespaced/kube-system/v1/pods.yaml")),
+            Want::Load
+        );
+        assert_eq!(
+            w(&format!(
+                "{TOP}/yamls/namespaced/longhorn-system/v1/pods.yaml"
+            )),
+            Want::Skip
+        );
+        assert_eq!(
+            w(&format!(
+                "{TOP}/yamls/cluster/apiextensions.k8s.io/v1/customresourcedefinitions.yaml"
+            )),
+            Want::Skip
+        );
+        assert_eq!(
+            w(&format!(
+                "{TOP}/yamls/namespaced/default/events.k8s.io/v1/events.yaml"
+            )),
+            Want::Load
+        );
+        assert_eq!(w(&format!("{TOP}/nodes/node1.zip")), Want::Nested);
+        assert_eq!(
+            w(&format!(
+                "{TOP}/logs/harvester-system/harvester-d544ddb6f-6g2fl/apiserver.log"
+            )),
+            Want::Scan
+        );
+        assert_eq!(
+            w(&format!(
+                "{TOP}/logs/harvester-system/harvester-webhook-67744f845f-5msj8/harvester-webhook.log"
+            )),
+            Want::Skip
+        );
+        assert_eq!(
+            w(&format!("{TOP}/logs/cattle-system/rancher-1/rancher.log")),
+            Want::Skip
+        );
+    }
+
+    #[test]
+    fn node_zip_paths() {
+        let z = format!("{TOP}/nodes/node1.zip!node1");
+        assert_eq!(w(&format!("{z}/configs/etc/hostname")), Want::Load);
+        assert_eq!(
+            w(&format!(
+                "{z}/configs/etc/rancher/rke2/config.yaml.d/90-harvester-server.yaml"
+            )),
+            Want::Load
+        );
+        assert_eq!(w(&format!("{z}/configs/oem/99_custom.yaml")), Want::Load);
+        assert_eq!(w(&format!("{z}/logs/rke2-server.log")), Want::Scan);
+        assert_eq!(w(&format!("{z}/logs/kernel.log.1")), Want::Scan);
+        assert_eq!(w(&format!("{z}/logs/rancherd.log")), Want::Scan);
+        assert_eq!(w(&format!("{z}/logs/rancher-system-agent.log")), Want::Skip);
+        assert_eq!(w(&format!("{z}/logs/console.log")), Want::Skip);
+        assert_eq!(
+            w(&format!("{z}/scc/scc_supportconfig_node1-abc123.txz")),
+            Want::Nested
+        );
+        assert_eq!(
+            w(&format!("{z}/logs/scc_supportconfig_node1.txz")),
+            Want::Nested
+        );
+        assert_eq!(
+            w(&format!("{z}/scc/x.txz!scc_supportconfig_node1/etc.txt")),
+            Want::Load
+        );
+        assert_eq!(
+            w(&format!(
+                "{z}/scc/x.txz!scc_supportconfig_node1/systemd.txt"
+            )),
+            Want::Skip
+        );
+    }
+
+    #[test]
+    fn node_snapshot_paths_under_any_prefix() {
+        for prefix in ["", "./", "node1/", "host/root/"] {
+            let l = |p: &str| w(&format!("{prefix}{p}"));
+            assert_eq!(
+                l("var/lib/rancher/rke2/server/tls/server-ca.crt"),
+                Want::Load,
+                "{prefix}"
+            );
+            assert_eq!(l("var/lib/rancher/rke2/server/token"), Want::Load);
+            assert_eq!(l("var/lib/rancher/rke2/server/cred/passwd"), Want::Load);
+            assert_eq!(
+                l("var/lib/rancher/rke2/server/db/etcd/member/snap/db"),
+                Want::Skip
+            );
+            assert_eq!(
+                l("var/lib/rancher/rke2/server/manifests/rke2-canal.yaml"),
+                Want::Skip
+            );
+            assert_eq!(
+                l("var/lib/rancher/rke2/agent/client-kubelet.crt"),
+                Want::Load
+            );
+            assert_eq!(
+                l("var/lib/rancher/rke2/agent/kubelet.kubeconfig"),
+                Want::Load
+            );
+            assert_eq!(
+                l("var/lib/rancher/rke2/agent/pod-manifests/etcd.yaml"),
+                Want::Load
+            );
+            assert_eq!(
+                l(
+                    "var/lib/rancher/rke2/agent/containerd/io.containerd.content.v1.content/blobs/sha256/ab"
+                ),
+                Want::Skip
+            );
+            assert_eq!(
+                l("var/lib/rancher/rke2/agent/images/rke2-images.tar.zst"),
+                Want::Skip
+            );
+            assert_eq!(l("var/lib/rancher/rke2/data/v1.28/bin/kubectl"), Want::Skip);
+            assert_eq!(l("etc/rancher/rke2/config.yaml"), Want::Load);
+            assert_eq!(
+                l("etc/rancher/rke2/config.yaml.d/99-harvester-witness.yaml"),
+                Want::Load
+            );
+            assert_eq!(l("etc/rancher/node/password"), Want::Load);
+            assert_eq!(l("oem/90_custom.yaml"), Want::Load);
+            assert_eq!(l("etc/passwd"), Want::Load);
+            assert_eq!(l("etc/group"), Want::Load);
+            assert_eq!(l("etc/hostname"), Want::Load);
+            assert_eq!(l("etc/shadow"), Want::Skip);
+            assert_eq!(l("etc/sysctl.d/90-rke2.conf"), Want::Load);
+            assert_eq!(l("etc/systemd/system/rke2-server.env"), Want::Load);
+            assert_eq!(l("usr/local/lib/systemd/system/rke2-agent.env"), Want::Load);
+            assert_eq!(
+                l("usr/local/lib/systemd/system/rke2-agent.service"),
+                Want::Skip
+            );
+            assert_eq!(l("snapshot.yaml"), Want::Load);
+            assert_eq!(l("commands/iptables-save.txt"), Want::Load);
+            assert_eq!(l("commands/rke2-version.txt"), Want::Load);
+            assert_eq!(l("var/log/messages"), Want::Skip);
+        }
+    }
+
+    #[test]
+    fn yaml_paths_parse() {
+        let p = parse_yaml_path(&["namespaced", "kube-system", "v1", "configmaps.yaml"]);
+        assert_eq!(
+            p,
+            Some(YamlPath {
+                namespace: Some("kube-system"),
+                group: "",
+                version: "v1",
+                plural: "configmaps"
+            })
+        );
+        let p = parse_yaml_path(&["cluster", "harvesterhci.io", "v1beta1", "settings.yaml"]);
+        assert_eq!(
+            p.map(|p| p.api_version()),
+            Some("harvesterhci.io/v1beta1".into())
+        );
+        assert_eq!(parse_yaml_path(&["cluster", "x", "settings.yaml"]), None);
+    }
+}
