@@ -48,6 +48,7 @@ pub fn cert_json(e: &CertEntry) -> Value {
         "residual_seconds": e.residual_seconds,
         "in_use": e.in_use.as_str(),
         "owner": e.owner.as_str(),
+        "component_self_signed": e.component_self_signed,
         "locations": locations,
     })
 }
