@@ -769,3 +769,25 @@ fn far_apart_inputs_are_noted_but_merged() {
     assert_eq!(far.len(), 1);
     assert!(far[0].message.contains("48 h"), "{}", far[0].message);
 }
+
+#[test]
+fn stale_trust_is_the_same_cluster() {
+    // After a cross-signed rotation the servers' bundle holds the new and the old root; an
+    // agent that still trusts only the old root is the same cluster (with a finding later).
+    let old = cert("rke2-server-ca@1");
+    let new = cert("rke2-server-ca@2");
+    let agent = Tree::new("a1.tgz")
+        .file("var/lib/rancher/rke2/agent/server-ca.crt", &old)
+        .file(
+            "var/lib/rancher/rke2/agent/client-kubelet.crt",
+            cert("system:node:a1"),
+        );
+    let server = server_snapshot("s1.tgz", "", &format!("{new}{old}"));
+    let s = run(vec![server.done(), agent.done()]);
+    assert_eq!(s.refused, None);
+    assert_ne!(
+        s.input_info[0].identity.server_ca,
+        s.input_info[1].identity.server_ca
+    );
+    assert_eq!(s.nodes["a1"].roles, roles(&[Role::Agent]));
+}

@@ -298,6 +298,9 @@ pub struct IdentityKeys {
     /// SHA-256 (hex) of the first certificate's DER of `client-ca.crt` copies and the
     /// `extension-apiserver-authentication` `client-ca-file`.
     pub client_ca: BTreeSet<String>,
+    /// SHA-256 (hex) of every certificate (not only the first) of those CA bundles: links a
+    /// node whose trust is stale, or a bundle mid-rotation, to the cluster it belongs to.
+    pub ca_any: BTreeSet<String>,
     /// `projectnamespaceuuid` of bundle metadata.
     pub project_uuid: BTreeSet<String>,
     /// Node names the input covers.
@@ -308,6 +311,7 @@ impl IdentityKeys {
     pub fn is_empty(&self) -> bool {
         self.server_ca.is_empty()
             && self.client_ca.is_empty()
+            && self.ca_any.is_empty()
             && self.project_uuid.is_empty()
             && self.node_names.is_empty()
     }
@@ -320,6 +324,11 @@ impl IdentityKeys {
         }
         for f in self.client_ca.intersection(&other.client_ca) {
             out.push(format!("client-ca:sha256:{f}"));
+        }
+        if out.is_empty() {
+            for f in self.ca_any.intersection(&other.ca_any) {
+                out.push(format!("ca:sha256:{f}"));
+            }
         }
         for u in self.project_uuid.intersection(&other.project_uuid) {
             out.push(format!("projectnamespaceuuid:{u}"));
