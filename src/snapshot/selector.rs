@@ -3,8 +3,9 @@
 //! top folder, a node zip's `<node>/configs/`).
 //!
 //! - **Load** (read into memory, charged): bundle `metadata.yaml` and `bundleGenerationError.log`;
-//!   the `yamls/` lists of [`YAML_WHITELIST`]; node host paths (see [`host_want`]): rke2 `server/`
-//!   except `db/`, `manifests/`, `static/`; the files directly in rke2 `agent/` plus its
+//!   the `yamls/` lists of [`YAML_WHITELIST`]; everything under a node zip's `configs/`; node host
+//!   paths (see [`host_want`]): rke2 `server/` except `db/`, `manifests/`, `static/` (charts) and
+//!   `logs/` (audit logs); the files directly in rke2 `agent/` plus its
 //!   `pod-manifests/`, `etc/` and `tls-*/` backups (not `containerd/`, `images/`, `logs/`);
 //!   `opt/rke2/server/**` (staged custom CA material); `etc/rancher/**`; `oem/**`; `etc/passwd`,
 //!   `etc/group`, `etc/hostname`, `etc/os-release`, `etc/harvester-release.yaml`,
@@ -408,7 +409,9 @@ fn is_harvester_pod(pod: &str) -> bool {
 pub fn host_want(segs: &[&str]) -> Option<Want> {
     match segs {
         ["var", "lib", "rancher", "rke2", rest @ ..] => Some(match rest {
-            ["server", first, ..] if matches!(*first, "db" | "manifests" | "static") => Want::Skip,
+            ["server", first, ..] if matches!(*first, "db" | "manifests" | "static" | "logs") => {
+                Want::Skip
+            }
             ["server", _, ..] => Want::Load,
             ["agent", _file] => Want::Load,
             ["agent", first, _, ..]
