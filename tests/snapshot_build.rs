@@ -221,6 +221,11 @@ metadata:
         .file(&format!("{TOP}nodes/cp1.zip!cp1/configs/etc/hostname"), "cp1\n")
         .file(&format!("{TOP}nodes/cp1.zip!cp1/configs/oem/90_custom.yaml"), "name: x\n")
         .log(&format!("{TOP}nodes/cp1.zip!cp1/logs/rke2-server.log"), 1000, false)
+        .log(
+            &format!("{TOP}logs/harvester-system/harvester-d544ddb6f-6g2fl/apiserver.log"),
+            2000,
+            false,
+        )
 }
 
 #[test]

@@ -379,6 +379,40 @@ impl Snapshot {
         })
     }
 
+    /// One of a node's scanned logs (`logs/rke2-server.log`, `logs/kernel.log.1`): the first
+    /// input that holds it.
+    pub fn host_log(
+        &self,
+        node: &str,
+        host_path: &str,
+    ) -> Option<(&HostFile, &crate::ingest::ScannedLog)> {
+        let list = self.nodes.get(node)?.files.get(host_path)?;
+        list.iter().find_map(|hf| {
+            self.trees
+                .get(hf.input)
+                .and_then(|t| t.logs.get(&hf.logical))
+                .map(|l| (hf, l))
+        })
+    }
+
+    /// Scanned logs of support bundles outside node zips (the harvester pod's logs), with the
+    /// index of their input.
+    pub fn pod_logs(&self) -> impl Iterator<Item = (usize, &crate::ingest::ScannedLog)> + '_ {
+        self.bundles.iter().flat_map(move |b| {
+            let top = if b.top.is_empty() {
+                String::new()
+            } else {
+                format!("{}/", b.top)
+            };
+            self.trees
+                .get(b.input)
+                .into_iter()
+                .flat_map(|t| t.logs.iter())
+                .filter(move |(p, _)| !p.contains('!') && p.starts_with(&top))
+                .map(move |(_, l)| (b.input, l))
+        })
+    }
+
     /// The provenance string (`<input name>!<logical path>`) of a host file.
     pub fn provenance(&self, hf: &HostFile) -> String {
         match self.trees.get(hf.input) {
