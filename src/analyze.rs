@@ -1,2 +1,251 @@
-//! The analysis pipeline: read every input, build the snapshot, judge it, hand the result to a
-//! renderer.
+//! The analysis pipeline: read every input (in parallel, one thread per input), build the
+//! snapshot, fix the reference time, judge the snapshot, and hand the result to a renderer.
+
+use std::path::{Path, PathBuf};
+
+use time::{Duration, OffsetDateTime};
+
+use crate::checks::{self, Finding, Judgement};
+use crate::graph::{certs::Inventory, trust::TrustGraph};
+use crate::ingest::{self, Budget, InputTree, Limits};
+use crate::snapshot::{self, AnalysisSelector, Coverage, Snapshot};
+
+/// One input as named on the command line: a path, optionally with a node name (`NAME=PATH`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputSpec {
+    pub path: PathBuf,
+    pub node: Option<String>,
+}
+
+impl InputSpec {
+    /// Parse `PATH` or `NAME=PATH`. An argument that exists as a path is always a path, so a file
+    /// name containing `=` still works.
+    pub fn parse(arg: &str) -> InputSpec {
+        if !Path::new(arg).exists()
+            && let Some((name, path)) = arg.split_once('=')
+            && !name.is_empty()
+            && !name.contains('/')
+            && !path.is_empty()
+        {
+            return InputSpec {
+                path: PathBuf::from(path),
+                node: Some(name.to_string()),
+            };
+        }
+        InputSpec {
+            path: PathBuf::from(arg),
+            node: None,
+        }
+    }
+}
+
+/// The reference time as asked for with `--at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    /// The clock of the machine running harrow.
+    Now,
+    /// The latest collection time among the inputs.
+    Collected,
+    /// A fixed instant.
+    Fixed(OffsetDateTime),
+    /// Now plus an offset (`+30d`).
+    Relative(Duration),
+}
+
+impl At {
+    /// Parse `now`, `collected`, an RFC 3339 instant, or `+N[smhdw]` / `-N[smhdw]`.
+    pub fn parse(s: &str) -> Result<At, String> {
+        let s = s.trim();
+        match s {
+            "now" => return Ok(At::Now),
+            "collected" => return Ok(At::Collected),
+            _ => {}
+        }
+        if let Some(t) = crate::timefmt::parse_rfc3339(s) {
+            return Ok(At::Fixed(t));
+        }
+        let (sign, rest) = match s.as_bytes().first() {
+            Some(b'+') => (1i64, &s[1..]),
+            Some(b'-') => (-1i64, &s[1..]),
+            _ => {
+                return Err(format!(
+                    "--at {s:?}: expected now, collected, an RFC 3339 time (2027-01-15T02:00:00Z) or +30d"
+                ));
+            }
+        };
+        let unit_at = rest.len().saturating_sub(1);
+        let (num, unit) = rest.split_at(unit_at);
+        let n: i64 = num.parse().map_err(|_| {
+            format!("--at {s:?}: the offset must be a whole number followed by s, m, h, d or w")
+        })?;
+        let secs = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 604_800,
+            _ => {
+                return Err(format!(
+                    "--at {s:?}: unknown unit {unit:?} (use s, m, h, d or w)"
+                ));
+            }
+        };
+        n.checked_mul(secs)
+            .and_then(|v| v.checked_mul(sign))
+            .map(|v| At::Relative(Duration::seconds(v)))
+            .ok_or_else(|| format!("--at {s:?}: offset too large"))
+    }
+
+    /// How the reference time was chosen, as printed next to it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            At::Now => "now",
+            At::Collected => "collected",
+            At::Fixed(_) => "fixed",
+            At::Relative(_) => "relative to now",
+        }
+    }
+}
+
+/// Validated options of one analysis.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub inputs: Vec<InputSpec>,
+    pub limits: Limits,
+    pub at: At,
+    /// True when no input was given and the shipped demo is analyzed.
+    pub demo: bool,
+}
+
+/// The result of one analysis, ready to render.
+#[derive(Debug)]
+pub struct Analysis {
+    pub snapshot: Snapshot,
+    pub reference_time: OffsetDateTime,
+    pub reference_label: &'static str,
+    pub renew_window_days: u32,
+    pub renew_window_source: String,
+    pub findings: Vec<Finding>,
+    pub coverage: Vec<Coverage>,
+    /// Every certificate, deduplicated, judged at the reference time.
+    pub inventory: Inventory,
+    /// The trust graph.
+    pub graph: TrustGraph,
+    /// Copies that should agree and do not.
+    pub consistency: crate::graph::consistency::Consistency,
+    pub demo: bool,
+}
+
+impl Analysis {
+    /// True when every input was unreadable (exit code 2).
+    pub fn all_inputs_unreadable(&self) -> bool {
+        !self.snapshot.inputs.is_empty()
+            && self
+                .snapshot
+                .inputs
+                .iter()
+                .all(|i| i.kind == snapshot::InputKind::Unreadable)
+    }
+}
+
+/// Read every input, one thread per input, sharing one byte budget.
+pub fn read_inputs(specs: &[InputSpec], limits: &Limits) -> Vec<InputTree> {
+    let budget = Budget::new();
+    let selector = AnalysisSelector;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = specs
+            .iter()
+            .map(|spec| {
+                let budget = &budget;
+                let selector = &selector;
+                s.spawn(move || ingest::read_input(&spec.path, limits, selector, budget))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(specs)
+            .map(|(h, spec)| {
+                h.join().unwrap_or_else(|_| InputTree {
+                    path: spec.path.display().to_string(),
+                    name: spec.path.display().to_string(),
+                    issues: vec![ingest::IngestIssue {
+                        kind: ingest::IssueKind::Unreadable,
+                        entry: String::new(),
+                        message: "internal error while reading this input (a bug)".into(),
+                    }],
+                    ..InputTree::default()
+                })
+            })
+            .collect()
+    })
+}
+
+/// Run the whole analysis.
+pub fn run(opts: &Options) -> Analysis {
+    run_at(opts, OffsetDateTime::now_utc())
+}
+
+/// Run the whole analysis with `now` as the machine clock (tests pin it).
+pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
+    let trees = read_inputs(&opts.inputs, &opts.limits);
+    let names: Vec<Option<String>> = opts.inputs.iter().map(|s| s.node.clone()).collect();
+    let snap = snapshot::build(trees.into_iter().zip(names).collect(), &opts.limits);
+    let reference_time = match opts.at {
+        At::Now => now,
+        At::Collected => snap.latest_collection().unwrap_or(now),
+        At::Fixed(t) => t,
+        At::Relative(d) => now + d,
+    };
+    let (renew_window_days, renew_window_source) =
+        checks::gates::renew_window_days(snap.cluster.rke2_version.as_deref());
+    let inventory = crate::graph::certs::build(&snap, reference_time, renew_window_days);
+    let graph = crate::graph::trust::build(&snap, &inventory);
+    let consistency = crate::graph::consistency::check(&snap);
+    let Judgement { findings, coverage } = if snap.refused.is_some() {
+        Judgement::default()
+    } else {
+        checks::evaluate(&snap)
+    };
+    Analysis {
+        snapshot: snap,
+        reference_time,
+        reference_label: opts.at.label(),
+        renew_window_days,
+        renew_window_source,
+        findings,
+        coverage,
+        inventory,
+        graph,
+        consistency,
+        demo: opts.demo,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_parses_every_form() {
+        assert_eq!(At::parse("now"), Ok(At::Now));
+        assert_eq!(At::parse("collected"), Ok(At::Collected));
+        assert_eq!(At::parse("+30d"), Ok(At::Relative(Duration::days(30))));
+        assert_eq!(At::parse("-2h"), Ok(At::Relative(Duration::hours(-2))));
+        match At::parse("2027-01-15T02:00:00Z") {
+            Ok(At::Fixed(t)) => assert_eq!(t.unix_timestamp(), 1_799_978_400),
+            other => panic!("{other:?}"),
+        }
+        assert!(At::parse("tomorrow").is_err());
+        assert!(At::parse("+30y").is_err());
+        assert!(At::parse("+99999999999999999d").is_err());
+    }
+
+    #[test]
+    fn input_spec_splits_name_only_when_the_path_does_not_exist() {
+        let s = InputSpec::parse("n1=/nonexistent/n1.tgz");
+        assert_eq!(s.node.as_deref(), Some("n1"));
+        assert_eq!(s.path, PathBuf::from("/nonexistent/n1.tgz"));
+        let s = InputSpec::parse("/nonexistent/a=b.tgz");
+        assert_eq!(s.node, None);
+    }
+}

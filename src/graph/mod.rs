@@ -1,2 +1,10 @@
-//! The trust graph of certificates, keys, CA bundles, tokens, service-account key sets,
-//! kubeconfigs and nodes (petgraph), with its queries and exports.
+//! The credential model built from the snapshot: the certificate inventory (`certs`), where
+//! credentials sit and who owns them (`inventory`), the trust graph with its queries and exports
+//! (`trust`, petgraph), and the cliff calendar (`timeline`).
+
+pub mod certs;
+pub mod consistency;
+pub mod inventory;
+pub mod timeline;
+pub mod tokens;
+pub mod trust;

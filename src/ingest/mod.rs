@@ -14,35 +14,136 @@
 //! Anything refused (traversal, limits, truncation, corrupt streams, links leaving the tree) becomes
 //! an [`IngestIssue`] naming the input and the entry; the rest of the input is still read.
 
+mod detect;
+mod dir;
+mod entry;
 mod model;
+mod nested;
+mod path;
+mod tar;
+mod zip;
+mod zipscan;
 
 pub use model::*;
 
+use std::fs::File;
 use std::path::Path;
+
+use entry::{Ctx, read_full};
 
 /// Read one input (file or directory) with the given limits and selector.
 ///
 /// Never panics and never fails as a whole: an input that cannot be read at all comes back with
 /// `container: None` and an [`IssueKind::Unreadable`] issue.
+///
+/// Files: the container is detected by content. A zip is read through its central directory
+/// (only wanted entries are inflated); a tar, tar.gz or tar.xz in one streaming pass. The input's
+/// SHA-256 is computed by a second thread reading the file alongside.
+///
+/// Directories: logical paths are relative to the directory (its own name is not a component).
+///
+/// Links: a wanted link makes its in-tree target wanted too. In a zip or a directory that always
+/// works (the directory is known first); in a one-pass tar a target that came *before* the link
+/// and was not selected is not loaded and noted as [`IssueKind::LinkTargetNotLoaded`]: select
+/// both the link and its target (e.g. `*token*`) to avoid that.
 pub fn read_input(
     path: &Path,
     limits: &Limits,
     selector: &dyn Selector,
     budget: &Budget,
 ) -> InputTree {
-    let _ = (limits, selector, budget);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
-    InputTree {
+    let tree = InputTree {
         path: path.display().to_string(),
         name,
-        issues: vec![IngestIssue {
-            kind: IssueKind::Unreadable,
-            entry: String::new(),
-            message: "readers not implemented yet".into(),
-        }],
         ..InputTree::default()
+    };
+    let mut ctx = Ctx::new(tree, limits, selector, budget);
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            ctx.issue(
+                IssueKind::Unreadable,
+                "",
+                format!("cannot open the input: {e}"),
+            );
+            return ctx.tree;
+        }
+    };
+    if meta.is_dir() {
+        ctx.tree.container = Some(Container::Directory);
+        dir::read_dir(&mut ctx, path);
+        return ctx.tree;
     }
+    ctx.tree.size = meta.len();
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            ctx.issue(
+                IssueKind::Unreadable,
+                "",
+                format!("cannot open the input: {e}"),
+            );
+            return ctx.tree;
+        }
+    };
+    let mut head = vec![0u8; detect::PEEK];
+    let got = match read_full(&mut file, &mut head) {
+        Ok(n) => n,
+        Err(e) => {
+            ctx.issue(
+                IssueKind::Unreadable,
+                "",
+                format!("cannot read the input: {e}"),
+            );
+            return ctx.tree;
+        }
+    };
+    head.truncate(got);
+    let Some(kind) = detect::detect(&head) else {
+        ctx.issue(
+            IssueKind::Unreadable,
+            "",
+            "not a zip, tar, tar.gz or tar.xz (by content) and not a directory",
+        );
+        return ctx.tree;
+    };
+    ctx.tree.container = Some(kind);
+    let hash_path = path.to_path_buf();
+    let hasher = std::thread::Builder::new()
+        .name("ingest-sha256".into())
+        .spawn(move || dir::hash_file(&hash_path));
+    match kind {
+        Container::Zip => {
+            let len = meta.len();
+            let _ = zip::read_zip(&mut ctx, &mut file, len, "", 0);
+        }
+        _ => {
+            use std::io::{Read, Seek, SeekFrom};
+            match file.seek(SeekFrom::Start(0)) {
+                Ok(_) => {
+                    let src = std::io::BufReader::with_capacity(256 << 10, file).take(u64::MAX);
+                    let _ = nested::read_tar_family(&mut ctx, kind, src, "", 0);
+                }
+                Err(e) => ctx.issue(
+                    IssueKind::Unreadable,
+                    "",
+                    format!("cannot read the input: {e}"),
+                ),
+            }
+        }
+    }
+    match hasher.map(|h| h.join()) {
+        Ok(Ok(Ok(digest))) => ctx.tree.sha256 = digest,
+        Ok(Ok(Err(e))) => ctx.issue(
+            IssueKind::Unreadable,
+            "",
+            format!("cannot hash the input: {e}"),
+        ),
+        _ => ctx.issue(IssueKind::Unreadable, "", "cannot hash the input"),
+    }
+    ctx.tree
 }

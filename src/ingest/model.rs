@@ -149,12 +149,18 @@ pub enum IssueKind {
     LinkOutsideTree,
     /// The input as a whole could not be opened or recognised.
     Unreadable,
+    /// A wanted link whose target (inside the tree) could not be loaded: in a one-pass tar
+    /// stream the target came before the link and was not selected. Noted, not BUNDLE003.
+    LinkTargetNotLoaded,
 }
 
 impl IssueKind {
     /// True for issues that are BUNDLE003 (an entry refused as unsafe or over a limit).
     pub fn is_refusal(self) -> bool {
-        !matches!(self, IssueKind::LinkOutsideTree | IssueKind::NonUtf8Name)
+        !matches!(
+            self,
+            IssueKind::LinkOutsideTree | IssueKind::NonUtf8Name | IssueKind::LinkTargetNotLoaded
+        )
     }
 }
 

@@ -118,7 +118,9 @@ pub fn ingest_issue_notes(tree: &InputTree, notes: &mut Vec<Note>, coverage: &mu
                 IssueKind::Truncated => "truncated",
                 IssueKind::Corrupt => "corrupt",
                 IssueKind::Unreadable => "input unreadable",
-                IssueKind::NonUtf8Name | IssueKind::LinkOutsideTree => "refused",
+                IssueKind::NonUtf8Name
+                | IssueKind::LinkOutsideTree
+                | IssueKind::LinkTargetNotLoaded => "refused",
             };
             let title = if issue.entry.is_empty() {
                 format!("{what}: {}", tree.name)

@@ -1,0 +1,62 @@
+//! The rule catalog: every rule harrow evaluates, with its code, default severity, title and
+//! source. `docs/rules/<CODE>.md` holds each rule's page; a test keeps codes unique and the pages
+//! present.
+
+use super::Severity;
+
+/// A rule's static description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub title: &'static str,
+    /// The source documents or reference sections the rule rests on.
+    pub source: &'static str,
+}
+
+/// Every rule evaluated by this version, sorted by code.
+pub const RULES: &[Rule] = &[
+    Rule {
+        code: "BUNDLE002",
+        severity: Severity::Info,
+        title: "support bundle incomplete",
+        source: "reference/harvester-bundle.md §1, §3b",
+    },
+    Rule {
+        code: "BUNDLE003",
+        severity: Severity::High,
+        title: "archive entry refused as unsafe or over a limit",
+        source: "spec/product.md, Safety with untrusted archives",
+    },
+];
+
+/// Look a rule up by code.
+pub fn rule(code: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.code == code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_sorted_and_well_formed() {
+        for w in RULES.windows(2) {
+            assert!(w[0].code < w[1].code, "{} before {}", w[0].code, w[1].code);
+        }
+        for r in RULES {
+            let (alpha, digits) = r.code.split_at(r.code.len() - 3);
+            assert!(!alpha.is_empty() && alpha.chars().all(|c| c.is_ascii_uppercase()));
+            assert!(digits.chars().all(|c| c.is_ascii_digit()), "{}", r.code);
+        }
+    }
+
+    #[test]
+    fn every_rule_has_a_doc_page() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for r in RULES {
+            let page = root.join("docs/rules").join(format!("{}.md", r.code));
+            assert!(page.is_file(), "missing {}", page.display());
+        }
+    }
+}

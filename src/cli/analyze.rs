@@ -1,0 +1,86 @@
+//! `harrow analyze`: arguments, conversion to [`crate::analyze::Options`], rendering, exit code.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::common::{InputArgs, write_out};
+use super::exit;
+use crate::analyze;
+use crate::checks::Severity;
+use crate::report;
+
+/// Output formats of `analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// `--fail-on` levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+    /// Never exit 1 for findings.
+    None,
+}
+
+/// Analyze support bundles and node snapshots of one cluster.
+///
+/// With no INPUT, analyzes the demo shipped in `bundles/demo/` at its collection time.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  harrow analyze\n  harrow analyze supportbundle_x.zip\n  harrow analyze supportbundle_x.zip n1=n1.tgz n2.tgz -o json --at collected\n  harrow analyze bundle.zip --at +30d --fail-on critical"
+)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::High)]
+    pub fail_on: FailOn,
+}
+
+pub(super) fn run(a: AnalyzeArgs) -> i32 {
+    let opts = match a.input.options("analyze") {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let analysis = analyze::run(&opts);
+    let rendered = match a.format {
+        Format::Text => report::text::render(&analysis),
+        Format::Json => report::json::render(&analysis),
+    };
+    if let Err(e) = write_out(a.out.as_deref(), rendered.as_bytes()) {
+        eprintln!("harrow analyze: {e}");
+        return exit::USAGE;
+    }
+    if let Some(reason) = &analysis.snapshot.refused {
+        eprintln!("harrow analyze: inputs refused: {reason}");
+        return exit::USAGE;
+    }
+    if analysis.all_inputs_unreadable() {
+        return exit::USAGE;
+    }
+    let threshold = match a.fail_on {
+        FailOn::Critical => Some(Severity::Critical),
+        FailOn::High => Some(Severity::High),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::Low => Some(Severity::Low),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::None => None,
+    };
+    match threshold {
+        Some(t) if analysis.findings.iter().any(|f| f.severity <= t) => exit::FINDINGS,
+        _ => exit::OK,
+    }
+}

@@ -1,0 +1,72 @@
+//! `harrow certs`: the certificate inventory across nodes, one row per occurrence (table, csv) or
+//! the analyze JSON `certificates` array.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::common::{InputArgs, write_out};
+use super::exit;
+use crate::analyze;
+use crate::report;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CertsFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+/// List every certificate of every node and bundle object, with status and chain status.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  harrow certs\n  harrow certs n1.tgz n2.tgz -o csv --out certs.csv\n  harrow certs bundle.zip n1.tgz -o json --at +30d"
+)]
+pub struct CertsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = CertsFormat::Table)]
+    pub format: CertsFormat,
+    /// Write to FILE instead of standard output.
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub(super) fn run(a: CertsArgs) -> i32 {
+    let opts = match a.input.options("certs") {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let analysis = analyze::run(&opts);
+    let inv = &analysis.inventory;
+    let mut text = match a.format {
+        CertsFormat::Table => {
+            let mut s = format!(
+                "reference time {} ({}) · renew window {} d\n",
+                crate::timefmt::rfc3339(analysis.reference_time),
+                analysis.reference_label,
+                analysis.renew_window_days
+            );
+            s.push_str(&report::certs::table(inv));
+            s
+        }
+        CertsFormat::Csv => report::certs::csv(inv),
+        CertsFormat::Json => serde_json::to_string_pretty(&report::certs::certificates_json(inv))
+            .unwrap_or_else(|_| "[]".into()),
+    };
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    for p in &inv.problems {
+        eprintln!("harrow certs: {}!{}: {}", p.source, p.path, p.message);
+    }
+    if let Err(e) = write_out(a.out.as_deref(), text.as_bytes()) {
+        eprintln!("harrow certs: {e}");
+        return exit::USAGE;
+    }
+    if analysis.all_inputs_unreadable() {
+        return exit::USAGE;
+    }
+    exit::OK
+}

@@ -1,0 +1,158 @@
+//! Arguments shared by every command that reads inputs (INPUT..., `--at`, limits), their
+//! validation into [`crate::analyze::Options`], the demo location, and atomic output.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::exit;
+use crate::analyze::{At, InputSpec, Options};
+use crate::ingest::Limits;
+
+/// Limits on untrusted archives (each defaults to a value calibrated on real bundles).
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Bytes inflated for one parsed entry.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_entry_bytes)]
+    pub max_entry_bytes: u64,
+    /// Compression ratio allowed for one parsed entry.
+    #[arg(long, value_name = "RATIO", default_value_t = Limits::default().max_ratio)]
+    pub max_ratio: u64,
+    /// Total bytes of all parsed entries.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_total_bytes)]
+    pub max_total_bytes: u64,
+    /// Entries per archive.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_entries)]
+    pub max_entries: u64,
+    /// Nesting depth of archives inside archives.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
+    pub max_depth: u32,
+    /// Bytes a deflated nested zip may spill to its temporary file.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_spill_bytes)]
+    pub max_spill_bytes: u64,
+    /// YAML nesting depth.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_yaml_depth)]
+    pub max_yaml_depth: usize,
+    /// YAML alias expansions.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_yaml_aliases)]
+    pub max_yaml_aliases: usize,
+}
+
+impl LimitArgs {
+    pub fn to_limits(&self) -> Limits {
+        Limits {
+            max_entry_bytes: self.max_entry_bytes,
+            max_ratio: self.max_ratio,
+            max_total_bytes: self.max_total_bytes,
+            max_entries: self.max_entries,
+            max_depth: self.max_depth,
+            max_spill_bytes: self.max_spill_bytes,
+            max_yaml_depth: self.max_yaml_depth,
+            max_yaml_aliases: self.max_yaml_aliases,
+            ..Limits::default()
+        }
+    }
+}
+
+/// Inputs and reference time, shared by `analyze`, `certs`, `graph` and `timeline`.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// Support bundles (zip or extracted directory) and node snapshots (.tar, .tar.gz, .tar.xz or
+    /// a directory); `NAME=PATH` names the node of a snapshot. None: the demo in bundles/demo.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// Reference time: now, collected, an RFC 3339 instant, or an offset such as +30d.
+    #[arg(long, value_name = "WHEN", default_value = "now")]
+    pub at: String,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+impl InputArgs {
+    /// Validate into analysis options; on error, print it and return the exit code.
+    pub fn options(&self, cmd: &str) -> Result<Options, i32> {
+        let at = At::parse(&self.at).map_err(|e| {
+            eprintln!("harrow {cmd}: {e}");
+            exit::USAGE
+        })?;
+        let demo = self.inputs.is_empty();
+        let (inputs, at) = if demo {
+            match demo_inputs() {
+                Ok(i) => (i, if self.at == "now" { At::Collected } else { at }),
+                Err(e) => {
+                    eprintln!("harrow {cmd}: {e}");
+                    return Err(exit::USAGE);
+                }
+            }
+        } else {
+            (
+                self.inputs.iter().map(|s| InputSpec::parse(s)).collect(),
+                at,
+            )
+        };
+        Ok(Options {
+            inputs,
+            limits: self.limits.to_limits(),
+            at,
+            demo,
+        })
+    }
+}
+
+/// Where the demo lives: `bundles/demo` under the working directory, else under the source tree
+/// harrow was built from.
+pub fn demo_dir() -> PathBuf {
+    let local = Path::new("bundles/demo");
+    if local.is_dir() {
+        return local.to_path_buf();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("bundles/demo")
+}
+
+/// The demo inputs: every file of the demo directory, sorted.
+fn demo_inputs() -> Result<Vec<InputSpec>, String> {
+    let dir = demo_dir();
+    let rd = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(format!(
+            "{}: no demo inputs (run the generator: see docs/fixtures.md)",
+            dir.display()
+        ));
+    }
+    Ok(paths
+        .into_iter()
+        .map(|path| InputSpec { path, node: None })
+        .collect())
+}
+
+/// Write to the file (atomically: temp file in the same directory, then rename) or to stdout.
+pub fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<(), String> {
+    match out {
+        None => {
+            let mut so = std::io::stdout().lock();
+            so.write_all(bytes)
+                .and_then(|_| so.flush())
+                .map_err(|e| format!("standard output: {e}"))
+        }
+        Some(p) => {
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            tmp.write_all(bytes)
+                .and_then(|_| tmp.as_file().sync_all())
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            tmp.persist(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! `harrow graph`: the trust graph as dot, JSON or mermaid, and `--blast-radius ID`.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::common::{InputArgs, write_out};
+use super::exit;
+use crate::analyze;
+use crate::graph::trust;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Json,
+    Mermaid,
+}
+
+/// Print the trust graph, or what stops working if one CA, certificate or key is replaced.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  harrow graph -o dot | dot -Tsvg > trust.svg\n  harrow graph n1.tgz -o mermaid\n  harrow graph --blast-radius ca:client\n  harrow graph --blast-radius sha256:3f1c9a02 -o json"
+)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+    /// Print what depends on ID: `sha256:<hex prefix>`, `<node>:<path>`, `ca:server`,
+    /// `ca:client`, `ca:request-header`, `ca:etcd-server`, `ca:etcd-peer`, `sa-key`.
+    #[arg(long, value_name = "ID")]
+    pub blast_radius: Option<String>,
+    /// Write to FILE instead of standard output.
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub(super) fn run(a: GraphArgs) -> i32 {
+    let opts = match a.input.options("graph") {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let analysis = analyze::run(&opts);
+    let g = &analysis.graph;
+    let text = if let Some(id) = &a.blast_radius {
+        let start = match trust::resolve_id(g, &analysis.inventory, id) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("harrow graph: {e}");
+                return exit::USAGE;
+            }
+        };
+        let hit = trust::blast_radius(g, &start);
+        match a.format {
+            GraphFormat::Json => {
+                let v = serde_json::json!({
+                    "id": id,
+                    "start": start.iter().map(|i| g.graph[*i].id()).collect::<Vec<_>>(),
+                    "affected": hit.iter().map(|i| serde_json::json!({
+                        "id": g.graph[*i].id(), "label": g.graph[*i].label(),
+                    })).collect::<Vec<_>>(),
+                });
+                serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+            }
+            _ => {
+                let mut s = String::new();
+                for i in &start {
+                    s.push_str(&format!("{} ({})\n", g.graph[*i].label(), g.graph[*i].id()));
+                }
+                s.push_str(&format!("{} dependent(s):\n", hit.len()));
+                for i in &hit {
+                    s.push_str(&format!(
+                        "  {:40} {}\n",
+                        g.graph[*i].label(),
+                        g.graph[*i].id()
+                    ));
+                }
+                s
+            }
+        }
+    } else {
+        match a.format {
+            GraphFormat::Dot => trust::to_dot(g),
+            GraphFormat::Mermaid => trust::to_mermaid(g),
+            GraphFormat::Json => {
+                serde_json::to_string_pretty(&trust::to_json(g)).unwrap_or_default() + "\n"
+            }
+        }
+    };
+    if let Err(e) = write_out(a.out.as_deref(), text.as_bytes()) {
+        eprintln!("harrow graph: {e}");
+        return exit::USAGE;
+    }
+    if analysis.all_inputs_unreadable() {
+        return exit::USAGE;
+    }
+    exit::OK
+}

@@ -1,0 +1,100 @@
+//! `harrow timeline`: the dated list of what expires or breaks, from the reference time on, with
+//! the collection times marked.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use super::common::{InputArgs, write_out};
+use super::exit;
+use crate::analyze;
+use crate::graph::timeline;
+use crate::timefmt::rfc3339;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimelineFormat {
+    Text,
+    Json,
+}
+
+/// What expires or breaks when: a cliff calendar of the live credentials.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  harrow timeline\n  harrow timeline bundle.zip n1.tgz --at collected\n  harrow timeline n*.tgz -o json"
+)]
+pub struct TimelineArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = TimelineFormat::Text)]
+    pub format: TimelineFormat,
+    /// Write to FILE instead of standard output.
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub(super) fn run(a: TimelineArgs) -> i32 {
+    let opts = match a.input.options("timeline") {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let analysis = analyze::run(&opts);
+    let collected: Vec<(String, time::OffsetDateTime)> = analysis
+        .snapshot
+        .inputs
+        .iter()
+        .filter_map(|i| i.collected_at.map(|t| (i.name.clone(), t)))
+        .collect();
+    let events = timeline::build(
+        &analysis.inventory,
+        analysis.reference_time,
+        analysis.renew_window_days,
+        &collected,
+    );
+    let text = match a.format {
+        TimelineFormat::Json => {
+            let v: Vec<_> = events
+                .iter()
+                .map(|e| {
+                    json!({
+                        "at": rfc3339(e.at), "kind": e.kind.as_str(), "what": e.what,
+                        "fingerprint": e.fingerprint, "nodes": e.nodes,
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+        }
+        TimelineFormat::Text => {
+            let mut s = String::new();
+            for e in &events {
+                let marker = match e.kind {
+                    timeline::EventKind::Collected | timeline::EventKind::Reference => "──",
+                    _ => "  ",
+                };
+                let nodes = if e.nodes.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", e.nodes.join(","))
+                };
+                s.push_str(&format!(
+                    "{} {} {:15} {}{}\n",
+                    rfc3339(e.at),
+                    marker,
+                    e.kind.as_str(),
+                    e.what,
+                    nodes
+                ));
+            }
+            s
+        }
+    };
+    if let Err(e) = write_out(a.out.as_deref(), text.as_bytes()) {
+        eprintln!("harrow timeline: {e}");
+        return exit::USAGE;
+    }
+    if analysis.all_inputs_unreadable() {
+        return exit::USAGE;
+    }
+    exit::OK
+}

@@ -1,0 +1,367 @@
+//! The certificate inventory: every certificate found in the snapshot (node host files, bundle
+//! objects), deduplicated by fingerprint with every location, classified (in use, owner), and
+//! judged at the reference time (status with the renew window, chain status with the verifying
+//! issuer).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use base64::Engine as _;
+use time::OffsetDateTime;
+
+use super::inventory::{InUse, Owner, in_use_of_host_path, is_credential_file, owner_of_ca};
+use crate::pki::{self, Cert, ChainStatus};
+use crate::snapshot::Snapshot;
+
+/// Where one copy of a certificate was found.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Location {
+    pub node: Option<String>,
+    /// The input's file name.
+    pub source: String,
+    /// The logical path inside the input (plus `#namespace/name/key` for bundle objects).
+    pub path: String,
+    /// The node's host path (`var/lib/rancher/rke2/server/tls/…`) when from a node.
+    pub host_path: Option<String>,
+    /// Position of the certificate in its file (0 = first).
+    pub index: usize,
+    pub in_use: InUse,
+}
+
+/// Expiry status at the reference time, as `rke2 certificate check` judges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Ok,
+    Warning,
+    Expired,
+    NotYetValid,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warning => "warning",
+            Status::Expired => "expired",
+            Status::NotYetValid => "not-yet-valid",
+        }
+    }
+}
+
+/// One distinct certificate with its judgement and locations.
+#[derive(Debug, Clone)]
+pub struct CertEntry {
+    pub cert: Cert,
+    pub status: Status,
+    pub residual_seconds: i64,
+    pub chain: ChainStatus,
+    /// Fingerprints of every issuer whose key verifies this certificate (cross-signing gives
+    /// several), sorted.
+    pub issuers: Vec<String>,
+    pub in_use: InUse,
+    pub owner: Owner,
+    pub locations: Vec<Location>,
+}
+
+/// A file that looked like certificate material but did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ParseProblem {
+    pub source: String,
+    pub path: String,
+    pub node: Option<String>,
+    pub message: String,
+}
+
+/// The whole inventory.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// By fingerprint.
+    pub certs: BTreeMap<String, CertEntry>,
+    pub problems: Vec<ParseProblem>,
+}
+
+/// Status of a certificate at `at` with a renew window of `window_days`.
+pub fn status_at(cert: &Cert, at: OffsetDateTime, window_days: u32) -> Status {
+    if at < cert.not_before {
+        Status::NotYetValid
+    } else if at > cert.not_after {
+        Status::Expired
+    } else if at + time::Duration::days(i64::from(window_days)) > cert.not_after {
+        Status::Warning
+    } else {
+        Status::Ok
+    }
+}
+
+struct Found {
+    cert: Cert,
+    loc: Location,
+}
+
+fn collect_file(
+    data: &[u8],
+    loc: Location,
+    out: &mut Vec<Found>,
+    problems: &mut Vec<ParseProblem>,
+) {
+    let certs = if loc.path.ends_with("dynamic-cert.json") {
+        pki::dynamic_cert::parse_dynamic_cert(data).and_then(|d| match d.certs {
+            Some(r) => r,
+            None => Err(pki::PkiError::Empty("certificate")),
+        })
+    } else {
+        pki::parse_certs(data)
+    };
+    match certs {
+        Ok(certs) => {
+            for (i, cert) in certs.into_iter().enumerate() {
+                out.push(Found {
+                    cert,
+                    loc: Location {
+                        index: i,
+                        ..loc.clone()
+                    },
+                });
+            }
+        }
+        Err(pki::PkiError::Empty(_)) => {}
+        Err(e) => problems.push(ParseProblem {
+            source: loc.source.clone(),
+            path: loc.path.clone(),
+            node: loc.node.clone(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// Certificate-bearing files of every node (by host path) and bundle objects.
+fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Found> {
+    let mut out = Vec::new();
+    for node in snap.nodes.values() {
+        for (host, copies) in &node.files {
+            let Some(in_use) = in_use_of_host_path(host) else {
+                continue;
+            };
+            if !is_credential_file(host)
+                || host.ends_with(".key")
+                || host.ends_with(".pub-fingerprint")
+            {
+                continue;
+            }
+            let is_kubeconfig = host.ends_with(".kubeconfig") || host.ends_with("rke2.yaml");
+            for hf in copies {
+                let Some(tree) = snap.trees.get(hf.input) else {
+                    continue;
+                };
+                let Some(file) = tree.resolve(&hf.logical) else {
+                    continue;
+                };
+                let loc = Location {
+                    node: Some(node.name.clone()),
+                    source: tree.name.clone(),
+                    path: hf.logical.clone(),
+                    host_path: Some(host.clone()),
+                    index: 0,
+                    in_use,
+                };
+                if is_kubeconfig {
+                    collect_kubeconfig(&file.data, loc, &mut out, problems);
+                } else {
+                    collect_file(&file.data, loc, &mut out, problems);
+                }
+            }
+        }
+    }
+    for obj in &snap.objects {
+        for (key, pem) in object_pems(obj) {
+            let source = snap
+                .trees
+                .get(obj.input)
+                .map(|t| t.name.clone())
+                .unwrap_or_default();
+            let ns = obj.namespace.as_deref().unwrap_or("-");
+            let loc = Location {
+                node: None,
+                source,
+                path: format!("{}#{}/{}/{}", obj.path, ns, obj.name, key),
+                host_path: None,
+                index: 0,
+                in_use: InUse::Object,
+            };
+            collect_file(pem.as_bytes(), loc, &mut out, problems);
+        }
+    }
+    out
+}
+
+/// Embedded certificates of a kubeconfig (`certificate-authority-data`,
+/// `client-certificate-data`).
+fn collect_kubeconfig(
+    data: &[u8],
+    loc: Location,
+    out: &mut Vec<Found>,
+    problems: &mut Vec<ParseProblem>,
+) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for line in text.lines() {
+        let t = line.trim();
+        for key in ["certificate-authority-data:", "client-certificate-data:"] {
+            if let Some(v) = t.strip_prefix(key) {
+                let v = v.trim().trim_matches('"');
+                match base64::engine::general_purpose::STANDARD.decode(v) {
+                    Ok(pem) => collect_file(&pem, loc.clone(), out, problems),
+                    Err(e) => problems.push(ParseProblem {
+                        source: loc.source.clone(),
+                        path: loc.path.clone(),
+                        node: loc.node.clone(),
+                        message: format!("{key} is not base64: {e}"),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// PEM strings carried by a Kubernetes object: ConfigMap data values, webhook and APIService
+/// `caBundle`s (base64), Rancher `cacerts` settings.
+fn object_pems(obj: &crate::snapshot::KubeObject) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let v = &obj.value;
+    match obj.kind.as_str() {
+        "ConfigMap" => {
+            if let Some(data) = v.get("data").and_then(|d| d.as_object()) {
+                for (k, val) in data {
+                    if let Some(s) = val.as_str()
+                        && s.contains("-----BEGIN CERTIFICATE-----")
+                    {
+                        out.push((k.clone(), s.to_string()));
+                    }
+                }
+            }
+        }
+        "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => {
+            if let Some(hooks) = v.get("webhooks").and_then(|h| h.as_array()) {
+                for (i, h) in hooks.iter().enumerate() {
+                    if let Some(b) = h.pointer("/clientConfig/caBundle").and_then(|b| b.as_str())
+                        && let Ok(pem) = base64::engine::general_purpose::STANDARD.decode(b.trim())
+                    {
+                        out.push((
+                            format!("webhooks[{i}].clientConfig.caBundle"),
+                            String::from_utf8_lossy(&pem).into_owned(),
+                        ));
+                    }
+                }
+            }
+        }
+        "APIService" => {
+            if let Some(b) = v.pointer("/spec/caBundle").and_then(|b| b.as_str())
+                && let Ok(pem) = base64::engine::general_purpose::STANDARD.decode(b.trim())
+            {
+                out.push((
+                    "spec.caBundle".into(),
+                    String::from_utf8_lossy(&pem).into_owned(),
+                ));
+            }
+        }
+        "Setting"
+            if obj.api_version.starts_with("management.cattle.io")
+                && (obj.name == "cacerts" || obj.name == "internal-cacerts") =>
+        {
+            for key in ["value", "default"] {
+                if let Some(s) = v.get(key).and_then(|s| s.as_str())
+                    && s.contains("-----BEGIN CERTIFICATE-----")
+                {
+                    out.push((key.to_string(), s.to_string()));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Build the inventory at reference time `at` with the cluster's renew window.
+pub fn build(snap: &Snapshot, at: OffsetDateTime, window_days: u32) -> Inventory {
+    let mut problems = Vec::new();
+    let found = gather(snap, &mut problems);
+    let mut by_fp: BTreeMap<String, (Cert, Vec<Location>)> = BTreeMap::new();
+    for f in found {
+        by_fp
+            .entry(f.cert.fingerprint_sha256.clone())
+            .or_insert_with(|| (f.cert.clone(), Vec::new()))
+            .1
+            .push(f.loc);
+    }
+    // Candidate issuers grouped by subject DN, so each certificate is checked only against
+    // certificates whose subject is its issuer.
+    let mut by_subject: HashMap<&[u8], Vec<Cert>> = HashMap::new();
+    for (cert, _) in by_fp.values() {
+        by_subject
+            .entry(cert.subject_der.as_slice())
+            .or_default()
+            .push(cert.clone());
+    }
+    let mut certs = BTreeMap::new();
+    for (fp, (cert, locations)) in &by_fp {
+        let mut locations = locations.clone();
+        locations.sort();
+        locations.dedup();
+        let empty = Vec::new();
+        let candidates = by_subject.get(cert.issuer_der.as_slice()).unwrap_or(&empty);
+        let chain = pki::chain_status(cert, candidates, at);
+        let issuers: BTreeSet<String> = chain
+            .issuers
+            .iter()
+            .chain(chain.unverified.iter())
+            .filter_map(|&i| candidates.get(i).map(|c| c.fingerprint_sha256.clone()))
+            .collect();
+        let in_use = locations
+            .iter()
+            .map(|l| l.in_use)
+            .min()
+            .unwrap_or(InUse::Object);
+        certs.insert(
+            fp.clone(),
+            CertEntry {
+                status: status_at(cert, at, window_days),
+                residual_seconds: (cert.not_after - at).whole_seconds(),
+                chain: chain.status,
+                issuers: issuers.into_iter().collect(),
+                in_use,
+                owner: Owner::Unknown,
+                cert: cert.clone(),
+                locations,
+            },
+        );
+    }
+    assign_owners(&mut certs);
+    problems.sort();
+    problems.dedup();
+    Inventory { certs, problems }
+}
+
+/// CAs are owned by their kind (common name, object); a leaf inherits the owner of its issuer.
+fn assign_owners(certs: &mut BTreeMap<String, CertEntry>) {
+    let ca_owner: BTreeMap<String, Owner> = certs
+        .iter()
+        .filter(|(_, e)| e.cert.is_ca)
+        .map(|(fp, e)| {
+            let hint = e.locations.first().map(|l| l.path.as_str());
+            (
+                fp.clone(),
+                owner_of_ca(e.cert.subject_cn.as_deref().unwrap_or(""), hint),
+            )
+        })
+        .collect();
+    for (fp, e) in certs.iter_mut() {
+        e.owner = match ca_owner.get(fp) {
+            Some(o) => *o,
+            None => e
+                .issuers
+                .iter()
+                .find_map(|i| ca_owner.get(i).copied())
+                .unwrap_or(Owner::Unknown),
+        };
+    }
+}

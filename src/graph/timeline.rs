@@ -1,0 +1,123 @@
+//! The "cliff calendar": dated events from the reference time forward — when live certificates
+//! enter the renew window, expire, or stop verifying because their CA expires first — with the
+//! collection times and the reference time marked.
+
+use time::{Duration, OffsetDateTime};
+
+use super::certs::Inventory;
+use super::inventory::InUse;
+
+/// What happens on a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EventKind {
+    Collected,
+    Reference,
+    EntersRenewWindow,
+    Expires,
+    /// A leaf outlives its issuing CA: it stops verifying when the CA expires.
+    IssuerExpires,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Collected => "collected",
+            EventKind::Reference => "reference-time",
+            EventKind::EntersRenewWindow => "renew-window",
+            EventKind::Expires => "expires",
+            EventKind::IssuerExpires => "issuer-expires",
+        }
+    }
+}
+
+/// One dated event.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Event {
+    pub at: OffsetDateTime,
+    pub kind: EventKind,
+    pub what: String,
+    /// Certificate fingerprint when the event concerns one.
+    pub fingerprint: Option<String>,
+    /// Nodes holding the certificate.
+    pub nodes: Vec<String>,
+}
+
+/// Build the calendar for live certificates from `from` on (past events are dropped, except the
+/// markers), with the renew window in days.
+pub fn build(
+    inv: &Inventory,
+    from: OffsetDateTime,
+    window_days: u32,
+    collected: &[(String, OffsetDateTime)],
+) -> Vec<Event> {
+    let mut out = Vec::new();
+    for (name, t) in collected {
+        out.push(Event {
+            at: *t,
+            kind: EventKind::Collected,
+            what: format!("{name} collected"),
+            fingerprint: None,
+            nodes: Vec::new(),
+        });
+    }
+    out.push(Event {
+        at: from,
+        kind: EventKind::Reference,
+        what: "reference time".into(),
+        fingerprint: None,
+        nodes: Vec::new(),
+    });
+    for (fp, e) in &inv.certs {
+        if e.in_use != InUse::Live {
+            continue;
+        }
+        let mut nodes: Vec<String> = e.locations.iter().filter_map(|l| l.node.clone()).collect();
+        nodes.sort();
+        nodes.dedup();
+        let name = e
+            .cert
+            .subject_cn
+            .clone()
+            .unwrap_or_else(|| e.cert.subject.clone());
+        let kind = if e.cert.is_ca { "CA" } else { "certificate" };
+        let mut push = |at: OffsetDateTime, k: EventKind, what: String| {
+            if at >= from {
+                out.push(Event {
+                    at,
+                    kind: k,
+                    what,
+                    fingerprint: Some(fp.clone()),
+                    nodes: nodes.clone(),
+                });
+            }
+        };
+        if !e.cert.is_ca {
+            push(
+                e.cert.not_after - Duration::days(i64::from(window_days)),
+                EventKind::EntersRenewWindow,
+                format!("{kind} {name} enters the {window_days}-day renew window"),
+            );
+        }
+        push(
+            e.cert.not_after,
+            EventKind::Expires,
+            format!("{kind} {name} expires"),
+        );
+        for issuer in &e.issuers {
+            if let Some(ca) = inv.certs.get(issuer)
+                && ca.cert.not_after < e.cert.not_after
+                && issuer != fp
+            {
+                let ca_name = ca.cert.subject_cn.clone().unwrap_or_default();
+                push(
+                    ca.cert.not_after,
+                    EventKind::IssuerExpires,
+                    format!("{kind} {name} stops verifying: its issuer {ca_name} expires first"),
+                );
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}

@@ -1,0 +1,634 @@
+//! The trust graph (petgraph): certificates (deduplicated by fingerprint), keys (by public key),
+//! CA bundles (files and objects that trust CAs), service-account key sets, kubeconfigs, and
+//! cluster nodes, with edges `signs`, `pairs-with`, `trusts`, `presents`, `holds`, `verifies`.
+//!
+//! Queries: `blast_radius` (what stops working if a CA, certificate or key expires or is
+//! replaced). Exports: dot, mermaid, JSON.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use serde_json::{Value, json};
+
+use super::certs::Inventory;
+use super::inventory::{InUse, in_use_of_host_path};
+use crate::pki::{self, Pairing};
+use crate::snapshot::Snapshot;
+
+/// What a graph vertex stands for.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Vertex {
+    Cert {
+        fingerprint: String,
+        label: String,
+        is_ca: bool,
+    },
+    Key {
+        spki_sha256: String,
+        label: String,
+    },
+    Bundle {
+        node: Option<String>,
+        path: String,
+    },
+    SaKeySet {
+        node: String,
+        path: String,
+    },
+    Kubeconfig {
+        node: String,
+        path: String,
+    },
+    /// A token occurrence (never its value).
+    Token {
+        node: String,
+        path: String,
+        role: &'static str,
+    },
+    Node {
+        name: String,
+    },
+}
+
+impl Vertex {
+    /// The stable identifier used in exports and by `--blast-radius`.
+    pub fn id(&self) -> String {
+        match self {
+            Vertex::Cert { fingerprint, .. } => format!("cert:sha256:{fingerprint}"),
+            Vertex::Key { spki_sha256, .. } => format!("key:sha256:{spki_sha256}"),
+            Vertex::Bundle { node, path } => {
+                format!("bundle:{}:{}", node.as_deref().unwrap_or("-"), path)
+            }
+            Vertex::SaKeySet { node, path } => format!("sa-keys:{node}:{path}"),
+            Vertex::Kubeconfig { node, path } => format!("kubeconfig:{node}:{path}"),
+            Vertex::Token { node, path, role } => format!("token:{role}:{node}:{path}"),
+            Vertex::Node { name } => format!("node:{name}"),
+        }
+    }
+
+    /// A short human label.
+    pub fn label(&self) -> String {
+        match self {
+            Vertex::Cert { label, .. } | Vertex::Key { label, .. } => label.clone(),
+            Vertex::Bundle { node, path } => {
+                format!("{}:{}", node.as_deref().unwrap_or("bundle"), short(path))
+            }
+            Vertex::SaKeySet { node, .. } => format!("{node}:service.key"),
+            Vertex::Kubeconfig { node, path } => format!("{node}:{}", short(path)),
+            Vertex::Token { node, path, role } => format!("{node}:{role} token ({})", short(path)),
+            Vertex::Node { name } => name.clone(),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Vertex::Cert { .. } => "cert",
+            Vertex::Key { .. } => "key",
+            Vertex::Bundle { .. } => "bundle",
+            Vertex::SaKeySet { .. } => "sa-key-set",
+            Vertex::Kubeconfig { .. } => "kubeconfig",
+            Vertex::Token { .. } => "token",
+            Vertex::Node { .. } => "node",
+        }
+    }
+}
+
+fn short(path: &str) -> &str {
+    path.strip_prefix("var/lib/rancher/rke2/server/tls/")
+        .or_else(|| path.strip_prefix("var/lib/rancher/rke2/"))
+        .unwrap_or(path)
+}
+
+/// Edge kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Edge {
+    /// CA certificate → certificate it signed (verified with the CA's key).
+    Signs,
+    /// Certificate → its private key (first cert ↔ first key).
+    PairsWith,
+    /// Bundle or kubeconfig → CA certificate it trusts.
+    Trusts,
+    /// Node or kubeconfig → certificate it presents.
+    Presents,
+    /// Node → bundle, kubeconfig or key set it holds.
+    Holds,
+    /// Service-account key set → key it verifies with.
+    Verifies,
+    /// Token → the CA certificate whose hash it pins.
+    Pins,
+}
+
+impl Edge {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Edge::Signs => "signs",
+            Edge::PairsWith => "pairs-with",
+            Edge::Trusts => "trusts",
+            Edge::Presents => "presents",
+            Edge::Holds => "holds",
+            Edge::Verifies => "verifies",
+            Edge::Pins => "pins",
+        }
+    }
+}
+
+/// A key file whose first key does not belong to the first certificate of its `.crt`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Mismatch {
+    pub node: String,
+    pub cert_path: String,
+    pub key_path: String,
+    pub source: String,
+}
+
+/// A token whose CA hash matches none of the server CA files in the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnpinnedToken {
+    pub node: String,
+    pub host_path: String,
+    pub source: String,
+    pub logical: String,
+    pub line: Option<usize>,
+    pub pinned_hash: String,
+}
+
+/// The graph with a lookup from vertex id to index.
+#[derive(Debug, Default)]
+pub struct TrustGraph {
+    pub graph: DiGraph<Vertex, Edge>,
+    index: BTreeMap<String, NodeIndex>,
+    pub mismatches: Vec<Mismatch>,
+    /// Tokens pinning a hash no server CA file gives (TOKEN001 material).
+    pub unpinned: Vec<UnpinnedToken>,
+}
+
+impl TrustGraph {
+    fn vertex(&mut self, v: Vertex) -> NodeIndex {
+        let id = v.id();
+        if let Some(i) = self.index.get(&id) {
+            return *i;
+        }
+        let i = self.graph.add_node(v);
+        self.index.insert(id, i);
+        i
+    }
+
+    fn edge(&mut self, a: NodeIndex, b: NodeIndex, e: Edge) {
+        if !self.graph.edges_connecting(a, b).any(|x| *x.weight() == e) {
+            self.graph.add_edge(a, b, e);
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<NodeIndex> {
+        self.index.get(id).copied()
+    }
+
+    /// Every vertex id, sorted.
+    pub fn ids(&self) -> impl Iterator<Item = &String> {
+        self.index.keys()
+    }
+}
+
+fn file_bytes<'a>(
+    snap: &'a Snapshot,
+    copies: &[crate::snapshot::HostFile],
+) -> Option<(&'a [u8], String, String)> {
+    copies.iter().find_map(|hf| {
+        let tree = snap.trees.get(hf.input)?;
+        let f = tree.resolve(&hf.logical)?;
+        Some((f.data.as_slice(), tree.name.clone(), hf.logical.clone()))
+    })
+}
+
+/// Build the graph from the snapshot and its certificate inventory.
+pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
+    let mut g = TrustGraph::default();
+    for (fp, e) in &inv.certs {
+        let label = e
+            .cert
+            .subject_cn
+            .clone()
+            .unwrap_or_else(|| e.cert.subject.clone());
+        g.vertex(Vertex::Cert {
+            fingerprint: fp.clone(),
+            label,
+            is_ca: e.cert.is_ca,
+        });
+    }
+    for (fp, e) in &inv.certs {
+        let child = g.vertex_of_cert(fp);
+        for issuer in &e.issuers {
+            if issuer != fp {
+                let parent = g.vertex_of_cert(issuer);
+                g.edge(parent, child, Edge::Signs);
+            }
+        }
+        // Locations: a CA certificate in a bundle file is trusted by that bundle; the first
+        // certificate of a leaf file is presented by its node.
+        for l in &e.locations {
+            let bundle_path = l.host_path.clone().unwrap_or_else(|| l.path.clone());
+            if e.cert.is_ca && (l.index > 0 || is_ca_bundle_path(&bundle_path)) {
+                let b = g.vertex(Vertex::Bundle {
+                    node: l.node.clone(),
+                    path: bundle_path.clone(),
+                });
+                g.edge(b, child, Edge::Trusts);
+                if let Some(n) = &l.node {
+                    let nv = g.vertex(Vertex::Node { name: n.clone() });
+                    g.edge(nv, b, Edge::Holds);
+                }
+            } else if !e.cert.is_ca
+                && l.index == 0
+                && l.in_use == InUse::Live
+                && let Some(n) = &l.node
+            {
+                let is_kubeconfig =
+                    bundle_path.ends_with(".kubeconfig") || bundle_path.ends_with("rke2.yaml");
+                let holder = if is_kubeconfig {
+                    let k = g.vertex(Vertex::Kubeconfig {
+                        node: n.clone(),
+                        path: bundle_path.clone(),
+                    });
+                    let nv = g.vertex(Vertex::Node { name: n.clone() });
+                    g.edge(nv, k, Edge::Holds);
+                    k
+                } else {
+                    g.vertex(Vertex::Node { name: n.clone() })
+                };
+                g.edge(holder, child, Edge::Presents);
+            }
+        }
+    }
+    add_keys(snap, inv, &mut g);
+    add_tokens(snap, &mut g);
+    g.mismatches.sort();
+    g.unpinned.sort();
+    g
+}
+
+/// Token vertices, held by their node, pinning the CA whose hash they carry.
+fn add_tokens(snap: &Snapshot, g: &mut TrustGraph) {
+    let served = super::tokens::served_hashes(snap);
+    for (node, tokens) in super::tokens::all_tokens(snap) {
+        for t in tokens {
+            let role = match t.found.role {
+                pki::token::TokenRole::Server => "server",
+                pki::token::TokenRole::Agent => "agent",
+            };
+            let tv = g.vertex(Vertex::Token {
+                node: node.clone(),
+                path: t.host_path.clone(),
+                role,
+            });
+            let nv = g.vertex(Vertex::Node { name: node.clone() });
+            g.edge(nv, tv, Edge::Holds);
+            let Some(hash) = &t.found.token.ca_hash else {
+                continue;
+            };
+            let pinned: Vec<String> = served
+                .iter()
+                .filter(|s| &s.hash.hex == hash)
+                .filter_map(|s| s.cert_fingerprint.clone())
+                .collect();
+            if pinned.is_empty() {
+                if !served.is_empty() {
+                    g.unpinned.push(UnpinnedToken {
+                        node: node.clone(),
+                        host_path: t.host_path.clone(),
+                        source: t.source.clone(),
+                        logical: t.logical.clone(),
+                        line: t.found.line,
+                        pinned_hash: hash.clone(),
+                    });
+                }
+                continue;
+            }
+            for fp in pinned {
+                let c = g.vertex_of_cert(&fp);
+                g.edge(tv, c, Edge::Pins);
+            }
+        }
+    }
+}
+
+impl TrustGraph {
+    fn vertex_of_cert(&mut self, fp: &str) -> NodeIndex {
+        match self.index.get(&format!("cert:sha256:{fp}")) {
+            Some(i) => *i,
+            None => self.vertex(Vertex::Cert {
+                fingerprint: fp.to_string(),
+                label: fp.get(..12).unwrap_or(fp).to_string(),
+                is_ca: true,
+            }),
+        }
+    }
+}
+
+fn is_ca_bundle_path(p: &str) -> bool {
+    let name = p.rsplit('/').next().unwrap_or(p);
+    name.ends_with("ca.crt")
+        || name.contains("ca.pem")
+        || p.contains('#')
+        || name.ends_with(".kubeconfig")
+        || name == "rke2.yaml"
+}
+
+/// Keys of every node: pair `.key` files with their `.crt`, and the service-account key set.
+fn add_keys(snap: &Snapshot, inv: &Inventory, g: &mut TrustGraph) {
+    let by_fp = &inv.certs;
+    for node in snap.nodes.values() {
+        for (host, copies) in &node.files {
+            if in_use_of_host_path(host).is_none() {
+                continue;
+            }
+            let (stem, fingerprint_file) = if let Some(s) = host.strip_suffix(".pub-fingerprint") {
+                (s.strip_suffix(".key").unwrap_or(s).to_string(), true)
+            } else if let Some(s) = host.strip_suffix(".key") {
+                (s.to_string(), false)
+            } else {
+                continue;
+            };
+            let Some((data, source, logical)) = file_bytes(snap, copies) else {
+                continue;
+            };
+            let spkis: Vec<(String, Option<pki::KeyInfo>)> = if fingerprint_file {
+                match pki::parse_pub_fingerprints(data) {
+                    Ok(v) => v.into_iter().map(|f| (f, None)).collect(),
+                    Err(_) => continue,
+                }
+            } else {
+                match pki::parse_keys(data) {
+                    Ok(v) => v
+                        .into_iter()
+                        .filter_map(|k| k.spki_sha256.clone().map(|s| (s, Some(k))))
+                        .collect(),
+                    Err(_) => continue,
+                }
+            };
+            let name = host.rsplit('/').next().unwrap_or(host);
+            let key_vertices: Vec<NodeIndex> = spkis
+                .iter()
+                .map(|(s, _)| {
+                    g.vertex(Vertex::Key {
+                        spki_sha256: s.clone(),
+                        label: format!("key {}", s.get(..12).unwrap_or(s)),
+                    })
+                })
+                .collect();
+            if name.starts_with("service.") {
+                let set = g.vertex(Vertex::SaKeySet {
+                    node: node.name.clone(),
+                    path: host.clone(),
+                });
+                let nv = g.vertex(Vertex::Node {
+                    name: node.name.clone(),
+                });
+                g.edge(nv, set, Edge::Holds);
+                for k in &key_vertices {
+                    g.edge(set, *k, Edge::Verifies);
+                }
+                continue;
+            }
+            // Pair with the first certificate of the sibling `.crt` (Go's X509KeyPair).
+            let crt = format!("{stem}.crt");
+            let Some(crt_copies) = node.files.get(&crt) else {
+                continue;
+            };
+            let Some((crt_data, _, crt_logical)) = file_bytes(snap, crt_copies) else {
+                continue;
+            };
+            let Ok(certs) = pki::parse_certs(crt_data) else {
+                continue;
+            };
+            let Some(first) = certs.first() else { continue };
+            let pairing = match spkis.first() {
+                Some((s, Some(k))) => {
+                    let _ = s;
+                    pki::pairing::pair(first, k)
+                }
+                Some((s, None)) => pki::pairing::pair_fingerprint(first, s),
+                None => Pairing::NotEvaluable("no key".into()),
+            };
+            match pairing {
+                Pairing::Match => {
+                    if by_fp.contains_key(&first.fingerprint_sha256)
+                        && let Some(k) = key_vertices.first()
+                    {
+                        let c = g.vertex_of_cert(&first.fingerprint_sha256);
+                        g.edge(c, *k, Edge::PairsWith);
+                    }
+                }
+                Pairing::Mismatch => g.mismatches.push(Mismatch {
+                    node: node.name.clone(),
+                    cert_path: crt_logical,
+                    key_path: logical,
+                    source,
+                }),
+                Pairing::NotEvaluable(_) => {}
+            }
+        }
+    }
+}
+
+/// Resolve a blast-radius ID: `sha256:<hex prefix>` of a certificate or key, `<node>:<path>`,
+/// or a well-known name (`ca:server`, `ca:client`, `ca:request-header`, `ca:etcd-server`,
+/// `ca:etcd-peer`, `sa-key`).
+pub fn resolve_id(g: &TrustGraph, inv: &Inventory, id: &str) -> Result<Vec<NodeIndex>, String> {
+    let well_known = match id {
+        "ca:server" => Some("rke2-server-ca"),
+        "ca:client" => Some("rke2-client-ca"),
+        "ca:request-header" => Some("rke2-request-header-ca"),
+        "ca:etcd-server" => Some("etcd-server-ca"),
+        "ca:etcd-peer" => Some("etcd-peer-ca"),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    if let Some(prefix) = well_known {
+        for (fp, e) in &inv.certs {
+            let cn = e.cert.subject_cn.as_deref().unwrap_or("");
+            let base = cn.split('@').next().unwrap_or(cn);
+            if e.cert.is_ca
+                && (base == prefix || base == format!("rke2-{prefix}"))
+                && e.in_use == InUse::Live
+                && let Some(i) = g.get(&format!("cert:sha256:{fp}"))
+            {
+                out.push(i);
+            }
+        }
+    } else if let Some(role) = id.strip_prefix("token:") {
+        out.extend(
+            g.graph
+                .node_indices()
+                .filter(|i| matches!(&g.graph[*i], Vertex::Token { role: r, .. } if *r == role)),
+        );
+    } else if id == "sa-key" {
+        out.extend(
+            g.graph
+                .node_indices()
+                .filter(|i| matches!(&g.graph[*i], Vertex::SaKeySet { path, .. } if path.ends_with("service.key"))),
+        );
+    } else if let Some(hex) = id.strip_prefix("sha256:") {
+        let hex = hex.to_ascii_lowercase();
+        if hex.len() < 6 {
+            return Err(format!("{id}: give at least 6 hex digits"));
+        }
+        for vid in g.ids() {
+            let digest = vid
+                .strip_prefix("cert:sha256:")
+                .or_else(|| vid.strip_prefix("key:sha256:"));
+            if digest.is_some_and(|d| d.starts_with(&hex))
+                && let Some(i) = g.get(vid)
+            {
+                out.push(i);
+            }
+        }
+    } else if let Some((node, path)) = id.split_once(':') {
+        for (fp, e) in &inv.certs {
+            if e.locations.iter().any(|l| {
+                l.node.as_deref() == Some(node)
+                    && (l
+                        .host_path
+                        .as_deref()
+                        .is_some_and(|h| h == path || h.ends_with(&format!("/{path}")))
+                        || l.path == path)
+            }) && let Some(i) = g.get(&format!("cert:sha256:{fp}"))
+            {
+                out.push(i);
+            }
+        }
+    }
+    if out.is_empty() {
+        Err(format!(
+            "{id}: nothing in the graph matches this ID (sha256:<prefix>, <node>:<path>, ca:server, ca:client, ca:request-header, ca:etcd-server, ca:etcd-peer, sa-key)"
+        ))
+    } else {
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+}
+
+/// What depends on the given vertices: certificates they sign (transitively), keys paired with
+/// them, and every bundle, kubeconfig, key set and node that trusts, presents or holds any of
+/// those. Sorted ids, the starting vertices excluded.
+pub fn blast_radius(g: &TrustGraph, start: &[NodeIndex]) -> Vec<NodeIndex> {
+    let mut seen: BTreeSet<NodeIndex> = start.iter().copied().collect();
+    let mut queue: VecDeque<NodeIndex> = start.iter().copied().collect();
+    while let Some(v) = queue.pop_front() {
+        let mut next = Vec::new();
+        for e in g.graph.edges_directed(v, Direction::Outgoing) {
+            if *e.weight() == Edge::Signs {
+                next.push(e.target());
+            }
+        }
+        for e in g.graph.edges_directed(v, Direction::Incoming) {
+            match e.weight() {
+                Edge::Trusts
+                | Edge::Presents
+                | Edge::Holds
+                | Edge::Verifies
+                | Edge::Pins
+                | Edge::PairsWith => next.push(e.source()),
+                Edge::Signs => {}
+            }
+        }
+        for n in next {
+            if seen.insert(n) {
+                queue.push_back(n);
+            }
+        }
+    }
+    let mut out: Vec<NodeIndex> = seen.into_iter().filter(|i| !start.contains(i)).collect();
+    out.sort_by_key(|i| g.graph[*i].id());
+    out
+}
+
+/// Sorted (vertex ids, edges as (from id, kind, to id)).
+fn sorted(g: &TrustGraph) -> (Vec<&Vertex>, Vec<(String, &'static str, String)>) {
+    let mut vs: Vec<&Vertex> = g.graph.node_weights().collect();
+    vs.sort_by_key(|v| v.id());
+    let mut es: Vec<(String, &'static str, String)> = g
+        .graph
+        .edge_references()
+        .map(|e| {
+            (
+                g.graph[e.source()].id(),
+                e.weight().as_str(),
+                g.graph[e.target()].id(),
+            )
+        })
+        .collect();
+    es.sort();
+    (vs, es)
+}
+
+/// JSON export: `{"vertices": [{id, kind, label}], "edges": [{from, kind, to}]}`.
+pub fn to_json(g: &TrustGraph) -> Value {
+    let (vs, es) = sorted(g);
+    json!({
+        "vertices": vs.iter().map(|v| json!({"id": v.id(), "kind": v.kind(), "label": v.label()})).collect::<Vec<_>>(),
+        "edges": es.iter().map(|(a, k, b)| json!({"from": a, "kind": k, "to": b})).collect::<Vec<_>>(),
+        "unpinned_tokens": g.unpinned.iter().map(|u| json!({
+            "node": u.node, "source": u.source, "path": u.logical, "line": u.line, "pinned_hash": u.pinned_hash,
+        })).collect::<Vec<_>>(),
+        "key_mismatches": g.mismatches.iter().map(|m| json!({
+            "node": m.node, "source": m.source, "cert": m.cert_path, "key": m.key_path,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn quote(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Graphviz dot export.
+pub fn to_dot(g: &TrustGraph) -> String {
+    let (vs, es) = sorted(g);
+    let mut o = String::from("digraph trust {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n");
+    for v in vs {
+        let shape = match v {
+            Vertex::Cert { is_ca: true, .. } => "box, style=bold",
+            Vertex::Cert { .. } => "box",
+            Vertex::Key { .. } => "ellipse",
+            Vertex::Node { .. } => "house",
+            _ => "folder",
+        };
+        o.push_str(&format!(
+            "  \"{}\" [label=\"{}\", shape={}];\n",
+            quote(&v.id()),
+            quote(&v.label()),
+            shape
+        ));
+    }
+    for (a, k, b) in es {
+        o.push_str(&format!(
+            "  \"{}\" -> \"{}\" [label=\"{}\"];\n",
+            quote(&a),
+            quote(&b),
+            k
+        ));
+    }
+    o.push_str("}\n");
+    o
+}
+
+/// Mermaid flowchart export (ids replaced by short stable names).
+pub fn to_mermaid(g: &TrustGraph) -> String {
+    let (vs, es) = sorted(g);
+    let names: BTreeMap<String, String> = vs
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.id(), format!("v{i}")))
+        .collect();
+    let mut o = String::from("flowchart LR\n");
+    for v in &vs {
+        let label = v.label().replace('"', "'");
+        o.push_str(&format!("  {}[\"{}\"]\n", names[&v.id()], label));
+    }
+    for (a, k, b) in es {
+        o.push_str(&format!("  {} -->|{}| {}\n", names[&a], k, names[&b]));
+    }
+    o
+}

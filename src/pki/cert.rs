@@ -1,0 +1,657 @@
+//! Certificates and CSRs: parsing from PEM (many per file) or DER into [`Cert`], signature
+//! verification between two certificates, and the chain status of a certificate against a set of
+//! candidate issuers.
+//!
+//! Subjects and issuers are rendered like Go's `pkix.Name.String()` (RFC 4514 order, last RDN
+//! first, `CN=…,O=…`), which is what `rke2 certificate check` and its logs print. Usages follow
+//! `rke2 certificate check`: `CertSign` from KeyUsage, `ServerAuth`/`ClientAuth` from the EKU.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use time::OffsetDateTime;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::certification_request::X509CertificationRequest;
+use x509_parser::error::X509Error;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::FromDer;
+use x509_parser::public_key::PublicKey;
+use x509_parser::x509::{SubjectPublicKeyInfo, X509Name};
+
+use super::{PkiError, pem, sha256_hex};
+
+const OID_RSA: &str = "1.2.840.113549.1.1.1";
+const OID_RSA_PSS: &str = "1.2.840.113549.1.1.10";
+const OID_EC: &str = "1.2.840.10045.2.1";
+const OID_P256: &str = "1.2.840.10045.3.1.7";
+const OID_P384: &str = "1.3.132.0.34";
+const OID_P521: &str = "1.3.132.0.35";
+const OID_ED25519: &str = "1.3.101.112";
+const OID_ED448: &str = "1.3.101.113";
+
+/// The algorithm of a public key, as the analysis names it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyAlgorithm {
+    Rsa,
+    RsaPss,
+    EcdsaP256,
+    EcdsaP384,
+    EcdsaP521,
+    Ed25519,
+    Ed448,
+    /// An EC key on another curve; the curve OID.
+    EcdsaOther(String),
+    /// Anything else; the algorithm OID.
+    Other(String),
+}
+
+impl KeyAlgorithm {
+    /// The name used in reports: `rsa`, `ecdsa-p256`, `ed25519`, …
+    pub fn as_str(&self) -> &str {
+        match self {
+            KeyAlgorithm::Rsa => "rsa",
+            KeyAlgorithm::RsaPss => "rsa-pss",
+            KeyAlgorithm::EcdsaP256 => "ecdsa-p256",
+            KeyAlgorithm::EcdsaP384 => "ecdsa-p384",
+            KeyAlgorithm::EcdsaP521 => "ecdsa-p521",
+            KeyAlgorithm::Ed25519 => "ed25519",
+            KeyAlgorithm::Ed448 => "ed448",
+            KeyAlgorithm::EcdsaOther(_) => "ecdsa-other",
+            KeyAlgorithm::Other(_) => "other",
+        }
+    }
+
+    /// From the SubjectPublicKeyInfo algorithm OID and, for EC keys, the curve OID.
+    pub(crate) fn from_oids(alg: &str, curve: Option<&str>) -> Self {
+        match alg {
+            OID_RSA => KeyAlgorithm::Rsa,
+            OID_RSA_PSS => KeyAlgorithm::RsaPss,
+            OID_ED25519 => KeyAlgorithm::Ed25519,
+            OID_ED448 => KeyAlgorithm::Ed448,
+            OID_EC => match curve {
+                Some(OID_P256) => KeyAlgorithm::EcdsaP256,
+                Some(OID_P384) => KeyAlgorithm::EcdsaP384,
+                Some(OID_P521) => KeyAlgorithm::EcdsaP521,
+                Some(c) => KeyAlgorithm::EcdsaOther(c.to_string()),
+                None => KeyAlgorithm::EcdsaOther(String::new()),
+            },
+            other => KeyAlgorithm::Other(other.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for KeyAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A usage as `rke2 certificate check` lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Usage {
+    CertSign,
+    ServerAuth,
+    ClientAuth,
+}
+
+impl Usage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Usage::CertSign => "CertSign",
+            Usage::ServerAuth => "ServerAuth",
+            Usage::ClientAuth => "ClientAuth",
+        }
+    }
+}
+
+/// One parsed certificate. Holds only public material.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Cert {
+    /// The certificate's DER.
+    pub der: Vec<u8>,
+    /// SHA-256 of the DER, lowercase hex.
+    pub fingerprint_sha256: String,
+    /// Subject as `CN=…,O=…` (RFC 4514 order).
+    pub subject: String,
+    /// Issuer as `CN=…,O=…` (RFC 4514 order).
+    pub issuer: String,
+    pub subject_cn: Option<String>,
+    pub issuer_cn: Option<String>,
+    /// Raw DER of the subject and issuer names (for exact matching).
+    pub subject_der: Vec<u8>,
+    pub issuer_der: Vec<u8>,
+    /// Serial number, lowercase hex without separators.
+    pub serial: String,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    /// X.509 version (1, 2 or 3).
+    pub version: u32,
+    /// BasicConstraints CA flag.
+    pub is_ca: bool,
+    /// Whether a BasicConstraints extension is present.
+    pub has_basic_constraints: bool,
+    pub path_len: Option<u32>,
+    /// Raw KeyUsage flags when the extension is present.
+    pub key_usage: Option<u16>,
+    /// `CertSign`, `ServerAuth`, `ClientAuth` (empty means `Unknown` in check output).
+    pub usages: Vec<Usage>,
+    pub key_algorithm: KeyAlgorithm,
+    pub key_bits: Option<u32>,
+    pub dns_sans: Vec<String>,
+    pub ip_sans: Vec<String>,
+    /// Other SAN kinds, prefixed: `URI:…`, `email:…`.
+    pub other_sans: Vec<String>,
+    /// SubjectKeyIdentifier, lowercase hex.
+    pub ski: Option<String>,
+    /// AuthorityKeyIdentifier key id, lowercase hex.
+    pub aki: Option<String>,
+    /// Signature algorithm name (`sha256WithRSAEncryption`, `ecdsa-with-SHA256`, `ed25519`, …).
+    pub signature_algorithm: String,
+    pub signature_algorithm_oid: String,
+    /// `sha1`, `md5` or `md2` when the signature uses a weak hash.
+    pub weak_signature_hash: Option<&'static str>,
+    /// DER of the SubjectPublicKeyInfo and its SHA-256 (lowercase hex): the pairing key.
+    pub spki_der: Vec<u8>,
+    pub spki_sha256: String,
+}
+
+impl fmt::Debug for Cert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cert")
+            .field("subject", &self.subject)
+            .field("issuer", &self.issuer)
+            .field("serial", &self.serial)
+            .field("not_before", &self.not_before)
+            .field("not_after", &self.not_after)
+            .field("is_ca", &self.is_ca)
+            .field("key_algorithm", &self.key_algorithm)
+            .field("fingerprint_sha256", &self.fingerprint_sha256)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cert {
+    /// Subject DN equals issuer DN (byte-for-byte).
+    pub fn is_self_issued(&self) -> bool {
+        self.subject_der == self.issuer_der
+    }
+
+    /// RKE2's notion of a root in hashCA and `validateCA`: AKI empty or equal to SKI (the
+    /// subject/issuer DNs are not compared).
+    pub fn looks_like_root(&self) -> bool {
+        self.aki.is_none() || self.aki == self.ski
+    }
+
+    /// `not_before <= at <= not_after`.
+    pub fn is_valid_at(&self, at: OffsetDateTime) -> bool {
+        self.not_before <= at && at <= self.not_after
+    }
+
+    /// Usages as `rke2 certificate check` prints them (`Unknown` when none).
+    pub fn usage_strings(&self) -> Vec<&'static str> {
+        if self.usages.is_empty() {
+            vec!["Unknown"]
+        } else {
+            self.usages.iter().map(|u| u.as_str()).collect()
+        }
+    }
+
+    /// All SANs as strings: DNS names, then IPs, then the others.
+    pub fn sans(&self) -> Vec<String> {
+        let mut v = self.dns_sans.clone();
+        v.extend(self.ip_sans.iter().cloned());
+        v.extend(self.other_sans.iter().cloned());
+        v
+    }
+
+    /// Whether a signature by this certificate's key is allowed as Go's `CheckSignatureFrom`
+    /// sees it: v1 certificates or CA:true, and CertSign when KeyUsage is present.
+    pub fn may_sign_certs(&self) -> bool {
+        let ca_ok = if self.has_basic_constraints {
+            self.is_ca
+        } else {
+            self.version < 3
+        };
+        let ku_ok = self.key_usage.is_none_or(|ku| ku & KU_CERT_SIGN != 0);
+        ca_ok && ku_ok
+    }
+
+    fn x509(&self) -> Result<X509Certificate<'_>, PkiError> {
+        X509Certificate::from_der(&self.der)
+            .map(|(_, c)| c)
+            .map_err(|e| PkiError::der("certificate", e))
+    }
+}
+
+// KeyUsage flag bit for keyCertSign as x509-parser numbers the flags (bit 5).
+const KU_CERT_SIGN: u16 = 1 << 5;
+
+/// Parse every certificate in `data`: PEM (all `CERTIFICATE` blocks in order; other blocks
+/// ignored) or DER (one certificate, or several concatenated).
+pub fn parse_certs(data: &[u8]) -> Result<Vec<Cert>, PkiError> {
+    if pem::looks_like_pem(data) {
+        let mut out = Vec::new();
+        for (i, block) in pem::parse_blocks(data)?.iter().enumerate() {
+            if block.label != "CERTIFICATE" && block.label != "X509 CERTIFICATE" {
+                continue;
+            }
+            let Some(der) = &block.der else { continue };
+            let cert = parse_cert_der(der).map_err(|e| match e {
+                PkiError::Der { what, detail } => PkiError::Der {
+                    what,
+                    detail: format!("PEM block {}: {detail}", i + 1),
+                },
+                other => other,
+            })?;
+            out.push(cert);
+        }
+        if out.is_empty() {
+            return Err(PkiError::Empty("certificate"));
+        }
+        Ok(out)
+    } else {
+        if data.is_empty() {
+            return Err(PkiError::Empty("certificate"));
+        }
+        let mut out = Vec::new();
+        let mut rest = data;
+        while !rest.is_empty() {
+            let cert = parse_cert_der(rest)?;
+            rest = &rest[cert.der.len().min(rest.len())..];
+            out.push(cert);
+        }
+        Ok(out)
+    }
+}
+
+/// Parse one DER certificate.
+pub fn parse_cert_der(der: &[u8]) -> Result<Cert, PkiError> {
+    let (rest, x) = X509Certificate::from_der(der).map_err(|e| PkiError::der("certificate", e))?;
+    let der = &der[..der.len() - rest.len()];
+    let tbs = &x.tbs_certificate;
+
+    let bc = tbs
+        .basic_constraints()
+        .map_err(|e| PkiError::der("certificate basic constraints", e))?;
+    let ku = tbs
+        .key_usage()
+        .map_err(|e| PkiError::der("certificate key usage", e))?;
+    let eku = tbs
+        .extended_key_usage()
+        .map_err(|e| PkiError::der("certificate extended key usage", e))?;
+
+    let mut usages = Vec::new();
+    if ku.as_ref().is_some_and(|k| k.value.key_cert_sign()) {
+        usages.push(Usage::CertSign);
+    }
+    if let Some(e) = &eku {
+        if e.value.server_auth {
+            usages.push(Usage::ServerAuth);
+        }
+        if e.value.client_auth {
+            usages.push(Usage::ClientAuth);
+        }
+    }
+
+    let (mut dns_sans, mut ip_sans, mut other_sans) = (Vec::new(), Vec::new(), Vec::new());
+    let mut ski = None;
+    let mut aki = None;
+    for ext in tbs.iter_extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::SubjectAlternativeName(san) => {
+                for gn in &san.general_names {
+                    match gn {
+                        GeneralName::DNSName(s) => dns_sans.push((*s).to_string()),
+                        GeneralName::IPAddress(b) => ip_sans.push(ip_string(b)),
+                        GeneralName::URI(s) => other_sans.push(format!("URI:{s}")),
+                        GeneralName::RFC822Name(s) => other_sans.push(format!("email:{s}")),
+                        _ => {}
+                    }
+                }
+            }
+            ParsedExtension::SubjectKeyIdentifier(k) => ski = Some(hex::encode(k.0)),
+            ParsedExtension::AuthorityKeyIdentifier(a) => {
+                aki = a.key_identifier.as_ref().map(|k| hex::encode(k.0))
+            }
+            _ => {}
+        }
+    }
+
+    let spki = tbs.public_key();
+    let (key_algorithm, key_bits) = spki_algorithm(spki);
+    let sig_oid = x.signature_algorithm.algorithm.to_id_string();
+    let (sig_name, weak) = signature_name(&sig_oid);
+
+    Ok(Cert {
+        der: der.to_vec(),
+        fingerprint_sha256: sha256_hex(der),
+        subject: dn_string(tbs.subject()),
+        issuer: dn_string(tbs.issuer()),
+        subject_cn: first_cn(tbs.subject()),
+        issuer_cn: first_cn(tbs.issuer()),
+        subject_der: tbs.subject().as_raw().to_vec(),
+        issuer_der: tbs.issuer().as_raw().to_vec(),
+        serial: hex::encode(tbs.raw_serial()),
+        not_before: tbs.validity().not_before.to_datetime(),
+        not_after: tbs.validity().not_after.to_datetime(),
+        version: tbs.version().0 + 1,
+        is_ca: bc.as_ref().is_some_and(|b| b.value.ca),
+        has_basic_constraints: bc.is_some(),
+        path_len: bc.as_ref().and_then(|b| b.value.path_len_constraint),
+        key_usage: ku.as_ref().map(|k| k.value.flags),
+        usages,
+        key_algorithm,
+        key_bits,
+        dns_sans,
+        ip_sans,
+        other_sans,
+        ski,
+        aki,
+        signature_algorithm: sig_name,
+        signature_algorithm_oid: sig_oid,
+        weak_signature_hash: weak,
+        spki_der: spki.raw.to_vec(),
+        spki_sha256: sha256_hex(spki.raw),
+    })
+}
+
+/// A certificate signing request: its subject and public key hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Csr {
+    pub subject: String,
+    pub subject_cn: Option<String>,
+    pub key_algorithm: KeyAlgorithm,
+    pub spki_sha256: String,
+}
+
+/// Parse every `CERTIFICATE REQUEST` (or `NEW CERTIFICATE REQUEST`) block, or one DER CSR.
+pub fn parse_csrs(data: &[u8]) -> Result<Vec<Csr>, PkiError> {
+    let ders: Vec<Vec<u8>> = if pem::looks_like_pem(data) {
+        pem::parse_blocks(data)?
+            .into_iter()
+            .filter(|b| b.label == "CERTIFICATE REQUEST" || b.label == "NEW CERTIFICATE REQUEST")
+            .filter_map(|b| b.der.map(|d| d.to_vec()))
+            .collect()
+    } else {
+        vec![data.to_vec()]
+    };
+    let mut out = Vec::new();
+    for der in &ders {
+        let (_, csr) = X509CertificationRequest::from_der(der)
+            .map_err(|e| PkiError::der("certificate request", e))?;
+        let info = &csr.certification_request_info;
+        out.push(Csr {
+            subject: dn_string(&info.subject),
+            subject_cn: first_cn(&info.subject),
+            key_algorithm: spki_algorithm(&info.subject_pki).0,
+            spki_sha256: sha256_hex(info.subject_pki.raw),
+        });
+    }
+    if out.is_empty() {
+        return Err(PkiError::Empty("certificate request"));
+    }
+    Ok(out)
+}
+
+/// The outcome of checking one signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// The issuer's key verifies the child's signature.
+    Verified,
+    /// The signature does not verify with the issuer's key.
+    BadSignature,
+    /// The algorithm (or key size, e.g. RSA under 2048 bits with SHA-256) is not supported by
+    /// the verifier: neither good nor bad.
+    Unsupported,
+}
+
+/// Check `child`'s signature with `issuer`'s public key.
+pub fn verify(child: &Cert, issuer: &Cert) -> Verification {
+    let (Ok(c), Ok(i)) = (child.x509(), issuer.x509()) else {
+        return Verification::Unsupported;
+    };
+    match c.verify_signature(Some(i.public_key())) {
+        Ok(()) => Verification::Verified,
+        Err(X509Error::SignatureUnsupportedAlgorithm) => Verification::Unsupported,
+        Err(_) => {
+            // ring refuses RSA keys under 2048 bits (except for SHA-1 legacy); that is not
+            // evidence of a bad signature.
+            let small_rsa = matches!(issuer.key_algorithm, KeyAlgorithm::Rsa)
+                && issuer.key_bits.is_some_and(|b| b < 2048);
+            if small_rsa {
+                Verification::Unsupported
+            } else {
+                Verification::BadSignature
+            }
+        }
+    }
+}
+
+/// `issuer`'s key verifies `child`'s signature.
+pub fn verifies(child: &Cert, issuer: &Cert) -> bool {
+    verify(child, issuer) == Verification::Verified
+}
+
+/// Chain status of one certificate, as the JSON output names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChainStatus {
+    Valid,
+    SelfSigned,
+    IssuerMissing,
+    BadSignature,
+    IssuerExpired,
+}
+
+impl ChainStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChainStatus::Valid => "valid",
+            ChainStatus::SelfSigned => "self-signed",
+            ChainStatus::IssuerMissing => "issuer-missing",
+            ChainStatus::BadSignature => "bad-signature",
+            ChainStatus::IssuerExpired => "issuer-expired",
+        }
+    }
+}
+
+/// The chain status of a certificate and the candidate issuers behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainResult {
+    pub status: ChainStatus,
+    /// Indices into the candidate slice of every issuer whose key verifies the signature
+    /// (several with cross-signing).
+    pub issuers: Vec<usize>,
+    /// Indices of issuers that match by name and key id but whose signature algorithm the
+    /// verifier does not support; they count as issuers for the status.
+    pub unverified: Vec<usize>,
+}
+
+/// Judge `cert` against `candidates` at instant `at`.
+///
+/// A candidate matches when its subject DN equals the cert's issuer DN and, when both key
+/// identifiers are present, its SKI equals the cert's AKI; it is an issuer when its key
+/// verifies the signature. A self-issued cert whose own key verifies it is `self-signed`.
+/// Several issuers (cross-signing) are all returned; the status is `valid` when any of them is
+/// valid at `at`, else `issuer-expired`. Name matches that do not verify give `bad-signature`;
+/// no name match gives `issuer-missing`. The cert itself may be in `candidates`.
+pub fn chain_status(cert: &Cert, candidates: &[Cert], at: OffsetDateTime) -> ChainResult {
+    let mut bad = false;
+    if cert.is_self_issued() && cert.looks_like_root() {
+        match verify(cert, cert) {
+            Verification::Verified | Verification::Unsupported => {
+                return ChainResult {
+                    status: ChainStatus::SelfSigned,
+                    issuers: Vec::new(),
+                    unverified: Vec::new(),
+                };
+            }
+            Verification::BadSignature => bad = true,
+        }
+    }
+    let mut issuers = Vec::new();
+    let mut unverified = Vec::new();
+    for (i, c) in candidates.iter().enumerate() {
+        if c.der == cert.der || c.subject_der != cert.issuer_der {
+            continue;
+        }
+        if let (Some(aki), Some(ski)) = (&cert.aki, &c.ski)
+            && aki != ski
+        {
+            continue;
+        }
+        match verify(cert, c) {
+            Verification::Verified => issuers.push(i),
+            Verification::Unsupported => unverified.push(i),
+            Verification::BadSignature => bad = true,
+        }
+    }
+    let status = if issuers.is_empty() && unverified.is_empty() {
+        if bad {
+            ChainStatus::BadSignature
+        } else {
+            ChainStatus::IssuerMissing
+        }
+    } else if issuers
+        .iter()
+        .chain(unverified.iter())
+        .any(|&i| candidates[i].is_valid_at(at))
+    {
+        ChainStatus::Valid
+    } else {
+        ChainStatus::IssuerExpired
+    };
+    ChainResult {
+        status,
+        issuers,
+        unverified,
+    }
+}
+
+fn spki_algorithm(spki: &SubjectPublicKeyInfo<'_>) -> (KeyAlgorithm, Option<u32>) {
+    let alg = spki.algorithm.algorithm.to_id_string();
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string());
+    let ka = KeyAlgorithm::from_oids(&alg, curve.as_deref());
+    let bits = match &ka {
+        KeyAlgorithm::Rsa | KeyAlgorithm::RsaPss => match spki.parsed() {
+            Ok(PublicKey::RSA(rsa)) => Some(uint_bits(rsa.modulus)),
+            _ => None,
+        },
+        KeyAlgorithm::EcdsaP256 | KeyAlgorithm::Ed25519 => Some(256),
+        KeyAlgorithm::EcdsaP384 => Some(384),
+        KeyAlgorithm::EcdsaP521 => Some(521),
+        KeyAlgorithm::Ed448 => Some(448),
+        _ => None,
+    };
+    (ka, bits)
+}
+
+/// Bit length of a big-endian unsigned integer.
+pub(crate) fn uint_bits(bytes: &[u8]) -> u32 {
+    let Some(first) = bytes.iter().position(|b| *b != 0) else {
+        return 0;
+    };
+    let len = (bytes.len() - first) as u32;
+    len * 8 - bytes[first].leading_zeros()
+}
+
+fn signature_name(oid: &str) -> (String, Option<&'static str>) {
+    let (name, weak) = match oid {
+        "1.2.840.113549.1.1.2" => ("md2WithRSAEncryption", Some("md2")),
+        "1.2.840.113549.1.1.4" => ("md5WithRSAEncryption", Some("md5")),
+        "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => ("sha1WithRSAEncryption", Some("sha1")),
+        "1.2.840.113549.1.1.11" => ("sha256WithRSAEncryption", None),
+        "1.2.840.113549.1.1.12" => ("sha384WithRSAEncryption", None),
+        "1.2.840.113549.1.1.13" => ("sha512WithRSAEncryption", None),
+        "1.2.840.113549.1.1.10" => ("rsassaPss", None),
+        "1.2.840.10045.4.1" => ("ecdsa-with-SHA1", Some("sha1")),
+        "1.2.840.10045.4.3.2" => ("ecdsa-with-SHA256", None),
+        "1.2.840.10045.4.3.3" => ("ecdsa-with-SHA384", None),
+        "1.2.840.10045.4.3.4" => ("ecdsa-with-SHA512", None),
+        "1.2.840.10040.4.3" => ("dsa-with-SHA1", Some("sha1")),
+        "1.3.101.112" => ("ed25519", None),
+        "1.3.101.113" => ("ed448", None),
+        other => return (other.to_string(), None),
+    };
+    (name.to_string(), weak)
+}
+
+fn ip_string(b: &[u8]) -> String {
+    if let Ok(a) = <[u8; 4]>::try_from(b) {
+        IpAddr::V4(Ipv4Addr::from(a)).to_string()
+    } else if let Ok(a) = <[u8; 16]>::try_from(b) {
+        IpAddr::V6(Ipv6Addr::from(a)).to_string()
+    } else {
+        format!("IP:{}", hex::encode(b))
+    }
+}
+
+fn first_cn(name: &X509Name<'_>) -> Option<String> {
+    name.iter_common_name().next().map(attr_value_string)
+}
+
+fn attr_value_string(a: &x509_parser::x509::AttributeTypeAndValue<'_>) -> String {
+    match a.as_str() {
+        Ok(s) => s.to_string(),
+        Err(_) => String::from_utf8_lossy(a.as_slice()).into_owned(),
+    }
+}
+
+fn attr_short_name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "2.5.4.3" => "CN",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.6" => "C",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.9" => "STREET",
+        "2.5.4.17" => "POSTALCODE",
+        "2.5.4.5" => "SERIALNUMBER",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        _ => return None,
+    })
+}
+
+/// RFC 4514 string of a name: RDNs last-first, `,` between RDNs, `+` inside one.
+pub(crate) fn dn_string(name: &X509Name<'_>) -> String {
+    let rdns: Vec<String> = name
+        .iter_rdn()
+        .map(|rdn| {
+            rdn.iter()
+                .map(|atv| {
+                    let oid = atv.attr_type().to_id_string();
+                    match attr_short_name(&oid) {
+                        Some(short) => format!("{short}={}", escape_rdn(&attr_value_string(atv))),
+                        None => match atv.as_str() {
+                            Ok(s) => format!("{oid}={}", escape_rdn(s)),
+                            Err(_) => format!("{oid}=#{}", hex::encode(atv.as_slice())),
+                        },
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("+")
+        })
+        .collect();
+    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
+}
+
+fn escape_rdn(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let n = v.chars().count();
+    for (i, c) in v.chars().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
+            || (i == 0 && (c == '#' || c == ' '))
+            || (i + 1 == n && c == ' ');
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

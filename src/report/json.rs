@@ -1,0 +1,127 @@
+//! `-o json`: the analyze JSON document, `schema_version` 1, valid against
+//! `docs/analyze.schema.json` (which extends the shared contract and renames nothing). Keys are
+//! sorted (serde_json's default map is ordered) and every list is sorted before output.
+
+use serde_json::{Value, json};
+
+use super::{by_severity, by_status, status_str};
+use crate::analyze::Analysis;
+use crate::snapshot::InputKind;
+use crate::timefmt::rfc3339;
+
+fn kind_str(k: InputKind) -> &'static str {
+    match k {
+        InputKind::HarvesterSupportBundle => "harvester-support-bundle",
+        InputKind::NodeSnapshot => "node-snapshot",
+        InputKind::Directory => "directory",
+        InputKind::Unreadable => "unreadable",
+    }
+}
+
+/// The analyze document as a JSON value.
+pub fn document(a: &Analysis) -> Value {
+    let snap = &a.snapshot;
+    let inputs: Vec<Value> = snap
+        .inputs
+        .iter()
+        .map(|i| {
+            let mut v = json!({
+                "path": i.path,
+                "name": i.name,
+                "kind": kind_str(i.kind),
+                "sha256": i.sha256,
+                "collected_at": i.collected_at.map(rfc3339),
+            });
+            if let Some(e) = &i.error {
+                v["error"] = json!(e);
+            }
+            v
+        })
+        .collect();
+    let nodes: Vec<Value> = snap
+        .nodes
+        .values()
+        .map(|n| {
+            json!({
+                "name": n.name,
+                "roles": n.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                "addresses": n.addresses,
+                "sources": n.sources,
+            })
+        })
+        .collect();
+    let findings: Vec<Value> = a
+        .findings
+        .iter()
+        .map(|f| {
+            json!({
+                "rule": f.rule,
+                "severity": f.severity.as_str(),
+                "title": f.title,
+                "message": f.message,
+                "node": f.node,
+                "target": f.target,
+                "evidence": f.evidence.iter().map(|e| json!({
+                    "source": e.source, "path": e.path, "pointer": e.pointer,
+                })).collect::<Vec<_>>(),
+                "remediation": f.remediation,
+            })
+        })
+        .collect();
+    let coverage: Vec<Value> = a
+        .coverage
+        .iter()
+        .map(|c| {
+            let mut v = json!({
+                "rule": c.rule,
+                "status": status_str(c.status),
+                "reason": c.reason,
+            });
+            if let Some(n) = &c.needs {
+                v["needs"] = json!(n);
+            }
+            v
+        })
+        .collect();
+    let sev: serde_json::Map<String, Value> = by_severity(a)
+        .into_iter()
+        .map(|(s, n)| (s.as_str().to_string(), json!(n)))
+        .collect();
+    let rules: serde_json::Map<String, Value> = by_status(a)
+        .into_iter()
+        .map(|(s, n)| (status_str(s).to_string(), json!(n)))
+        .collect();
+    let mut doc = json!({
+        "schema_version": 1,
+        "tool": {"name": "harrow", "version": env!("CARGO_PKG_VERSION")},
+        "reference_time": rfc3339(a.reference_time),
+        "reference_time_source": a.reference_label,
+        "demo": a.demo,
+        "inputs": inputs,
+        "cluster": {
+            "kubernetes_version": snap.cluster.kubernetes_version,
+            "rke2_version": snap.cluster.rke2_version,
+            "harvester_version": snap.cluster.harvester_version,
+            "renew_window_days": a.renew_window_days,
+            "renew_window_source": a.renew_window_source,
+        },
+        "nodes": nodes,
+        "certificates": super::certs::certificates_json(&a.inventory),
+        "findings": findings,
+        "coverage": coverage,
+        "summary": {"by_severity": sev, "rules": rules},
+    });
+    if let Some(r) = &snap.refused {
+        doc["refused"] = json!(r);
+    }
+    doc
+}
+
+/// Render the document, pretty-printed, ending in a newline.
+pub fn render(a: &Analysis) -> String {
+    let mut s = serde_json::to_string_pretty(&document(a)).unwrap_or_else(|e| {
+        format!("{{\"schema_version\":1,\"error\":\"cannot serialise the report: {e}\"}}")
+    });
+    s.push('\n');
+    s
+}

@@ -1,0 +1,200 @@
+//! The text report: reference and collection times on top, inputs and nodes, findings grouped by
+//! severity (worst first, one line each with an indented evidence pointer and remediation), what
+//! was not judged and why, and a last summary line a script can read.
+
+use std::fmt::Write as _;
+
+use super::{by_severity, by_status, status_str};
+use crate::analyze::Analysis;
+use crate::checks::Severity;
+use crate::snapshot::{CoverageStatus, InputKind, Role};
+use crate::timefmt::rfc3339;
+
+fn kind_word(k: InputKind) -> &'static str {
+    match k {
+        InputKind::HarvesterSupportBundle => "support bundle",
+        InputKind::NodeSnapshot => "node snapshot",
+        InputKind::Directory => "directory",
+        InputKind::Unreadable => "UNREADABLE",
+    }
+}
+
+/// Render the text report.
+pub fn render(a: &Analysis) -> String {
+    let mut o = String::new();
+    let snap = &a.snapshot;
+    if a.demo {
+        let _ = writeln!(
+            o,
+            "demo: no INPUT given, analyzing the shipped demo (bundles/demo) at its collection time"
+        );
+    }
+    let servers = snap
+        .nodes
+        .values()
+        .filter(|n| n.roles.contains(&Role::Server))
+        .count();
+    let agents = snap
+        .nodes
+        .values()
+        .filter(|n| n.roles.contains(&Role::Agent))
+        .count();
+    let mut head = format!(
+        "harrow {} · {} input{} · cluster of {} node{} ({} server{}, {} agent{})",
+        env!("CARGO_PKG_VERSION"),
+        snap.inputs.len(),
+        plural(snap.inputs.len()),
+        snap.nodes.len(),
+        plural(snap.nodes.len()),
+        servers,
+        plural(servers),
+        agents,
+        plural(agents),
+    );
+    match (&snap.cluster.rke2_version, &snap.cluster.kubernetes_version) {
+        (Some(v), _) => {
+            let _ = write!(head, " · rke2 {v}");
+        }
+        (None, Some(k)) => {
+            let _ = write!(head, " · kubernetes {k}");
+        }
+        _ => head.push_str(" · version unknown"),
+    }
+    let _ = write!(head, " (renew window {} d)", a.renew_window_days);
+    if let Some(h) = &snap.cluster.harvester_version {
+        let _ = write!(head, " · harvester {h}");
+    }
+    let _ = writeln!(o, "{head}");
+    let collected: Vec<String> = snap
+        .inputs
+        .iter()
+        .map(|i| match i.collected_at {
+            Some(t) => format!("{} ({})", rfc3339(t), i.name),
+            None => format!("unknown ({})", i.name),
+        })
+        .collect();
+    let _ = writeln!(
+        o,
+        "reference time {} ({}) · collected {}",
+        rfc3339(a.reference_time),
+        a.reference_label,
+        collected.join(", ")
+    );
+    if let Some(latest) = snap.latest_collection() {
+        let gap = a.reference_time - latest;
+        if gap.whole_days() > 30 {
+            let _ = writeln!(
+                o,
+                "note: the reference time is {} days after the latest collection: the cluster may have changed since",
+                gap.whole_days()
+            );
+        }
+    }
+    if let Some(r) = &snap.refused {
+        let _ = writeln!(o, "\nREFUSED: {r}");
+    }
+
+    let _ = writeln!(o, "\nINPUTS");
+    for i in &snap.inputs {
+        let sha = i.sha256.get(..12).unwrap_or(&i.sha256);
+        let _ = write!(o, "  {}  {}  sha256 {}", i.name, kind_word(i.kind), sha);
+        if let Some(e) = &i.error {
+            let _ = write!(o, "  error: {e}");
+        }
+        o.push('\n');
+    }
+    if !snap.nodes.is_empty() {
+        let _ = writeln!(o, "\nNODES");
+        let width = snap.nodes.keys().map(|k| k.len()).max().unwrap_or(0);
+        for n in snap.nodes.values() {
+            let roles: Vec<&str> = n.roles.iter().map(|r| r.as_str()).collect();
+            let addrs: Vec<&str> = n.addresses.iter().map(|s| s.as_str()).collect();
+            let _ = writeln!(
+                o,
+                "  {:width$}  {:40}  {}",
+                n.name,
+                roles.join(","),
+                if addrs.is_empty() {
+                    "-".to_string()
+                } else {
+                    addrs.join(" ")
+                },
+            );
+            let _ = writeln!(
+                o,
+                "  {:width$}  sources: {}",
+                "",
+                n.sources.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+
+    for sev in Severity::ALL {
+        let fs: Vec<_> = a.findings.iter().filter(|f| f.severity == sev).collect();
+        if fs.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "\n{}", sev.as_str().to_uppercase());
+        for f in fs {
+            let _ = writeln!(
+                o,
+                "  {:9} {:3}  {}: {}",
+                f.rule,
+                f.node.as_deref().unwrap_or("-"),
+                f.title,
+                f.message
+            );
+            for e in &f.evidence {
+                let _ = writeln!(o, "            {}", e.display());
+            }
+            if !f.remediation.is_empty() {
+                let _ = writeln!(o, "            → {}", f.remediation);
+            }
+        }
+    }
+
+    let not_judged: Vec<_> = a
+        .coverage
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.status,
+                CoverageStatus::NotEvaluable | CoverageStatus::NotApplicable
+            )
+        })
+        .collect();
+    let notes: Vec<_> = snap.coverage.iter().collect();
+    if !not_judged.is_empty() || !notes.is_empty() {
+        let _ = writeln!(o, "\nNOT EVALUATED");
+        for c in not_judged.iter().copied().chain(notes.iter().copied()) {
+            let _ = write!(o, "  {:9} {:14} {}", c.rule, status_str(c.status), c.reason);
+            if let Some(n) = &c.needs {
+                let _ = write!(o, "  → {n}");
+            }
+            o.push('\n');
+        }
+    }
+
+    let sev = by_severity(a);
+    let st = by_status(a);
+    let get = |s: CoverageStatus| st.get(&s).copied().unwrap_or(0);
+    let _ = writeln!(
+        o,
+        "\n{} critical, {} high, {} medium, {} low, {} info · {} rules: {} pass, {} fail, {} not evaluated, {} not applicable",
+        sev[&Severity::Critical],
+        sev[&Severity::High],
+        sev[&Severity::Medium],
+        sev[&Severity::Low],
+        sev[&Severity::Info],
+        a.coverage.len(),
+        get(CoverageStatus::Pass),
+        get(CoverageStatus::Fail),
+        get(CoverageStatus::NotEvaluable),
+        get(CoverageStatus::NotApplicable),
+    );
+    o
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
