@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::ingest::{InputTree, Limits};
 use crate::timefmt::rfc3339;
 
-use super::certs::first_cert_fingerprint;
+use super::certs::{all_cert_fingerprints, first_cert_fingerprint};
 use super::classify::{Layout, classify, time_from_bundle_name};
 use super::kube::{index_bundle, parse_metadata};
 use super::model::{
@@ -169,7 +169,14 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
     // Pass 3: bundle node zips.
     for w in &work {
         if let Layout::Bundle { top } = &w.layout {
-            read_node_zips(w, top, &mut nodes, &mut notes, &mut harvester_release);
+            read_node_zips(
+                w,
+                top,
+                limits,
+                &mut nodes,
+                &mut notes,
+                &mut harvester_release,
+            );
         }
     }
     for w in &work {
@@ -374,6 +381,7 @@ fn read_snapshot(
 fn read_node_zips(
     w: &Work<'_>,
     top: &str,
+    limits: &Limits,
     nodes: &mut BTreeMap<String, Node>,
     notes: &mut Vec<Note>,
     harvester_release: &mut BTreeMap<String, String>,
@@ -431,7 +439,7 @@ fn read_node_zips(
                 .iter()
                 .find(|h| h.input == w.idx)
                 .and_then(|h| tree.resolve(&h.logical))
-            && let Ok(v) = yaml::parse(&f.data, &Limits::default())
+            && let Ok(v) = yaml::parse(&f.data, limits)
             && let Some(h) = str_at(&v, &["harvester"])
         {
             harvester_release
@@ -540,9 +548,13 @@ fn collection_time(w: &mut Work<'_>, bundles: &[BundleMeta], notes: &mut Vec<Not
     }
 }
 
-fn ca_fingerprint_of(tree: &InputTree, logical: &str) -> Option<String> {
-    tree.resolve(logical)
-        .and_then(|f| first_cert_fingerprint(&f.data))
+/// Record a CA bundle's first-certificate fingerprint in `first` and all of its certificates in
+/// `any`.
+fn add_ca(pem: &[u8], first: &mut BTreeSet<String>, any: &mut BTreeSet<String>) {
+    if let Some(fp) = first_cert_fingerprint(pem) {
+        first.insert(fp);
+    }
+    any.extend(all_cert_fingerprints(pem));
 }
 
 fn identity(
@@ -570,17 +582,15 @@ fn identity(
             {
                 let data = |k: &str| get(&o.value, &["data", k]).and_then(as_str);
                 if o.name == "kube-root-ca.crt"
-                    && let Some(fp) =
-                        data("ca.crt").and_then(|p| first_cert_fingerprint(p.as_bytes()))
+                    && let Some(pem) = data("ca.crt")
                 {
-                    id.server_ca.insert(fp);
+                    add_ca(pem.as_bytes(), &mut id.server_ca, &mut id.ca_any);
                 }
                 if o.name == "extension-apiserver-authentication"
                     && o.namespace.as_deref() == Some("kube-system")
-                    && let Some(fp) =
-                        data("client-ca-file").and_then(|p| first_cert_fingerprint(p.as_bytes()))
+                    && let Some(pem) = data("client-ca-file")
                 {
-                    id.client_ca.insert(fp);
+                    add_ca(pem.as_bytes(), &mut id.client_ca, &mut id.ca_any);
                 }
             }
         }
@@ -589,16 +599,16 @@ fn identity(
                 "var/lib/rancher/rke2/server/tls/server-ca.crt",
                 "var/lib/rancher/rke2/agent/server-ca.crt",
             ] {
-                if let Some(fp) = ca_fingerprint_of(w.tree, &format!("{prefix}{p}")) {
-                    id.server_ca.insert(fp);
+                if let Some(f) = w.tree.resolve(&format!("{prefix}{p}")) {
+                    add_ca(&f.data, &mut id.server_ca, &mut id.ca_any);
                 }
             }
             for p in [
                 "var/lib/rancher/rke2/server/tls/client-ca.crt",
                 "var/lib/rancher/rke2/agent/client-ca.crt",
             ] {
-                if let Some(fp) = ca_fingerprint_of(w.tree, &format!("{prefix}{p}")) {
-                    id.client_ca.insert(fp);
+                if let Some(f) = w.tree.resolve(&format!("{prefix}{p}")) {
+                    add_ca(&f.data, &mut id.client_ca, &mut id.ca_any);
                 }
             }
         }

@@ -25,6 +25,19 @@ pub fn sha256_hex(der: &[u8]) -> String {
     hex::encode(Sha256::digest(der))
 }
 
+/// SHA-256 of every certificate of a PEM text (at most the first 64 blocks).
+pub fn all_cert_fingerprints(pem: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for block in Pem::iter_from_buffer(pem).take(MAX_BLOCKS) {
+        match block {
+            Ok(p) if p.label == "CERTIFICATE" => out.push(sha256_hex(&p.contents)),
+            Ok(_) => continue,
+            Err(_) => break,
+        }
+    }
+    out
+}
+
 /// SHA-256 of the first certificate of a PEM text.
 pub fn first_cert_fingerprint(pem: &[u8]) -> Option<String> {
     first_cert_der(pem).map(|d| sha256_hex(&d))

@@ -210,11 +210,19 @@ pub fn all_paths(tree: &InputTree) -> BTreeMap<&str, bool> {
     out
 }
 
-/// Record one host path of a node.
+/// Depth kept in [`Node::present`] for entries that were only seen (containerd snapshots and
+/// the like hold hundreds of thousands of deep paths no rule needs).
+pub const PRESENT_DEPTH: usize = 8;
+
+/// Record one host path of a node: readable content goes to `files`; the path and its ancestor
+/// directories go to `present` (seen-only paths cut to [`PRESENT_DEPTH`] segments).
 pub fn add_host_path(node: &mut Node, input: usize, host: String, logical: &str, readable: bool) {
-    let host = host.trim_end_matches('/').to_string();
+    let mut host = host.trim_end_matches('/').to_string();
     if host.is_empty() {
         return;
+    }
+    if !readable && let Some((i, _)) = host.match_indices('/').nth(PRESENT_DEPTH - 1) {
+        host.truncate(i);
     }
     if readable {
         let list = node.files.entry(host.clone()).or_default();
@@ -234,7 +242,9 @@ pub fn add_host_path(node: &mut Node, input: usize, host: String, logical: &str,
             acc.push('/');
         }
         acc.push_str(seg);
-        node.present.insert(acc.clone());
+        if !node.present.contains(&acc) {
+            node.present.insert(acc.clone());
+        }
     }
 }
 
