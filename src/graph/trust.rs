@@ -232,7 +232,7 @@ pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
             if is_kubeconfig_path(&bundle_path) {
                 continue; // kubeconfigs are added with their file references below
             }
-            if e.cert.is_ca && (l.index > 0 || is_ca_bundle_path(&bundle_path)) {
+            if e.cert.is_ca && is_ca_bundle_path(&bundle_path) {
                 let b = g.vertex(Vertex::Bundle {
                     node: l.node.clone(),
                     path: bundle_path.clone(),
