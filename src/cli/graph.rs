@@ -84,7 +84,9 @@ pub(super) fn run(a: GraphArgs) -> i32 {
             GraphFormat::Dot => trust::to_dot(g),
             GraphFormat::Mermaid => trust::to_mermaid(g),
             GraphFormat::Json => {
-                serde_json::to_string_pretty(&trust::to_json(g)).unwrap_or_default() + "\n"
+                let mut v = trust::to_json(g);
+                v["consistency"] = analysis.consistency.to_json();
+                serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
             }
         }
     };

@@ -187,15 +187,13 @@ pub fn node_tokens(snap: &Snapshot, node: &Node) -> Vec<NodeToken> {
     out
 }
 
-/// The CA hash of every server CA file of every node (`server/tls/server-ca.crt` on servers,
-/// `agent/server-ca.crt` everywhere), keyed by node and path.
+/// The CA hash of what servers serve at `/cacerts`: their live `server/tls/server-ca.crt`.
+/// Agents' copies are not served, so a token pinning only a stale agent copy matches nothing.
 pub fn served_hashes(snap: &Snapshot) -> Vec<ServedHash> {
     let mut out = Vec::new();
     for node in snap.nodes.values() {
-        for host in [
-            format!("{DATA}server/tls/server-ca.crt"),
-            format!("{DATA}agent/server-ca.crt"),
-        ] {
+        {
+            let host = format!("{DATA}server/tls/server-ca.crt");
             let Some((data, _, _)) = node.files.get(&host).and_then(|c| bytes(snap, c)) else {
                 continue;
             };
