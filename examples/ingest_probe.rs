@@ -7,7 +7,7 @@
 //!
 //! The selector loads `*.yaml`, `*.yml`, `*.crt`, `*.pem`, `*.key`, `*.json`, `*token*`,
 //! `*.conf`, `*.txt`; scans `*.log`; and descends into `*.zip`, `*.txz`, `*.tgz`, `*.tar.gz`,
-//! `*.tar.xz`, `*.tar`.
+//! `*.tar.xz`, `*.tar`. `INGEST_PROBE_SKIP_LOGS=1` skips the logs instead (pure decode cost).
 
 use std::path::Path;
 use std::time::Instant;
@@ -28,7 +28,7 @@ impl Selector for Probe {
         ]) || base.contains("token")
         {
             Want::Load
-        } else if base.ends_with(".log") {
+        } else if base.ends_with(".log") && std::env::var_os("INGEST_PROBE_SKIP_LOGS").is_none() {
             Want::Scan
         } else {
             Want::Skip

@@ -831,3 +831,19 @@ fn real_corpus_bundle_reads_cleanly() {
     );
     assert_eq!(t.sha256.len(), 64);
 }
+
+#[test]
+fn damaged_central_directory_falls_back_to_local_headers() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let mut z = HandZip::new()
+        .file("a.yaml", "a: 1\n", Packing::Deflated)
+        .file("b.yaml", "b: 2\n", Packing::Stored)
+        .build();
+    let cd = z.windows(4).position(|w| w == b"PK\x01\x02").expect("cd");
+    z[cd + 1] = b'X';
+    let p = write(d.path(), "badcd.zip", &z);
+    let t = read(&p, &Limits::default());
+    issue(&t, IssueKind::Corrupt, "");
+    assert_eq!(text(&t, "a.yaml"), "a: 1\n");
+    assert_eq!(text(&t, "b.yaml"), "b: 2\n");
+}

@@ -442,6 +442,7 @@ pub(crate) fn read_zip(
     };
     // Stream the central directory, at most max_entries records.
     let mut records: Vec<(String, Record)> = Vec::new();
+    let mut count: u64 = 0;
     {
         if src.seek(SeekFrom::Start(dir.start)).is_err() {
             ctx.issue(
@@ -453,7 +454,6 @@ pub(crate) fn read_zip(
         }
         let cd_len = dir.size.min(len.saturating_sub(dir.start));
         let mut cd = BufReader::with_capacity(64 << 10, Window::new(src, dir.start, cd_len));
-        let mut count: u64 = 0;
         loop {
             let rec = match read_record(&mut cd) {
                 Ok(Some(r)) => r,
@@ -492,6 +492,17 @@ pub(crate) fn read_zip(
             }
             records.push((inner, rec));
         }
+    }
+    if count == 0 && dir.entries > 0 {
+        ctx.issue(
+            IssueKind::Corrupt,
+            prefix.trim_end_matches('!'),
+            format!(
+                "the end record declares {} entries but no central directory record was found: walking the local headers instead",
+                dir.entries
+            ),
+        );
+        return super::zipscan::scan_local(ctx, src, len, prefix, depth);
     }
     // Phase 1: every entry seen; directories and symlinks recorded.
     for (inner, rec) in &records {
