@@ -9,6 +9,7 @@
 //! `*.conf`, `*.txt`; scans `*.log`; and descends into `*.zip`, `*.txz`, `*.tgz`, `*.tar.gz`,
 //! `*.tar.xz`, `*.tar`. `INGEST_PROBE_SKIP_LOGS=1` skips the logs instead (pure decode cost).
 
+use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -40,13 +41,24 @@ impl Selector for Probe {
 }
 
 fn main() {
+    if let Err(e) = run()
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("ingest_probe: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> std::io::Result<()> {
     let limits = Limits::default();
     let budget = Budget::new();
+    let mut out = std::io::stdout().lock();
     for arg in std::env::args().skip(1) {
         let start = Instant::now();
         let t = read_input(Path::new(&arg), &limits, &Probe, &budget);
         let took = start.elapsed();
-        println!(
+        writeln!(
+            out,
             "{}: {:?} sha256={} size={} seen={} files={} loaded={} logs={} links={} issues={} in {:.3}s",
             t.name,
             t.container,
@@ -59,21 +71,23 @@ fn main() {
             t.links.len(),
             t.issues.len(),
             took.as_secs_f64()
-        );
+        )?;
         for (p, l) in &t.logs {
-            println!(
+            writeln!(
+                out,
                 "  log {p}: {} bytes, {} lines, {} matches{}",
                 l.bytes,
                 l.lines,
                 l.matches.len(),
                 if l.incomplete { " (incomplete)" } else { "" }
-            );
+            )?;
         }
         for l in t.links.values() {
-            println!("  link {} -> {} ({:?})", l.path, l.target, l.resolved);
+            writeln!(out, "  link {} -> {} ({:?})", l.path, l.target, l.resolved)?;
         }
         for i in &t.issues {
-            println!("  issue {:?}: {}", i.kind, i.message);
+            writeln!(out, "  issue {:?}: {}", i.kind, i.message)?;
         }
     }
+    Ok(())
 }
