@@ -638,3 +638,212 @@ fn bombs_stay_under_256_mib_peak_rss_with_default_limits() {
         assert!(kib < 256 * 1024, "peak RSS {kib} KiB for {}", p.display());
     }
 }
+
+#[test]
+fn spill_limit_refuses_deflated_node_zips_but_stored_ones_read_in_place() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let outer = HandZip::new()
+        .file("b/nodes/n1.zip", node_zip("n1"), Packing::Stored)
+        .file("b/nodes/n2.zip", node_zip("n2"), Packing::Deflated)
+        .file("b/metadata.yaml", "m\n", Packing::Deflated)
+        .build();
+    let p = write(d.path(), "spill.zip", &outer);
+    let limits = Limits {
+        max_spill_bytes: 100,
+        ..Limits::default()
+    };
+    let t = read(&p, &limits);
+    let i = issue(&t, IssueKind::EntryTooLarge, "b/nodes/n2.zip");
+    assert!(i.message.contains("--max-spill-bytes"), "{}", i.message);
+    assert!(
+        t.files
+            .contains_key("b/nodes/n1.zip!n1/configs/etc/rancher/rke2/config.yaml")
+    );
+    assert_eq!(text(&t, "b/metadata.yaml"), "m\n");
+}
+
+#[test]
+fn scanned_logs_are_bounded() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let mut log = Vec::new();
+    log.extend_from_slice(&vec![b'a'; 1 << 20]); // a 1 MiB line
+    log.extend_from_slice(b" error at the end of a long line\n");
+    for i in 0..100 {
+        log.extend_from_slice(format!("{i} error\n").as_bytes());
+    }
+    log.extend_from_slice(b"no newline at the end: certificate");
+    let z = HandZip::new()
+        .file("x/app.log", &log, Packing::Deflated)
+        .build();
+    let p = write(d.path(), "log.zip", &z);
+    let limits = Limits {
+        max_scan_matches: 10,
+        ..Limits::default()
+    };
+    let t = read(&p, &limits);
+    let l = &t.logs["x/app.log"];
+    assert_eq!(l.lines, 102);
+    assert_eq!(l.bytes, log.len() as u64);
+    assert_eq!(l.matches.len(), 10);
+    assert!(l.matches_truncated);
+    // The 1 MiB line is cut before its needle: the first match is line 2.
+    assert_eq!(l.matches[0].line, 2);
+    assert!(l.matches.iter().all(|m| m.text.len() <= 4096));
+    assert!(t.files.is_empty() && t.loaded_bytes == 0);
+}
+
+#[test]
+fn tar_hardlinks_and_one_pass_link_targets() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let tar = HandTar::new()
+        .file("srv/real-token", "secret\n")
+        .hardlink("srv/token-hard", "srv/real-token")
+        .file("srv/skipped", "earlier\n")
+        .symlink("srv/node-token", "skipped")
+        .build();
+    let p = write(d.path(), "hard.tar", &tar);
+    let t = read(&p, &Limits::default());
+    assert_eq!(
+        t.resolve("srv/token-hard").map(|f| f.data.clone()),
+        Some(b"secret\n".to_vec())
+    );
+    // The target came earlier and was not selected: noted, not a refusal.
+    assert!(t.resolve("srv/node-token").is_none());
+    let i = issue(&t, IssueKind::LinkTargetNotLoaded, "srv/node-token");
+    assert!(!i.kind.is_refusal());
+}
+
+#[test]
+fn tar_entry_count_stops_at_the_limit() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let mut tb = HandTar::new().file("first.yaml", "f\n");
+    for i in 0..3000 {
+        tb = tb.file(format!("e/{i}"), "");
+    }
+    let p = write(d.path(), "many.tgz", &hostile::gzip(&tb.build()));
+    let limits = Limits {
+        max_entries: 1000,
+        ..Limits::default()
+    };
+    let t = read(&p, &limits);
+    let i = issue(&t, IssueKind::TooManyEntries, "e/999");
+    assert!(i.message.contains("--max-entries"));
+    assert_eq!(text(&t, "first.yaml"), "f\n");
+    assert_eq!(t.seen.len(), 1000);
+}
+
+#[test]
+fn overlapping_entries_are_refused() {
+    let d = tempfile::tempdir().expect("tempdir");
+    // Two central directory records pointing at one local header.
+    let z = HandZip::new()
+        .file("a.yaml", "a: 1\n", Packing::Deflated)
+        .build();
+    let cd = z.windows(4).position(|w| w == b"PK\x01\x02").expect("cd");
+    let eocd = z
+        .windows(4)
+        .rposition(|w| w == b"PK\x05\x06")
+        .expect("eocd");
+    let mut rec2 = z[cd..eocd].to_vec();
+    let name_at = 46;
+    rec2[name_at] = b'b';
+    let mut out = z[..eocd].to_vec();
+    out.extend_from_slice(&rec2);
+    let mut end = z[eocd..].to_vec();
+    end[8..10].copy_from_slice(&2u16.to_le_bytes());
+    end[10..12].copy_from_slice(&2u16.to_le_bytes());
+    let size = (eocd - cd + rec2.len()) as u32;
+    end[12..16].copy_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(&end);
+    let p = write(d.path(), "overlap.zip", &out);
+    let t = read(&p, &Limits::default());
+    assert_eq!(text(&t, "a.yaml"), "a: 1\n");
+    issue(&t, IssueKind::Corrupt, "b.yaml");
+}
+
+/// Deterministic damage: flip bytes of valid archives and read them. Must never panic.
+#[test]
+fn damaged_archives_never_panic() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let tar = HandTar::new()
+        .file("a/x.yaml", "x: 1\n")
+        .symlink("a/l", "x.yaml")
+        .file("a/y.log", "error\n")
+        .build();
+    let inputs: Vec<(&str, Vec<u8>)> = vec![
+        ("f.zip", node_zip("n")),
+        ("f.tgz", hostile::gzip(&tar)),
+        ("f.txz", hostile::xz(&tar)),
+        ("f.tar", tar.clone()),
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for (name, good) in &inputs {
+        for round in 0..60 {
+            let mut bad = good.clone();
+            let flips = 1 + (next() % 8) as usize;
+            for _ in 0..flips {
+                let at = (next() % bad.len() as u64) as usize;
+                bad[at] ^= (next() % 255 + 1) as u8;
+            }
+            if round % 10 == 0 {
+                let cut = (next() % bad.len() as u64) as usize;
+                bad.truncate(cut);
+            }
+            let p = write(d.path(), name, &bad);
+            let _ = read(&p, &Limits::default());
+        }
+    }
+}
+
+#[test]
+fn real_corpus_bundle_reads_cleanly() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let Some(p) = std::fs::read_dir(&dir).ok().and_then(|rd| {
+        rd.filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "zip"))
+    }) else {
+        eprintln!(
+            "skipped: no corpus bundle in {} (../shared absent)",
+            dir.display()
+        );
+        return;
+    };
+    let t = read(&p, &Limits::default());
+    assert_eq!(t.container, Some(Container::Zip));
+    assert!(t.issues.is_empty(), "{:#?}", t.issues);
+    assert!(t.files.keys().any(|k| k.ends_with("/metadata.yaml")));
+    assert!(
+        t.files
+            .keys()
+            .any(|k| k.contains("nodes/node1.zip!node1/configs/"))
+    );
+    assert!(
+        t.logs
+            .keys()
+            .any(|k| k.ends_with("node1.zip!node1/logs/kernel.log"))
+    );
+    assert_eq!(t.sha256.len(), 64);
+}
+
+#[test]
+fn damaged_central_directory_falls_back_to_local_headers() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let mut z = HandZip::new()
+        .file("a.yaml", "a: 1\n", Packing::Deflated)
+        .file("b.yaml", "b: 2\n", Packing::Stored)
+        .build();
+    let cd = z.windows(4).position(|w| w == b"PK\x01\x02").expect("cd");
+    z[cd + 1] = b'X';
+    let p = write(d.path(), "badcd.zip", &z);
+    let t = read(&p, &Limits::default());
+    issue(&t, IssueKind::Corrupt, "");
+    assert_eq!(text(&t, "a.yaml"), "a: 1\n");
+    assert_eq!(text(&t, "b.yaml"), "b: 2\n");
+}
