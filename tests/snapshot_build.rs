@@ -796,3 +796,46 @@ fn stale_trust_is_the_same_cluster() {
     );
     assert_eq!(s.nodes["a1"].roles, roles(&[Role::Agent]));
 }
+
+fn cert_with_sans(cn: &str, sans: &[&str]) -> String {
+    let key = rcgen::KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+    let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
+    let mut params = rcgen::CertificateParams::new(sans).unwrap_or_else(|e| panic!("{e}"));
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params
+        .self_signed(&key)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .pem()
+}
+
+#[test]
+fn snapshot_addresses_and_active_unit() {
+    let s = run(vec![
+        Tree::new("x.tgz")
+            .file("etc/rancher/rke2/config.yaml", "server: https://10.0.0.1:9345\n")
+            .file(
+                "var/lib/rancher/rke2/agent/serving-kubelet.crt",
+                cert_with_sans("a7", &["a7", "localhost", "10.0.0.7", "127.0.0.1"]),
+            )
+            .file(
+                "commands/ip-addr.txt",
+                "1: lo: <LOOPBACK>\n    inet 127.0.0.1/8 scope host lo\n2: eth0: <UP>\n    inet 10.0.0.7/24 scope global eth0\n    inet 192.168.5.7/24 scope global eth0\n",
+            )
+            .file(
+                "commands/systemctl-show-rke2.txt",
+                "Id=rke2-server.service\nActiveState=inactive\n\nId=rke2-agent.service\nActiveState=active\n",
+            )
+            .done(),
+    ]);
+    let n = &s.nodes["a7"];
+    let addrs: Vec<&str> = n.addresses.iter().map(String::as_str).collect();
+    assert_eq!(addrs, ["10.0.0.7", "192.168.5.7", "a7"]);
+    assert_eq!(
+        n.roles,
+        roles(&[Role::Agent]),
+        "rke2-agent is the active unit"
+    );
+}

@@ -17,8 +17,8 @@ use super::model::{
     Note, Role, Snapshot,
 };
 use super::nodes::{
-    add_host_path, all_paths, file_roles, finish_roles, label_facts, manifest_from_value,
-    node_addresses, snapshot_node_name, zip_host_path,
+    active_rke2_unit, add_host_path, all_paths, file_roles, finish_roles, label_facts,
+    manifest_from_value, node_addresses, snapshot_addresses, snapshot_node_name, zip_host_path,
 };
 use super::notes::{
     BUNDLE002, INPUT001, generation_error_note, ingest_issue_notes, malformed_note, note,
@@ -46,6 +46,8 @@ struct Work<'a> {
 #[derive(Default)]
 struct NodeFacts {
     labels: Option<super::nodes::LabelFacts>,
+    /// From `commands/systemctl-show-rke2.txt`: rke2-server active (true) or only rke2-agent.
+    unit_server: Option<bool>,
 }
 
 /// Build the snapshot from every input read, each with the node name given on the command line
@@ -116,7 +118,14 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
                         vec![(w.tree.name.clone(), None)],
                     ));
                 }
-                read_snapshot(w, limits, &mut nodes, &mut notes, &mut rke2_from_snapshots);
+                read_snapshot(
+                    w,
+                    limits,
+                    &mut nodes,
+                    &mut facts,
+                    &mut notes,
+                    &mut rke2_from_snapshots,
+                );
             }
             Layout::Directory => {
                 notes.push(note(
@@ -195,6 +204,7 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
     // Roles.
     for (name, node) in nodes.iter_mut() {
         let lf = facts.get(name).and_then(|f| f.labels.clone());
+        let unit_server = facts.get(name).and_then(|f| f.unit_server);
         match lf {
             Some(lf) if !lf.roles.is_empty() || lf.runs_server.is_some() => {
                 node.roles = lf.roles;
@@ -203,9 +213,9 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
             }
             other => {
                 let mut roles = file_roles(&node.present);
-                if !roles.is_empty() {
+                if !roles.is_empty() || unit_server.is_some() {
                     node.roles_source = Some("files".into());
-                    finish_roles(&mut roles, None, false);
+                    finish_roles(&mut roles, unit_server, false);
                 } else if other.is_some() {
                     // A Node object without role labels or node-args: an agent.
                     node.roles_source = Some("labels".into());
@@ -324,6 +334,7 @@ fn read_snapshot(
     w: &mut Work<'_>,
     limits: &Limits,
     nodes: &mut BTreeMap<String, Node>,
+    facts: &mut BTreeMap<String, NodeFacts>,
     notes: &mut Vec<Note>,
     rke2_versions: &mut Vec<String>,
 ) {
@@ -362,6 +373,11 @@ fn read_snapshot(
     });
     node.sources.insert(tree.name.clone());
     node.inputs.insert(w.idx);
+    node.addresses.extend(snapshot_addresses(tree, prefix));
+    if let Some(unit) = active_rke2_unit(tree, prefix) {
+        let f = facts.entry(name.clone()).or_default();
+        f.unit_server = Some(f.unit_server.unwrap_or(false) || unit);
+    }
     for (path, readable) in all_paths(tree) {
         if path.contains('!') {
             continue;
