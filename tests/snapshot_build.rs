@@ -317,6 +317,9 @@ fn roles_from_labels_taints_and_node_args() {
     );
     assert_eq!(s.nodes["work1"].roles, roles(&[Role::Worker, Role::Agent]));
     assert_eq!(s.nodes["plain"].roles, roles(&[Role::Agent]));
+    assert_eq!(s.servers(), ["cp1", "wit"]);
+    assert_eq!(s.agents(), ["plain", "work1"]);
+    assert_eq!(s.witnesses(), ["wit"]);
     let cp1 = &s.nodes["cp1"];
     assert!(cp1.addresses.contains("10.0.0.3"));
     assert!(cp1.addresses.contains("cp1"));

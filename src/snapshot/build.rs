@@ -14,7 +14,7 @@ use super::classify::{Layout, classify, time_from_bundle_name};
 use super::kube::{index_bundle, parse_metadata};
 use super::model::{
     BundleMeta, ClusterInfo, IdentityKeys, InputInfo, InputKind, InputSummary, KubeObject, Node,
-    Note, Role, Snapshot,
+    Note, Snapshot,
 };
 use super::nodes::{
     active_rke2_unit, add_host_path, all_paths, file_roles, finish_roles, label_facts,
@@ -762,14 +762,4 @@ fn cluster_info(
         rke2_version,
         harvester_version,
     }
-}
-
-/// Servers among the nodes (for callers that want the set).
-pub fn servers(snapshot: &Snapshot) -> BTreeSet<String> {
-    snapshot
-        .nodes
-        .values()
-        .filter(|n| n.roles.contains(&Role::Server))
-        .map(|n| n.name.clone())
-        .collect()
 }
