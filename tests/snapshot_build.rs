@@ -842,3 +842,37 @@ fn snapshot_addresses_and_active_unit() {
         "rke2-agent is the active unit"
     );
 }
+
+#[test]
+fn two_bundles_of_one_cluster_keep_the_newest_objects() {
+    let older = bundle().done();
+    let newer = bundle()
+        .file(
+            &format!("{TOP}metadata.yaml"),
+            METADATA.replace("2026-11-20T10:05:00Z", "2026-11-20T18:00:00Z"),
+        )
+        .file(
+            &format!("{TOP}yamls/cluster/harvesterhci.io/v1beta1/settings.yaml"),
+            "apiVersion: v1\nitems:\n- apiVersion: harvesterhci.io/v1beta1\n  kind: Setting\n  metadata:\n    name: server-version\n  value: v1.5.0\nkind: List\n",
+        );
+    let mut newer = newer.0;
+    newer.name = "newer.zip".into();
+    let s = run(vec![older, (newer, None)]);
+    assert_eq!(s.refused, None);
+    let versions: Vec<_> = s
+        .objects_of("Setting")
+        .filter(|o| o.name == "server-version")
+        .map(|o| (o.input, o.str_at(&["value"]).unwrap_or("")))
+        .collect();
+    assert_eq!(versions, [(1, "v1.5.0")]);
+    assert_eq!(s.cluster.harvester_version.as_deref(), Some("v1.5.0"));
+    assert_eq!(s.objects_of("Node").count(), 4);
+    let cp1 = &s.nodes["cp1"];
+    assert_eq!(cp1.inputs, [0, 1].into_iter().collect());
+    assert_eq!(
+        cp1.object.and_then(|i| s.objects.get(i)).map(|o| o.input),
+        Some(1)
+    );
+    // Settings only in the older bundle stay.
+    assert!(s.object("Setting", None, "http-proxy").is_some());
+}

@@ -143,7 +143,13 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
         }
     }
 
-    // Pass 2: nodes from Node objects.
+    // Collection times.
+    for w in work.iter_mut() {
+        collection_time(w, &bundles, &mut notes);
+    }
+
+    // Pass 2: nodes from Node objects (every bundle's), then one copy of each object: the
+    // newest input's.
     for (oi, obj) in objects.iter().enumerate() {
         if obj.kind != "Node" || obj.api_version != "v1" || obj.name.is_empty() {
             continue;
@@ -172,6 +178,20 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
                 prev.runs_server = prev.runs_server.or(lf.runs_server);
             }
             None => f.labels = Some(lf),
+        }
+    }
+
+    if bundles.len() > 1 {
+        objects = dedupe_objects(objects, &work);
+        for node in nodes.values_mut() {
+            node.object = objects
+                .iter()
+                .position(|o| o.kind == "Node" && o.api_version == "v1" && o.name == node.name);
+            if let Some(o) = node.object.and_then(|i| objects.get(i))
+                && let Some(v) = str_at(&o.value, &["status", "nodeInfo", "kubeletVersion"])
+            {
+                node.kubelet_version = Some(v.to_string());
+            }
         }
     }
 
@@ -224,11 +244,6 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
                 node.roles = roles;
             }
         }
-    }
-
-    // Collection times.
-    for w in work.iter_mut() {
-        collection_time(w, &bundles, &mut notes);
     }
 
     // Identity keys.
@@ -513,6 +528,38 @@ fn read_node_zips(
             ));
         }
     }
+}
+
+/// Keep one copy of each object (API group, kind, namespace, name) present in several inputs:
+/// the one from the input collected last (ties: the first input). Order is kept.
+fn dedupe_objects(objects: Vec<KubeObject>, work: &[Work<'_>]) -> Vec<KubeObject> {
+    type Key = (String, String, Option<String>, String);
+    let key = |o: &KubeObject| -> Key {
+        let group = o
+            .api_version
+            .rsplit_once('/')
+            .map(|(g, _)| g.to_string())
+            .unwrap_or_default();
+        (group, o.kind.clone(), o.namespace.clone(), o.name.clone())
+    };
+    let rank = |input: usize| {
+        let t = work.get(input).and_then(|w| w.collected_at);
+        (t, std::cmp::Reverse(input))
+    };
+    let mut best: BTreeMap<Key, usize> = BTreeMap::new();
+    for o in objects.iter().filter(|o| !o.name.is_empty()) {
+        let k = key(o);
+        match best.get(&k) {
+            Some(&cur) if cur == o.input || rank(cur) >= rank(o.input) => {}
+            _ => {
+                best.insert(k, o.input);
+            }
+        }
+    }
+    objects
+        .into_iter()
+        .filter(|o| o.name.is_empty() || best.get(&key(o)) == Some(&o.input))
+        .collect()
 }
 
 fn collection_time(w: &mut Work<'_>, bundles: &[BundleMeta], notes: &mut Vec<Note>) {
