@@ -876,3 +876,41 @@ fn two_bundles_of_one_cluster_keep_the_newest_objects() {
     // Settings only in the older bundle stay.
     assert!(s.object("Setting", None, "http-proxy").is_some());
 }
+
+#[test]
+fn odd_paths_never_panic() {
+    use harrow::ingest::Selector;
+    let odd = [
+        "",
+        "/",
+        "//",
+        "!",
+        "!!",
+        "a!",
+        "!b",
+        "nodes/.zip",
+        "nodes/x.zip!",
+        "nodes/x.zip!x",
+        "nodes/x.zip!/",
+        "nodes/x.zip!x/scc/a.txz!",
+        "yamls",
+        "yamls/cluster",
+        "yamls/namespaced/ns",
+        "yamls/cluster/v1/.yaml",
+        "var/lib/rancher/rke2",
+        "var/lib/rancher/rke2/agent",
+        "etc/rancher",
+        "é/ü/var/lib/rancher/rke2/server/tls/ä.crt",
+        "metadata.yaml/x",
+        "snapshot.yaml",
+        "commands/.txt",
+        "logs/harvester-system/harvester-",
+    ];
+    let mut t = Tree::new("odd.tar");
+    for p in odd {
+        let _ = harrow::snapshot::AnalysisSelector.want(p);
+        t = t.file(p, b"\xff\xfe: [").seen(p).log(p, 0, true);
+    }
+    let s = run(vec![t.done(), Tree::new("empty").done()]);
+    assert_eq!(s.inputs.len(), 2);
+}
