@@ -119,6 +119,8 @@ fn node_yaml(name: &str, labels: &str, taints: &str, args: &str) -> String {
         r#"- apiVersion: v1
   kind: Node
   metadata:
+    managedFields:
+    - manager: kubelet
     annotations:
       rke2.io/internal-ip: 10.0.0.{n}
       rke2.io/node-args: '["{args}","--token","********"]'
