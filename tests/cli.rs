@@ -117,3 +117,261 @@ fn corpus_bundle_loads_node_roles_version_and_collection_time() {
         assert_valid(&doc, &s);
     }
 }
+
+const AT: &str = "2026-11-20T10:00:00Z";
+
+#[test]
+fn demo_without_input_says_so_first_and_uses_its_collection_time() {
+    let run = Test::new().arg("analyze").run().code(0);
+    let first = run.stdout.lines().next().unwrap_or("");
+    assert!(first.starts_with("demo:"), "first line: {first}");
+    assert!(
+        run.stdout
+            .contains("reference time 2026-11-20T10:00:00Z (collected)")
+    );
+}
+
+#[test]
+fn demo_analyze_json_golden_and_schema() {
+    let run = Test::new()
+        .args(["analyze", "-o", "json", "--at", AT])
+        .run()
+        .code(0)
+        .golden("analyze-demo.json");
+    let doc = run.json();
+    assert_valid(&doc, &root().join("docs/analyze.schema.json"));
+    if let Some(s) = shared_schema() {
+        assert_valid(&doc, &s);
+    }
+    let nodes: Vec<&str> = doc["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter_map(|n| n["name"].as_str())
+        .collect();
+    assert_eq!(nodes, ["n1", "n2", "n3", "w1", "w2"]);
+}
+
+#[test]
+fn demo_analyze_text_golden() {
+    Test::new()
+        .args(["analyze", "--at", AT])
+        .run()
+        .code(0)
+        .golden("analyze-demo.txt");
+}
+
+#[test]
+fn witness_cluster_has_a_witness_server() {
+    let dir = root().join("bundles/witness");
+    let mut inputs: Vec<String> = std::fs::read_dir(&dir)
+        .expect("bundles/witness")
+        .filter_map(|e| e.ok().map(|e| e.path().display().to_string()))
+        .collect();
+    inputs.sort();
+    let run = Test::new()
+        .arg("analyze")
+        .args(&inputs)
+        .args(["-o", "json", "--at", AT])
+        .run()
+        .code(0)
+        .golden("analyze-witness.json");
+    let doc = run.json();
+    let witness: Vec<&serde_json::Value> = doc["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter(|n| {
+            n["roles"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|x| x == "witness"))
+        })
+        .collect();
+    assert_eq!(witness.len(), 1, "{}", doc["nodes"]);
+    let roles = witness[0]["roles"].as_array().expect("roles");
+    assert!(
+        roles.iter().any(|r| r == "server"),
+        "a witness runs rke2-server: {roles:?}"
+    );
+    assert!(!roles.iter().any(|r| r == "agent"), "{roles:?}");
+}
+
+#[test]
+fn same_inputs_and_reference_time_give_the_same_bytes() {
+    let a = Test::new()
+        .args(["analyze", "-o", "json", "--at", AT])
+        .run();
+    let b = Test::new()
+        .args(["analyze", "-o", "json", "--at", AT])
+        .run();
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn reference_time_far_after_collection_is_said_at_the_top() {
+    let run = Test::new()
+        .args(["analyze", "--at", "2027-06-01T00:00:00Z"])
+        .run();
+    let head: Vec<&str> = run.stdout.lines().take(4).collect();
+    assert!(
+        head.iter()
+            .any(|l| l.contains("days after the latest collection")),
+        "{head:?}"
+    );
+}
+
+#[test]
+fn demo_certs_table_csv_and_json_goldens() {
+    Test::new()
+        .args(["certs", "--at", AT])
+        .run()
+        .code(0)
+        .golden("certs-demo.txt");
+    Test::new()
+        .args(["certs", "--at", AT, "-o", "csv"])
+        .run()
+        .code(0)
+        .golden("certs-demo.csv");
+    let run = Test::new()
+        .args(["certs", "--at", AT, "-o", "json"])
+        .run()
+        .code(0);
+    // The certs JSON is the analyze JSON's `certificates` array.
+    let analyze = Test::new()
+        .args(["analyze", "-o", "json", "--at", AT])
+        .run();
+    assert_eq!(run.json(), analyze.json()["certificates"]);
+}
+
+#[test]
+fn every_live_certificate_of_the_demo_has_a_verified_chain() {
+    let doc = Test::new()
+        .args(["certs", "--at", AT, "-o", "json"])
+        .run()
+        .code(0)
+        .json();
+    let certs = doc.as_array().expect("array");
+    let live: Vec<&serde_json::Value> = certs.iter().filter(|c| c["in_use"] == "live").collect();
+    assert!(live.len() >= 30, "only {} live certificates", live.len());
+    for c in live {
+        let chain = c["chain_status"].as_str().unwrap_or("");
+        if c["is_ca"] == true {
+            assert_eq!(chain, "self-signed", "{}", c["subject"]);
+        } else {
+            assert_eq!(chain, "valid", "{} {}", c["subject"], c["locations"]);
+            assert!(c["issuer_fingerprint"].is_string(), "{}", c["subject"]);
+        }
+    }
+}
+
+#[test]
+fn blast_radius_of_the_client_ca_lists_every_client_certificate_and_kubeconfig() {
+    let certs = Test::new()
+        .args(["certs", "--at", AT, "-o", "json"])
+        .run()
+        .json();
+    let client_ca: Vec<String> = certs
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|c| {
+            c["is_ca"] == true
+                && c["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("rke2-client-ca@"))
+                && c["in_use"] == "live"
+        })
+        .filter_map(|c| c["fingerprint_sha256"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(client_ca.len(), 1, "one live client CA");
+    let signed: Vec<String> = certs
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|c| c["issuer_fingerprint"].as_str() == Some(client_ca[0].as_str()))
+        .filter_map(|c| c["fingerprint_sha256"].as_str().map(str::to_string))
+        .collect();
+    assert!(signed.len() >= 20, "{} client certificates", signed.len());
+    let graph = Test::new()
+        .args(["graph", "--at", AT, "-o", "json"])
+        .run()
+        .code(0)
+        .json();
+    let kubeconfigs: Vec<String> = graph["vertices"]
+        .as_array()
+        .expect("vertices")
+        .iter()
+        .filter(|v| v["kind"] == "kubeconfig")
+        .filter_map(|v| v["id"].as_str().map(str::to_string))
+        .collect();
+    assert!(kubeconfigs.len() >= 20, "{kubeconfigs:?}");
+    let radius = Test::new()
+        .args([
+            "graph",
+            "--at",
+            AT,
+            "-o",
+            "json",
+            "--blast-radius",
+            "ca:client",
+        ])
+        .run()
+        .code(0)
+        .json();
+    let hit: Vec<&str> = radius["affected"]
+        .as_array()
+        .expect("affected")
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    for fp in &signed {
+        assert!(
+            hit.contains(&format!("cert:sha256:{fp}").as_str()),
+            "cert {fp} missing"
+        );
+    }
+    for k in &kubeconfigs {
+        assert!(
+            hit.contains(&k.as_str()),
+            "{k} missing from the blast radius"
+        );
+    }
+}
+
+#[test]
+fn blast_radius_of_an_unknown_id_is_a_usage_error() {
+    Test::new()
+        .args(["graph", "--blast-radius", "sha256:ffffffffffff"])
+        .run()
+        .code(2)
+        .stderr_has("nothing in the graph matches");
+}
+
+#[test]
+fn demo_graph_and_timeline_goldens() {
+    Test::new()
+        .args(["graph", "--at", AT, "-o", "json"])
+        .run()
+        .code(0)
+        .golden("graph-demo.json");
+    Test::new()
+        .args(["graph", "--at", AT, "-o", "dot"])
+        .run()
+        .code(0)
+        .golden("graph-demo.dot");
+    Test::new()
+        .args(["graph", "--at", AT, "-o", "mermaid"])
+        .run()
+        .code(0)
+        .golden("graph-demo.mmd");
+    Test::new()
+        .args(["graph", "--at", AT, "--blast-radius", "ca:client"])
+        .run()
+        .code(0)
+        .golden("blast-radius-ca-client.txt");
+    Test::new()
+        .args(["timeline", "--at", AT])
+        .run()
+        .code(0)
+        .golden("timeline-demo.txt");
+}

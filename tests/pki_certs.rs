@@ -290,3 +290,67 @@ fn csr_subject_and_key_hash() {
         .is_err()
     );
 }
+
+#[test]
+fn mutated_inputs_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = root_ca("root", &PKCS_ECDSA_P256_SHA256);
+    let der = pem_to_der(&root.pem);
+    let rsa = gen_key(dir.path(), "rsa");
+    let p256 = gen_key(dir.path(), "p256");
+    let key_ders: Vec<Vec<u8>> = [&rsa, &p256]
+        .iter()
+        .map(|k| {
+            let text = String::from_utf8(k.to_vec()).unwrap();
+            let b64: String = text
+                .lines()
+                .skip_while(|l| !l.contains("PRIVATE KEY"))
+                .filter(|l| !l.starts_with("-----"))
+                .collect();
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap()
+        })
+        .collect();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for i in 0..der.len() {
+        let mut m = der.clone();
+        m[i] ^= (next() as u8) | 1;
+        let _ = parse_certs(&m);
+        let _ = ca_hash_like(&m);
+        m.truncate(i);
+        let _ = parse_certs(&m);
+    }
+    for kd in &key_ders {
+        for i in (0..kd.len()).step_by(3) {
+            let mut m = kd.clone();
+            m[i] ^= (next() as u8) | 1;
+            let _ = parse_keys(&m);
+            m.truncate(i);
+            let _ = parse_keys(&m);
+        }
+    }
+    for _ in 0..2000 {
+        let len = (next() % 300) as usize;
+        let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        let _ = parse_certs(&bytes);
+        let _ = parse_keys(&bytes);
+        let _ = parse_csrs(&bytes);
+        let _ = harrow::pki::parse_pub_fingerprints(&bytes);
+        let _ = harrow::pki::parse_kubeconfig(&bytes);
+        let _ = harrow::pki::parse_dynamic_cert(&bytes);
+        let _ = harrow::pki::token::scan_yaml_tree("x", &bytes);
+        let _ = harrow::pki::parse_token(&String::from_utf8_lossy(&bytes));
+    }
+}
+
+fn ca_hash_like(der: &[u8]) -> Option<String> {
+    harrow::pki::ca_hash(der).ok().map(|h| h.hex)
+}

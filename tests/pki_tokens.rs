@@ -44,7 +44,10 @@ fn invalid_tokens() {
     assert_eq!(e.to_string(), "invalid token CA hash length");
     let e = parse_token(&format!("K10{}::server:{PW}", &HASH[..63])).unwrap_err();
     assert_eq!(e.to_string(), "invalid token CA hash length");
-    assert!(parse_token(&format!("K10zz::server:{PW}")).is_err());
+    let e = parse_token(&format!("K10zz::server:{PW}")).unwrap_err();
+    assert_eq!(e.to_string(), "invalid token CA hash length");
+    let e = parse_token(&format!("K10{}::server:{PW}", "g".repeat(64))).unwrap_err();
+    assert_eq!(e.to_string(), "invalid token CA hash: not hexadecimal");
     let e = parse_token(&format!("K10{HASH}::justapassword")).unwrap_err();
     assert_eq!(e.to_string(), "invalid token format");
     assert!(parse_token("   ").is_err());

@@ -59,7 +59,7 @@ pub(super) fn run(a: TimelineArgs) -> i32 {
                 .map(|e| {
                     json!({
                         "at": rfc3339(e.at), "kind": e.kind.as_str(), "what": e.what,
-                        "fingerprint": e.fingerprint, "nodes": e.nodes,
+                        "fingerprints": e.fingerprints, "nodes": e.nodes,
                     })
                 })
                 .collect();

@@ -36,8 +36,9 @@ pub struct Event {
     pub at: OffsetDateTime,
     pub kind: EventKind,
     pub what: String,
-    /// Certificate fingerprint when the event concerns one.
-    pub fingerprint: Option<String>,
+    /// Fingerprints of the certificates concerned (copies on several nodes of the same
+    /// certificate kind expiring at the same instant are one event).
+    pub fingerprints: Vec<String>,
     /// Nodes holding the certificate.
     pub nodes: Vec<String>,
 }
@@ -56,7 +57,7 @@ pub fn build(
             at: *t,
             kind: EventKind::Collected,
             what: format!("{name} collected"),
-            fingerprint: None,
+            fingerprints: Vec::new(),
             nodes: Vec::new(),
         });
     }
@@ -64,7 +65,7 @@ pub fn build(
         at: from,
         kind: EventKind::Reference,
         what: "reference time".into(),
-        fingerprint: None,
+        fingerprints: Vec::new(),
         nodes: Vec::new(),
     });
     for (fp, e) in &inv.certs {
@@ -86,7 +87,7 @@ pub fn build(
                     at,
                     kind: k,
                     what,
-                    fingerprint: Some(fp.clone()),
+                    fingerprints: vec![fp.clone()],
                     nodes: nodes.clone(),
                 });
             }
@@ -118,6 +119,22 @@ pub fn build(
         }
     }
     out.sort();
-    out.dedup();
-    out
+    // One line per (instant, kind, what): the nodes and fingerprints of every copy together.
+    let mut merged: Vec<Event> = Vec::new();
+    for e in out {
+        match merged.last_mut() {
+            Some(last) if last.at == e.at && last.kind == e.kind && last.what == e.what => {
+                last.nodes.extend(e.nodes);
+                last.fingerprints.extend(e.fingerprints);
+            }
+            _ => merged.push(e),
+        }
+    }
+    for e in &mut merged {
+        e.nodes.sort();
+        e.nodes.dedup();
+        e.fingerprints.sort();
+        e.fingerprints.dedup();
+    }
+    merged
 }

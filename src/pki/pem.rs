@@ -1,8 +1,9 @@
 //! PEM framing: split a file into labelled blocks, notice legacy encryption headers
 //! (`Proc-Type: 4,ENCRYPTED`), and decode each block's body.
 //!
-//! Blocks whose label `rustls-pki-types` knows are decoded by it; a few other labels the analysis
-//! needs (`RSA PUBLIC KEY`, `NEW CERTIFICATE REQUEST`) are base64-decoded here. Encrypted and
+//! Public blocks whose label `rustls-pki-types` knows are decoded by it; private keys and a few
+//! other labels the analysis needs (`RSA PUBLIC KEY`, `NEW CERTIFICATE REQUEST`) are
+//! base64-decoded here, private ones into zeroizing buffers throughout. Encrypted and
 //! OpenSSH blocks are kept undecoded: their label is enough to report them as not parsed.
 //! Decoded bodies live in [`Zeroizing`] buffers, since a block may hold a private key.
 
@@ -116,6 +117,22 @@ fn finish_block(
             der: None,
         });
     }
+    // Private keys are decoded here, into zeroizing buffers end to end.
+    if label.ends_with("PRIVATE KEY") {
+        let decoded = matches!(
+            label.as_str(),
+            "RSA PRIVATE KEY" | "PRIVATE KEY" | "EC PRIVATE KEY"
+        );
+        return Ok(PemBlock {
+            der: if decoded {
+                Some(decode_body(&label, body)?)
+            } else {
+                None
+            },
+            label,
+            encrypted: false,
+        });
+    }
     if SectionKind::try_from(label.as_bytes()).is_ok() {
         let (_, der) = <(SectionKind, Vec<u8>)>::from_pem_slice(whole)
             .map_err(|e| PkiError::Pem(format!("{label} block: {e}")))?;
@@ -126,14 +143,10 @@ fn finish_block(
         });
     }
     if EXTRA_DECODED.contains(&label.as_str()) {
-        let b64: Zeroizing<Vec<u8>> = Zeroizing::new(body.concat());
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(b64.as_slice())
-            .map_err(|e| PkiError::Pem(format!("{label} block: base64: {e}")))?;
         return Ok(PemBlock {
+            der: Some(decode_body(&label, body)?),
             label,
             encrypted: false,
-            der: Some(Zeroizing::new(der)),
         });
     }
     Ok(PemBlock {
@@ -141,6 +154,14 @@ fn finish_block(
         encrypted: false,
         der: None,
     })
+}
+
+fn decode_body(label: &str, body: &[&[u8]]) -> Result<Zeroizing<Vec<u8>>, PkiError> {
+    let b64: Zeroizing<Vec<u8>> = Zeroizing::new(body.concat());
+    base64::engine::general_purpose::STANDARD
+        .decode(b64.as_slice())
+        .map(Zeroizing::new)
+        .map_err(|e| PkiError::Pem(format!("{label} block: base64: {e}")))
 }
 
 fn trim_ascii(line: &[u8]) -> &[u8] {

@@ -94,13 +94,14 @@ pub fn parse_token(raw: &str) -> Result<Token, PkiError> {
         Some((h, c)) => (h, c),
         None => ("", rest),
     };
+    // k3s checks the length of the hash text first (64 hex digits or none).
+    if !hash.is_empty() && hash.len() != 64 {
+        return Err(PkiError::Token("invalid token CA hash length".into()));
+    }
     if !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(PkiError::Token(
             "invalid token CA hash: not hexadecimal".into(),
         ));
-    }
-    if hash.len() % 2 != 0 || (!hash.is_empty() && hash.len() != 64) {
-        return Err(PkiError::Token("invalid token CA hash length".into()));
     }
     let ca_hash = (!hash.is_empty()).then(|| hash.to_ascii_lowercase());
     if let Some((id, secret)) = is_bootstrap(creds) {
