@@ -160,14 +160,13 @@ pub fn node_addresses(obj: &KubeObject) -> BTreeSet<String> {
     out
 }
 
-/// Addresses of a node snapshot: global addresses of `commands/ip-addr.txt` (`ip addr` or
-/// `ip -o addr` output; loopback, link-local and CNI/tunnel interfaces left out) and the
-/// `serving-kubelet.crt` SANs (without `localhost` and loopback addresses).
+/// Addresses of a node snapshot: the `serving-kubelet.crt` SANs (the node's `--node-ip`,
+/// `--node-external-ip` and host name, like a Node's `status.addresses`), without `localhost`
+/// and loopback addresses. `commands/ip-addr.txt` is not used: it also lists VIPs (kube-vip's
+/// `/32` on `mgmt-br`) and storage NICs, which are not the node's addresses (see
+/// [`ip_addr_addresses`] for callers that want every interface address).
 pub fn snapshot_addresses(tree: &InputTree, prefix: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    if let Some(data) = host_file(tree, prefix, "commands/ip-addr.txt") {
-        out.extend(ip_addr_addresses(&String::from_utf8_lossy(data)));
-    }
     if let Some(data) = host_file(tree, prefix, SERVING_KUBELET) {
         for san in super::certs::first_cert_sans(data) {
             if !is_local_address(&san) && san != "localhost" {
