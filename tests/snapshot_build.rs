@@ -119,6 +119,8 @@ fn node_yaml(name: &str, labels: &str, taints: &str, args: &str) -> String {
         r#"- apiVersion: v1
   kind: Node
   metadata:
+    managedFields:
+    - manager: kubelet
     annotations:
       rke2.io/internal-ip: 10.0.0.{n}
       rke2.io/node-args: '["{args}","--token","********"]'
@@ -317,6 +319,9 @@ fn roles_from_labels_taints_and_node_args() {
     );
     assert_eq!(s.nodes["work1"].roles, roles(&[Role::Worker, Role::Agent]));
     assert_eq!(s.nodes["plain"].roles, roles(&[Role::Agent]));
+    assert_eq!(s.servers(), ["cp1", "wit"]);
+    assert_eq!(s.agents(), ["plain", "work1"]);
+    assert_eq!(s.witnesses(), ["wit"]);
     let cp1 = &s.nodes["cp1"];
     assert!(cp1.addresses.contains("10.0.0.3"));
     assert!(cp1.addresses.contains("cp1"));
@@ -795,4 +800,123 @@ fn stale_trust_is_the_same_cluster() {
         s.input_info[1].identity.server_ca
     );
     assert_eq!(s.nodes["a1"].roles, roles(&[Role::Agent]));
+}
+
+fn cert_with_sans(cn: &str, sans: &[&str]) -> String {
+    let key = rcgen::KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+    let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
+    let mut params = rcgen::CertificateParams::new(sans).unwrap_or_else(|e| panic!("{e}"));
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params
+        .self_signed(&key)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .pem()
+}
+
+#[test]
+fn snapshot_addresses_and_active_unit() {
+    let s = run(vec![
+        Tree::new("x.tgz")
+            .file("etc/rancher/rke2/config.yaml", "server: https://10.0.0.1:9345\n")
+            .file(
+                "var/lib/rancher/rke2/agent/serving-kubelet.crt",
+                cert_with_sans("a7", &["a7", "localhost", "10.0.0.7", "127.0.0.1"]),
+            )
+            .file(
+                "commands/ip-addr.txt",
+                "1: lo: <LOOPBACK>\n    inet 127.0.0.1/8 scope host lo\n2: eth0: <UP>\n    inet 10.0.0.7/24 scope global eth0\n    inet 192.168.5.7/24 scope global eth0\n",
+            )
+            .file(
+                "commands/systemctl-show-rke2.txt",
+                "Id=rke2-server.service\nActiveState=inactive\n\nId=rke2-agent.service\nActiveState=active\n",
+            )
+            .done(),
+    ]);
+    let n = &s.nodes["a7"];
+    let addrs: Vec<&str> = n.addresses.iter().map(String::as_str).collect();
+    assert_eq!(
+        addrs,
+        ["10.0.0.7", "a7"],
+        "kubelet SANs, not every interface"
+    );
+    assert_eq!(
+        n.roles,
+        roles(&[Role::Agent]),
+        "rke2-agent is the active unit"
+    );
+}
+
+#[test]
+fn two_bundles_of_one_cluster_keep_the_newest_objects() {
+    let older = bundle().done();
+    let newer = bundle()
+        .file(
+            &format!("{TOP}metadata.yaml"),
+            METADATA.replace("2026-11-20T10:05:00Z", "2026-11-20T18:00:00Z"),
+        )
+        .file(
+            &format!("{TOP}yamls/cluster/harvesterhci.io/v1beta1/settings.yaml"),
+            "apiVersion: v1\nitems:\n- apiVersion: harvesterhci.io/v1beta1\n  kind: Setting\n  metadata:\n    name: server-version\n  value: v1.5.0\nkind: List\n",
+        );
+    let mut newer = newer.0;
+    newer.name = "newer.zip".into();
+    let s = run(vec![older, (newer, None)]);
+    assert_eq!(s.refused, None);
+    let versions: Vec<_> = s
+        .objects_of("Setting")
+        .filter(|o| o.name == "server-version")
+        .map(|o| (o.input, o.str_at(&["value"]).unwrap_or("")))
+        .collect();
+    assert_eq!(versions, [(1, "v1.5.0")]);
+    assert_eq!(s.cluster.harvester_version.as_deref(), Some("v1.5.0"));
+    assert_eq!(s.objects_of("Node").count(), 4);
+    let cp1 = &s.nodes["cp1"];
+    assert_eq!(cp1.inputs, [0, 1].into_iter().collect());
+    assert_eq!(
+        cp1.object.and_then(|i| s.objects.get(i)).map(|o| o.input),
+        Some(1)
+    );
+    // Settings only in the older bundle stay.
+    assert!(s.object("Setting", None, "http-proxy").is_some());
+}
+
+#[test]
+fn odd_paths_never_panic() {
+    use harrow::ingest::Selector;
+    let odd = [
+        "",
+        "/",
+        "//",
+        "!",
+        "!!",
+        "a!",
+        "!b",
+        "nodes/.zip",
+        "nodes/x.zip!",
+        "nodes/x.zip!x",
+        "nodes/x.zip!/",
+        "nodes/x.zip!x/scc/a.txz!",
+        "yamls",
+        "yamls/cluster",
+        "yamls/namespaced/ns",
+        "yamls/cluster/v1/.yaml",
+        "var/lib/rancher/rke2",
+        "var/lib/rancher/rke2/agent",
+        "etc/rancher",
+        "é/ü/var/lib/rancher/rke2/server/tls/ä.crt",
+        "metadata.yaml/x",
+        "snapshot.yaml",
+        "commands/.txt",
+        "logs/harvester-system/harvester-",
+    ];
+    let mut t = Tree::new("odd.tar");
+    for p in odd {
+        let _ = harrow::snapshot::AnalysisSelector.want(p);
+        t = t.file(p, b"\xff\xfe: [").seen(p).log(p, 0, true);
+    }
+    let s = run(vec![t.done(), Tree::new("empty").done()]);
+    assert_eq!(s.inputs.len(), 2);
 }

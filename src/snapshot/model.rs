@@ -421,6 +421,30 @@ impl Snapshot {
         }
     }
 
+    /// Names of the nodes with a role, sorted.
+    pub fn nodes_with(&self, role: Role) -> Vec<&str> {
+        self.nodes
+            .values()
+            .filter(|n| n.roles.contains(&role))
+            .map(|n| n.name.as_str())
+            .collect()
+    }
+
+    /// Target set `servers`: every node running rke2-server, witnesses included.
+    pub fn servers(&self) -> Vec<&str> {
+        self.nodes_with(Role::Server)
+    }
+
+    /// Target set `agents`: agent-only nodes.
+    pub fn agents(&self) -> Vec<&str> {
+        self.nodes_with(Role::Agent)
+    }
+
+    /// Target set `witnesses`.
+    pub fn witnesses(&self) -> Vec<&str> {
+        self.nodes_with(Role::Witness)
+    }
+
     /// The latest collection time among the inputs.
     pub fn latest_collection(&self) -> Option<OffsetDateTime> {
         self.inputs.iter().filter_map(|i| i.collected_at).max()

@@ -98,6 +98,18 @@ pub const YAML_WHITELIST: &[YamlResource] = &[
         namespaces: Some(&["fleet-local"]),
         why: "machine-plan secrets (applied output)",
     },
+    YamlResource {
+        group: "apps",
+        plural: "deployments",
+        namespaces: Some(&["cattle-system"]),
+        why: "cattle-cluster-agent CATTLE_CA_CHECKSUM (RANCHER009)",
+    },
+    YamlResource {
+        group: "apps",
+        plural: "daemonsets",
+        namespaces: Some(&["cattle-system"]),
+        why: "cattle-node-agent CATTLE_CA_CHECKSUM (RANCHER009)",
+    },
     res(
         "events.k8s.io",
         "events",
@@ -506,6 +518,18 @@ mod tests {
                 "{TOP}/yamls/namespaced/default/events.k8s.io/v1/events.yaml"
             )),
             Want::Load
+        );
+        assert_eq!(
+            w(&format!(
+                "{TOP}/yamls/namespaced/cattle-system/apps/v1/deployments.yaml"
+            )),
+            Want::Load
+        );
+        assert_eq!(
+            w(&format!(
+                "{TOP}/yamls/namespaced/longhorn-system/apps/v1/deployments.yaml"
+            )),
+            Want::Skip
         );
         assert_eq!(w(&format!("{TOP}/nodes/node1.zip")), Want::Nested);
         assert_eq!(
