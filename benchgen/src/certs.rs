@@ -203,11 +203,16 @@ pub fn cert_pem(spec: &CertSpec<'_>, rng: &mut Rng) -> String {
     pem("CERTIFICATE", &cert_der(spec, rng))
 }
 
-/// `certs` mode: `count` certificate files `DIR/cert-NNNNNN.pem`, leaves of a few CAs, with
-/// expiry dates spread from two years before to ten years after the bundle date. The first N files
-/// of a larger run are identical to a smaller run, so a small sample is a prefix of the big set.
-pub fn write_cert_dir(dir: &Path, count: u64) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+/// Where `certs` mode puts the files below its output directory, so that the directory is also a
+/// node-snapshot-shaped input (host paths under a root) for `harrow certs DIR`.
+pub const CERT_SUBDIR: &str = "var/lib/rancher/rke2/server/tls/bench";
+
+/// `certs` mode: `count` PEM certificate files `DIR/<CERT_SUBDIR>/cert-NNNNNN.crt`, leaves of a
+/// few CAs, with expiry dates spread from two years before to ten years after the bundle date.
+/// File i is the same in every run, so a small sample is a prefix of a big set.
+pub fn write_cert_dir(root: &Path, count: u64) -> io::Result<()> {
+    let dir = root.join(CERT_SUBDIR);
+    std::fs::create_dir_all(&dir)?;
     let base = crate::clock::BUNDLE_CREATED;
     for i in 0..count {
         let mut rng = Rng::new(0xCE27, i);
@@ -226,7 +231,7 @@ pub fn write_cert_dir(dir: &Path, count: u64) -> io::Result<()> {
             not_after,
             is_ca: i % 50 == 0,
         };
-        let path = dir.join(format!("cert-{i:06}.pem"));
+        let path = dir.join(format!("cert-{i:06}.crt"));
         let mut f = io::BufWriter::new(std::fs::File::create(path)?);
         f.write_all(cert_pem(&spec, &mut rng).as_bytes())?;
         f.flush()?;

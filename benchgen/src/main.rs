@@ -3,7 +3,8 @@
 //! ```text
 //! benchgen bundle   OUT.zip [--size 1GiB]              synthetic Harvester support bundle
 //! benchgen snapshot OUT.tgz [--size 1GiB] [--level 6]  RKE2 node snapshot tarball
-//! benchgen certs    DIR     [--count 2000]             PEM certificates, one per file
+//! benchgen certs    DIR     [--count 2000]             PEM certificates, one per file, in
+//!                                                      DIR/var/lib/rancher/rke2/server/tls/bench/
 //! ```
 //!
 //! All output is deterministic (fixed seeds). The content mix is documented in
@@ -144,7 +145,11 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         "certs" => {
             certs::write_cert_dir(&a.out, a.count)?;
-            println!("certs: {} PEM files in {}", a.count, a.out.display());
+            println!(
+                "certs: {} PEM files in {}",
+                a.count,
+                a.out.join(certs::CERT_SUBDIR).display()
+            );
         }
         other => return Err(format!("unknown mode {other}\n{USAGE}").into()),
     }
