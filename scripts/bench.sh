@@ -9,7 +9,8 @@
 # Inputs go to bench-out/ (gitignored) and are reused while their size and the generator source
 # are unchanged. Results: a table on stdout and in bench-out/results.txt (results-quick.txt with
 # --quick). Needs: cargo, unzip, gzip, openssl, timeout (coreutils), and ideally GNU time
-# (`apt-get install time`) for peak RSS; without it, wall time only. See docs/benchmark.md.
+# (`apt-get install time`; BENCH_TIME_BIN overrides /usr/bin/time) for peak RSS; without it, wall
+# time only (bash TIMEFORMAT). See docs/benchmark.md.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -55,8 +56,9 @@ for tool in cargo unzip gzip openssl timeout; do
     command -v "$tool" >/dev/null || { echo "bench.sh: $tool is required" >&2; exit 2; }
 done
 GNU_TIME=""
-if [ -x /usr/bin/time ] && /usr/bin/time -f '%e %M' true 2>/dev/null; then
-    GNU_TIME=/usr/bin/time
+TIME_BIN=${BENCH_TIME_BIN:-/usr/bin/time}
+if [ -x "$TIME_BIN" ] && "$TIME_BIN" -f '%e %M' true 2>/dev/null; then
+    GNU_TIME=$TIME_BIN
 else
     echo "bench.sh: GNU time not found (Debian/Ubuntu: apt-get install time); peak RSS will read n/a" >&2
 fi
