@@ -75,11 +75,19 @@ const BURST_MIN: u64 = 16;
 /// …plus up to `BURST_SPREAD - 1`.
 const BURST_SPREAD: u64 = 64;
 
+/// A lower bound of the pod-log growth rate in bytes per second of log time.
+const POD_LOG_BYTES_PER_SEC: usize = 8_000;
+/// The same for journal logs (one line every 1.5 s on average), and for the shorter kernel lines.
+const JOURNAL_BYTES_PER_SEC: usize = 150;
+const KERNEL_BYTES_PER_SEC: usize = 50;
+
 /// Generate at least `target` bytes (and then up to one more line) of pod log text.
 pub fn pod_log(style: Style, seed: u64, target: usize) -> Vec<u8> {
     let mut rng = Rng::new(seed, style as u64 + 1);
-    // Start far enough back that a large log ends near the bundle's creation time.
-    let mut clock = Clock::at(crate::clock::BUNDLE_CREATED - 30 * 86_400);
+    // These logs grow by roughly 10 kB per second of log time: start far enough back that the
+    // last line falls shortly before the bundle's creation time.
+    let mut clock =
+        Clock::at(crate::clock::BUNDLE_CREATED - 60 - (target / POD_LOG_BYTES_PER_SEC) as i64);
     let mut out = String::with_capacity(target + 4096);
     let mut line = String::with_capacity(1024);
     let mut burst_left = 0u32;
@@ -332,7 +340,12 @@ fn json_body(rng: &mut Rng, l: &mut String) {
 /// bytes and, when `truncated`, starting mid-line as `tail -c 10m` leaves it.
 pub fn journal_log(node: &str, unit: &str, seed: u64, target: usize, truncated: bool) -> Vec<u8> {
     let mut rng = Rng::new(seed, 0x10 + unit.len() as u64);
-    let mut clock = Clock::at(crate::clock::BUNDLE_CREATED - 7 * 86_400);
+    let rate = if unit == "kernel" {
+        KERNEL_BYTES_PER_SEC
+    } else {
+        JOURNAL_BYTES_PER_SEC
+    };
+    let mut clock = Clock::at(crate::clock::BUNDLE_CREATED - 60 - (target / rate) as i64);
     let (process, pid) = match unit {
         "kernel" => ("kernel".to_string(), None),
         "rke2-server" | "rke2-agent" => ("rke2".to_string(), Some(1207)),
@@ -410,4 +423,42 @@ fn kernel_body(rng: &mut Rng, out: &mut String) {
             rng.below(60_000)
         ),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last_line(text: &[u8]) -> String {
+        let s = String::from_utf8_lossy(text);
+        s.trim_end().lines().last().unwrap_or_default().to_string()
+    }
+
+    #[test]
+    fn pod_logs_end_shortly_before_the_bundle_date() {
+        for style in [Style::Logrus, Style::Klog, Style::Json] {
+            let log = pod_log(style, 3, 4 << 20);
+            let last = last_line(&log);
+            // 2026-11-19T2x: within two hours before 22:00, never after.
+            assert!(last.starts_with("2026-11-19T2"), "{style:?}: {last}");
+            assert!(last.as_str() < "2026-11-19T22:00:00", "{style:?}: {last}");
+            assert!(log.iter().filter(|&&b| b == b'\n').count() > 1000);
+        }
+    }
+
+    #[test]
+    fn journal_logs_end_on_the_bundle_day_and_start_mid_line() {
+        let log = journal_log("n2", "rke2-server", 3, 1 << 20, true);
+        assert_eq!(log.len(), 1 << 20);
+        let last = last_line(&log);
+        assert!(last.starts_with("Nov 19 "), "{last}");
+        assert!(last.contains(" n2 rke2[1207]: "), "{last}");
+        let kernel = journal_log("n2", "kernel", 3, 1 << 20, false);
+        assert!(kernel.starts_with(b"Nov 1"));
+        let last = last_line(&kernel);
+        assert!(
+            last.starts_with("Nov 19 ") && last.as_str() < "Nov 19 22:00",
+            "{last}"
+        );
+    }
 }
