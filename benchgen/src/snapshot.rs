@@ -204,7 +204,13 @@ pub fn write_snapshot(out: &Path, size: u64, level: u32) -> io::Result<SnapshotS
         })
         .collect();
     let key = ec_private_key_pem();
-    let admin_client = cert(&mut rng, "system:admin", "rke2-client-ca", 365, false);
+    let admin_client = cert(
+        &mut rng,
+        "system:admin",
+        &format!("rke2-client-ca@{created}"),
+        365,
+        false,
+    );
     small(&mut t, "etc/rancher/rke2/rke2.yaml", 0o600, format!(
         "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {}\n    server: https://127.0.0.1:6443\n  name: default\ncontexts:\n- context:\n    cluster: default\n    user: default\n  name: default\ncurrent-context: default\nkind: Config\npreferences: {{}}\nusers:\n- name: default\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\n",
         crate::certs::base64(ca_pems[0].as_bytes()), crate::certs::base64(admin_client.as_bytes()), crate::certs::base64(key.as_bytes())).as_bytes())?;
@@ -315,7 +321,14 @@ pub fn write_snapshot(out: &Path, size: u64, level: u32) -> io::Result<SnapshotS
         &mut t,
         "var/lib/rancher/rke2/agent/client-kubelet.crt",
         0o644,
-        cert(&mut rng, "system:node:n1", "rke2-client-ca", 365, false).as_bytes(),
+        cert(
+            &mut rng,
+            "system:node:n1",
+            &format!("rke2-client-ca@{created}"),
+            365,
+            false,
+        )
+        .as_bytes(),
     )?;
     small(
         &mut t,
@@ -327,7 +340,14 @@ pub fn write_snapshot(out: &Path, size: u64, level: u32) -> io::Result<SnapshotS
         &mut t,
         "var/lib/rancher/rke2/agent/serving-kubelet.crt",
         0o644,
-        cert(&mut rng, node, "rke2-server-ca", 365, false).as_bytes(),
+        cert(
+            &mut rng,
+            node,
+            &format!("rke2-server-ca@{created}"),
+            365,
+            false,
+        )
+        .as_bytes(),
     )?;
     small(
         &mut t,

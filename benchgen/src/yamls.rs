@@ -66,24 +66,45 @@ fn nodes_yaml(rng: &mut Rng) -> String {
     list(&items, 14_443)
 }
 
+/// A YAML double-quoted scalar holding `text`.
+fn yaml_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8 + 2);
+    out.push('"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 fn dashboards_yaml(rng: &mut Rng) -> String {
     let mut items = String::new();
     let mut n = 0;
     while items.len() < 1_700_000 {
-        let mut panels = String::new();
+        let mut json = String::from("{\"panels\":[");
         for p in 0..60 {
+            if p > 0 {
+                json.push(',');
+            }
             let _ = write!(
-                panels,
-                "{{\"datasource\":\"Prometheus\",\"gridPos\":{{\"h\":8,\"w\":12,\"x\":{},\"y\":{}}},\"id\":{p},\"targets\":[{{\"expr\":\"sum(rate(container_cpu_usage_seconds_total{{namespace=~\\\\\"$namespace\\\\\",pod=~\\\\\"$pod-{}\\\\\"}}[5m])) by (pod)\",\"legendFormat\":\"{{{{pod}}}}\",\"refId\":\"A\"}}],\"title\":\"CPU usage {}\",\"type\":\"timeseries\"}},",
+                json,
+                "{{\"datasource\":\"Prometheus\",\"gridPos\":{{\"h\":8,\"w\":12,\"x\":{},\"y\":{}}},\"id\":{p},\"targets\":[{{\"expr\":\"sum(rate(container_cpu_usage_seconds_total{{namespace=~\\\"$namespace\\\",pod=~\\\"$pod-{}\\\"}}[5m])) by (pod)\",\"legendFormat\":\"{{{{pod}}}}\",\"refId\":\"A\"}}],\"title\":\"CPU usage {}\",\"type\":\"timeseries\"}}",
                 (p % 2) * 12,
                 p * 8,
                 rng.hex(4),
                 rng.hex(6)
             );
         }
+        let _ = write!(json, "],\"title\":\"Harvester dashboard {n}\"}}");
         let _ = write!(
             items,
-            "- apiVersion: v1\n  data:\n    dashboard-{n}.json: \"{{\\\"panels\\\":[{panels}{{}}],\\\"title\\\":\\\"Harvester dashboard {n}\\\"}}\"\n  kind: ConfigMap\n  metadata:\n    labels:\n      grafana_dashboard: \"1\"\n    name: rancher-default-dashboards-{n}\n    namespace: cattle-dashboards\n    resourceVersion: \"{}\"\n",
+            "- apiVersion: v1\n  data:\n    dashboard-{n}.json: {}\n  kind: ConfigMap\n  metadata:\n    labels:\n      grafana_dashboard: \"1\"\n    name: rancher-default-dashboards-{n}\n    namespace: cattle-dashboards\n    resourceVersion: \"{}\"\n",
+            yaml_quoted(&json),
             rng.below(100_000)
         );
         n += 1;
