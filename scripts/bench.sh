@@ -116,7 +116,8 @@ measure() {
     if [ -n "$GNU_TIME" ]; then
         "$GNU_TIME" -o "$tf" -f '%e %M' timeout "$TIMEOUT" "$@" >/dev/null
         status=$?
-        read -r wall rss <"$tf"
+        # On a non-zero exit GNU time writes "Command exited with non-zero status N" first.
+        read -r wall rss < <(tail -n1 "$tf")
         rss=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')
     else
         local TIMEFORMAT=%R
