@@ -28,7 +28,7 @@ fn inputs(variant: &str) -> Vec<String> {
 /// The regular files of a node `.tgz`: (node = file stem, path, bytes).
 fn files(variant: &str) -> Vec<(String, String, Vec<u8>)> {
     let mut out = Vec::new();
-    for p in inputs(variant) {
+    for p in inputs(variant).into_iter().filter(|p| p.ends_with(".tgz")) {
         let node = p
             .rsplit('/')
             .next()
@@ -138,6 +138,32 @@ fn every_token_source_yields_a_token_that_pins_the_server_ca() {
         );
     }
     assert_eq!(g["unpinned_tokens"], serde_json::json!([]));
+}
+
+#[test]
+fn the_bundles_apiservice_ca_bundle_is_inventoried() {
+    let certs = Test::new()
+        .arg("certs")
+        .args(inputs("token-sources"))
+        .args(["-o", "json", "--at", AT])
+        .run()
+        .code(0)
+        .json();
+    let found: Vec<&Value> = certs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["locations"].as_array().unwrap().iter().any(|l| {
+                l["path"].as_str().is_some_and(|p| {
+                    p.ends_with("apiservices.yaml#-/v1.ext.cattle.io/spec.caBundle")
+                })
+            })
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["in_use"], "object");
+    assert_eq!(found[0]["is_ca"], true);
 }
 
 #[test]
