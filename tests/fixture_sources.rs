@@ -100,18 +100,37 @@ fn edges(g: &Value, kind: &str) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-#[test]
-fn every_token_source_yields_a_token_that_pins_the_server_ca() {
-    let g = graph("token-sources");
-    let ca = files("token-sources")
+fn token_vertices(g: &Value) -> BTreeSet<String> {
+    g["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["kind"] == "token")
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn ids(list: &[(&str, &str, &str)]) -> BTreeSet<String> {
+    list.iter()
+        .map(|(node, role, path)| format!("token:{role}:{node}:{path}"))
+        .collect()
+}
+
+/// `cert:sha256:…` of the server CA of `token-sources`.
+fn server_ca() -> String {
+    files("token-sources")
         .into_iter()
         .find(|f| f.0 == "s1" && f.1 == "var/lib/rancher/rke2/server/tls/server-ca.crt")
         .map(|f| first_cert_id(&f.2))
-        .expect("s1 server-ca.crt");
-    let want: BTreeSet<String> = harrow_fixtures::token_sources::SOURCES
-        .iter()
-        .map(|(node, role, path)| format!("token:{role}:{node}:{path}"))
-        .collect();
+        .expect("s1 server-ca.crt")
+}
+
+#[test]
+fn every_token_source_yields_a_token_that_pins_the_server_ca() {
+    use harrow_fixtures::token_sources::{BY_REFERENCE, SOURCES};
+    let g = graph("token-sources");
+    let ca = server_ca();
+    let want = ids(SOURCES);
     for id in [
         "token:agent:s1:etc/systemd/system/rke2-server.service.env",
         "token:server:a1:etc/systemd/system/rke2-agent.service.env",
@@ -122,22 +141,36 @@ fn every_token_source_yields_a_token_that_pins_the_server_ca() {
     ] {
         assert!(want.contains(id), "{id} is not among the planted sources");
     }
-    let got: BTreeSet<String> = g["vertices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| v["kind"] == "token")
-        .map(|v| v["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(got, want, "token vertices");
+    let got = token_vertices(&g);
+    let missing: Vec<&String> = want.difference(&got).collect();
+    assert!(missing.is_empty(), "no token vertex for {missing:?}");
+    let all: BTreeSet<String> = want.union(&ids(BY_REFERENCE)).cloned().collect();
+    let extra: Vec<&String> = got.difference(&all).collect();
+    assert!(extra.is_empty(), "unexpected token vertices {extra:?}");
     let pins = edges(&g, "pins");
-    for id in &want {
+    for id in &got {
         assert!(
             pins.contains(&(id.clone(), ca.clone())),
             "{id} does not pin the server CA {ca}"
         );
     }
     assert_eq!(g["unpinned_tokens"], serde_json::json!([]));
+}
+
+#[test]
+#[ignore = "harrow bug: token files read by reference are not found (RKE2_TOKEN_FILE in a unit env file; a token-file target outside the loaded paths)"]
+fn token_files_named_by_reference_yield_tokens_that_pin_the_server_ca() {
+    let g = graph("token-sources");
+    let ca = server_ca();
+    let got = token_vertices(&g);
+    let pins = edges(&g, "pins");
+    for id in ids(harrow_fixtures::token_sources::BY_REFERENCE) {
+        assert!(got.contains(&id), "no token vertex for {id}");
+        assert!(
+            pins.contains(&(id.clone(), ca.clone())),
+            "{id} does not pin {ca}"
+        );
+    }
 }
 
 #[test]
