@@ -158,7 +158,7 @@ fn every_token_source_yields_a_token_that_pins_the_server_ca() {
 }
 
 #[test]
-#[ignore = "harrow bug: token files read by reference are not found (RKE2_TOKEN_FILE in a unit env file; a token-file target outside the loaded paths)"]
+
 fn token_files_named_by_reference_yield_tokens_that_pin_the_server_ca() {
     let g = graph("token-sources");
     let ca = server_ca();

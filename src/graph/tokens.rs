@@ -161,7 +161,21 @@ pub fn node_tokens(snap: &Snapshot, node: &Node) -> Vec<NodeToken> {
             continue;
         };
         if is_env_file(host) {
-            push_scan(scan_env_file(host, data), host, &source, &logical, &mut out);
+            let scan = scan_env_file(host, data);
+            // `RKE2_TOKEN_FILE=` / `RKE2_AGENT_TOKEN_FILE=`: the token lives in that file.
+            for r in &scan.file_refs {
+                let target = r.path.trim_start_matches('/').to_string();
+                if let Some((d, s, l)) = node.files.get(&target).and_then(|c| bytes(snap, c)) {
+                    push_scan(
+                        scan_token_file(&target, d, r.role),
+                        &target,
+                        &s,
+                        &l,
+                        &mut out,
+                    );
+                }
+            }
+            push_scan(scan, host, &source, &logical, &mut out);
         } else if (host.starts_with("etc/rancher/rancherd/")
             && (host.ends_with(".yaml") || host.ends_with(".yml")))
             || (host.starts_with("oem/")

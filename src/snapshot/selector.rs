@@ -377,6 +377,12 @@ impl AnalysisSelector {
         if (2..=4).contains(&n) && segs[n - 2] == "commands" && last.ends_with(".txt") {
             return Want::Load;
         }
+        // `token-file:` / `RKE2_TOKEN_FILE=` may name a file anywhere on the host (`/root/…`):
+        // small files named like a token are loaded wherever they sit, so the reference can be
+        // followed (never under containerd content).
+        if n <= 8 && last.contains("token") && !segs.contains(&"containerd") {
+            return Want::Load;
+        }
         Want::Skip
     }
 }
