@@ -380,3 +380,119 @@ fn demo_graph_and_timeline_goldens() {
         .code(0)
         .golden("timeline-demo.txt");
 }
+
+/// A support bundle whose `nodes.yaml` is a zip bomb, beside a good `metadata.yaml`.
+fn bomb_bundle(dir: &std::path::Path) -> std::path::PathBuf {
+    let top = "supportbundle_0b0b0b0b-0000-4000-8000-000000000000_2026-11-20T10-00-00Z";
+    let meta = b"bundlename: bomb\nkubernetesversion: v1.33.5+rke2r1\nprojectnamespaceuuid: 0b0b0b0b-0000-4000-8000-000000000000\nbundlecreatedat: \"2026-11-20T10:00:00Z\"\n";
+    let zip = harrow_fixtures::hostile::zip_bomb(
+        &format!("{top}/yamls/cluster/v1/nodes.yaml"),
+        512,
+        &format!("{top}/metadata.yaml"),
+        meta,
+    );
+    let path = dir.join(format!("{top}.zip"));
+    std::fs::write(&path, zip).expect("write bomb");
+    path
+}
+
+#[test]
+fn zip_bomb_in_a_bundle_is_bundle003_naming_input_and_entry_and_the_rest_loads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bundle = bomb_bundle(dir.path());
+    let run = Test::new()
+        .arg("analyze")
+        .path(&bundle)
+        .args(["-o", "json", "--at", AT, "--max-entry-bytes", "16777216"])
+        .run()
+        .code(1);
+    let doc = run.json();
+    let f = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "BUNDLE003")
+        .unwrap_or_else(|| panic!("no BUNDLE003 in {}", doc["findings"]));
+    let ev = &f["evidence"][0];
+    assert!(
+        ev["source"].as_str().is_some_and(|s| s.ends_with(".zip")),
+        "{ev}"
+    );
+    assert!(
+        ev["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("yamls/cluster/v1/nodes.yaml")),
+        "{ev}"
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--max-entry-bytes")),
+        "{f}"
+    );
+    // The rest of the bundle still loads: metadata gives the version and collection time.
+    assert_eq!(doc["inputs"][0]["kind"], "harvester-support-bundle");
+    assert_eq!(doc["inputs"][0]["collected_at"], "2026-11-20T10:00:00Z");
+    assert_eq!(doc["cluster"]["kubernetes_version"], "v1.33.5+rke2r1");
+    // Nothing was written beside the input.
+    let names: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+    assert_eq!(names.len(), 1);
+}
+
+#[test]
+fn one_unreadable_input_among_good_ones_is_coverage_not_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let junk = dir.path().join("junk.tgz");
+    std::fs::write(&junk, b"not an archive at all").expect("write");
+    let run = Test::new()
+        .arg("analyze")
+        .arg("bundles/demo/n1.tgz")
+        .path(&junk)
+        .args(["-o", "json", "--at", AT, "--fail-on", "critical"])
+        .run()
+        .code(0);
+    let doc = run.json();
+    let kinds: Vec<&str> = doc["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .filter_map(|i| i["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["node-snapshot", "unreadable"]);
+    assert!(
+        doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"] == "BUNDLE003" && f["evidence"][0]["source"] == "junk.tgz"),
+        "{}",
+        doc["findings"]
+    );
+}
+
+#[test]
+fn analyze_of_a_zip_bomb_stays_under_256_mib_peak_rss() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bundle = bomb_bundle(dir.path());
+    // Default limits; the child is harrow itself, its peak RSS read from the kernel.
+    let before = children_maxrss_kib();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_harrow"))
+        .arg("analyze")
+        .arg(&bundle)
+        .args(["-o", "json", "--at", AT])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run harrow");
+    assert_eq!(status.code(), Some(1));
+    let peak = children_maxrss_kib();
+    assert!(peak >= before);
+    assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
+}
+
+fn children_maxrss_kib() -> i64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    assert_eq!(rc, 0);
+    ru.ru_maxrss
+}
