@@ -496,3 +496,50 @@ fn children_maxrss_kib() -> i64 {
     assert_eq!(rc, 0);
     ru.ru_maxrss
 }
+
+#[test]
+fn token_passwords_are_grouped_and_fingerprinted_with_a_given_key_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("fp.key");
+    std::fs::write(&key, b"a test key\n").expect("write key");
+    let plain = Test::new()
+        .args(["graph", "-o", "json", "--at", AT])
+        .run()
+        .code(0)
+        .json();
+    let tokens = plain["tokens"].as_array().expect("tokens");
+    assert!(tokens.len() >= 15, "{} tokens", tokens.len());
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t.get("password_fingerprint").is_none())
+    );
+    // The demo cluster uses one password everywhere (server, agent and /oem copies).
+    assert!(
+        tokens.iter().all(|t| t["password_group"] == 1),
+        "{tokens:?}"
+    );
+    let keyed = |k: &std::path::Path| {
+        Test::new()
+            .args(["graph", "-o", "json", "--at", AT, "--fingerprint-key"])
+            .path(k)
+            .run()
+            .code(0)
+            .json()["tokens"]
+            .clone()
+    };
+    let a = keyed(&key);
+    let b = keyed(&key);
+    assert_eq!(a, b, "the same key gives the same fingerprints");
+    let fp = a[0]["password_fingerprint"]
+        .as_str()
+        .expect("fingerprint")
+        .to_string();
+    assert!(fp.starts_with("hm:") && fp.len() == 19, "{fp}");
+    let other = dir.path().join("other.key");
+    std::fs::write(&other, b"another key").expect("write key");
+    assert_ne!(
+        keyed(&other)[0]["password_fingerprint"],
+        a[0]["password_fingerprint"]
+    );
+}

@@ -238,3 +238,61 @@ pub fn all_tokens(snap: &Snapshot) -> BTreeMap<String, Vec<NodeToken>> {
         .map(|n| (n.name.clone(), node_tokens(snap, n)))
         .collect()
 }
+
+/// Every token occurrence as JSON, never with its value: place, role, form, the pinned CA hash
+/// (public), whether it is the one rke2 uses, and `password_group` — occurrences with the same
+/// password share a group number (numbered in sorted order, so the output is deterministic) —
+/// plus a keyed fingerprint when a fingerprint key was given (`--fingerprint-key`).
+pub fn tokens_json(
+    snap: &Snapshot,
+    key: Option<&crate::pki::secret::FingerprintKey>,
+) -> serde_json::Value {
+    use crate::pki::secret::{Secret, is_masked};
+    use serde_json::json;
+    let mut all: Vec<NodeToken> = all_tokens(snap).into_values().flatten().collect();
+    all.sort_by(|a, b| {
+        (&a.node, &a.host_path, a.found.line, &a.found.key).cmp(&(
+            &b.node,
+            &b.host_path,
+            b.found.line,
+            &b.found.key,
+        ))
+    });
+    let mut groups: Vec<&Secret> = Vec::new();
+    let mut out = Vec::new();
+    for t in &all {
+        let pw = &t.found.token.password;
+        let group = if is_masked(pw.expose()) {
+            None
+        } else {
+            match groups.iter().position(|g| *g == pw) {
+                Some(i) => Some(i + 1),
+                None => {
+                    groups.push(pw);
+                    Some(groups.len())
+                }
+            }
+        };
+        let mut v = json!({
+            "node": t.node,
+            "host_path": t.host_path,
+            "source": t.source,
+            "path": t.logical,
+            "line": t.found.line,
+            "key": t.found.key,
+            "role": match t.found.role {
+                TokenRole::Server => "server",
+                TokenRole::Agent => "agent",
+            },
+            "form": t.found.token.form.as_str(),
+            "ca_hash": t.found.token.ca_hash,
+            "effective": t.effective,
+            "password_group": group,
+        });
+        if let (Some(k), Some(_)) = (key, group) {
+            v["password_fingerprint"] = json!(k.fingerprint(pw));
+        }
+        out.push(v);
+    }
+    serde_json::Value::Array(out)
+}
