@@ -543,3 +543,37 @@ fn token_passwords_are_grouped_and_fingerprinted_with_a_given_key_only() {
         a[0]["password_fingerprint"]
     );
 }
+
+#[test]
+fn inputs_of_two_different_clusters_are_refused() {
+    let run = Test::new()
+        .args(["analyze", "bundles/demo/n1.tgz", "bundles/witness/m1.tgz"])
+        .args(["-o", "json", "--at", AT])
+        .run()
+        .code(2)
+        .stderr_has("refused");
+    let doc = run.json();
+    assert!(
+        doc["refused"].as_str().is_some_and(|r| !r.is_empty()),
+        "{doc}"
+    );
+    assert_eq!(doc["findings"].as_array().map(|f| f.len()), Some(0));
+}
+
+#[test]
+fn a_node_snapshot_can_be_named_on_the_command_line() {
+    let doc = Test::new()
+        .args([
+            "analyze",
+            "renamed=bundles/demo/w2.tgz",
+            "-o",
+            "json",
+            "--at",
+            AT,
+        ])
+        .run()
+        .code(0)
+        .json();
+    assert_eq!(doc["nodes"][0]["name"], "renamed", "{}", doc["nodes"]);
+    assert_eq!(doc["inputs"][0]["node_name_source"], "command line");
+}
