@@ -16,6 +16,9 @@ pub enum EventKind {
     Expires,
     /// A leaf outlives its issuing CA: it stops verifying when the CA expires.
     IssuerExpires,
+    /// The closest certificate expiry Harvester recorded on a node (annotation
+    /// `harvesterhci.io/rke2-cert-info`): seen only through the bundle.
+    AnnotatedExpiry,
 }
 
 impl EventKind {
@@ -26,6 +29,7 @@ impl EventKind {
             EventKind::EntersRenewWindow => "renew-window",
             EventKind::Expires => "expires",
             EventKind::IssuerExpires => "issuer-expires",
+            EventKind::AnnotatedExpiry => "annotated-expiry",
         }
     }
 }
@@ -50,8 +54,21 @@ pub fn build(
     from: OffsetDateTime,
     window_days: u32,
     collected: &[(String, OffsetDateTime)],
+    annotated: &[(String, OffsetDateTime)],
 ) -> Vec<Event> {
     let mut out = Vec::new();
+    for (node, t) in annotated {
+        if *t >= from {
+            out.push(Event {
+                at: *t,
+                kind: EventKind::AnnotatedExpiry,
+                what: "closest rke2 certificate expiry recorded by Harvester (rke2-cert-info)"
+                    .into(),
+                fingerprints: Vec::new(),
+                nodes: vec![node.clone()],
+            });
+        }
+    }
     for (name, t) in collected {
         out.push(Event {
             at: *t,
@@ -137,4 +154,26 @@ pub fn build(
         e.fingerprints.dedup();
     }
     merged
+}
+
+/// The `closestExpiryTime` of every Node's `harvesterhci.io/rke2-cert-info` annotation.
+pub fn annotated_expiries(snap: &crate::snapshot::Snapshot) -> Vec<(String, OffsetDateTime)> {
+    let mut out = Vec::new();
+    for o in snap.objects_of("Node") {
+        let Some(raw) = o.annotation("harvesterhci.io/rke2-cert-info") else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(raw) else {
+            continue;
+        };
+        if let Some(t) = v
+            .get("closestExpiryTime")
+            .and_then(|t| t.as_str())
+            .and_then(crate::timefmt::parse_rfc3339)
+        {
+            out.push((o.name.clone(), t));
+        }
+    }
+    out.sort();
+    out
 }
