@@ -577,3 +577,48 @@ fn a_node_snapshot_can_be_named_on_the_command_line() {
     assert_eq!(doc["nodes"][0]["name"], "renamed", "{}", doc["nodes"]);
     assert_eq!(doc["inputs"][0]["node_name_source"], "command line");
 }
+
+#[test]
+fn encrypted_and_openssh_keys_are_reported_as_not_parsed_not_dropped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tls = dir.path().join("n9/var/lib/rancher/rke2/server/tls");
+    std::fs::create_dir_all(&tls).expect("mkdir");
+    std::fs::write(
+        tls.join("client-admin.key"),
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIBvTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQI\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    )
+    .expect("write");
+    std::fs::write(
+        tls.join("client-supervisor.key"),
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ==\n-----END OPENSSH PRIVATE KEY-----\n",
+    )
+    .expect("write");
+    let doc = Test::new()
+        .arg("graph")
+        .path(&dir.path().join("n9"))
+        .args(["-o", "json", "--at", AT])
+        .run()
+        .code(0)
+        .json();
+    let problems: Vec<String> = doc["key_problems"]
+        .as_array()
+        .expect("key_problems")
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {}",
+                p["path"].as_str().unwrap_or(""),
+                p["reason"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].contains("client-admin.key") && problems[0].contains("not parsed"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].contains("client-supervisor.key") && problems[1].contains("not parsed"),
+        "{problems:?}"
+    );
+}

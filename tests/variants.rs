@@ -185,3 +185,59 @@ fn staged_rotation_is_staged_and_the_scripts_token_hash_matches_no_served_ca() {
         ])
     );
 }
+
+/// Every variant's faults and certificate counts by (in use, status, chain), in one golden file.
+#[test]
+fn fault_summary_of_every_variant_golden() {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("bundles/fixtures"))
+        .expect("bundles/fixtures")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut out = String::new();
+    for v in &names {
+        out.push_str(&format!("== {v}\n"));
+        for f in faults(v) {
+            out.push_str(&format!("  fault: {f}\n"));
+        }
+        let dir = root().join("bundles/fixtures").join(v);
+        let mut inputs: Vec<String> = std::fs::read_dir(&dir)
+            .expect("variant")
+            .filter_map(|e| e.ok().map(|e| e.path().display().to_string()))
+            .collect();
+        inputs.sort();
+        let certs = Test::new()
+            .arg("certs")
+            .args(&inputs)
+            .args(["-o", "json", "--at", AT])
+            .run()
+            .code(0)
+            .json();
+        let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+        for c in certs.as_array().expect("certificates") {
+            let k = format!(
+                "{} {} {} {}",
+                c["in_use"].as_str().unwrap_or(""),
+                c["owner"].as_str().unwrap_or(""),
+                c["status"].as_str().unwrap_or(""),
+                c["chain_status"].as_str().unwrap_or("")
+            );
+            *counts.entry(k).or_default() += 1;
+        }
+        for (k, n) in counts {
+            out.push_str(&format!("  certificates: {n:3} {k}\n"));
+        }
+    }
+    let path = root().join("golden/variants-summary.txt");
+    if std::env::var_os("HARROW_BLESS").is_some() {
+        std::fs::write(&path, &out).expect("bless");
+    }
+    let want =
+        std::fs::read_to_string(&path).expect("golden/variants-summary.txt (HARROW_BLESS=1)");
+    assert_eq!(
+        want, out,
+        "golden/variants-summary.txt differs (HARROW_BLESS=1 rewrites it)"
+    );
+}

@@ -43,10 +43,11 @@ pub(super) fn run(a: CertsArgs) -> i32 {
     let mut text = match a.format {
         CertsFormat::Table => {
             let mut s = format!(
-                "reference time {} ({}) · renew window {} d\n",
+                "reference time {} ({}) · renew window {} d: {}\n",
                 crate::timefmt::rfc3339(analysis.reference_time),
                 analysis.reference_label,
-                analysis.renew_window_days
+                analysis.renew_window_days,
+                analysis.renew_window_source
             );
             s.push_str(&report::certs::table(inv));
             s

@@ -143,6 +143,15 @@ pub struct Mismatch {
     pub source: String,
 }
 
+/// A key file (or one key in it) that could not be read: encrypted, OpenSSH, malformed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KeyProblem {
+    pub node: String,
+    pub source: String,
+    pub path: String,
+    pub reason: String,
+}
+
 /// A token whose CA hash matches none of the server CA files in the snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct UnpinnedToken {
@@ -162,6 +171,8 @@ pub struct TrustGraph {
     pub mismatches: Vec<Mismatch>,
     /// Tokens pinning a hash no server CA file gives (TOKEN001 material).
     pub unpinned: Vec<UnpinnedToken>,
+    /// Keys that were present but not read (never silently dropped).
+    pub key_problems: Vec<KeyProblem>,
 }
 
 impl TrustGraph {
@@ -257,6 +268,7 @@ pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
     add_tokens(snap, &mut g);
     g.mismatches.sort();
     g.unpinned.sort();
+    g.key_problems.sort();
     g
 }
 
@@ -432,15 +444,42 @@ fn add_keys(snap: &Snapshot, inv: &Inventory, g: &mut TrustGraph) {
             let spkis: Vec<(String, Option<pki::KeyInfo>)> = if fingerprint_file {
                 match pki::parse_pub_fingerprints(data) {
                     Ok(v) => v.into_iter().map(|f| (f, None)).collect(),
-                    Err(_) => continue,
+                    Err(e) => {
+                        g.key_problems.push(KeyProblem {
+                            node: node.name.clone(),
+                            source: source.clone(),
+                            path: logical.clone(),
+                            reason: e.to_string(),
+                        });
+                        continue;
+                    }
                 }
             } else {
                 match pki::parse_keys(data) {
-                    Ok(v) => v
-                        .into_iter()
-                        .filter_map(|k| k.spki_sha256.clone().map(|s| (s, Some(k))))
-                        .collect(),
-                    Err(_) => continue,
+                    Ok(v) => {
+                        for k in &v {
+                            if let pki::KeyStatus::NotParsed(reason) = &k.status {
+                                g.key_problems.push(KeyProblem {
+                                    node: node.name.clone(),
+                                    source: source.clone(),
+                                    path: logical.clone(),
+                                    reason: format!("key #{}: not parsed: {reason}", k.index),
+                                });
+                            }
+                        }
+                        v.into_iter()
+                            .filter_map(|k| k.spki_sha256.clone().map(|s| (s, Some(k))))
+                            .collect()
+                    }
+                    Err(e) => {
+                        g.key_problems.push(KeyProblem {
+                            node: node.name.clone(),
+                            source: source.clone(),
+                            path: logical.clone(),
+                            reason: e.to_string(),
+                        });
+                        continue;
+                    }
                 }
             };
             let name = host.rsplit('/').next().unwrap_or(host);
@@ -648,6 +687,9 @@ pub fn to_json(g: &TrustGraph) -> Value {
         "edges": es.iter().map(|(a, k, b)| json!({"from": a, "kind": k, "to": b})).collect::<Vec<_>>(),
         "unpinned_tokens": g.unpinned.iter().map(|u| json!({
             "node": u.node, "source": u.source, "path": u.logical, "line": u.line, "pinned_hash": u.pinned_hash,
+        })).collect::<Vec<_>>(),
+        "key_problems": g.key_problems.iter().map(|k| json!({
+            "node": k.node, "source": k.source, "path": k.path, "reason": k.reason,
         })).collect::<Vec<_>>(),
         "key_mismatches": g.mismatches.iter().map(|m| json!({
             "node": m.node, "source": m.source, "cert": m.cert_path, "key": m.key_path,
