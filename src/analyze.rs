@@ -115,6 +115,8 @@ pub struct Options {
     pub at: At,
     /// True when no input was given and the shipped demo is analyzed.
     pub demo: bool,
+    /// Key of keyed fingerprints of secrets (`--fingerprint-key`).
+    pub fingerprint_key: Option<crate::pki::secret::FingerprintKey>,
 }
 
 /// The result of one analysis, ready to render.
@@ -204,7 +206,7 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
     let Judgement { findings, coverage } = if snap.refused.is_some() {
         Judgement::default()
     } else {
-        checks::evaluate(&snap)
+        checks::evaluate(&snap, opts.fingerprint_key.as_ref())
     };
     Analysis {
         snapshot: snap,

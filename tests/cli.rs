@@ -622,3 +622,99 @@ fn encrypted_and_openssh_keys_are_reported_as_not_parsed_not_dropped() {
         "{problems:?}"
     );
 }
+
+/// A small support bundle whose node configs hold `token_line` in `oem/90_custom.yaml`.
+fn bundle_with_oem_token(dir: &std::path::Path, token_line: &str) -> std::path::PathBuf {
+    use harrow_fixtures::archive::{Tree, ZipMode, zip_bytes};
+    let top = "supportbundle_5a5a5a5a-0000-4000-8000-000000000000_2026-11-20T10-00-00Z";
+    let mut node = Tree::new(1_795_168_800);
+    node.file("x1/configs/etc/hostname", "x1\n");
+    node.file(
+        "x1/configs/oem/90_custom.yaml",
+        format!("name: custom\nstages:\n  initramfs:\n  - files:\n    - path: /etc/rancher/rancherd/config.yaml\n      content: |\n        role: cluster-init\n        {token_line}\n"),
+    );
+    let node_zip = zip_bytes(&node, ZipMode::Deflate).expect("node zip");
+    let mut b = Tree::new(1_795_168_800);
+    b.file(
+        format!("{top}/metadata.yaml"),
+        "bundlename: leak\nkubernetesversion: v1.33.5+rke2r1\nprojectnamespaceuuid: 5a5a5a5a-0000-4000-8000-000000000000\nbundlecreatedat: \"2026-11-20T10:00:00Z\"\n",
+    );
+    b.file(format!("{top}/nodes/x1.zip"), node_zip);
+    let path = dir.join(format!("{top}.zip"));
+    std::fs::write(&path, zip_bytes(&b, ZipMode::Store).expect("zip")).expect("write");
+    path
+}
+
+#[test]
+fn bundle001_fails_on_a_leaked_token_passes_on_a_masked_one_and_never_shows_the_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = "s3cr3t-cluster-token-value";
+    let leaky = bundle_with_oem_token(dir.path(), &format!("token: {secret}"));
+    let run = Test::new()
+        .arg("analyze")
+        .path(&leaky)
+        .args(["-o", "json", "--at", AT])
+        .run()
+        .code(1);
+    assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
+    let doc = run.json();
+    let leak: Vec<&serde_json::Value> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "BUNDLE001")
+        .collect();
+    assert_eq!(leak.len(), 1, "{}", doc["findings"]);
+    assert_eq!(
+        leak[0]["evidence"][0]["path"],
+        "supportbundle_5a5a5a5a-0000-4000-8000-000000000000_2026-11-20T10-00-00Z/nodes/x1.zip!x1/configs/oem/90_custom.yaml"
+    );
+    assert_eq!(leak[0]["evidence"][0]["pointer"], "8");
+    // With a key: a keyed fingerprint, still never the value.
+    let key = dir.path().join("k");
+    std::fs::write(&key, "k").expect("key");
+    let text = Test::new()
+        .arg("analyze")
+        .path(&leaky)
+        .args(["--at", AT, "--fingerprint-key"])
+        .path(&key)
+        .run()
+        .code(1);
+    assert!(text.stdout.contains("(fingerprint hm:"), "{}", text.stdout);
+    assert!(!text.stdout.contains(secret));
+
+    let masked = dir.path().join("masked");
+    std::fs::create_dir(&masked).expect("mkdir");
+    let clean = bundle_with_oem_token(&masked, "token: \"***\"");
+    let doc = Test::new()
+        .arg("analyze")
+        .path(&clean)
+        .args(["-o", "json", "--at", AT])
+        .run()
+        .code(0)
+        .json();
+    let cov = doc["coverage"]
+        .as_array()
+        .expect("coverage")
+        .iter()
+        .find(|c| c["rule"] == "BUNDLE001")
+        .cloned()
+        .expect("BUNDLE001 coverage");
+    assert_eq!(cov["status"], "pass", "{cov}");
+}
+
+#[test]
+fn bundle001_is_not_applicable_without_a_bundle() {
+    let doc = Test::new()
+        .args(["analyze", "bundles/demo/n1.tgz", "-o", "json", "--at", AT])
+        .run()
+        .json();
+    let cov = doc["coverage"]
+        .as_array()
+        .expect("coverage")
+        .iter()
+        .find(|c| c["rule"] == "BUNDLE001")
+        .cloned()
+        .expect("BUNDLE001 coverage");
+    assert_eq!(cov["status"], "not-applicable", "{cov}");
+}

@@ -17,6 +17,12 @@ pub struct Rule {
 /// Every rule evaluated by this version, sorted by code.
 pub const RULES: &[Rule] = &[
     Rule {
+        code: "BUNDLE001",
+        severity: Severity::High,
+        title: "secrets left unmasked in the support bundle",
+        source: "reference/harvester-bundle.md §4",
+    },
+    Rule {
         code: "BUNDLE002",
         severity: Severity::Info,
         title: "support bundle incomplete",

@@ -7,6 +7,7 @@
 mod bundle;
 pub mod catalog;
 pub mod gates;
+mod leaks;
 
 use serde::Serialize;
 
@@ -110,10 +111,12 @@ pub struct Judgement {
     pub coverage: Vec<Coverage>,
 }
 
-/// Run every rule against the snapshot.
-pub fn evaluate(snap: &Snapshot) -> Judgement {
+/// Run every rule against the snapshot. `key` keys the fingerprints of secrets
+/// (`--fingerprint-key`); without it findings name the place only.
+pub fn evaluate(snap: &Snapshot, key: Option<&crate::pki::secret::FingerprintKey>) -> Judgement {
     let mut j = Judgement::default();
     bundle::evaluate(snap, &mut j);
+    leaks::evaluate(snap, key, &mut j);
     j.findings.sort();
     j.findings.dedup();
     j.coverage.sort();

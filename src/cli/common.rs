@@ -65,6 +65,10 @@ pub struct InputArgs {
     /// Reference time: now, collected, an RFC 3339 instant, or an offset such as +30d.
     #[arg(long, value_name = "WHEN", default_value = "now")]
     pub at: String,
+    /// Key file for keyed (HMAC-SHA256) fingerprints of secrets, so that runs can be compared;
+    /// without it, secrets are reported by place only.
+    #[arg(long, value_name = "FILE")]
+    pub fingerprint_key: Option<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -91,11 +95,22 @@ impl InputArgs {
                 at,
             )
         };
+        let fingerprint_key = match &self.fingerprint_key {
+            Some(p) => match std::fs::read(p) {
+                Ok(b) => Some(crate::pki::secret::FingerprintKey::from_file_bytes(&b)),
+                Err(e) => {
+                    eprintln!("harrow {cmd}: --fingerprint-key {}: {e}", p.display());
+                    return Err(exit::USAGE);
+                }
+            },
+            None => None,
+        };
         Ok(Options {
             inputs,
             limits: self.limits.to_limits(),
             at,
             demo,
+            fingerprint_key,
         })
     }
 }
