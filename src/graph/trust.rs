@@ -5,7 +5,7 @@
 //! Queries: `blast_radius` (what stops working if a CA, certificate or key expires or is
 //! replaced). Exports: dot, mermaid, JSON.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -102,7 +102,7 @@ fn short(path: &str) -> &str {
 }
 
 /// Edge kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Edge {
     /// CA certificate → certificate it signed (verified with the CA's key).
     Signs,
@@ -159,6 +159,9 @@ pub struct UnpinnedToken {
 pub struct TrustGraph {
     pub graph: DiGraph<Vertex, Edge>,
     index: BTreeMap<String, NodeIndex>,
+    /// Edges already added (deduplication without scanning a vertex's edges: a CA or a node can
+    /// have hundreds of thousands).
+    edges: HashSet<(NodeIndex, NodeIndex, Edge)>,
     pub mismatches: Vec<Mismatch>,
     /// Tokens pinning a hash no server CA file gives (TOKEN001 material).
     pub unpinned: Vec<UnpinnedToken>,
@@ -176,7 +179,7 @@ impl TrustGraph {
     }
 
     fn edge(&mut self, a: NodeIndex, b: NodeIndex, e: Edge) {
-        if !self.graph.edges_connecting(a, b).any(|x| *x.weight() == e) {
+        if self.edges.insert((a, b, e)) {
             self.graph.add_edge(a, b, e);
         }
     }
