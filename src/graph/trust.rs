@@ -5,7 +5,7 @@
 //! Queries: `blast_radius` (what stops working if a CA, certificate or key expires or is
 //! replaced). Exports: dot, mermaid, JSON.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -208,6 +208,8 @@ fn file_bytes<'a>(
 /// Build the graph from the snapshot and its certificate inventory.
 pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
     let mut g = TrustGraph::default();
+    // Node vertices by name: every location of every certificate names one.
+    let mut nodes: HashMap<String, NodeIndex> = HashMap::new();
     for (fp, e) in &inv.certs {
         let label = e
             .cert
@@ -231,15 +233,15 @@ pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
         // Locations: a CA certificate in a bundle file is trusted by that bundle; the first
         // certificate of a leaf file is presented by its node.
         for l in &e.locations {
-            let bundle_path = l.host_path.clone().unwrap_or_else(|| l.path.clone());
-            if e.cert.is_ca && (l.index > 0 || is_ca_bundle_path(&bundle_path)) {
+            let bundle_path: &str = l.host_path.as_deref().unwrap_or(&l.path);
+            if e.cert.is_ca && (l.index > 0 || is_ca_bundle_path(bundle_path)) {
                 let b = g.vertex(Vertex::Bundle {
                     node: l.node.clone(),
-                    path: bundle_path.clone(),
+                    path: bundle_path.to_string(),
                 });
                 g.edge(b, child, Edge::Trusts);
                 if let Some(n) = &l.node {
-                    let nv = g.vertex(Vertex::Node { name: n.clone() });
+                    let nv = node_vertex(&mut g, &mut nodes, n);
                     g.edge(nv, b, Edge::Holds);
                 }
             } else if !e.cert.is_ca
@@ -252,13 +254,13 @@ pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
                 let holder = if is_kubeconfig {
                     let k = g.vertex(Vertex::Kubeconfig {
                         node: n.clone(),
-                        path: bundle_path.clone(),
+                        path: bundle_path.to_string(),
                     });
-                    let nv = g.vertex(Vertex::Node { name: n.clone() });
+                    let nv = node_vertex(&mut g, &mut nodes, n);
                     g.edge(nv, k, Edge::Holds);
                     k
                 } else {
-                    g.vertex(Vertex::Node { name: n.clone() })
+                    node_vertex(&mut g, &mut nodes, n)
                 };
                 g.edge(holder, child, Edge::Presents);
             }
@@ -327,6 +329,22 @@ impl TrustGraph {
             }),
         }
     }
+}
+
+/// The vertex of node `name`, through a cache of the ones already made.
+fn node_vertex(
+    g: &mut TrustGraph,
+    cache: &mut HashMap<String, NodeIndex>,
+    name: &str,
+) -> NodeIndex {
+    if let Some(i) = cache.get(name) {
+        return *i;
+    }
+    let i = g.vertex(Vertex::Node {
+        name: name.to_string(),
+    });
+    cache.insert(name.to_string(), i);
+    i
 }
 
 fn is_ca_bundle_path(p: &str) -> bool {
