@@ -117,3 +117,463 @@ fn corpus_bundle_loads_node_roles_version_and_collection_time() {
         assert_valid(&doc, &s);
     }
 }
+
+const AT: &str = "2026-11-20T10:00:00Z";
+
+#[test]
+fn demo_without_input_says_so_first_and_uses_its_collection_time() {
+    let run = Test::new().arg("analyze").run().code(0);
+    let first = run.stdout.lines().next().unwrap_or("");
+    assert!(first.starts_with("demo:"), "first line: {first}");
+    assert!(
+        run.stdout
+            .contains("reference time 2026-11-20T10:00:00Z (collected)")
+    );
+}
+
+#[test]
+fn demo_analyze_json_golden_and_schema() {
+    let run = Test::new()
+        .args(["analyze", "-o", "json", "--at", AT])
+        .run()
+        .code(0)
+        .golden("analyze-demo.json");
+    let doc = run.json();
+    assert_valid(&doc, &root().join("docs/analyze.schema.json"));
+    if let Some(s) = shared_schema() {
+        assert_valid(&doc, &s);
+    }
+    let nodes: Vec<&str> = doc["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter_map(|n| n["name"].as_str())
+        .collect();
+    assert_eq!(nodes, ["n1", "n2", "n3", "w1", "w2"]);
+}
+
+#[test]
+fn demo_analyze_text_golden() {
+    Test::new()
+        .args(["analyze", "--at", AT])
+        .run()
+        .code(0)
+        .golden("analyze-demo.txt");
+}
+
+#[test]
+fn witness_cluster_has_a_witness_server() {
+    // Relative to the repository root (the tests' working directory): the golden pins paths
+    // as given, and must not depend on where the checkout lives.
+    let dir = root().join("bundles/witness");
+    let mut inputs: Vec<String> = std::fs::read_dir(&dir)
+        .expect("bundles/witness")
+        .filter_map(|e| {
+            e.ok()
+                .map(|e| format!("bundles/witness/{}", e.file_name().to_string_lossy()))
+        })
+        .collect();
+    inputs.sort();
+    let run = Test::new()
+        .arg("analyze")
+        .args(&inputs)
+        .args(["-o", "json", "--at", AT])
+        .run()
+        .code(0)
+        .golden("analyze-witness.json");
+    let doc = run.json();
+    let witness: Vec<&serde_json::Value> = doc["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter(|n| {
+            n["roles"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|x| x == "witness"))
+        })
+        .collect();
+    assert_eq!(witness.len(), 1, "{}", doc["nodes"]);
+    let roles = witness[0]["roles"].as_array().expect("roles");
+    assert!(
+        roles.iter().any(|r| r == "server"),
+        "a witness runs rke2-server: {roles:?}"
+    );
+    assert!(!roles.iter().any(|r| r == "agent"), "{roles:?}");
+}
+
+#[test]
+fn same_inputs_and_reference_time_give_the_same_bytes() {
+    let a = Test::new()
+        .args(["analyze", "-o", "json", "--at", AT])
+        .run();
+    let b = Test::new()
+        .args(["analyze", "-o", "json", "--at", AT])
+        .run();
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn reference_time_far_after_collection_is_said_at_the_top() {
+    let run = Test::new()
+        .args(["analyze", "--at", "2027-06-01T00:00:00Z"])
+        .run();
+    let head: Vec<&str> = run.stdout.lines().take(4).collect();
+    assert!(
+        head.iter()
+            .any(|l| l.contains("days after the latest collection")),
+        "{head:?}"
+    );
+}
+
+#[test]
+fn demo_certs_table_csv_and_json_goldens() {
+    Test::new()
+        .args(["certs", "--at", AT])
+        .run()
+        .code(0)
+        .golden("certs-demo.txt");
+    Test::new()
+        .args(["certs", "--at", AT, "-o", "csv"])
+        .run()
+        .code(0)
+        .golden("certs-demo.csv");
+    let run = Test::new()
+        .args(["certs", "--at", AT, "-o", "json"])
+        .run()
+        .code(0);
+    // The certs JSON is the analyze JSON's `certificates` array.
+    let analyze = Test::new()
+        .args(["analyze", "-o", "json", "--at", AT])
+        .run();
+    assert_eq!(run.json(), analyze.json()["certificates"]);
+}
+
+#[test]
+fn every_live_certificate_of_the_demo_has_a_verified_chain() {
+    let doc = Test::new()
+        .args(["certs", "--at", AT, "-o", "json"])
+        .run()
+        .code(0)
+        .json();
+    let certs = doc.as_array().expect("array");
+    let live: Vec<&serde_json::Value> = certs.iter().filter(|c| c["in_use"] == "live").collect();
+    assert!(live.len() >= 30, "only {} live certificates", live.len());
+    for c in live {
+        let chain = c["chain_status"].as_str().unwrap_or("");
+        if c["is_ca"] == true {
+            assert_eq!(chain, "self-signed", "{}", c["subject"]);
+        } else {
+            assert_eq!(chain, "valid", "{} {}", c["subject"], c["locations"]);
+            assert!(c["issuer_fingerprint"].is_string(), "{}", c["subject"]);
+        }
+    }
+}
+
+#[test]
+fn blast_radius_of_the_client_ca_lists_every_client_certificate_and_kubeconfig() {
+    let certs = Test::new()
+        .args(["certs", "--at", AT, "-o", "json"])
+        .run()
+        .json();
+    let client_ca: Vec<String> = certs
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|c| {
+            c["is_ca"] == true
+                && c["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("rke2-client-ca@"))
+                && c["in_use"] == "live"
+        })
+        .filter_map(|c| c["fingerprint_sha256"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(client_ca.len(), 1, "one live client CA");
+    let signed: Vec<String> = certs
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|c| c["issuer_fingerprint"].as_str() == Some(client_ca[0].as_str()))
+        .filter_map(|c| c["fingerprint_sha256"].as_str().map(str::to_string))
+        .collect();
+    assert!(signed.len() >= 20, "{} client certificates", signed.len());
+    let graph = Test::new()
+        .args(["graph", "--at", AT, "-o", "json"])
+        .run()
+        .code(0)
+        .json();
+    let kubeconfigs: Vec<String> = graph["vertices"]
+        .as_array()
+        .expect("vertices")
+        .iter()
+        .filter(|v| v["kind"] == "kubeconfig")
+        .filter_map(|v| v["id"].as_str().map(str::to_string))
+        .collect();
+    assert!(kubeconfigs.len() >= 20, "{kubeconfigs:?}");
+    let radius = Test::new()
+        .args([
+            "graph",
+            "--at",
+            AT,
+            "-o",
+            "json",
+            "--blast-radius",
+            "ca:client",
+        ])
+        .run()
+        .code(0)
+        .json();
+    let hit: Vec<&str> = radius["affected"]
+        .as_array()
+        .expect("affected")
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    for fp in &signed {
+        assert!(
+            hit.contains(&format!("cert:sha256:{fp}").as_str()),
+            "cert {fp} missing"
+        );
+    }
+    for k in &kubeconfigs {
+        assert!(
+            hit.contains(&k.as_str()),
+            "{k} missing from the blast radius"
+        );
+    }
+}
+
+#[test]
+fn blast_radius_of_an_unknown_id_is_a_usage_error() {
+    Test::new()
+        .args(["graph", "--blast-radius", "sha256:ffffffffffff"])
+        .run()
+        .code(2)
+        .stderr_has("nothing in the graph matches");
+}
+
+#[test]
+fn demo_graph_and_timeline_goldens() {
+    Test::new()
+        .args(["graph", "--at", AT, "-o", "json"])
+        .run()
+        .code(0)
+        .golden("graph-demo.json");
+    Test::new()
+        .args(["graph", "--at", AT, "-o", "dot"])
+        .run()
+        .code(0)
+        .golden("graph-demo.dot");
+    Test::new()
+        .args(["graph", "--at", AT, "-o", "mermaid"])
+        .run()
+        .code(0)
+        .golden("graph-demo.mmd");
+    Test::new()
+        .args(["graph", "--at", AT, "--blast-radius", "ca:client"])
+        .run()
+        .code(0)
+        .golden("blast-radius-ca-client.txt");
+    Test::new()
+        .args(["timeline", "--at", AT])
+        .run()
+        .code(0)
+        .golden("timeline-demo.txt");
+}
+
+/// A support bundle whose `nodes.yaml` is a zip bomb, beside a good `metadata.yaml`.
+fn bomb_bundle(dir: &std::path::Path) -> std::path::PathBuf {
+    let top = "supportbundle_0b0b0b0b-0000-4000-8000-000000000000_2026-11-20T10-00-00Z";
+    let meta = b"bundlename: bomb\nkubernetesversion: v1.33.5+rke2r1\nprojectnamespaceuuid: 0b0b0b0b-0000-4000-8000-000000000000\nbundlecreatedat: \"2026-11-20T10:00:00Z\"\n";
+    let zip = harrow_fixtures::hostile::zip_bomb(
+        &format!("{top}/yamls/cluster/v1/nodes.yaml"),
+        512,
+        &format!("{top}/metadata.yaml"),
+        meta,
+    );
+    let path = dir.join(format!("{top}.zip"));
+    std::fs::write(&path, zip).expect("write bomb");
+    path
+}
+
+#[test]
+fn zip_bomb_in_a_bundle_is_bundle003_naming_input_and_entry_and_the_rest_loads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bundle = bomb_bundle(dir.path());
+    let run = Test::new()
+        .arg("analyze")
+        .path(&bundle)
+        .args(["-o", "json", "--at", AT, "--max-entry-bytes", "16777216"])
+        .run()
+        .code(1);
+    let doc = run.json();
+    let f = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "BUNDLE003")
+        .unwrap_or_else(|| panic!("no BUNDLE003 in {}", doc["findings"]));
+    let ev = &f["evidence"][0];
+    assert!(
+        ev["source"].as_str().is_some_and(|s| s.ends_with(".zip")),
+        "{ev}"
+    );
+    assert!(
+        ev["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("yamls/cluster/v1/nodes.yaml")),
+        "{ev}"
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--max-entry-bytes")),
+        "{f}"
+    );
+    // The rest of the bundle still loads: metadata gives the version and collection time.
+    assert_eq!(doc["inputs"][0]["kind"], "harvester-support-bundle");
+    assert_eq!(doc["inputs"][0]["collected_at"], "2026-11-20T10:00:00Z");
+    assert_eq!(doc["cluster"]["kubernetes_version"], "v1.33.5+rke2r1");
+    // Nothing was written beside the input.
+    let names: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+    assert_eq!(names.len(), 1);
+}
+
+#[test]
+fn one_unreadable_input_among_good_ones_is_coverage_not_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let junk = dir.path().join("junk.tgz");
+    std::fs::write(&junk, b"not an archive at all").expect("write");
+    let run = Test::new()
+        .arg("analyze")
+        .arg("bundles/demo/n1.tgz")
+        .path(&junk)
+        .args(["-o", "json", "--at", AT, "--fail-on", "critical"])
+        .run()
+        .code(0);
+    let doc = run.json();
+    let kinds: Vec<&str> = doc["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .filter_map(|i| i["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["node-snapshot", "unreadable"]);
+    assert!(
+        doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"] == "BUNDLE003" && f["evidence"][0]["source"] == "junk.tgz"),
+        "{}",
+        doc["findings"]
+    );
+}
+
+#[test]
+fn analyze_of_a_zip_bomb_stays_under_256_mib_peak_rss() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bundle = bomb_bundle(dir.path());
+    // Default limits; the child is harrow itself, its peak RSS read from the kernel.
+    let before = children_maxrss_kib();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_harrow"))
+        .arg("analyze")
+        .arg(&bundle)
+        .args(["-o", "json", "--at", AT])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run harrow");
+    assert_eq!(status.code(), Some(1));
+    let peak = children_maxrss_kib();
+    assert!(peak >= before);
+    assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
+}
+
+fn children_maxrss_kib() -> i64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    assert_eq!(rc, 0);
+    ru.ru_maxrss
+}
+
+#[test]
+fn token_passwords_are_grouped_and_fingerprinted_with_a_given_key_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("fp.key");
+    std::fs::write(&key, b"a test key\n").expect("write key");
+    let plain = Test::new()
+        .args(["graph", "-o", "json", "--at", AT])
+        .run()
+        .code(0)
+        .json();
+    let tokens = plain["tokens"].as_array().expect("tokens");
+    assert!(tokens.len() >= 15, "{} tokens", tokens.len());
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t.get("password_fingerprint").is_none())
+    );
+    // The demo cluster uses one password everywhere (server, agent and /oem copies).
+    assert!(
+        tokens.iter().all(|t| t["password_group"] == 1),
+        "{tokens:?}"
+    );
+    let keyed = |k: &std::path::Path| {
+        Test::new()
+            .args(["graph", "-o", "json", "--at", AT, "--fingerprint-key"])
+            .path(k)
+            .run()
+            .code(0)
+            .json()["tokens"]
+            .clone()
+    };
+    let a = keyed(&key);
+    let b = keyed(&key);
+    assert_eq!(a, b, "the same key gives the same fingerprints");
+    let fp = a[0]["password_fingerprint"]
+        .as_str()
+        .expect("fingerprint")
+        .to_string();
+    assert!(fp.starts_with("hm:") && fp.len() == 19, "{fp}");
+    let other = dir.path().join("other.key");
+    std::fs::write(&other, b"another key").expect("write key");
+    assert_ne!(
+        keyed(&other)[0]["password_fingerprint"],
+        a[0]["password_fingerprint"]
+    );
+}
+
+#[test]
+fn inputs_of_two_different_clusters_are_refused() {
+    let run = Test::new()
+        .args(["analyze", "bundles/demo/n1.tgz", "bundles/witness/m1.tgz"])
+        .args(["-o", "json", "--at", AT])
+        .run()
+        .code(2)
+        .stderr_has("refused");
+    let doc = run.json();
+    assert!(
+        doc["refused"].as_str().is_some_and(|r| !r.is_empty()),
+        "{doc}"
+    );
+    assert_eq!(doc["findings"].as_array().map(|f| f.len()), Some(0));
+}
+
+#[test]
+fn a_node_snapshot_can_be_named_on_the_command_line() {
+    let doc = Test::new()
+        .args([
+            "analyze",
+            "renamed=bundles/demo/w2.tgz",
+            "-o",
+            "json",
+            "--at",
+            AT,
+        ])
+        .run()
+        .code(0)
+        .json();
+    assert_eq!(doc["nodes"][0]["name"], "renamed", "{}", doc["nodes"]);
+    assert_eq!(doc["inputs"][0]["node_name_source"], "command line");
+}

@@ -1,6 +1,7 @@
 //! Bundle hygiene rules (BUNDLE): incomplete bundles (BUNDLE002) and archive entries refused as
-//! unsafe or over a limit (BUNDLE003). Both are raised while the snapshot is built, as notes;
-//! this module turns them into findings and coverage.
+//! unsafe or over a limit (BUNDLE003); facts about the inputs (INPUT001: collection times far
+//! apart or estimated, unrecognised inputs, ignored node names). All are raised while the
+//! snapshot is built, as notes; this module turns them into findings and coverage.
 
 use super::{Evidence, Finding, Judgement, Severity, catalog};
 use crate::snapshot::{Coverage, CoverageStatus, InputKind, Snapshot};
@@ -10,7 +11,7 @@ pub(super) fn evaluate(snap: &Snapshot, j: &mut Judgement) {
         .inputs
         .iter()
         .any(|i| i.kind == InputKind::HarvesterSupportBundle);
-    for code in ["BUNDLE002", "BUNDLE003"] {
+    for code in ["BUNDLE002", "BUNDLE003", "INPUT001"] {
         let Some(rule) = catalog::rule(code) else {
             continue;
         };
@@ -33,6 +34,11 @@ pub(super) fn evaluate(snap: &Snapshot, j: &mut Judgement) {
         }
         let (status, reason) = if !notes.is_empty() {
             (CoverageStatus::Fail, format!("{} finding(s)", notes.len()))
+        } else if code == "INPUT001" {
+            (
+                CoverageStatus::Pass,
+                "collection times and inputs are consistent".to_string(),
+            )
         } else if code == "BUNDLE002" && !has_bundle {
             (
                 CoverageStatus::NotApplicable,
@@ -55,6 +61,9 @@ pub(super) fn evaluate(snap: &Snapshot, j: &mut Judgement) {
 
 fn remediation(code: &str) -> &'static str {
     match code {
+        "INPUT001" => {
+            "weigh time-dependent judgements with this in mind; collect the inputs together, and name node snapshots with NAME=PATH where the name was guessed"
+        }
         "BUNDLE002" => {
             "collect a new bundle (raise support-bundle-node-collection-timeout if nodes are missing), or add node snapshots with `harrow collect`"
         }

@@ -28,6 +28,12 @@ pub const RULES: &[Rule] = &[
         title: "archive entry refused as unsafe or over a limit",
         source: "spec/product.md, Safety with untrusted archives",
     },
+    Rule {
+        code: "INPUT001",
+        severity: Severity::Info,
+        title: "facts about the inputs worth knowing before trusting the report",
+        source: "spec/product.md, Inputs and One cluster",
+    },
 ];
 
 /// Look a rule up by code.

@@ -34,12 +34,26 @@ pub struct GraphArgs {
     /// Write to FILE instead of standard output.
     #[arg(long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Key for keyed (HMAC-SHA256) fingerprints of token passwords in `-o json`, so that
+    /// several runs can be compared; without it, only password groups are shown.
+    #[arg(long, value_name = "FILE")]
+    pub fingerprint_key: Option<PathBuf>,
 }
 
 pub(super) fn run(a: GraphArgs) -> i32 {
     let opts = match a.input.options("graph") {
         Ok(o) => o,
         Err(code) => return code,
+    };
+    let key = match &a.fingerprint_key {
+        Some(p) => match std::fs::read(p) {
+            Ok(b) => Some(crate::pki::secret::FingerprintKey::from_file_bytes(&b)),
+            Err(e) => {
+                eprintln!("harrow graph: --fingerprint-key {}: {e}", p.display());
+                return exit::USAGE;
+            }
+        },
+        None => None,
     };
     let analysis = analyze::run(&opts);
     let g = &analysis.graph;
@@ -84,7 +98,10 @@ pub(super) fn run(a: GraphArgs) -> i32 {
             GraphFormat::Dot => trust::to_dot(g),
             GraphFormat::Mermaid => trust::to_mermaid(g),
             GraphFormat::Json => {
-                serde_json::to_string_pretty(&trust::to_json(g)).unwrap_or_default() + "\n"
+                let mut v = trust::to_json(g);
+                v["consistency"] = analysis.consistency.to_json();
+                v["tokens"] = crate::graph::tokens::tokens_json(&analysis.snapshot, key.as_ref());
+                serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
             }
         }
     };

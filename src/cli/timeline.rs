@@ -51,6 +51,7 @@ pub(super) fn run(a: TimelineArgs) -> i32 {
         analysis.reference_time,
         analysis.renew_window_days,
         &collected,
+        &timeline::annotated_expiries(&analysis.snapshot),
     );
     let text = match a.format {
         TimelineFormat::Json => {
@@ -59,7 +60,7 @@ pub(super) fn run(a: TimelineArgs) -> i32 {
                 .map(|e| {
                     json!({
                         "at": rfc3339(e.at), "kind": e.kind.as_str(), "what": e.what,
-                        "fingerprint": e.fingerprint, "nodes": e.nodes,
+                        "fingerprints": e.fingerprints, "nodes": e.nodes,
                     })
                 })
                 .collect();
@@ -78,7 +79,7 @@ pub(super) fn run(a: TimelineArgs) -> i32 {
                     format!("  [{}]", e.nodes.join(","))
                 };
                 s.push_str(&format!(
-                    "{} {} {:15} {}{}\n",
+                    "{} {} {:16} {}{}\n",
                     rfc3339(e.at),
                     marker,
                     e.kind.as_str(),

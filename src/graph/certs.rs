@@ -60,6 +60,9 @@ pub struct CertEntry {
     pub issuers: Vec<String>,
     pub in_use: InUse,
     pub owner: Owner,
+    /// A kube-controller-manager / kube-scheduler serving certificate the component made
+    /// itself (not signed by the cluster's server CA).
+    pub component_self_signed: bool,
     pub locations: Vec<Location>,
 }
 
@@ -409,6 +412,7 @@ pub fn build(snap: &Snapshot, at: OffsetDateTime, window_days: u32) -> Inventory
                 issuers,
                 in_use,
                 owner: Owner::Unknown,
+                component_self_signed: false,
                 cert,
                 locations,
             },
@@ -442,5 +446,23 @@ fn assign_owners(certs: &mut BTreeMap<String, CertEntry>) {
                 .find_map(|i| ca_owner.get(i).copied())
                 .unwrap_or(Owner::Unknown),
         };
+        // kube-controller-manager / kube-scheduler serving certificates that the components
+        // made themselves (`--cert-dir`, Rancher-provisioned clusters before the May 2025
+        // releases): not signed by an rke2 CA, renewed by deleting them and restarting the
+        // component, not by an rke2 restart.
+        if e.owner != Owner::Rke2 && e.owner != Owner::CustomRoot && in_component_cert_dir(e) {
+            e.owner = Owner::Component;
+            e.component_self_signed = true;
+        }
     }
+}
+
+/// True when a location sits in `server/tls/kube-controller-manager/` or `kube-scheduler/`.
+fn in_component_cert_dir(e: &CertEntry) -> bool {
+    e.locations.iter().any(|l| {
+        l.host_path.as_deref().is_some_and(|h| {
+            h.contains("/server/tls/kube-controller-manager/")
+                || h.contains("/server/tls/kube-scheduler/")
+        })
+    })
 }

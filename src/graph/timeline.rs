@@ -16,6 +16,9 @@ pub enum EventKind {
     Expires,
     /// A leaf outlives its issuing CA: it stops verifying when the CA expires.
     IssuerExpires,
+    /// The closest certificate expiry Harvester recorded on a node (annotation
+    /// `harvesterhci.io/rke2-cert-info`): seen only through the bundle.
+    AnnotatedExpiry,
 }
 
 impl EventKind {
@@ -26,6 +29,7 @@ impl EventKind {
             EventKind::EntersRenewWindow => "renew-window",
             EventKind::Expires => "expires",
             EventKind::IssuerExpires => "issuer-expires",
+            EventKind::AnnotatedExpiry => "annotated-expiry",
         }
     }
 }
@@ -36,8 +40,9 @@ pub struct Event {
     pub at: OffsetDateTime,
     pub kind: EventKind,
     pub what: String,
-    /// Certificate fingerprint when the event concerns one.
-    pub fingerprint: Option<String>,
+    /// Fingerprints of the certificates concerned (copies on several nodes of the same
+    /// certificate kind expiring at the same instant are one event).
+    pub fingerprints: Vec<String>,
     /// Nodes holding the certificate.
     pub nodes: Vec<String>,
 }
@@ -49,14 +54,27 @@ pub fn build(
     from: OffsetDateTime,
     window_days: u32,
     collected: &[(String, OffsetDateTime)],
+    annotated: &[(String, OffsetDateTime)],
 ) -> Vec<Event> {
     let mut out = Vec::new();
+    for (node, t) in annotated {
+        if *t >= from {
+            out.push(Event {
+                at: *t,
+                kind: EventKind::AnnotatedExpiry,
+                what: "closest rke2 certificate expiry recorded by Harvester (rke2-cert-info)"
+                    .into(),
+                fingerprints: Vec::new(),
+                nodes: vec![node.clone()],
+            });
+        }
+    }
     for (name, t) in collected {
         out.push(Event {
             at: *t,
             kind: EventKind::Collected,
             what: format!("{name} collected"),
-            fingerprint: None,
+            fingerprints: Vec::new(),
             nodes: Vec::new(),
         });
     }
@@ -64,7 +82,7 @@ pub fn build(
         at: from,
         kind: EventKind::Reference,
         what: "reference time".into(),
-        fingerprint: None,
+        fingerprints: Vec::new(),
         nodes: Vec::new(),
     });
     for (fp, e) in &inv.certs {
@@ -86,7 +104,7 @@ pub fn build(
                     at,
                     kind: k,
                     what,
-                    fingerprint: Some(fp.clone()),
+                    fingerprints: vec![fp.clone()],
                     nodes: nodes.clone(),
                 });
             }
@@ -118,6 +136,44 @@ pub fn build(
         }
     }
     out.sort();
-    out.dedup();
+    // One line per (instant, kind, what): the nodes and fingerprints of every copy together.
+    let mut merged: Vec<Event> = Vec::new();
+    for e in out {
+        match merged.last_mut() {
+            Some(last) if last.at == e.at && last.kind == e.kind && last.what == e.what => {
+                last.nodes.extend(e.nodes);
+                last.fingerprints.extend(e.fingerprints);
+            }
+            _ => merged.push(e),
+        }
+    }
+    for e in &mut merged {
+        e.nodes.sort();
+        e.nodes.dedup();
+        e.fingerprints.sort();
+        e.fingerprints.dedup();
+    }
+    merged
+}
+
+/// The `closestExpiryTime` of every Node's `harvesterhci.io/rke2-cert-info` annotation.
+pub fn annotated_expiries(snap: &crate::snapshot::Snapshot) -> Vec<(String, OffsetDateTime)> {
+    let mut out = Vec::new();
+    for o in snap.objects_of("Node") {
+        let Some(raw) = o.annotation("harvesterhci.io/rke2-cert-info") else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(raw) else {
+            continue;
+        };
+        if let Some(t) = v
+            .get("closestExpiryTime")
+            .and_then(|t| t.as_str())
+            .and_then(crate::timefmt::parse_rfc3339)
+        {
+            out.push((o.name.clone(), t));
+        }
+    }
+    out.sort();
     out
 }

@@ -161,7 +161,21 @@ pub fn node_tokens(snap: &Snapshot, node: &Node) -> Vec<NodeToken> {
             continue;
         };
         if is_env_file(host) {
-            push_scan(scan_env_file(host, data), host, &source, &logical, &mut out);
+            let scan = scan_env_file(host, data);
+            // `RKE2_TOKEN_FILE=` / `RKE2_AGENT_TOKEN_FILE=`: the token lives in that file.
+            for r in &scan.file_refs {
+                let target = r.path.trim_start_matches('/').to_string();
+                if let Some((d, s, l)) = node.files.get(&target).and_then(|c| bytes(snap, c)) {
+                    push_scan(
+                        scan_token_file(&target, d, r.role),
+                        &target,
+                        &s,
+                        &l,
+                        &mut out,
+                    );
+                }
+            }
+            push_scan(scan, host, &source, &logical, &mut out);
         } else if (host.starts_with("etc/rancher/rancherd/")
             && (host.ends_with(".yaml") || host.ends_with(".yml")))
             || (host.starts_with("oem/")
@@ -187,15 +201,13 @@ pub fn node_tokens(snap: &Snapshot, node: &Node) -> Vec<NodeToken> {
     out
 }
 
-/// The CA hash of every server CA file of every node (`server/tls/server-ca.crt` on servers,
-/// `agent/server-ca.crt` everywhere), keyed by node and path.
+/// The CA hash of what servers serve at `/cacerts`: their live `server/tls/server-ca.crt`.
+/// Agents' copies are not served, so a token pinning only a stale agent copy matches nothing.
 pub fn served_hashes(snap: &Snapshot) -> Vec<ServedHash> {
     let mut out = Vec::new();
     for node in snap.nodes.values() {
-        for host in [
-            format!("{DATA}server/tls/server-ca.crt"),
-            format!("{DATA}agent/server-ca.crt"),
-        ] {
+        {
+            let host = format!("{DATA}server/tls/server-ca.crt");
             let Some((data, _, _)) = node.files.get(&host).and_then(|c| bytes(snap, c)) else {
                 continue;
             };
@@ -225,4 +237,62 @@ pub fn all_tokens(snap: &Snapshot) -> BTreeMap<String, Vec<NodeToken>> {
         .values()
         .map(|n| (n.name.clone(), node_tokens(snap, n)))
         .collect()
+}
+
+/// Every token occurrence as JSON, never with its value: place, role, form, the pinned CA hash
+/// (public), whether it is the one rke2 uses, and `password_group` — occurrences with the same
+/// password share a group number (numbered in sorted order, so the output is deterministic) —
+/// plus a keyed fingerprint when a fingerprint key was given (`--fingerprint-key`).
+pub fn tokens_json(
+    snap: &Snapshot,
+    key: Option<&crate::pki::secret::FingerprintKey>,
+) -> serde_json::Value {
+    use crate::pki::secret::{Secret, is_masked};
+    use serde_json::json;
+    let mut all: Vec<NodeToken> = all_tokens(snap).into_values().flatten().collect();
+    all.sort_by(|a, b| {
+        (&a.node, &a.host_path, a.found.line, &a.found.key).cmp(&(
+            &b.node,
+            &b.host_path,
+            b.found.line,
+            &b.found.key,
+        ))
+    });
+    let mut groups: Vec<&Secret> = Vec::new();
+    let mut out = Vec::new();
+    for t in &all {
+        let pw = &t.found.token.password;
+        let group = if is_masked(pw.expose()) {
+            None
+        } else {
+            match groups.iter().position(|g| *g == pw) {
+                Some(i) => Some(i + 1),
+                None => {
+                    groups.push(pw);
+                    Some(groups.len())
+                }
+            }
+        };
+        let mut v = json!({
+            "node": t.node,
+            "host_path": t.host_path,
+            "source": t.source,
+            "path": t.logical,
+            "line": t.found.line,
+            "key": t.found.key,
+            "role": match t.found.role {
+                TokenRole::Server => "server",
+                TokenRole::Agent => "agent",
+            },
+            "form": t.found.token.form.as_str(),
+            "ca_hash": t.found.token.ca_hash,
+            "effective": t.effective,
+            "password_group": group,
+        });
+        if let (Some(k), Some(_)) = (key, group) {
+            v["password_fingerprint"] = json!(k.fingerprint(pw));
+        }
+        out.push(v);
+    }
+    serde_json::Value::Array(out)
 }

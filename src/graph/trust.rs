@@ -234,7 +234,10 @@ pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
         // certificate of a leaf file is presented by its node.
         for l in &e.locations {
             let bundle_path: &str = l.host_path.as_deref().unwrap_or(&l.path);
-            if e.cert.is_ca && (l.index > 0 || is_ca_bundle_path(bundle_path)) {
+            if is_kubeconfig_path(bundle_path) {
+                continue; // kubeconfigs are added with their file references below
+            }
+            if e.cert.is_ca && is_ca_bundle_path(bundle_path) {
                 let b = g.vertex(Vertex::Bundle {
                     node: l.node.clone(),
                     path: bundle_path.to_string(),
@@ -249,23 +252,12 @@ pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
                 && l.in_use == InUse::Live
                 && let Some(n) = &l.node
             {
-                let is_kubeconfig =
-                    bundle_path.ends_with(".kubeconfig") || bundle_path.ends_with("rke2.yaml");
-                let holder = if is_kubeconfig {
-                    let k = g.vertex(Vertex::Kubeconfig {
-                        node: n.clone(),
-                        path: bundle_path.to_string(),
-                    });
-                    let nv = node_vertex(&mut g, &mut nodes, n);
-                    g.edge(nv, k, Edge::Holds);
-                    k
-                } else {
-                    node_vertex(&mut g, &mut nodes, n)
-                };
-                g.edge(holder, child, Edge::Presents);
+                let nv = node_vertex(&mut g, &mut nodes, n);
+                g.edge(nv, child, Edge::Presents);
             }
         }
     }
+    add_kubeconfigs(snap, &mut g);
     add_keys(snap, inv, &mut g);
     add_tokens(snap, &mut g);
     g.mismatches.sort();
@@ -347,13 +339,97 @@ fn node_vertex(
     i
 }
 
+fn is_kubeconfig_path(p: &str) -> bool {
+    p.ends_with(".kubeconfig") || p.ends_with("/rke2.yaml") || p == "rke2.yaml"
+}
+
+/// Resolve a path named inside a kubeconfig to a host path of the same node: absolute paths
+/// lose their leading `/`, relative ones are taken from the kubeconfig's directory.
+fn host_ref(kubeconfig_host: &str, named: &str) -> String {
+    if let Some(abs) = named.strip_prefix('/') {
+        return abs.to_string();
+    }
+    let dir = kubeconfig_host
+        .rsplit_once('/')
+        .map(|(d, _)| d)
+        .unwrap_or("");
+    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    for seg in named.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    parts.join("/")
+}
+
+/// Kubeconfigs of every node: the CA they trust and the client certificate they present,
+/// embedded or referenced by path (RKE2's `cred/*.kubeconfig` reference `server/tls` files).
+fn add_kubeconfigs(snap: &Snapshot, g: &mut TrustGraph) {
+    for node in snap.nodes.values() {
+        for (host, copies) in &node.files {
+            if !is_kubeconfig_path(host) || in_use_of_host_path(host).is_none() {
+                continue;
+            }
+            let Some((data, _, _)) = file_bytes(snap, copies) else {
+                continue;
+            };
+            let Ok(kc) = pki::kubeconfig::parse_kubeconfig(data) else {
+                continue;
+            };
+            let kv = g.vertex(Vertex::Kubeconfig {
+                node: node.name.clone(),
+                path: host.clone(),
+            });
+            let nv = g.vertex(Vertex::Node {
+                name: node.name.clone(),
+            });
+            g.edge(nv, kv, Edge::Holds);
+            let certs_of = |named: &str| -> Vec<pki::Cert> {
+                node.files
+                    .get(&host_ref(host, named))
+                    .and_then(|c| file_bytes(snap, c))
+                    .and_then(|(d, _, _)| pki::parse_certs(d).ok())
+                    .unwrap_or_default()
+            };
+            for c in &kc.clusters {
+                let mut cas: Vec<pki::Cert> = match &c.ca {
+                    Some(Ok(v)) => v.clone(),
+                    _ => Vec::new(),
+                };
+                if let Some(f) = &c.ca_file {
+                    cas.extend(certs_of(f));
+                }
+                for ca in cas {
+                    let cv = g.vertex_of_cert(&ca.fingerprint_sha256);
+                    g.edge(kv, cv, Edge::Trusts);
+                }
+            }
+            for u in &kc.users {
+                let mut certs: Vec<pki::Cert> = match &u.client_cert {
+                    Some(Ok(v)) => v.clone(),
+                    _ => Vec::new(),
+                };
+                if certs.is_empty()
+                    && let Some(f) = &u.client_cert_file
+                {
+                    certs = certs_of(f);
+                }
+                if let Some(first) = certs.first() {
+                    let cv = g.vertex_of_cert(&first.fingerprint_sha256);
+                    g.edge(kv, cv, Edge::Presents);
+                }
+            }
+        }
+    }
+}
+
 fn is_ca_bundle_path(p: &str) -> bool {
     let name = p.rsplit('/').next().unwrap_or(p);
-    name.ends_with("ca.crt")
-        || name.contains("ca.pem")
-        || p.contains('#')
-        || name.ends_with(".kubeconfig")
-        || name == "rke2.yaml"
+    name.ends_with("ca.crt") || name.contains("ca.pem") || p.contains('#')
 }
 
 /// Keys of every node: pair `.key` files with their `.crt`, and the service-account key set.

@@ -13,6 +13,26 @@
 //!
 //! Anything refused (traversal, limits, truncation, corrupt streams, links leaving the tree) becomes
 //! an [`IngestIssue`] naming the input and the entry; the rest of the input is still read.
+//!
+//! How the limits apply (each message names the limit, its value and its flag):
+//! - `max_entry_bytes`, `max_ratio`: loaded entries only, counted while inflating (headers are not
+//!   trusted). The ratio is inflated bytes over packed bytes read (a zip entry's compressed size;
+//!   for tar streams the packed bytes consumed meanwhile) and applies above 1 MiB inflated.
+//! - `max_total_bytes`: the run-wide [`Budget`], charged per loaded entry.
+//! - `max_entries`: per archive (central directory records, tar headers, directory entries);
+//!   later entries are not read. `seen` is capped at the same number per input.
+//! - `max_depth`: the input is depth 0, a node zip depth 1, its supportconfig `.txz` depth 2.
+//! - `max_spill_bytes`: bytes of deflated nested zips held in anonymous temp files at once (a
+//!   stored nested zip is read in place and spills nothing).
+//! - The xz decoder's memory is capped at 96 MiB (`xz -9` needs 64 MiB).
+//! - Scanned logs: streamed in 64 KiB reads with lines cut at 64 KiB, at most
+//!   `max_scan_matches` kept (4 KiB each); not charged.
+//! - Zip entries whose data overlap another wanted entry's are refused (overlap bombs).
+//!
+//! Modules: `detect` (magic bytes), `path` (normalisation, link resolution), `entry`
+//! (per-input context: loading, scanning, issues), `zip` and `zipscan` (central directory and the
+//! local-header fallback), `tar` (own streaming parser with bounded extension headers),
+//! `nested` (archives inside archives), `dir` (directories).
 
 mod detect;
 mod dir;

@@ -121,7 +121,7 @@ fn parse_pax(data: &[u8], p: &mut Pending) {
 
 /// Skip `n` bytes; an early end is an error.
 fn skip(r: &mut dyn Read, n: u64) -> io::Result<()> {
-    let got = io::copy(&mut r.take(n), &mut io::sink())?;
+    let got = drain(&mut r.take(n))?;
     if got < n {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,

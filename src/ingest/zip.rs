@@ -49,7 +49,13 @@ impl Read for Window<'_> {
             return Ok(0);
         }
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        self.inner.seek(SeekFrom::Start(self.start + self.pos))?;
+        let at = self.start.checked_add(self.pos).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "offset past the addressable range",
+            )
+        })?;
+        self.inner.seek(SeekFrom::Start(at))?;
         let n = self.inner.read(&mut buf[..want])?;
         self.pos += n as u64;
         Ok(n)
@@ -348,7 +354,10 @@ pub(crate) fn locate(
         }
         Err(e) => return Err((error_kind(&e), format!("cannot read the local header: {e}"))),
     }
-    let data_start = at + 30 + u64::from(u16le(&lh, 26)) + u64::from(u16le(&lh, 28));
+    let data_start = at
+        .saturating_add(30)
+        .saturating_add(u64::from(u16le(&lh, 26)))
+        .saturating_add(u64::from(u16le(&lh, 28)));
     if data_start.saturating_add(rec.csize) > len {
         return Err((
             IssueKind::Truncated,
@@ -433,6 +442,7 @@ pub(crate) fn read_zip(
     };
     // Stream the central directory, at most max_entries records.
     let mut records: Vec<(String, Record)> = Vec::new();
+    let mut count: u64 = 0;
     {
         if src.seek(SeekFrom::Start(dir.start)).is_err() {
             ctx.issue(
@@ -444,7 +454,6 @@ pub(crate) fn read_zip(
         }
         let cd_len = dir.size.min(len.saturating_sub(dir.start));
         let mut cd = BufReader::with_capacity(64 << 10, Window::new(src, dir.start, cd_len));
-        let mut count: u64 = 0;
         loop {
             let rec = match read_record(&mut cd) {
                 Ok(Some(r)) => r,
@@ -484,6 +493,17 @@ pub(crate) fn read_zip(
             records.push((inner, rec));
         }
     }
+    if count == 0 && dir.entries > 0 {
+        ctx.issue(
+            IssueKind::Corrupt,
+            prefix.trim_end_matches('!'),
+            format!(
+                "the end record declares {} entries but no central directory record was found: walking the local headers instead",
+                dir.entries
+            ),
+        );
+        return super::zipscan::scan_local(ctx, src, len, prefix, depth);
+    }
     // Phase 1: every entry seen; directories and symlinks recorded.
     for (inner, rec) in &records {
         let full = format!("{prefix}{inner}");
@@ -520,6 +540,9 @@ pub(crate) fn read_zip(
     // Phase 2: wanted files, in archive order (sequential reads).
     let mut order: Vec<usize> = (0..records.len()).collect();
     order.sort_by_key(|&i| records[i].1.offset);
+    // End of the data of the last wanted entry: entries whose data overlap are refused (the
+    // overlapping-entry zip bomb makes thousands of entries share one inflating kernel).
+    let mut prev_end: u64 = 0;
     for i in order {
         let (inner, rec) = &records[i];
         if rec.is_dir() || rec.is_symlink() {
@@ -537,6 +560,15 @@ pub(crate) fn read_zip(
                 continue;
             }
         };
+        if loc.data_start < prev_end {
+            ctx.issue(
+                IssueKind::Corrupt,
+                &full,
+                "refused: its data overlaps another entry's (an overlapping-entry zip bomb?)",
+            );
+            continue;
+        }
+        prev_end = loc.data_start.saturating_add(loc.csize);
         // Entries are independent: a broken one is recorded and the next one is read.
         let _ = entry(ctx, src, &full, rec, &loc, want, depth);
     }

@@ -48,6 +48,7 @@ pub fn cert_json(e: &CertEntry) -> Value {
         "residual_seconds": e.residual_seconds,
         "in_use": e.in_use.as_str(),
         "owner": e.owner.as_str(),
+        "component_self_signed": e.component_self_signed,
         "locations": locations,
     })
 }
@@ -75,6 +76,21 @@ pub fn residual(secs: i64) -> String {
     }
 }
 
+/// A bundle object location (`…/v1/configmaps.yaml#ns/name/key`) as `configmaps:ns/name/key`.
+fn object_label(path: &str) -> String {
+    match path.split_once('#') {
+        Some((file, obj)) => {
+            let plural = file
+                .rsplit('/')
+                .next()
+                .unwrap_or(file)
+                .trim_end_matches(".yaml");
+            format!("{plural}:{obj}")
+        }
+        None => path.to_string(),
+    }
+}
+
 /// One row per occurrence.
 pub fn rows(inv: &Inventory) -> Vec<[String; 10]> {
     let mut rows = Vec::new();
@@ -86,7 +102,7 @@ pub fn rows(inv: &Inventory) -> Vec<[String; 10]> {
             c.issuer_cn.clone().unwrap_or_else(|| c.issuer.clone())
         };
         for l in &e.locations {
-            let file = l.host_path.clone().unwrap_or_else(|| l.path.clone());
+            let file = l.host_path.clone().unwrap_or_else(|| object_label(&l.path));
             let file = file
                 .strip_prefix("var/lib/rancher/rke2/server/tls/")
                 .or_else(|| file.strip_prefix("var/lib/rancher/rke2/"))

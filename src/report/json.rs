@@ -24,7 +24,8 @@ pub fn document(a: &Analysis) -> Value {
     let inputs: Vec<Value> = snap
         .inputs
         .iter()
-        .map(|i| {
+        .enumerate()
+        .map(|(idx, i)| {
             let mut v = json!({
                 "path": i.path,
                 "name": i.name,
@@ -32,6 +33,24 @@ pub fn document(a: &Analysis) -> Value {
                 "sha256": i.sha256,
                 "collected_at": i.collected_at.map(rfc3339),
             });
+            if let Some(t) = snap.trees.get(idx) {
+                v["loaded"] = json!({
+                    "entries_seen": t.seen.len(),
+                    "files": t.files.len(),
+                    "bytes": t.loaded_bytes,
+                    "logs_scanned": t.logs.len(),
+                    "links": t.links.len(),
+                    "issues": t.issues.len(),
+                });
+            }
+            if let Some(info) = snap.input_info.get(idx) {
+                if let Some(n) = &info.node {
+                    v["node"] = json!(n);
+                }
+                if let Some(s) = &info.node_name_source {
+                    v["node_name_source"] = json!(s);
+                }
+            }
             if let Some(e) = &i.error {
                 v["error"] = json!(e);
             }
@@ -71,6 +90,7 @@ pub fn document(a: &Analysis) -> Value {
     let coverage: Vec<Value> = a
         .coverage
         .iter()
+        .chain(snap.coverage.iter())
         .map(|c| {
             let mut v = json!({
                 "rule": c.rule,

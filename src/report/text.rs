@@ -95,9 +95,22 @@ pub fn render(a: &Analysis) -> String {
     }
 
     let _ = writeln!(o, "\nINPUTS");
-    for i in &snap.inputs {
+    for (idx, i) in snap.inputs.iter().enumerate() {
         let sha = i.sha256.get(..12).unwrap_or(&i.sha256);
         let _ = write!(o, "  {}  {}  sha256 {}", i.name, kind_word(i.kind), sha);
+        if let Some(n) = snap.input_info.get(idx).and_then(|x| x.node.as_ref()) {
+            let _ = write!(o, "  node {n}");
+        }
+        if let Some(t) = snap.trees.get(idx) {
+            let _ = write!(
+                o,
+                "  ({} entries, {} loaded, {} KiB, {} logs scanned)",
+                t.seen.len(),
+                t.files.len(),
+                t.loaded_bytes / 1024,
+                t.logs.len()
+            );
+        }
         if let Some(e) = &i.error {
             let _ = write!(o, "  error: {e}");
         }

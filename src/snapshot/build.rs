@@ -9,16 +9,16 @@ use time::OffsetDateTime;
 use crate::ingest::{InputTree, Limits};
 use crate::timefmt::rfc3339;
 
-use super::certs::first_cert_fingerprint;
+use super::certs::{all_cert_fingerprints, first_cert_fingerprint};
 use super::classify::{Layout, classify, time_from_bundle_name};
 use super::kube::{index_bundle, parse_metadata};
 use super::model::{
     BundleMeta, ClusterInfo, IdentityKeys, InputInfo, InputKind, InputSummary, KubeObject, Node,
-    Note, Role, Snapshot,
+    Note, Snapshot,
 };
 use super::nodes::{
-    add_host_path, all_paths, file_roles, finish_roles, label_facts, manifest_from_value,
-    node_addresses, snapshot_node_name, zip_host_path,
+    active_rke2_unit, add_host_path, all_paths, file_roles, finish_roles, label_facts,
+    manifest_from_value, node_addresses, snapshot_addresses, snapshot_node_name, zip_host_path,
 };
 use super::notes::{
     BUNDLE002, INPUT001, generation_error_note, ingest_issue_notes, malformed_note, note,
@@ -46,6 +46,8 @@ struct Work<'a> {
 #[derive(Default)]
 struct NodeFacts {
     labels: Option<super::nodes::LabelFacts>,
+    /// From `commands/systemctl-show-rke2.txt`: rke2-server active (true) or only rke2-agent.
+    unit_server: Option<bool>,
 }
 
 /// Build the snapshot from every input read, each with the node name given on the command line
@@ -116,7 +118,14 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
                         vec![(w.tree.name.clone(), None)],
                     ));
                 }
-                read_snapshot(w, limits, &mut nodes, &mut notes, &mut rke2_from_snapshots);
+                read_snapshot(
+                    w,
+                    limits,
+                    &mut nodes,
+                    &mut facts,
+                    &mut notes,
+                    &mut rke2_from_snapshots,
+                );
             }
             Layout::Directory => {
                 notes.push(note(
@@ -134,7 +143,13 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
         }
     }
 
-    // Pass 2: nodes from Node objects.
+    // Collection times.
+    for w in work.iter_mut() {
+        collection_time(w, &bundles, &mut notes);
+    }
+
+    // Pass 2: nodes from Node objects (every bundle's), then one copy of each object: the
+    // newest input's.
     for (oi, obj) in objects.iter().enumerate() {
         if obj.kind != "Node" || obj.api_version != "v1" || obj.name.is_empty() {
             continue;
@@ -166,10 +181,31 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
         }
     }
 
+    if bundles.len() > 1 {
+        objects = dedupe_objects(objects, &work);
+        for node in nodes.values_mut() {
+            node.object = objects
+                .iter()
+                .position(|o| o.kind == "Node" && o.api_version == "v1" && o.name == node.name);
+            if let Some(o) = node.object.and_then(|i| objects.get(i))
+                && let Some(v) = str_at(&o.value, &["status", "nodeInfo", "kubeletVersion"])
+            {
+                node.kubelet_version = Some(v.to_string());
+            }
+        }
+    }
+
     // Pass 3: bundle node zips.
     for w in &work {
         if let Layout::Bundle { top } = &w.layout {
-            read_node_zips(w, top, &mut nodes, &mut notes, &mut harvester_release);
+            read_node_zips(
+                w,
+                top,
+                limits,
+                &mut nodes,
+                &mut notes,
+                &mut harvester_release,
+            );
         }
     }
     for w in &work {
@@ -188,6 +224,7 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
     // Roles.
     for (name, node) in nodes.iter_mut() {
         let lf = facts.get(name).and_then(|f| f.labels.clone());
+        let unit_server = facts.get(name).and_then(|f| f.unit_server);
         match lf {
             Some(lf) if !lf.roles.is_empty() || lf.runs_server.is_some() => {
                 node.roles = lf.roles;
@@ -196,9 +233,9 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
             }
             other => {
                 let mut roles = file_roles(&node.present);
-                if !roles.is_empty() {
+                if !roles.is_empty() || unit_server.is_some() {
                     node.roles_source = Some("files".into());
-                    finish_roles(&mut roles, None, false);
+                    finish_roles(&mut roles, unit_server, false);
                 } else if other.is_some() {
                     // A Node object without role labels or node-args: an agent.
                     node.roles_source = Some("labels".into());
@@ -207,11 +244,6 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
                 node.roles = roles;
             }
         }
-    }
-
-    // Collection times.
-    for w in work.iter_mut() {
-        collection_time(w, &bundles, &mut notes);
     }
 
     // Identity keys.
@@ -317,6 +349,7 @@ fn read_snapshot(
     w: &mut Work<'_>,
     limits: &Limits,
     nodes: &mut BTreeMap<String, Node>,
+    facts: &mut BTreeMap<String, NodeFacts>,
     notes: &mut Vec<Note>,
     rke2_versions: &mut Vec<String>,
 ) {
@@ -355,6 +388,11 @@ fn read_snapshot(
     });
     node.sources.insert(tree.name.clone());
     node.inputs.insert(w.idx);
+    node.addresses.extend(snapshot_addresses(tree, prefix));
+    if let Some(unit) = active_rke2_unit(tree, prefix) {
+        let f = facts.entry(name.clone()).or_default();
+        f.unit_server = Some(f.unit_server.unwrap_or(false) || unit);
+    }
     for (path, readable) in all_paths(tree) {
         if path.contains('!') {
             continue;
@@ -374,6 +412,7 @@ fn read_snapshot(
 fn read_node_zips(
     w: &Work<'_>,
     top: &str,
+    limits: &Limits,
     nodes: &mut BTreeMap<String, Node>,
     notes: &mut Vec<Note>,
     harvester_release: &mut BTreeMap<String, String>,
@@ -431,7 +470,7 @@ fn read_node_zips(
                 .iter()
                 .find(|h| h.input == w.idx)
                 .and_then(|h| tree.resolve(&h.logical))
-            && let Ok(v) = yaml::parse(&f.data, &Limits::default())
+            && let Ok(v) = yaml::parse(&f.data, limits)
             && let Some(h) = str_at(&v, &["harvester"])
         {
             harvester_release
@@ -491,6 +530,38 @@ fn read_node_zips(
     }
 }
 
+/// Keep one copy of each object (API group, kind, namespace, name) present in several inputs:
+/// the one from the input collected last (ties: the first input). Order is kept.
+fn dedupe_objects(objects: Vec<KubeObject>, work: &[Work<'_>]) -> Vec<KubeObject> {
+    type Key = (String, String, Option<String>, String);
+    let key = |o: &KubeObject| -> Key {
+        let group = o
+            .api_version
+            .rsplit_once('/')
+            .map(|(g, _)| g.to_string())
+            .unwrap_or_default();
+        (group, o.kind.clone(), o.namespace.clone(), o.name.clone())
+    };
+    let rank = |input: usize| {
+        let t = work.get(input).and_then(|w| w.collected_at);
+        (t, std::cmp::Reverse(input))
+    };
+    let mut best: BTreeMap<Key, usize> = BTreeMap::new();
+    for o in objects.iter().filter(|o| !o.name.is_empty()) {
+        let k = key(o);
+        match best.get(&k) {
+            Some(&cur) if cur == o.input || rank(cur) >= rank(o.input) => {}
+            _ => {
+                best.insert(k, o.input);
+            }
+        }
+    }
+    objects
+        .into_iter()
+        .filter(|o| o.name.is_empty() || best.get(&key(o)) == Some(&o.input))
+        .collect()
+}
+
 fn collection_time(w: &mut Work<'_>, bundles: &[BundleMeta], notes: &mut Vec<Note>) {
     match &w.layout {
         Layout::Bundle { top } => {
@@ -540,9 +611,13 @@ fn collection_time(w: &mut Work<'_>, bundles: &[BundleMeta], notes: &mut Vec<Not
     }
 }
 
-fn ca_fingerprint_of(tree: &InputTree, logical: &str) -> Option<String> {
-    tree.resolve(logical)
-        .and_then(|f| first_cert_fingerprint(&f.data))
+/// Record a CA bundle's first-certificate fingerprint in `first` and all of its certificates in
+/// `any`.
+fn add_ca(pem: &[u8], first: &mut BTreeSet<String>, any: &mut BTreeSet<String>) {
+    if let Some(fp) = first_cert_fingerprint(pem) {
+        first.insert(fp);
+    }
+    any.extend(all_cert_fingerprints(pem));
 }
 
 fn identity(
@@ -570,17 +645,15 @@ fn identity(
             {
                 let data = |k: &str| get(&o.value, &["data", k]).and_then(as_str);
                 if o.name == "kube-root-ca.crt"
-                    && let Some(fp) =
-                        data("ca.crt").and_then(|p| first_cert_fingerprint(p.as_bytes()))
+                    && let Some(pem) = data("ca.crt")
                 {
-                    id.server_ca.insert(fp);
+                    add_ca(pem.as_bytes(), &mut id.server_ca, &mut id.ca_any);
                 }
                 if o.name == "extension-apiserver-authentication"
                     && o.namespace.as_deref() == Some("kube-system")
-                    && let Some(fp) =
-                        data("client-ca-file").and_then(|p| first_cert_fingerprint(p.as_bytes()))
+                    && let Some(pem) = data("client-ca-file")
                 {
-                    id.client_ca.insert(fp);
+                    add_ca(pem.as_bytes(), &mut id.client_ca, &mut id.ca_any);
                 }
             }
         }
@@ -589,16 +662,16 @@ fn identity(
                 "var/lib/rancher/rke2/server/tls/server-ca.crt",
                 "var/lib/rancher/rke2/agent/server-ca.crt",
             ] {
-                if let Some(fp) = ca_fingerprint_of(w.tree, &format!("{prefix}{p}")) {
-                    id.server_ca.insert(fp);
+                if let Some(f) = w.tree.resolve(&format!("{prefix}{p}")) {
+                    add_ca(&f.data, &mut id.server_ca, &mut id.ca_any);
                 }
             }
             for p in [
                 "var/lib/rancher/rke2/server/tls/client-ca.crt",
                 "var/lib/rancher/rke2/agent/client-ca.crt",
             ] {
-                if let Some(fp) = ca_fingerprint_of(w.tree, &format!("{prefix}{p}")) {
-                    id.client_ca.insert(fp);
+                if let Some(f) = w.tree.resolve(&format!("{prefix}{p}")) {
+                    add_ca(&f.data, &mut id.client_ca, &mut id.ca_any);
                 }
             }
         }
@@ -736,14 +809,4 @@ fn cluster_info(
         rke2_version,
         harvester_version,
     }
-}
-
-/// Servers among the nodes (for callers that want the set).
-pub fn servers(snapshot: &Snapshot) -> BTreeSet<String> {
-    snapshot
-        .nodes
-        .values()
-        .filter(|n| n.roles.contains(&Role::Server))
-        .map(|n| n.name.clone())
-        .collect()
 }

@@ -25,6 +25,19 @@ pub fn sha256_hex(der: &[u8]) -> String {
     hex::encode(Sha256::digest(der))
 }
 
+/// SHA-256 of every certificate of a PEM text (at most the first 64 blocks).
+pub fn all_cert_fingerprints(pem: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for block in Pem::iter_from_buffer(pem).take(MAX_BLOCKS) {
+        match block {
+            Ok(p) if p.label == "CERTIFICATE" => out.push(sha256_hex(&p.contents)),
+            Ok(_) => continue,
+            Err(_) => break,
+        }
+    }
+    out
+}
+
 /// SHA-256 of the first certificate of a PEM text.
 pub fn first_cert_fingerprint(pem: &[u8]) -> Option<String> {
     first_cert_der(pem).map(|d| sha256_hex(&d))
@@ -39,4 +52,34 @@ pub fn first_cert_cn(pem: &[u8]) -> Option<String> {
         .next()
         .and_then(|a| a.as_str().ok())
         .map(str::to_string)
+}
+
+/// Subject alternative names (DNS names and IP addresses) of the first certificate of a PEM
+/// text.
+pub fn first_cert_sans(pem: &[u8]) -> Vec<String> {
+    use x509_parser::extensions::GeneralName;
+    let Some(der) = first_cert_der(pem) else {
+        return Vec::new();
+    };
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(&der) else {
+        return Vec::new();
+    };
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for name in &san.value.general_names {
+        match name {
+            GeneralName::DNSName(s) => out.push((*s).to_string()),
+            GeneralName::IPAddress(b) => {
+                if let Ok(a) = <[u8; 4]>::try_from(*b) {
+                    out.push(std::net::Ipv4Addr::from(a).to_string());
+                } else if let Ok(a) = <[u8; 16]>::try_from(*b) {
+                    out.push(std::net::Ipv6Addr::from(a).to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }

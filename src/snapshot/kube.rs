@@ -2,7 +2,8 @@
 //!
 //! Each list file is one `kind: List` document (never a stream). It is parsed within the YAML
 //! budgets; its items are normalised (string `"null"` → null except under `key`, `***` kept) and
-//! indexed with the namespace, group, version and plural the path gives. A file that fails to
+//! indexed with the namespace, group, version and plural the path gives. `metadata.managedFields`
+//! is dropped (bookkeeping, often half of an object's size). A file that fails to
 //! parse becomes a note naming the file (and line/column); the other files still load.
 
 use crate::ingest::{InputTree, Limits};
@@ -97,6 +98,10 @@ pub fn index_bundle(
                 continue;
             }
             normalize_nulls(&mut item);
+            // managedFields are bookkeeping no rule reads; they are often half an object.
+            if let Some(serde_json::Value::Object(meta)) = item.get_mut("metadata") {
+                meta.remove("managedFields");
+            }
             let api_version = str_at(&item, &["apiVersion"])
                 .map(str::to_string)
                 .unwrap_or_else(|| api_default.clone());

@@ -298,6 +298,9 @@ pub struct IdentityKeys {
     /// SHA-256 (hex) of the first certificate's DER of `client-ca.crt` copies and the
     /// `extension-apiserver-authentication` `client-ca-file`.
     pub client_ca: BTreeSet<String>,
+    /// SHA-256 (hex) of every certificate (not only the first) of those CA bundles: links a
+    /// node whose trust is stale, or a bundle mid-rotation, to the cluster it belongs to.
+    pub ca_any: BTreeSet<String>,
     /// `projectnamespaceuuid` of bundle metadata.
     pub project_uuid: BTreeSet<String>,
     /// Node names the input covers.
@@ -308,6 +311,7 @@ impl IdentityKeys {
     pub fn is_empty(&self) -> bool {
         self.server_ca.is_empty()
             && self.client_ca.is_empty()
+            && self.ca_any.is_empty()
             && self.project_uuid.is_empty()
             && self.node_names.is_empty()
     }
@@ -320,6 +324,11 @@ impl IdentityKeys {
         }
         for f in self.client_ca.intersection(&other.client_ca) {
             out.push(format!("client-ca:sha256:{f}"));
+        }
+        if out.is_empty() {
+            for f in self.ca_any.intersection(&other.ca_any) {
+                out.push(format!("ca:sha256:{f}"));
+            }
         }
         for u in self.project_uuid.intersection(&other.project_uuid) {
             out.push(format!("projectnamespaceuuid:{u}"));
@@ -370,12 +379,70 @@ impl Snapshot {
         })
     }
 
+    /// One of a node's scanned logs (`logs/rke2-server.log`, `logs/kernel.log.1`): the first
+    /// input that holds it.
+    pub fn host_log(
+        &self,
+        node: &str,
+        host_path: &str,
+    ) -> Option<(&HostFile, &crate::ingest::ScannedLog)> {
+        let list = self.nodes.get(node)?.files.get(host_path)?;
+        list.iter().find_map(|hf| {
+            self.trees
+                .get(hf.input)
+                .and_then(|t| t.logs.get(&hf.logical))
+                .map(|l| (hf, l))
+        })
+    }
+
+    /// Scanned logs of support bundles outside node zips (the harvester pod's logs), with the
+    /// index of their input.
+    pub fn pod_logs(&self) -> impl Iterator<Item = (usize, &crate::ingest::ScannedLog)> + '_ {
+        self.bundles.iter().flat_map(move |b| {
+            let top = if b.top.is_empty() {
+                String::new()
+            } else {
+                format!("{}/", b.top)
+            };
+            self.trees
+                .get(b.input)
+                .into_iter()
+                .flat_map(|t| t.logs.iter())
+                .filter(move |(p, _)| !p.contains('!') && p.starts_with(&top))
+                .map(move |(_, l)| (b.input, l))
+        })
+    }
+
     /// The provenance string (`<input name>!<logical path>`) of a host file.
     pub fn provenance(&self, hf: &HostFile) -> String {
         match self.trees.get(hf.input) {
             Some(t) => t.provenance(&hf.logical),
             None => hf.logical.clone(),
         }
+    }
+
+    /// Names of the nodes with a role, sorted.
+    pub fn nodes_with(&self, role: Role) -> Vec<&str> {
+        self.nodes
+            .values()
+            .filter(|n| n.roles.contains(&role))
+            .map(|n| n.name.as_str())
+            .collect()
+    }
+
+    /// Target set `servers`: every node running rke2-server, witnesses included.
+    pub fn servers(&self) -> Vec<&str> {
+        self.nodes_with(Role::Server)
+    }
+
+    /// Target set `agents`: agent-only nodes.
+    pub fn agents(&self) -> Vec<&str> {
+        self.nodes_with(Role::Agent)
+    }
+
+    /// Target set `witnesses`.
+    pub fn witnesses(&self) -> Vec<&str> {
+        self.nodes_with(Role::Witness)
     }
 
     /// The latest collection time among the inputs.

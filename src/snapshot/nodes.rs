@@ -160,6 +160,123 @@ pub fn node_addresses(obj: &KubeObject) -> BTreeSet<String> {
     out
 }
 
+/// Addresses of a node snapshot: the `serving-kubelet.crt` SANs (the node's `--node-ip`,
+/// `--node-external-ip` and host name, like a Node's `status.addresses`), without `localhost`
+/// and loopback addresses. `commands/ip-addr.txt` is not used: it also lists VIPs (kube-vip's
+/// `/32` on `mgmt-br`) and storage NICs, which are not the node's addresses (see
+/// [`ip_addr_addresses`] for callers that want every interface address).
+pub fn snapshot_addresses(tree: &InputTree, prefix: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    if let Some(data) = host_file(tree, prefix, SERVING_KUBELET) {
+        for san in super::certs::first_cert_sans(data) {
+            if !is_local_address(&san) && san != "localhost" {
+                out.insert(san);
+            }
+        }
+    }
+    out
+}
+
+fn is_local_address(a: &str) -> bool {
+    match a.parse::<std::net::IpAddr>() {
+        Ok(ip) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || match ip {
+                    std::net::IpAddr::V4(v4) => v4.is_link_local(),
+                    std::net::IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+                }
+        }
+        Err(_) => false,
+    }
+}
+
+/// Interfaces whose addresses are not the node's own (CNI, tunnels, bridges of containers).
+fn is_virtual_interface(name: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "lo",
+        "cni",
+        "flannel",
+        "cali",
+        "vxlan",
+        "kube-",
+        "docker",
+        "tunl",
+        "veth",
+        "genev",
+        "ovn",
+        "nodelocaldns",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// Global addresses from `ip addr` / `ip -o addr` output.
+pub fn ip_addr_addresses(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut iface = String::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        // `2: eth0: <BROADCAST,…>` (header) or `2: eth0    inet 10.0.0.5/24 …` (-o form).
+        if let [idx, name, ..] = words.as_slice()
+            && idx.ends_with(':')
+            && idx
+                .trim_end_matches(':')
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        {
+            iface = name
+                .trim_end_matches(':')
+                .split('@')
+                .next()
+                .unwrap_or("")
+                .to_string();
+        }
+        if let Some(i) = words.iter().position(|w| *w == "inet" || *w == "inet6")
+            && let Some(cidr) = words.get(i + 1)
+        {
+            let addr = cidr.split('/').next().unwrap_or("");
+            if addr.parse::<std::net::IpAddr>().is_ok()
+                && !is_local_address(addr)
+                && !is_virtual_interface(&iface)
+            {
+                out.insert(addr.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Whether `commands/systemctl-show-rke2.txt` shows rke2-server (`Some(true)`) or only
+/// rke2-agent (`Some(false)`) active.
+pub fn active_rke2_unit(tree: &InputTree, prefix: &str) -> Option<bool> {
+    let data = host_file(tree, prefix, "commands/systemctl-show-rke2.txt")?;
+    let text = String::from_utf8_lossy(data);
+    let (mut server, mut agent) = (false, false);
+    for block in text.split("\n\n") {
+        let mut id = "";
+        let mut active = false;
+        for line in block.lines() {
+            if let Some(v) = line.strip_prefix("Id=") {
+                id = v.trim();
+            }
+            if line.trim() == "ActiveState=active" {
+                active = true;
+            }
+        }
+        if active {
+            server |= id == "rke2-server.service";
+            agent |= id == "rke2-agent.service";
+        }
+    }
+    if server {
+        Some(true)
+    } else if agent {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 /// The host path of an entry inside a bundle node zip (the part after `<zip>!`), or `None` for
 /// the node folder itself.
 pub fn zip_host_path(inner: &str) -> Option<String> {
@@ -210,11 +327,19 @@ pub fn all_paths(tree: &InputTree) -> BTreeMap<&str, bool> {
     out
 }
 
-/// Record one host path of a node.
+/// Depth kept in [`Node::present`] for entries that were only seen (containerd snapshots and
+/// the like hold hundreds of thousands of deep paths no rule needs).
+pub const PRESENT_DEPTH: usize = 8;
+
+/// Record one host path of a node: readable content goes to `files`; the path and its ancestor
+/// directories go to `present` (seen-only paths cut to [`PRESENT_DEPTH`] segments).
 pub fn add_host_path(node: &mut Node, input: usize, host: String, logical: &str, readable: bool) {
-    let host = host.trim_end_matches('/').to_string();
+    let mut host = host.trim_end_matches('/').to_string();
     if host.is_empty() {
         return;
+    }
+    if !readable && let Some((i, _)) = host.match_indices('/').nth(PRESENT_DEPTH - 1) {
+        host.truncate(i);
     }
     if readable {
         let list = node.files.entry(host.clone()).or_default();
@@ -234,7 +359,9 @@ pub fn add_host_path(node: &mut Node, input: usize, host: String, logical: &str,
             acc.push('/');
         }
         acc.push_str(seg);
-        node.present.insert(acc.clone());
+        if !node.present.contains(&acc) {
+            node.present.insert(acc.clone());
+        }
     }
 }
 
@@ -346,6 +473,18 @@ mod tests {
             Some("scc/etc.txt".into())
         );
         assert_eq!(zip_host_path("node1/"), None);
+    }
+
+    #[test]
+    fn ip_addr_parsing() {
+        let text = "1: lo: <LOOPBACK,UP> mtu 65536\n    inet 127.0.0.1/8 scope host lo\n\
+2: mgmt-br: <BROADCAST,MULTICAST,UP> mtu 1500\n    inet 10.0.0.5/24 brd 10.0.0.255 scope global mgmt-br\n\
+    inet 10.0.0.100/32 scope global mgmt-br\n    inet6 fe80::1/64 scope link\n\
+5: flannel.1: <BROADCAST,UP> mtu 1450\n    inet 10.52.0.0/32 scope global flannel.1\n\
+7: cali123@if3    inet 10.52.0.9/32 scope global cali123\n\
+3: eth1    inet6 2001:db8::5/64 scope global \\       valid_lft forever\n";
+        let got: Vec<String> = ip_addr_addresses(text).into_iter().collect();
+        assert_eq!(got, ["10.0.0.100", "10.0.0.5", "2001:db8::5"]);
     }
 
     #[test]

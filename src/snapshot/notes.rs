@@ -140,6 +140,10 @@ pub fn ingest_issue_notes(tree: &InputTree, notes: &mut Vec<Note>, coverage: &mu
                     "{place}: link leaves the archive's tree and was not followed ({}); normal in node snapshots",
                     issue.message
                 ),
+                IssueKind::LinkTargetNotLoaded => format!(
+                    "{place}: link target not loaded ({}); the link's content is not evaluated",
+                    issue.message
+                ),
                 _ => format!("{place}: {}", issue.message),
             };
             coverage.push(Coverage {

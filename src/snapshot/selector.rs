@@ -3,8 +3,9 @@
 //! top folder, a node zip's `<node>/configs/`).
 //!
 //! - **Load** (read into memory, charged): bundle `metadata.yaml` and `bundleGenerationError.log`;
-//!   the `yamls/` lists of [`YAML_WHITELIST`]; node host paths (see [`host_want`]): rke2 `server/`
-//!   except `db/`, `manifests/`, `static/`; the files directly in rke2 `agent/` plus its
+//!   the `yamls/` lists of [`YAML_WHITELIST`]; everything under a node zip's `configs/`; node host
+//!   paths (see [`host_want`]): rke2 `server/` except `db/`, `manifests/`, `static/` (charts) and
+//!   `logs/` (audit logs); the files directly in rke2 `agent/` plus its
 //!   `pod-manifests/`, `etc/` and `tls-*/` backups (not `containerd/`, `images/`, `logs/`);
 //!   `opt/rke2/server/**` (staged custom CA material); `etc/rancher/**`; `oem/**`; `etc/passwd`,
 //!   `etc/group`, `etc/hostname`, `etc/os-release`, `etc/harvester-release.yaml`,
@@ -96,6 +97,18 @@ pub const YAML_WHITELIST: &[YamlResource] = &[
         plural: "secrets",
         namespaces: Some(&["fleet-local"]),
         why: "machine-plan secrets (applied output)",
+    },
+    YamlResource {
+        group: "apps",
+        plural: "deployments",
+        namespaces: Some(&["cattle-system"]),
+        why: "cattle-cluster-agent CATTLE_CA_CHECKSUM (RANCHER009)",
+    },
+    YamlResource {
+        group: "apps",
+        plural: "daemonsets",
+        namespaces: Some(&["cattle-system"]),
+        why: "cattle-node-agent CATTLE_CA_CHECKSUM (RANCHER009)",
     },
     res(
         "events.k8s.io",
@@ -303,6 +316,11 @@ impl AnalysisSelector {
             };
         }
 
+        // Everything under a node zip's `configs/`.
+        if outer.is_some_and(is_node_zip) && n >= 3 && segs[1] == "configs" {
+            return Want::Load;
+        }
+
         // Nested archives.
         if n >= 2 && segs[n - 2] == "nodes" && last.ends_with(".zip") {
             return Want::Nested;
@@ -359,8 +377,21 @@ impl AnalysisSelector {
         if (2..=4).contains(&n) && segs[n - 2] == "commands" && last.ends_with(".txt") {
             return Want::Load;
         }
+        // `token-file:` / `RKE2_TOKEN_FILE=` may name a file anywhere on the host (`/root/…`):
+        // small files named like a token are loaded wherever they sit, so the reference can be
+        // followed (never under containerd content).
+        if n <= 8 && last.contains("token") && !segs.contains(&"containerd") {
+            return Want::Load;
+        }
         Want::Skip
     }
+}
+
+/// `…/nodes/<node>.zip` (the last `!` part of the outer path).
+fn is_node_zip(outer: &str) -> bool {
+    let last = outer.rsplit('!').next().unwrap_or(outer);
+    let segs = segments(last);
+    segs.len() >= 2 && segs[segs.len() - 2] == "nodes" && last.ends_with(".zip")
 }
 
 fn is_txz(name: &str) -> bool {
@@ -373,21 +404,22 @@ fn is_node_log(file: &str) -> bool {
 }
 
 /// `harvester-<replicaset hash>-<pod hash>`: the harvester deployment's pod, not
-/// `harvester-webhook-…`, `harvester-network-controller-…` and the like.
+/// `harvester-webhook-…`, `harvester-network-controller-…` and the like. Both hashes use
+/// Kubernetes' safe alphabet (no vowels): the replicaset hash has 6-10 characters, the pod
+/// suffix 5.
 fn is_harvester_pod(pod: &str) -> bool {
-    let Some(rest) = pod.strip_prefix("harvester-") else {
-        return false;
+    const SAFE: &str = "bcdfghjklmnpqrstvwxz2456789";
+    let safe = |s: &str, min: usize, max: usize| {
+        (min..=max).contains(&s.len()) && s.chars().all(|c| SAFE.contains(c))
     };
-    let parts: Vec<&str> = rest.split('-').collect();
-    let hashy = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && s.chars().any(|c| c.is_ascii_digit())
-    };
-    parts.len() == 2
-        && hashy(parts[0])
-        && (parts[1].len() == 5 && parts[1].chars().all(|c| c.is_ascii_alphanumeric()))
+    match pod
+        .strip_prefix("harvester-")
+        .map(|rest| rest.split('-').collect::<Vec<_>>())
+        .as_deref()
+    {
+        Some([rs, suffix]) => safe(rs, 6, 10) && safe(suffix, 5, 5),
+        _ => false,
+    }
 }
 
 /// The decision for a path that starts with a host path anchor, or `None` when `segs` does not
@@ -395,7 +427,9 @@ fn is_harvester_pod(pod: &str) -> bool {
 pub fn host_want(segs: &[&str]) -> Option<Want> {
     match segs {
         ["var", "lib", "rancher", "rke2", rest @ ..] => Some(match rest {
-            ["server", first, ..] if matches!(*first, "db" | "manifests" | "static") => Want::Skip,
+            ["server", first, ..] if matches!(*first, "db" | "manifests" | "static" | "logs") => {
+                Want::Skip
+            }
             ["server", _, ..] => Want::Load,
             ["agent", _file] => Want::Load,
             ["agent", first, _, ..]
@@ -491,6 +525,18 @@ mod tests {
             )),
             Want::Load
         );
+        assert_eq!(
+            w(&format!(
+                "{TOP}/yamls/namespaced/cattle-system/apps/v1/deployments.yaml"
+            )),
+            Want::Load
+        );
+        assert_eq!(
+            w(&format!(
+                "{TOP}/yamls/namespaced/longhorn-system/apps/v1/deployments.yaml"
+            )),
+            Want::Skip
+        );
         assert_eq!(w(&format!("{TOP}/nodes/node1.zip")), Want::Nested);
         assert_eq!(
             w(&format!(
@@ -521,6 +567,11 @@ mod tests {
             Want::Load
         );
         assert_eq!(w(&format!("{z}/configs/oem/99_custom.yaml")), Want::Load);
+        assert_eq!(
+            w(&format!("{z}/configs/etc/rancher/agent/cattle-id")),
+            Want::Load
+        );
+        assert_eq!(w(&format!("{z}/configs/etc/ssh/sshd_config")), Want::Load);
         assert_eq!(w(&format!("{z}/logs/rke2-server.log")), Want::Scan);
         assert_eq!(w(&format!("{z}/logs/kernel.log.1")), Want::Scan);
         assert_eq!(w(&format!("{z}/logs/rancherd.log")), Want::Scan);
@@ -611,6 +662,16 @@ mod tests {
             assert_eq!(l("commands/rke2-version.txt"), Want::Load);
             assert_eq!(l("var/log/messages"), Want::Skip);
         }
+    }
+
+    #[test]
+    fn harvester_pod_names() {
+        assert!(is_harvester_pod("harvester-d544ddb6f-6g2fl"));
+        assert!(is_harvester_pod("harvester-7c9f8b6d4-xkq2m"));
+        assert!(!is_harvester_pod("harvester-webhook-5msj8"));
+        assert!(!is_harvester_pod("harvester-webhook-67744f845f-5msj8"));
+        assert!(!is_harvester_pod("harvester-network-controller-jldp7"));
+        assert!(!is_harvester_pod("harvester-node-disk-manager-tx686"));
     }
 
     #[test]

@@ -1,0 +1,187 @@
+//! The fault variants of `bundles/fixtures/` (made by the generator): each shows exactly its
+//! fault in `harrow certs` / `harrow graph` output, and the healthy cluster shows none.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use support::{Test, root};
+
+const AT: &str = "2026-11-20T10:00:00Z";
+
+/// The faults `certs` and `graph` report for one variant, one short line each.
+fn faults(variant: &str) -> BTreeSet<String> {
+    let dir = root().join("bundles/fixtures").join(variant);
+    let mut inputs: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path().display().to_string()))
+        .collect();
+    inputs.sort();
+    let certs = Test::new()
+        .arg("certs")
+        .args(&inputs)
+        .args(["-o", "json", "--at", AT])
+        .run()
+        .code(0)
+        .json();
+    let graph = Test::new()
+        .arg("graph")
+        .args(&inputs)
+        .args(["-o", "json", "--at", AT])
+        .run()
+        .code(0)
+        .json();
+    let mut out = BTreeSet::new();
+    for c in certs.as_array().expect("certificates") {
+        let nodes: BTreeSet<&str> = c["locations"]
+            .as_array()
+            .expect("locations")
+            .iter()
+            .filter_map(|l| l["node"].as_str())
+            .collect();
+        let nodes = nodes.into_iter().collect::<Vec<_>>().join(",");
+        match c["in_use"].as_str() {
+            Some("live") => {}
+            Some(other) => {
+                out.insert(format!("{other} certificates on {nodes}"));
+                continue;
+            }
+            None => continue,
+        }
+        if c["status"] == "expired" {
+            out.insert(format!("expired live certificates on {nodes}"));
+        }
+        if !matches!(c["chain_status"].as_str(), Some("valid" | "self-signed")) {
+            out.insert(format!("chain {} on {nodes}", c["chain_status"]));
+        }
+    }
+    for m in graph["key_mismatches"].as_array().expect("key_mismatches") {
+        out.insert(format!(
+            "key mismatch {} {}",
+            m["node"].as_str().unwrap_or(""),
+            m["cert"].as_str().unwrap_or("")
+        ));
+    }
+    for u in graph["unpinned_tokens"]
+        .as_array()
+        .expect("unpinned_tokens")
+    {
+        out.insert(format!(
+            "token pins an unknown CA hash on {}",
+            u["node"].as_str().unwrap_or("")
+        ));
+    }
+    let cons = &graph["consistency"];
+    for d in cons["disagreements"].as_array().expect("disagreements") {
+        out.insert(format!(
+            "differs between servers: {}",
+            d["file"].as_str().unwrap_or("")
+        ));
+    }
+    for s in cons["stale_copies"].as_array().expect("stale_copies") {
+        out.insert(format!(
+            "stale {} on {}",
+            s["file"].as_str().unwrap_or(""),
+            s["node"].as_str().unwrap_or("")
+        ));
+    }
+    for k in cons["service_current_key"]
+        .as_array()
+        .expect("service_current_key")
+    {
+        out.insert(format!(
+            "service.current.key is key #{} on {}",
+            k["position"],
+            k["node"].as_str().unwrap_or("")
+        ));
+    }
+    out
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn healthy_cluster_and_other_archive_formats_show_no_fault() {
+    assert_eq!(faults("healthy"), set(&[]));
+    assert_eq!(faults("formats"), set(&[]));
+}
+
+#[test]
+fn expired_leaf_is_expired_on_its_node_only() {
+    assert_eq!(
+        faults("expired-leaf"),
+        set(&["expired live certificates on s2"])
+    );
+}
+
+#[test]
+fn key_mismatch_is_caught_on_its_pair() {
+    assert_eq!(
+        faults("key-mismatch"),
+        set(&["key mismatch s1 var/lib/rancher/rke2/server/tls/serving-kube-apiserver.crt"])
+    );
+}
+
+#[test]
+fn a_ca_that_differs_between_servers_is_shown() {
+    assert_eq!(
+        faults("ca-differs"),
+        set(&["differs between servers: server/tls/client-ca.crt"])
+    );
+}
+
+#[test]
+fn an_agent_with_a_stale_server_ca_and_old_token_is_shown() {
+    assert_eq!(
+        faults("stale-agent-ca"),
+        set(&[
+            "stale agent/server-ca.crt on a1",
+            "token pins an unknown CA hash on a1",
+        ])
+    );
+}
+
+#[test]
+fn a_token_pinning_the_wrong_hash_is_shown() {
+    assert_eq!(
+        faults("token-wrong-hash"),
+        set(&["token pins an unknown CA hash on s2"])
+    );
+}
+
+#[test]
+fn service_current_key_not_first_is_shown() {
+    // s1 prepended a new key to service.key, so its list also differs from s2's.
+    assert_eq!(
+        faults("service-key-order"),
+        set(&[
+            "differs between servers: server/tls/service.key",
+            "service.current.key is key #1 on s1",
+        ])
+    );
+}
+
+#[test]
+fn custom_ca_topology_verifies_with_three_cert_bundles() {
+    assert_eq!(faults("custom-ca"), set(&[]));
+}
+
+#[test]
+fn backups_after_certificate_rotate_are_classified_as_backup() {
+    assert_eq!(faults("post-rotate"), set(&["backup certificates on s1"]));
+}
+
+#[test]
+fn staged_rotation_is_staged_and_the_scripts_token_hash_matches_no_served_ca() {
+    // rotate-default-ca-certs.sh rewrites server/token with the new *leaf* CA's fingerprint,
+    // which is not what hashCA gives (reference §4.2): the token pins nothing served.
+    assert_eq!(
+        faults("rotate-ca-staged"),
+        set(&[
+            "staged certificates on s1",
+            "token pins an unknown CA hash on s1",
+        ])
+    );
+}
