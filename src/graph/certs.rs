@@ -4,6 +4,7 @@
 //! issuer).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use time::OffsetDateTime;
@@ -96,34 +97,38 @@ pub fn status_at(cert: &Cert, at: OffsetDateTime, window_days: u32) -> Status {
 }
 
 struct Found {
-    cert: Cert,
+    /// Shared: a CA repeated in thousands of chain files is parsed (and held) once.
+    cert: Arc<Cert>,
     loc: Location,
 }
 
 fn collect_file(
     data: &[u8],
     loc: Location,
+    memo: &mut pki::CertMemo,
     out: &mut Vec<Found>,
     problems: &mut Vec<ParseProblem>,
 ) {
     let certs = if loc.path.ends_with("dynamic-cert.json") {
         pki::dynamic_cert::parse_dynamic_cert(data).and_then(|d| match d.certs {
-            Some(r) => r,
+            Some(r) => r.map(|v| v.into_iter().map(Arc::new).collect()),
             None => Err(pki::PkiError::Empty("certificate")),
         })
     } else {
-        pki::parse_certs(data)
+        pki::parse_certs_memo(data, memo)
     };
     match certs {
         Ok(certs) => {
+            let last = certs.len().saturating_sub(1);
+            let mut loc = Some(loc);
             for (i, cert) in certs.into_iter().enumerate() {
-                out.push(Found {
-                    cert,
-                    loc: Location {
-                        index: i,
-                        ..loc.clone()
-                    },
-                });
+                let l = if i == last { loc.take() } else { loc.clone() };
+                if let Some(l) = l {
+                    out.push(Found {
+                        cert,
+                        loc: Location { index: i, ..l },
+                    });
+                }
             }
         }
         Err(pki::PkiError::Empty(_)) => {}
@@ -139,6 +144,10 @@ fn collect_file(
 /// Certificate-bearing files of every node (by host path) and bundle objects.
 fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Found> {
     let mut out = Vec::new();
+    let mut memo = pki::CertMemo::default();
+    // Plain certificate files are the bulk (tens of thousands on a big node): parsed in
+    // parallel below.
+    let mut files: Vec<(&[u8], Location)> = Vec::new();
     for node in snap.nodes.values() {
         for (host, copies) in &node.files {
             let Some(in_use) = in_use_of_host_path(host) else {
@@ -167,9 +176,9 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Found> {
                     in_use,
                 };
                 if is_kubeconfig {
-                    collect_kubeconfig(&file.data, loc, &mut out, problems);
+                    collect_kubeconfig(&file.data, loc, &mut memo, &mut out, problems);
                 } else {
-                    collect_file(&file.data, loc, &mut out, problems);
+                    files.push((&file.data, loc));
                 }
             }
         }
@@ -190,10 +199,61 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Found> {
                 index: 0,
                 in_use: InUse::Object,
             };
-            collect_file(pem.as_bytes(), loc, &mut out, problems);
+            collect_file(pem.as_bytes(), loc, &mut memo, &mut out, problems);
         }
     }
+    drop(memo);
+    for (found, probs) in par_map_init(&files, pki::CertMemo::default, |memo, (data, loc)| {
+        let (mut o, mut p) = (Vec::new(), Vec::new());
+        collect_file(data, loc.clone(), memo, &mut o, &mut p);
+        (o, p)
+    }) {
+        out.extend(found);
+        problems.extend(probs);
+    }
     out
+}
+
+/// `f` over `items` on every core (contiguous chunks, results in order); inline when small.
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    par_map_init(items, || (), |_, t| f(t))
+}
+
+/// [`par_map`] with per-thread state made by `init`.
+pub(crate) fn par_map_init<T: Sync, R: Send, S>(
+    items: &[T],
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, &T) -> R + Sync,
+) -> Vec<R> {
+    const MIN_PER_THREAD: usize = 256;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len() / MIN_PER_THREAD)
+        .min(16);
+    if threads <= 1 {
+        let mut state = init();
+        return items.iter().map(|t| f(&mut state, t)).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    let (f, init) = (&f, &init);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(per)
+            .map(|chunk| {
+                s.spawn(move || {
+                    let mut state = init();
+                    chunk.iter().map(|t| f(&mut state, t)).collect::<Vec<R>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                Err(p) => std::panic::resume_unwind(p),
+            })
+            .collect()
+    })
 }
 
 /// Embedded certificates of a kubeconfig (`certificate-authority-data`,
@@ -201,6 +261,7 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Found> {
 fn collect_kubeconfig(
     data: &[u8],
     loc: Location,
+    memo: &mut pki::CertMemo,
     out: &mut Vec<Found>,
     problems: &mut Vec<ParseProblem>,
 ) {
@@ -213,7 +274,7 @@ fn collect_kubeconfig(
             if let Some(v) = t.strip_prefix(key) {
                 let v = v.trim().trim_matches('"');
                 match base64::engine::general_purpose::STANDARD.decode(v) {
-                    Ok(pem) => collect_file(&pem, loc.clone(), out, problems),
+                    Ok(pem) => collect_file(&pem, loc.clone(), memo, out, problems),
                     Err(e) => problems.push(ParseProblem {
                         source: loc.source.clone(),
                         path: loc.path.clone(),
@@ -284,57 +345,75 @@ fn object_pems(obj: &crate::snapshot::KubeObject) -> Vec<(String, String)> {
     out
 }
 
+/// One distinct certificate and where it was found.
+type Occurrences = (Arc<Cert>, Vec<Location>);
+
 /// Build the inventory at reference time `at` with the cluster's renew window.
 pub fn build(snap: &Snapshot, at: OffsetDateTime, window_days: u32) -> Inventory {
     let mut problems = Vec::new();
     let found = gather(snap, &mut problems);
-    let mut by_fp: BTreeMap<String, (Cert, Vec<Location>)> = BTreeMap::new();
+    // Deduplicate by fingerprint, keeping the first parse of each certificate (copies are
+    // byte-identical) and moving, not copying, certificates and locations.
+    let mut by_fp: HashMap<String, Occurrences> = HashMap::new();
     for f in found {
-        by_fp
-            .entry(f.cert.fingerprint_sha256.clone())
-            .or_insert_with(|| (f.cert.clone(), Vec::new()))
-            .1
-            .push(f.loc);
+        match by_fp.get_mut(&f.cert.fingerprint_sha256) {
+            Some((_, locs)) => locs.push(f.loc),
+            None => {
+                by_fp.insert(f.cert.fingerprint_sha256.clone(), (f.cert, vec![f.loc]));
+            }
+        }
     }
+    let mut entries: Vec<(String, Occurrences)> = by_fp.into_iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     // Candidate issuers grouped by subject DN, so each certificate is checked only against
     // certificates whose subject is its issuer.
-    let mut by_subject: HashMap<&[u8], Vec<Cert>> = HashMap::new();
-    for (cert, _) in by_fp.values() {
+    let mut by_subject: HashMap<&[u8], Vec<&Cert>> = HashMap::new();
+    for (_, (cert, _)) in &entries {
         by_subject
             .entry(cert.subject_der.as_slice())
             .or_default()
-            .push(cert.clone());
+            .push(cert);
     }
-    let mut certs = BTreeMap::new();
-    for (fp, (cert, locations)) in &by_fp {
-        let mut locations = locations.clone();
-        locations.sort();
-        locations.dedup();
-        let empty = Vec::new();
-        let candidates = by_subject.get(cert.issuer_der.as_slice()).unwrap_or(&empty);
-        let chain = pki::chain_status(cert, candidates, at);
-        let issuers: BTreeSet<String> = chain
+    // Signature checks dominate: every core.
+    let chains: Vec<(ChainStatus, Vec<String>)> = par_map(&entries, |(_, (cert, _))| {
+        let candidates = by_subject
+            .get(cert.issuer_der.as_slice())
+            .map_or(&[][..], |v| v.as_slice());
+        let chain = pki::chain_status_refs(cert, candidates, at);
+        let issuers: BTreeSet<&str> = chain
             .issuers
             .iter()
             .chain(chain.unverified.iter())
-            .filter_map(|&i| candidates.get(i).map(|c| c.fingerprint_sha256.clone()))
+            .filter_map(|&i| candidates.get(i).map(|c| c.fingerprint_sha256.as_str()))
             .collect();
+        (
+            chain.status,
+            issuers.into_iter().map(str::to_string).collect(),
+        )
+    });
+    drop(by_subject);
+    let mut certs = BTreeMap::new();
+    for ((fp, (cert, mut locations)), (chain, issuers)) in entries.into_iter().zip(chains) {
+        // The memos are gone: this is the only reference left.
+        let cert = Arc::try_unwrap(cert).unwrap_or_else(|c| (*c).clone());
+        locations.sort();
+        locations.dedup();
         let in_use = locations
             .iter()
             .map(|l| l.in_use)
             .min()
             .unwrap_or(InUse::Object);
         certs.insert(
-            fp.clone(),
+            fp,
             CertEntry {
-                status: status_at(cert, at, window_days),
+                status: status_at(&cert, at, window_days),
                 residual_seconds: (cert.not_after - at).whole_seconds(),
-                chain: chain.status,
-                issuers: issuers.into_iter().collect(),
+                chain,
+                issuers,
                 in_use,
                 owner: Owner::Unknown,
                 component_self_signed: false,
-                cert: cert.clone(),
+                cert,
                 locations,
             },
         );

@@ -5,7 +5,7 @@
 //! Queries: `blast_radius` (what stops working if a CA, certificate or key expires or is
 //! replaced). Exports: dot, mermaid, JSON.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -102,7 +102,7 @@ fn short(path: &str) -> &str {
 }
 
 /// Edge kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Edge {
     /// CA certificate → certificate it signed (verified with the CA's key).
     Signs,
@@ -168,6 +168,9 @@ pub struct UnpinnedToken {
 pub struct TrustGraph {
     pub graph: DiGraph<Vertex, Edge>,
     index: BTreeMap<String, NodeIndex>,
+    /// Edges already added (deduplication without scanning a vertex's edges: a CA or a node can
+    /// have hundreds of thousands).
+    edges: HashSet<(NodeIndex, NodeIndex, Edge)>,
     pub mismatches: Vec<Mismatch>,
     /// Tokens pinning a hash no server CA file gives (TOKEN001 material).
     pub unpinned: Vec<UnpinnedToken>,
@@ -187,7 +190,7 @@ impl TrustGraph {
     }
 
     fn edge(&mut self, a: NodeIndex, b: NodeIndex, e: Edge) {
-        if !self.graph.edges_connecting(a, b).any(|x| *x.weight() == e) {
+        if self.edges.insert((a, b, e)) {
             self.graph.add_edge(a, b, e);
         }
     }
@@ -216,6 +219,8 @@ fn file_bytes<'a>(
 /// Build the graph from the snapshot and its certificate inventory.
 pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
     let mut g = TrustGraph::default();
+    // Node vertices by name: every location of every certificate names one.
+    let mut nodes: HashMap<String, NodeIndex> = HashMap::new();
     for (fp, e) in &inv.certs {
         let label = e
             .cert
@@ -239,18 +244,18 @@ pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
         // Locations: a CA certificate in a bundle file is trusted by that bundle; the first
         // certificate of a leaf file is presented by its node.
         for l in &e.locations {
-            let bundle_path = l.host_path.clone().unwrap_or_else(|| l.path.clone());
-            if is_kubeconfig_path(&bundle_path) {
+            let bundle_path: &str = l.host_path.as_deref().unwrap_or(&l.path);
+            if is_kubeconfig_path(bundle_path) {
                 continue; // kubeconfigs are added with their file references below
             }
-            if e.cert.is_ca && is_ca_bundle_path(&bundle_path) {
+            if e.cert.is_ca && is_ca_bundle_path(bundle_path) {
                 let b = g.vertex(Vertex::Bundle {
                     node: l.node.clone(),
-                    path: bundle_path.clone(),
+                    path: bundle_path.to_string(),
                 });
                 g.edge(b, child, Edge::Trusts);
                 if let Some(n) = &l.node {
-                    let nv = g.vertex(Vertex::Node { name: n.clone() });
+                    let nv = node_vertex(&mut g, &mut nodes, n);
                     g.edge(nv, b, Edge::Holds);
                 }
             } else if !e.cert.is_ca
@@ -258,7 +263,7 @@ pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
                 && l.in_use == InUse::Live
                 && let Some(n) = &l.node
             {
-                let nv = g.vertex(Vertex::Node { name: n.clone() });
+                let nv = node_vertex(&mut g, &mut nodes, n);
                 g.edge(nv, child, Edge::Presents);
             }
         }
@@ -328,6 +333,22 @@ impl TrustGraph {
             }),
         }
     }
+}
+
+/// The vertex of node `name`, through a cache of the ones already made.
+fn node_vertex(
+    g: &mut TrustGraph,
+    cache: &mut HashMap<String, NodeIndex>,
+    name: &str,
+) -> NodeIndex {
+    if let Some(i) = cache.get(name) {
+        return *i;
+    }
+    let i = g.vertex(Vertex::Node {
+        name: name.to_string(),
+    });
+    cache.insert(name.to_string(), i);
+    i
 }
 
 fn is_kubeconfig_path(p: &str) -> bool {

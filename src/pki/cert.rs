@@ -6,8 +6,13 @@
 //! first, `CN=…,O=…`), which is what `rke2 certificate check` and its logs print. Usages follow
 //! `rke2 certificate check`: `CertSign` from KeyUsage, `ServerAuth`/`ClientAuth` from the EKU.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
+use std::sync::Arc;
+
+use ring::signature as ring_sig;
 
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
@@ -153,6 +158,48 @@ pub struct Cert {
     /// DER of the SubjectPublicKeyInfo and its SHA-256 (lowercase hex): the pairing key.
     pub spki_der: Vec<u8>,
     pub spki_sha256: String,
+    /// What [`verify`] needs, located once at parse time so a check does not re-parse the DER.
+    sig: SigParts,
+}
+
+/// The outer signature algorithm of a certificate as the verifier ([`x509_parser`]'s `verify`
+/// over ring) dispatches on it: by OID only, parameters ignored (except for RSA-PSS, which goes
+/// through x509-parser itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum SigAlg {
+    RsaSha1,
+    RsaSha256,
+    RsaSha384,
+    RsaSha512,
+    EcdsaSha256,
+    EcdsaSha384,
+    Ed25519,
+    /// Anything else (RSA-PSS, unsupported algorithms): checked through x509-parser.
+    #[default]
+    Other,
+}
+
+/// The named curve in a SubjectPublicKeyInfo's algorithm parameters (whatever the algorithm OID,
+/// as x509-parser looks at it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum KeyCurve {
+    P256,
+    P384,
+    #[default]
+    Other,
+}
+
+/// The parts of a certificate signature checks use, in both roles (child and issuer).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct SigParts {
+    /// The TBSCertificate bytes, as a range of `der`; `None` sends checks to x509-parser.
+    tbs: Option<Range<usize>>,
+    /// The signatureValue BIT STRING contents.
+    signature: Vec<u8>,
+    alg: SigAlg,
+    /// The subjectPublicKey BIT STRING contents (when acting as issuer).
+    public_key: Vec<u8>,
+    curve: KeyCurve,
 }
 
 impl fmt::Debug for Cert {
@@ -229,6 +276,44 @@ const KU_CERT_SIGN: u16 = 1 << 5;
 /// Parse every certificate in `data`: PEM (all `CERTIFICATE` blocks in order; other blocks
 /// ignored) or DER (one certificate, or several concatenated).
 pub fn parse_certs(data: &[u8]) -> Result<Vec<Cert>, PkiError> {
+    parse_certs_with(data, parse_cert_der)
+}
+
+/// CA certificates already parsed, by the exact bytes they were parsed from. Files that repeat
+/// a chain (every RKE2 leaf file carries its CA; bundles repeat the same roots) parse each CA
+/// once. Leaves are not kept: they rarely repeat, and the memo stays small.
+#[derive(Debug, Default)]
+pub struct CertMemo {
+    by_der: HashMap<Vec<u8>, Arc<Cert>>,
+}
+
+impl CertMemo {
+    fn parse(&mut self, der: &[u8]) -> Result<Arc<Cert>, PkiError> {
+        if let Some(c) = self.by_der.get(der) {
+            return Ok(Arc::clone(c));
+        }
+        let cert = Arc::new(parse_cert_der(der)?);
+        if cert.is_ca || cert.is_self_issued() {
+            self.by_der.insert(der.to_vec(), Arc::clone(&cert));
+        }
+        Ok(cert)
+    }
+}
+
+/// [`parse_certs`] through a [`CertMemo`]: the same certificates and errors, shared.
+pub fn parse_certs_memo(data: &[u8], memo: &mut CertMemo) -> Result<Vec<Arc<Cert>>, PkiError> {
+    if pem::looks_like_pem(data) {
+        parse_certs_with(data, |der| memo.parse(der))
+    } else {
+        // Concatenated DER: each parse sees the rest of the input, not one certificate.
+        parse_certs_with(data, |der| parse_cert_der(der).map(Arc::new))
+    }
+}
+
+fn parse_certs_with<C: std::borrow::Borrow<Cert>>(
+    data: &[u8],
+    mut parse: impl FnMut(&[u8]) -> Result<C, PkiError>,
+) -> Result<Vec<C>, PkiError> {
     if pem::looks_like_pem(data) {
         let mut out = Vec::new();
         for (i, block) in pem::parse_blocks(data)?.iter().enumerate() {
@@ -236,7 +321,7 @@ pub fn parse_certs(data: &[u8]) -> Result<Vec<Cert>, PkiError> {
                 continue;
             }
             let Some(der) = &block.der else { continue };
-            let cert = parse_cert_der(der).map_err(|e| match e {
+            let cert = parse(der).map_err(|e| match e {
                 PkiError::Der { what, detail } => PkiError::Der {
                     what,
                     detail: format!("PEM block {}: {detail}", i + 1),
@@ -256,8 +341,8 @@ pub fn parse_certs(data: &[u8]) -> Result<Vec<Cert>, PkiError> {
         let mut out = Vec::new();
         let mut rest = data;
         while !rest.is_empty() {
-            let cert = parse_cert_der(rest)?;
-            rest = &rest[cert.der.len().min(rest.len())..];
+            let cert = parse(rest)?;
+            rest = &rest[cert.borrow().der.len().min(rest.len())..];
             out.push(cert);
         }
         Ok(out)
@@ -321,6 +406,24 @@ pub fn parse_cert_der(der: &[u8]) -> Result<Cert, PkiError> {
     let (key_algorithm, key_bits) = spki_algorithm(spki);
     let sig_oid = x.signature_algorithm.algorithm.to_id_string();
     let (sig_name, weak) = signature_name(&sig_oid);
+    let sig = SigParts {
+        tbs: subslice_range(der, tbs.as_ref()),
+        signature: x.signature_value.data.to_vec(),
+        alg: sig_alg(&sig_oid),
+        public_key: spki.subject_public_key.data.to_vec(),
+        curve: match spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok())
+            .map(|o| o.to_id_string())
+            .as_deref()
+        {
+            Some(OID_P256) => KeyCurve::P256,
+            Some(OID_P384) => KeyCurve::P384,
+            _ => KeyCurve::Other,
+        },
+    };
 
     Ok(Cert {
         der: der.to_vec(),
@@ -352,7 +455,29 @@ pub fn parse_cert_der(der: &[u8]) -> Result<Cert, PkiError> {
         weak_signature_hash: weak,
         spki_der: spki.raw.to_vec(),
         spki_sha256: sha256_hex(spki.raw),
+        sig,
     })
+}
+
+/// The range of `part` inside `whole` when it is a sub-slice of it.
+fn subslice_range(whole: &[u8], part: &[u8]) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some(start..end)
+}
+
+/// The verifier's dispatch on the signature algorithm OID (x509-parser `verify_signature`).
+fn sig_alg(oid: &str) -> SigAlg {
+    match oid {
+        "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => SigAlg::RsaSha1,
+        "1.2.840.113549.1.1.11" => SigAlg::RsaSha256,
+        "1.2.840.113549.1.1.12" => SigAlg::RsaSha384,
+        "1.2.840.113549.1.1.13" => SigAlg::RsaSha512,
+        "1.2.840.10045.4.3.2" => SigAlg::EcdsaSha256,
+        "1.2.840.10045.4.3.3" => SigAlg::EcdsaSha384,
+        "1.3.101.112" => SigAlg::Ed25519,
+        _ => SigAlg::Other,
+    }
 }
 
 /// A certificate signing request: its subject and public key hash.
@@ -406,11 +531,53 @@ pub enum Verification {
 }
 
 /// Check `child`'s signature with `issuer`'s public key.
+///
+/// The same verifier as x509-parser's `verify_signature` (ring, the same algorithm choice), run
+/// on the parts located at parse time; RSA-PSS and unknown algorithms go through x509-parser.
 pub fn verify(child: &Cert, issuer: &Cert) -> Verification {
-    let (Ok(c), Ok(i)) = (child.x509(), issuer.x509()) else {
-        return Verification::Unsupported;
+    let result = check_located(child, issuer).unwrap_or_else(|| check_x509(child, issuer));
+    judge(result, issuer)
+}
+
+/// The signature check on the parts located at parse time; `None` when x509-parser must do it
+/// (RSA-PSS, unknown algorithms).
+fn check_located(child: &Cert, issuer: &Cert) -> Option<Result<(), X509Error>> {
+    let tbs = child.sig.tbs.as_ref()?;
+    let alg: &'static dyn ring_sig::VerificationAlgorithm = match child.sig.alg {
+        SigAlg::Other => return None,
+        SigAlg::RsaSha1 => &ring_sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
+        SigAlg::RsaSha256 => &ring_sig::RSA_PKCS1_2048_8192_SHA256,
+        SigAlg::RsaSha384 => &ring_sig::RSA_PKCS1_2048_8192_SHA384,
+        SigAlg::RsaSha512 => &ring_sig::RSA_PKCS1_2048_8192_SHA512,
+        SigAlg::EcdsaSha256 => match issuer.sig.curve {
+            KeyCurve::P256 => &ring_sig::ECDSA_P256_SHA256_ASN1,
+            KeyCurve::P384 => &ring_sig::ECDSA_P384_SHA256_ASN1,
+            KeyCurve::Other => return Some(Err(X509Error::SignatureUnsupportedAlgorithm)),
+        },
+        SigAlg::EcdsaSha384 => match issuer.sig.curve {
+            KeyCurve::P256 => &ring_sig::ECDSA_P256_SHA384_ASN1,
+            KeyCurve::P384 => &ring_sig::ECDSA_P384_SHA384_ASN1,
+            KeyCurve::Other => return Some(Err(X509Error::SignatureUnsupportedAlgorithm)),
+        },
+        SigAlg::Ed25519 => &ring_sig::ED25519,
     };
-    match c.verify_signature(Some(i.public_key())) {
+    Some(
+        ring_sig::UnparsedPublicKey::new(alg, &issuer.sig.public_key)
+            .verify(child.der.get(tbs.clone())?, &child.sig.signature)
+            .map_err(|_| X509Error::SignatureVerificationError),
+    )
+}
+
+/// The signature check through x509-parser (re-parses both certificates).
+fn check_x509(child: &Cert, issuer: &Cert) -> Result<(), X509Error> {
+    let (Ok(c), Ok(i)) = (child.x509(), issuer.x509()) else {
+        return Err(X509Error::SignatureUnsupportedAlgorithm);
+    };
+    c.verify_signature(Some(i.public_key()))
+}
+
+fn judge(result: Result<(), X509Error>, issuer: &Cert) -> Verification {
+    match result {
         Ok(()) => Verification::Verified,
         Err(X509Error::SignatureUnsupportedAlgorithm) => Verification::Unsupported,
         Err(_) => {
@@ -475,6 +642,20 @@ pub struct ChainResult {
 /// valid at `at`, else `issuer-expired`. Name matches that do not verify give `bad-signature`;
 /// no name match gives `issuer-missing`. The cert itself may be in `candidates`.
 pub fn chain_status(cert: &Cert, candidates: &[Cert], at: OffsetDateTime) -> ChainResult {
+    chain_status_by(cert, candidates.len(), |i| &candidates[i], at)
+}
+
+/// [`chain_status`] over borrowed candidates (no copies of the certificates needed).
+pub fn chain_status_refs(cert: &Cert, candidates: &[&Cert], at: OffsetDateTime) -> ChainResult {
+    chain_status_by(cert, candidates.len(), |i| candidates[i], at)
+}
+
+fn chain_status_by<'a>(
+    cert: &Cert,
+    n: usize,
+    candidate: impl Fn(usize) -> &'a Cert,
+    at: OffsetDateTime,
+) -> ChainResult {
     let mut bad = false;
     if cert.is_self_issued() && cert.looks_like_root() {
         match verify(cert, cert) {
@@ -490,7 +671,8 @@ pub fn chain_status(cert: &Cert, candidates: &[Cert], at: OffsetDateTime) -> Cha
     }
     let mut issuers = Vec::new();
     let mut unverified = Vec::new();
-    for (i, c) in candidates.iter().enumerate() {
+    for i in 0..n {
+        let c = candidate(i);
         if c.der == cert.der || c.subject_der != cert.issuer_der {
             continue;
         }
@@ -514,7 +696,7 @@ pub fn chain_status(cert: &Cert, candidates: &[Cert], at: OffsetDateTime) -> Cha
     } else if issuers
         .iter()
         .chain(unverified.iter())
-        .any(|&i| candidates[i].is_valid_at(at))
+        .any(|&i| candidate(i).is_valid_at(at))
     {
         ChainStatus::Valid
     } else {
@@ -654,4 +836,59 @@ fn escape_rdn(v: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{
+        BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, PKCS_ECDSA_P256_SHA256,
+        PKCS_ECDSA_P384_SHA384, PKCS_ED25519, SignatureAlgorithm,
+    };
+
+    fn ca(cn: &str, alg: &'static SignatureAlgorithm) -> (CertificateParams, KeyPair) {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        (p, KeyPair::generate_for(alg).unwrap())
+    }
+
+    /// The located check gives what x509-parser gives, for every pair of certificates of
+    /// several algorithms (matching and mismatching keys, self and cross).
+    #[test]
+    fn located_check_agrees_with_x509_parser() {
+        let algs = [
+            &PKCS_ECDSA_P256_SHA256,
+            &PKCS_ECDSA_P384_SHA384,
+            &PKCS_ED25519,
+        ];
+        let mut certs = Vec::new();
+        for (i, alg) in algs.iter().enumerate() {
+            let (p, k) = ca(&format!("root-{i}"), alg);
+            let root = p.self_signed(&k).unwrap();
+            certs.push(parse_cert_der(root.der()).unwrap());
+            let issuer = Issuer::new(p, k);
+            for (j, child_alg) in algs.iter().enumerate() {
+                let (cp, ck) = ca(&format!("child-{i}-{j}"), child_alg);
+                let child = cp.signed_by(&ck, &issuer).unwrap();
+                certs.push(parse_cert_der(child.der()).unwrap());
+            }
+        }
+        let mut verified = 0;
+        for c in &certs {
+            for i in &certs {
+                let located = check_located(c, i).expect("located");
+                assert_eq!(
+                    judge(located, i),
+                    judge(check_x509(c, i), i),
+                    "{} by {}",
+                    c.subject,
+                    i.subject
+                );
+                verified += usize::from(verify(c, i) == Verification::Verified);
+            }
+        }
+        assert_eq!(verified, 3 + 9);
+    }
 }
