@@ -122,7 +122,8 @@ const AT: &str = "2026-11-20T10:00:00Z";
 
 #[test]
 fn demo_without_input_says_so_first_and_uses_its_collection_time() {
-    let run = Test::new().arg("analyze").run().code(0);
+    // The demo's bundle leaks its token the way the real collector does: BUNDLE001 (high).
+    let run = Test::new().arg("analyze").run().code(1);
     let first = run.stdout.lines().next().unwrap_or("");
     assert!(first.starts_with("demo:"), "first line: {first}");
     assert!(
@@ -136,7 +137,7 @@ fn demo_analyze_json_golden_and_schema() {
     let run = Test::new()
         .args(["analyze", "-o", "json", "--at", AT])
         .run()
-        .code(0)
+        .code(1)
         .golden("analyze-demo.json");
     let doc = run.json();
     assert_valid(&doc, &root().join("docs/analyze.schema.json"));
@@ -157,7 +158,7 @@ fn demo_analyze_text_golden() {
     Test::new()
         .args(["analyze", "--at", AT])
         .run()
-        .code(0)
+        .code(1)
         .golden("analyze-demo.txt");
 }
 
@@ -177,7 +178,7 @@ fn witness_cluster_has_a_witness_server() {
     let run = Test::new()
         .arg("analyze")
         .args(&inputs)
-        .args(["-o", "json", "--at", AT])
+        .args(["-o", "json", "--at", AT, "--fail-on", "critical"])
         .run()
         .code(0)
         .golden("analyze-witness.json");
