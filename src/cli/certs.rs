@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{InputArgs, write_out};
+use super::common::{InputArgs, write_out, write_out_with};
 use super::exit;
 use crate::analyze;
 use crate::report;
@@ -40,7 +40,10 @@ pub(super) fn run(a: CertsArgs) -> i32 {
     };
     let analysis = analyze::run(&opts);
     let inv = &analysis.inventory;
-    let mut text = match a.format {
+    for p in &inv.problems {
+        eprintln!("harrow certs: {}!{}: {}", p.source, p.path, p.message);
+    }
+    let written = match a.format {
         CertsFormat::Table => {
             let mut s = format!(
                 "reference time {} ({}) · renew window {} d: {}\n",
@@ -50,24 +53,23 @@ pub(super) fn run(a: CertsArgs) -> i32 {
                 analysis.renew_window_source
             );
             s.push_str(&report::certs::table(inv));
-            s
+            write_out(a.out.as_deref(), s.as_bytes())
         }
-        CertsFormat::Csv => report::certs::csv(inv),
-        CertsFormat::Json => serde_json::to_string_pretty(&report::certs::certificates_json(inv))
-            .unwrap_or_else(|_| "[]".into()),
+        CertsFormat::Csv => write_out(a.out.as_deref(), report::certs::csv(inv).as_bytes()),
+        // Streamed: a 100,000-certificate inventory is never one JSON tree or string.
+        CertsFormat::Json => write_out_with(a.out.as_deref(), &mut |w| {
+            report::certs::write_certificates_json(inv, w)
+        }),
     };
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    for p in &inv.problems {
-        eprintln!("harrow certs: {}!{}: {}", p.source, p.path, p.message);
-    }
-    if let Err(e) = write_out(a.out.as_deref(), text.as_bytes()) {
+    let code = if let Err(e) = written {
         eprintln!("harrow certs: {e}");
-        return exit::USAGE;
-    }
-    if analysis.all_inputs_unreadable() {
-        return exit::USAGE;
-    }
-    exit::OK
+        exit::USAGE
+    } else if analysis.all_inputs_unreadable() {
+        exit::USAGE
+    } else {
+        exit::OK
+    };
+    // The process ends right after: freeing a large inventory piece by piece only costs time.
+    std::mem::forget(analysis);
+    code
 }

@@ -148,11 +148,21 @@ fn demo_inputs() -> Result<Vec<InputSpec>, String> {
 
 /// Write to the file (atomically: temp file in the same directory, then rename) or to stdout.
 pub fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<(), String> {
+    write_out_with(out, &mut |w| w.write_all(bytes))
+}
+
+/// Like [`write_out`], with the content produced by a writer function: streamed (buffered) to
+/// standard output, or into the temporary file that is then renamed over FILE.
+pub fn write_out_with(
+    out: Option<&Path>,
+    produce: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), String> {
     match out {
         None => {
-            let mut so = std::io::stdout().lock();
-            so.write_all(bytes)
-                .and_then(|_| so.flush())
+            let so = std::io::stdout().lock();
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, so);
+            produce(&mut w)
+                .and_then(|_| w.flush())
                 .map_err(|e| format!("standard output: {e}"))
         }
         Some(p) => {
@@ -160,13 +170,26 @@ pub fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<(), String> {
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            let tmp = tempfile::NamedTempFile::new_in(dir)
                 .map_err(|e| format!("{}: {e}", p.display()))?;
-            tmp.write_all(bytes)
-                .and_then(|_| tmp.as_file().sync_all())
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp);
+            produce(&mut w)
+                .and_then(|_| w.flush())
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            let tmp = w
+                .into_inner()
+                .map_err(|e| format!("{}: {}", p.display(), e.error()))?;
+            tmp.as_file()
+                .sync_all()
                 .map_err(|e| format!("{}: {e}", p.display()))?;
             tmp.persist(p)
                 .map_err(|e| format!("{}: {e}", p.display()))?;
+            if let Some(d) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                // Make the rename durable; a directory that cannot be opened is not an error.
+                if let Ok(f) = std::fs::File::open(d) {
+                    let _ = f.sync_all();
+                }
+            }
             Ok(())
         }
     }

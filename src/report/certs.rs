@@ -53,6 +53,28 @@ pub fn cert_json(e: &CertEntry) -> Value {
     })
 }
 
+/// The `certificates` array serialised lazily, one certificate at a time, so that a large
+/// inventory is never held as one JSON tree.
+pub struct CertificatesJson<'a>(pub &'a Inventory);
+
+impl serde::Serialize for CertificatesJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.certs.len()))?;
+        for e in self.0.certs.values() {
+            seq.serialize_element(&cert_json(e))?;
+        }
+        seq.end()
+    }
+}
+
+/// Write the `certificates` array, pretty-printed and newline-terminated, to `w` (the same bytes
+/// as `serde_json::to_string_pretty` of [`certificates_json`]).
+pub fn write_certificates_json(inv: &Inventory, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &CertificatesJson(inv)).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")
+}
+
 /// The `certificates` array, sorted by fingerprint.
 pub fn certificates_json(inv: &Inventory) -> Value {
     Value::Array(inv.certs.values().map(cert_json).collect())
