@@ -117,6 +117,9 @@ pub struct Options {
     pub demo: bool,
     /// Key of keyed fingerprints of secrets (`--fingerprint-key`).
     pub fingerprint_key: Option<crate::pki::secret::FingerprintKey>,
+    /// Stop after the certificate inventory (`harrow certs`): no trust graph, consistency
+    /// checks or rules.
+    pub inventory_only: bool,
 }
 
 /// The result of one analysis, ready to render.
@@ -201,9 +204,18 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
     let (renew_window_days, renew_window_source) =
         checks::gates::renew_window_days(snap.cluster.rke2_version.as_deref());
     let inventory = crate::graph::certs::build(&snap, reference_time, renew_window_days);
-    let graph = crate::graph::trust::build(&snap, &inventory);
-    let consistency = crate::graph::consistency::check(&snap);
-    let Judgement { findings, coverage } = if snap.refused.is_some() {
+    let (graph, consistency) = if opts.inventory_only {
+        (
+            TrustGraph::default(),
+            crate::graph::consistency::Consistency::default(),
+        )
+    } else {
+        (
+            crate::graph::trust::build(&snap, &inventory),
+            crate::graph::consistency::check(&snap),
+        )
+    };
+    let Judgement { findings, coverage } = if snap.refused.is_some() || opts.inventory_only {
         Judgement::default()
     } else {
         checks::evaluate(&snap, opts.fingerprint_key.as_ref())

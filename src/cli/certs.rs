@@ -35,7 +35,10 @@ pub struct CertsArgs {
 
 pub(super) fn run(a: CertsArgs) -> i32 {
     let opts = match a.input.options("certs") {
-        Ok(o) => o,
+        Ok(o) => analyze::Options {
+            inventory_only: true,
+            ..o
+        },
         Err(code) => return code,
     };
     let analysis = analyze::run(&opts);

@@ -111,6 +111,7 @@ impl InputArgs {
             at,
             demo,
             fingerprint_key,
+            inventory_only: false,
         })
     }
 }
