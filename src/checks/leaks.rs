@@ -29,6 +29,32 @@ fn is_password_hash(v: &str) -> bool {
         && v.len() > 20
 }
 
+/// One BUNDLE001 finding at `source!path[:pointer]`.
+fn leak(
+    node: Option<String>,
+    target: String,
+    title: &str,
+    message: String,
+    source: &str,
+    path: &str,
+    pointer: Option<String>,
+) -> Finding {
+    Finding {
+        severity: Severity::High,
+        rule: CODE.into(),
+        node,
+        target: Some(target),
+        title: title.into(),
+        message,
+        evidence: vec![Evidence {
+            source: source.to_string(),
+            path: path.to_string(),
+            pointer,
+        }],
+        remediation: REMEDIATION.into(),
+    }
+}
+
 pub(super) fn evaluate(snap: &Snapshot, key: Option<&FingerprintKey>, j: &mut Judgement) {
     let bundle_inputs: Vec<usize> = snap
         .inputs
@@ -68,28 +94,23 @@ pub(super) fn evaluate(snap: &Snapshot, key: Option<&FingerprintKey>, j: &mut Ju
                     continue;
                 }
                 found += 1;
-                j.findings.push(Finding {
-                    severity: Severity::High,
-                    rule: CODE.into(),
-                    node: node.clone(),
-                    target: Some(inner.to_string()),
-                    title: "cluster token left unmasked by the collector".into(),
-                    message: format!(
-                        "the {} token (`{}`) is readable in the bundle{}",
-                        match t.role {
-                            crate::pki::token::TokenRole::Server => "server",
-                            crate::pki::token::TokenRole::Agent => "agent",
-                        },
+                let role = match t.role {
+                    crate::pki::token::TokenRole::Server => "server",
+                    crate::pki::token::TokenRole::Agent => "agent",
+                };
+                j.findings.push(leak(
+                    node.clone(),
+                    inner.to_string(),
+                    "cluster token left unmasked by the collector",
+                    format!(
+                        "the {role} token (`{}`) is readable in the bundle{}",
                         t.key,
                         fingerprint(key, pw)
                     ),
-                    evidence: vec![Evidence {
-                        source: tree.name.clone(),
-                        path: path.clone(),
-                        pointer: t.line.map(|l| l.to_string()),
-                    }],
-                    remediation: REMEDIATION.into(),
-                });
+                    &tree.name,
+                    path,
+                    t.line.map(|l| l.to_string()),
+                ));
             }
             for (n, line) in text.lines().enumerate() {
                 let l = line.trim();
@@ -102,40 +123,30 @@ pub(super) fn evaluate(snap: &Snapshot, key: Option<&FingerprintKey>, j: &mut Ju
                     .map(|(_, v)| v.trim());
                 if let Some(v) = hash_value.filter(|v| is_password_hash(v)) {
                     found += 1;
-                    j.findings.push(Finding {
-                        severity: Severity::High,
-                        rule: CODE.into(),
-                        node: node.clone(),
-                        target: Some(inner.to_string()),
-                        title: "password hash left unmasked by the collector".into(),
-                        message: format!(
+                    j.findings.push(leak(
+                        node.clone(),
+                        inner.to_string(),
+                        "password hash left unmasked by the collector",
+                        format!(
                             "a password hash is readable in the bundle{}",
                             fingerprint(key, v)
                         ),
-                        evidence: vec![Evidence {
-                            source: tree.name.clone(),
-                            path: path.clone(),
-                            pointer: Some((n + 1).to_string()),
-                        }],
-                        remediation: REMEDIATION.into(),
-                    });
+                        &tree.name,
+                        path,
+                        Some((n + 1).to_string()),
+                    ));
                 }
                 if l.starts_with("-----BEGIN") && l.contains("PRIVATE KEY-----") {
                     found += 1;
-                    j.findings.push(Finding {
-                        severity: Severity::High,
-                        rule: CODE.into(),
-                        node: node.clone(),
-                        target: Some(inner.to_string()),
-                        title: "private key left in the bundle".into(),
-                        message: "a PEM private key is readable in the bundle".into(),
-                        evidence: vec![Evidence {
-                            source: tree.name.clone(),
-                            path: path.clone(),
-                            pointer: Some((n + 1).to_string()),
-                        }],
-                        remediation: REMEDIATION.into(),
-                    });
+                    j.findings.push(leak(
+                        node.clone(),
+                        inner.to_string(),
+                        "private key left in the bundle",
+                        "a PEM private key is readable in the bundle".into(),
+                        &tree.name,
+                        path,
+                        Some((n + 1).to_string()),
+                    ));
                 }
             }
         }
@@ -152,28 +163,23 @@ pub(super) fn evaluate(snap: &Snapshot, key: Option<&FingerprintKey>, j: &mut Ju
             continue;
         };
         found += 1;
-        j.findings.push(Finding {
-            severity: Severity::High,
-            rule: CODE.into(),
-            node: None,
-            target: Some(format!(
+        j.findings.push(leak(
+            None,
+            format!(
                 "clusterregistrationtokens/{}/{}",
                 o.namespace.as_deref().unwrap_or("-"),
                 o.name
-            )),
-            title: "cluster registration token in the bundle".into(),
-            message: format!(
+            ),
+            "cluster registration token in the bundle",
+            format!(
                 "status.token of ClusterRegistrationToken {} is readable in the bundle{}",
                 o.name,
                 fingerprint(key, tok)
             ),
-            evidence: vec![Evidence {
-                source: tree.name.clone(),
-                path: o.path.clone(),
-                pointer: Some(format!("items[{}].status.token", o.index)),
-            }],
-            remediation: REMEDIATION.into(),
-        });
+            &tree.name,
+            &o.path,
+            Some(format!("items[{}].status.token", o.index)),
+        ));
     }
     j.coverage.push(Coverage {
         rule: CODE.into(),

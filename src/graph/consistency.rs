@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::pki;
-use crate::snapshot::{HostFile, Role, Snapshot};
+use crate::snapshot::{HostBytes, HostFile, Role, Snapshot};
 
 const TLS: &str = "var/lib/rancher/rke2/server/tls/";
 const AGENT: &str = "var/lib/rancher/rke2/agent/";
@@ -67,12 +67,8 @@ pub struct Consistency {
     pub current_key: Vec<CurrentKeyProblem>,
 }
 
-fn read<'a>(snap: &'a Snapshot, copies: &[HostFile]) -> Option<(&'a [u8], String, String)> {
-    copies.iter().find_map(|hf| {
-        let tree = snap.trees.get(hf.input)?;
-        let f = tree.resolve(&hf.logical)?;
-        Some((f.data.as_slice(), tree.name.clone(), hf.logical.clone()))
-    })
+fn read<'a>(snap: &'a Snapshot, copies: &[HostFile]) -> Option<HostBytes<'a>> {
+    snap.first_copy(copies)
 }
 
 fn first_cert(data: &[u8]) -> Option<String> {

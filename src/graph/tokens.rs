@@ -10,7 +10,7 @@ use crate::pki::token::{
     TokenFound, TokenRole, TokenScan, scan_env_file, scan_rke2_config, scan_token_file,
     scan_yaml_tree,
 };
-use crate::snapshot::{HostFile, Node, Snapshot};
+use crate::snapshot::{HostBytes, HostFile, Node, Snapshot};
 
 /// A token occurrence on a node.
 #[derive(Debug, Clone)]
@@ -39,14 +39,10 @@ pub struct ServedHash {
 }
 
 /// A file's bytes with its input name and logical path.
-type Located<'a> = (&'a [u8], String, String);
+type Located<'a> = HostBytes<'a>;
 
 fn bytes<'a>(snap: &'a Snapshot, copies: &[HostFile]) -> Option<Located<'a>> {
-    copies.iter().find_map(|hf| {
-        let tree = snap.trees.get(hf.input)?;
-        let f = tree.resolve(&hf.logical)?;
-        Some((f.data.as_slice(), tree.name.clone(), hf.logical.clone()))
-    })
+    snap.first_copy(copies)
 }
 
 const DATA: &str = "var/lib/rancher/rke2/";

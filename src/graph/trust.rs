@@ -208,12 +208,8 @@ impl TrustGraph {
 fn file_bytes<'a>(
     snap: &'a Snapshot,
     copies: &[crate::snapshot::HostFile],
-) -> Option<(&'a [u8], String, String)> {
-    copies.iter().find_map(|hf| {
-        let tree = snap.trees.get(hf.input)?;
-        let f = tree.resolve(&hf.logical)?;
-        Some((f.data.as_slice(), tree.name.clone(), hf.logical.clone()))
-    })
+) -> Option<crate::snapshot::HostBytes<'a>> {
+    snap.first_copy(copies)
 }
 
 /// Build the graph from the snapshot and its certificate inventory.

@@ -85,6 +85,9 @@ pub struct HostFile {
     pub logical: String,
 }
 
+/// A host file's bytes with the input's file name and the logical path inside it.
+pub type HostBytes<'a> = (&'a [u8], String, String);
+
 /// One cluster node.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Node {
@@ -365,6 +368,16 @@ impl Snapshot {
     }
 
     /// Read one of a node's host files: the first input that holds it (following links).
+    /// The first readable copy among `copies` (a node's entry in [`Node::files`]): its bytes,
+    /// the input's file name and the logical path, for evidence.
+    pub fn first_copy(&self, copies: &[HostFile]) -> Option<HostBytes<'_>> {
+        copies.iter().find_map(|hf| {
+            let tree = self.trees.get(hf.input)?;
+            let f = tree.resolve(&hf.logical)?;
+            Some((f.data.as_slice(), tree.name.clone(), hf.logical.clone()))
+        })
+    }
+
     pub fn host_file(
         &self,
         node: &str,
