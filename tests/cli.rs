@@ -164,17 +164,8 @@ fn demo_analyze_text_golden() {
 
 #[test]
 fn witness_cluster_has_a_witness_server() {
-    // Relative to the repository root (the tests' working directory): the golden pins paths
-    // as given, and must not depend on where the checkout lives.
-    let dir = root().join("bundles/witness");
-    let mut inputs: Vec<String> = std::fs::read_dir(&dir)
-        .expect("bundles/witness")
-        .filter_map(|e| {
-            e.ok()
-                .map(|e| format!("bundles/witness/{}", e.file_name().to_string_lossy()))
-        })
-        .collect();
-    inputs.sort();
+    // Relative paths: the golden pins paths as given.
+    let inputs = support::inputs_in("bundles/witness");
     let run = Test::new()
         .arg("analyze")
         .args(&inputs)

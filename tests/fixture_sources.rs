@@ -11,18 +11,12 @@ use std::io::Read;
 use base64::Engine;
 use serde_json::Value;
 use sha2::Digest;
-use support::{Test, root};
+use support::Test;
 
 const AT: &str = "2026-11-20T10:00:00Z";
 
 fn inputs(variant: &str) -> Vec<String> {
-    let dir = root().join("bundles/fixtures").join(variant);
-    let mut v: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path().display().to_string()))
-        .collect();
-    v.sort();
-    v
+    support::inputs_in(&format!("bundles/fixtures/{variant}"))
 }
 
 /// The regular files of a node `.tgz`: (node = file stem, path, bytes).

@@ -11,12 +11,7 @@ const AT: &str = "2026-11-20T10:00:00Z";
 
 /// The faults `certs` and `graph` report for one variant, one short line each.
 fn faults(variant: &str) -> BTreeSet<String> {
-    let dir = root().join("bundles/fixtures").join(variant);
-    let mut inputs: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path().display().to_string()))
-        .collect();
-    inputs.sort();
+    let inputs = support::inputs_in(&format!("bundles/fixtures/{variant}"));
     let certs = Test::new()
         .arg("certs")
         .args(&inputs)
@@ -202,12 +197,7 @@ fn fault_summary_of_every_variant_golden() {
         for f in faults(v) {
             out.push_str(&format!("  fault: {f}\n"));
         }
-        let dir = root().join("bundles/fixtures").join(v);
-        let mut inputs: Vec<String> = std::fs::read_dir(&dir)
-            .expect("variant")
-            .filter_map(|e| e.ok().map(|e| e.path().display().to_string()))
-            .collect();
-        inputs.sort();
+        let inputs = support::inputs_in(&format!("bundles/fixtures/{v}"));
         let certs = Test::new()
             .arg("certs")
             .args(&inputs)

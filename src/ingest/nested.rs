@@ -16,6 +16,26 @@ use super::zip::{counting, spill_and_read};
 /// Memory limit of the xz decoder (dictionary and state), in KiB. `xz -9` needs 64 MiB.
 pub(crate) const XZ_MEM_LIMIT_KB: u32 = 96 << 10;
 
+/// The first bytes of a nested archive, for content detection; a stream that cannot be read is
+/// an issue on `full`.
+pub(crate) fn peek(ctx: &mut Ctx<'_>, full: &str, r: &mut dyn Read) -> Result<Vec<u8>, Broken> {
+    let mut head = vec![0u8; PEEK];
+    match read_full(r, &mut head) {
+        Ok(n) => {
+            head.truncate(n);
+            Ok(head)
+        }
+        Err(e) => {
+            ctx.issue(
+                error_kind(&e),
+                full,
+                format!("unreadable nested archive: {e}"),
+            );
+            Err(Broken)
+        }
+    }
+}
+
 /// Read a nested archive from a stream. `full` is the logical path of the archive entry.
 pub(crate) fn read_stream(
     ctx: &mut Ctx<'_>,
@@ -23,19 +43,7 @@ pub(crate) fn read_stream(
     r: &mut dyn Read,
     depth: u32,
 ) -> Result<(), Broken> {
-    let mut head = vec![0u8; PEEK];
-    let got = match read_full(r, &mut head) {
-        Ok(n) => n,
-        Err(e) => {
-            ctx.issue(
-                error_kind(&e),
-                full,
-                format!("unreadable nested archive: {e}"),
-            );
-            return Err(Broken);
-        }
-    };
-    head.truncate(got);
+    let head = peek(ctx, full, r)?;
     let prefix = format!("{full}!");
     match detect(&head) {
         Some(Container::Zip) => spill_and_read(ctx, full, &head, r, depth),

@@ -15,7 +15,7 @@ use flate2::Crc;
 use flate2::read::DeflateDecoder;
 
 use super::Container;
-use super::detect::{PEEK, detect};
+use super::detect::detect;
 use super::entry::{Broken, Counter, Counting, Ctx, Packed, error_kind, read_full};
 use super::{IssueKind, Want};
 
@@ -613,22 +613,10 @@ pub(crate) fn entry(
                 );
                 return Ok(());
             }
-            let mut head = vec![0u8; PEEK];
-            let got = {
+            let head = {
                 let mut r = open(src, loc, rec);
-                match read_full(&mut r, &mut head) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        ctx.issue(
-                            error_kind(&e),
-                            full,
-                            format!("unreadable nested archive: {e}"),
-                        );
-                        return Err(Broken);
-                    }
-                }
+                super::nested::peek(ctx, full, &mut r)?
             };
-            head.truncate(got);
             let prefix = format!("{full}!");
             match detect(&head) {
                 Some(Container::Zip) if loc.method == 0 => {

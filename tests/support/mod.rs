@@ -27,6 +27,22 @@ pub fn corpus_bundle() -> Option<PathBuf> {
     found
 }
 
+/// Every entry of a directory of the repository (`bundles/demo`, `bundles/fixtures/healthy`) as
+/// a path relative to the repository root, the tests' working directory, sorted: outputs then
+/// do not depend on where the checkout lives.
+pub fn inputs_in(rel: &str) -> Vec<String> {
+    let dir = root().join(rel);
+    let mut v: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| {
+            e.ok()
+                .map(|e| format!("{rel}/{}", e.file_name().to_string_lossy()))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 /// The shared JSON contract, when present.
 pub fn shared_schema() -> Option<PathBuf> {
     let p = root().join("../shared/spec/analyze.schema.json");
