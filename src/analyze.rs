@@ -192,9 +192,15 @@ pub fn run(opts: &Options) -> Analysis {
 
 /// Run the whole analysis with `now` as the machine clock (tests pin it).
 pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
-    let trees = read_inputs(&opts.inputs, &opts.limits);
+    let trees = {
+        let _t = crate::timings::stage("ingest");
+        read_inputs(&opts.inputs, &opts.limits)
+    };
     let names: Vec<Option<String>> = opts.inputs.iter().map(|s| s.node.clone()).collect();
-    let snap = snapshot::build(trees.into_iter().zip(names).collect(), &opts.limits);
+    let snap = {
+        let _t = crate::timings::stage("snapshot");
+        snapshot::build(trees.into_iter().zip(names).collect(), &opts.limits)
+    };
     let reference_time = match opts.at {
         At::Now => now,
         At::Collected => snap.latest_collection().unwrap_or(now),
@@ -203,21 +209,26 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
     };
     let (renew_window_days, renew_window_source) =
         checks::gates::renew_window_days(snap.cluster.rke2_version.as_deref());
-    let inventory = crate::graph::certs::build(&snap, reference_time, renew_window_days);
+    let inventory = {
+        let _t = crate::timings::stage("inventory");
+        crate::graph::certs::build(&snap, reference_time, renew_window_days)
+    };
     let (graph, consistency) = if opts.inventory_only {
         (
             TrustGraph::default(),
             crate::graph::consistency::Consistency::default(),
         )
     } else {
-        (
-            crate::graph::trust::build(&snap, &inventory),
-            crate::graph::consistency::check(&snap),
-        )
+        let t = crate::timings::stage("graph");
+        let g = crate::graph::trust::build(&snap, &inventory);
+        drop(t);
+        let _t = crate::timings::stage("consistency");
+        (g, crate::graph::consistency::check(&snap))
     };
     let Judgement { findings, coverage } = if snap.refused.is_some() || opts.inventory_only {
         Judgement::default()
     } else {
+        let _t = crate::timings::stage("checks");
         checks::evaluate(&snap, opts.fingerprint_key.as_ref())
     };
     Analysis {

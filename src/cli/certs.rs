@@ -46,6 +46,7 @@ pub(super) fn run(a: CertsArgs) -> i32 {
     for p in &inv.problems {
         eprintln!("harrow certs: {}!{}: {}", p.source, p.path, p.message);
     }
+    let t = crate::timings::stage("output");
     let written = match a.format {
         CertsFormat::Table => {
             let mut s = format!(
@@ -64,6 +65,7 @@ pub(super) fn run(a: CertsArgs) -> i32 {
             report::certs::write_certificates_json(inv, w)
         }),
     };
+    drop(t);
     let code = if let Err(e) = written {
         eprintln!("harrow certs: {e}");
         exit::USAGE

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{InputArgs, write_out};
+use super::common::{InputArgs, write_out, write_out_with};
 use super::exit;
 use crate::analyze;
 use crate::graph::trust;
@@ -43,6 +43,7 @@ pub(super) fn run(a: GraphArgs) -> i32 {
     };
     let analysis = analyze::run(&opts);
     let g = &analysis.graph;
+    let t = crate::timings::stage("output");
     let text = if let Some(id) = &a.blast_radius {
         let start = match trust::resolve_id(g, &analysis.inventory, id) {
             Ok(s) => s,
@@ -83,23 +84,30 @@ pub(super) fn run(a: GraphArgs) -> i32 {
         match a.format {
             GraphFormat::Dot => trust::to_dot(g),
             GraphFormat::Mermaid => trust::to_mermaid(g),
-            GraphFormat::Json => {
-                let mut v = trust::to_json(g);
-                v["consistency"] = analysis.consistency.to_json();
-                v["tokens"] = crate::graph::tokens::tokens_json(
-                    &analysis.snapshot,
-                    opts.fingerprint_key.as_ref(),
-                );
-                serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
-            }
+            // Streamed: a 100,000-certificate graph is never one JSON tree or string.
+            GraphFormat::Json => String::new(),
         }
     };
-    if let Err(e) = write_out(a.out.as_deref(), text.as_bytes()) {
+    let written = if a.blast_radius.is_none() && a.format == GraphFormat::Json {
+        let consistency = analysis.consistency.to_json();
+        let tokens =
+            crate::graph::tokens::tokens_json(&analysis.snapshot, opts.fingerprint_key.as_ref());
+        write_out_with(a.out.as_deref(), &mut |w| {
+            trust::write_json(g, &consistency, &tokens, w)
+        })
+    } else {
+        write_out(a.out.as_deref(), text.as_bytes())
+    };
+    drop(t);
+    let code = if let Err(e) = written {
         eprintln!("harrow graph: {e}");
-        return exit::USAGE;
-    }
-    if analysis.all_inputs_unreadable() {
-        return exit::USAGE;
-    }
-    exit::OK
+        exit::USAGE
+    } else if analysis.all_inputs_unreadable() {
+        exit::USAGE
+    } else {
+        exit::OK
+    };
+    // The process ends right after: freeing a large graph piece by piece only costs time.
+    std::mem::forget(analysis);
+    code
 }

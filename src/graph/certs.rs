@@ -203,57 +203,17 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Found> {
         }
     }
     drop(memo);
-    for (found, probs) in par_map_init(&files, pki::CertMemo::default, |memo, (data, loc)| {
-        let (mut o, mut p) = (Vec::new(), Vec::new());
-        collect_file(data, loc.clone(), memo, &mut o, &mut p);
-        (o, p)
-    }) {
+    for (found, probs) in
+        crate::par::map_init(&files, pki::CertMemo::default, |memo, (data, loc)| {
+            let (mut o, mut p) = (Vec::new(), Vec::new());
+            collect_file(data, loc.clone(), memo, &mut o, &mut p);
+            (o, p)
+        })
+    {
         out.extend(found);
         problems.extend(probs);
     }
     out
-}
-
-/// `f` over `items` on every core (contiguous chunks, results in order); inline when small.
-pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    par_map_init(items, || (), |_, t| f(t))
-}
-
-/// [`par_map`] with per-thread state made by `init`.
-pub(crate) fn par_map_init<T: Sync, R: Send, S>(
-    items: &[T],
-    init: impl Fn() -> S + Sync,
-    f: impl Fn(&mut S, &T) -> R + Sync,
-) -> Vec<R> {
-    const MIN_PER_THREAD: usize = 256;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len() / MIN_PER_THREAD)
-        .min(16);
-    if threads <= 1 {
-        let mut state = init();
-        return items.iter().map(|t| f(&mut state, t)).collect();
-    }
-    let per = items.len().div_ceil(threads);
-    let (f, init) = (&f, &init);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(per)
-            .map(|chunk| {
-                s.spawn(move || {
-                    let mut state = init();
-                    chunk.iter().map(|t| f(&mut state, t)).collect::<Vec<R>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(v) => v,
-                Err(p) => std::panic::resume_unwind(p),
-            })
-            .collect()
-    })
 }
 
 /// Embedded certificates of a kubeconfig (`certificate-authority-data`,
@@ -351,7 +311,10 @@ type Occurrences = (Arc<Cert>, Vec<Location>);
 /// Build the inventory at reference time `at` with the cluster's renew window.
 pub fn build(snap: &Snapshot, at: OffsetDateTime, window_days: u32) -> Inventory {
     let mut problems = Vec::new();
+    let t = crate::timings::stage("inventory: parse");
     let found = gather(snap, &mut problems);
+    drop(t);
+    let t = crate::timings::stage("inventory: dedup");
     // Deduplicate by fingerprint, keeping the first parse of each certificate (copies are
     // byte-identical) and moving, not copying, certificates and locations.
     let mut by_fp: HashMap<String, Occurrences> = HashMap::new();
@@ -374,8 +337,10 @@ pub fn build(snap: &Snapshot, at: OffsetDateTime, window_days: u32) -> Inventory
             .or_default()
             .push(cert);
     }
+    drop(t);
+    let t = crate::timings::stage("inventory: signatures");
     // Signature checks dominate: every core.
-    let chains: Vec<(ChainStatus, Vec<String>)> = par_map(&entries, |(_, (cert, _))| {
+    let chains: Vec<(ChainStatus, Vec<String>)> = crate::par::map(&entries, |(_, (cert, _))| {
         let candidates = by_subject
             .get(cert.issuer_der.as_slice())
             .map_or(&[][..], |v| v.as_slice());
@@ -392,20 +357,23 @@ pub fn build(snap: &Snapshot, at: OffsetDateTime, window_days: u32) -> Inventory
         )
     });
     drop(by_subject);
-    let mut certs = BTreeMap::new();
-    for ((fp, (cert, mut locations)), (chain, issuers)) in entries.into_iter().zip(chains) {
-        // The memos are gone: this is the only reference left.
-        let cert = Arc::try_unwrap(cert).unwrap_or_else(|c| (*c).clone());
-        locations.sort();
-        locations.dedup();
-        let in_use = locations
-            .iter()
-            .map(|l| l.in_use)
-            .min()
-            .unwrap_or(InUse::Object);
-        certs.insert(
-            fp,
-            CertEntry {
+    drop(t);
+    let _t = crate::timings::stage("inventory: entries");
+    // Keys arrive sorted: collecting builds the map in bulk instead of inserting one by one.
+    let mut certs: BTreeMap<String, CertEntry> = entries
+        .into_iter()
+        .zip(chains)
+        .map(|((fp, (cert, mut locations)), (chain, issuers))| {
+            // The memos are gone: this is the only reference left.
+            let cert = Arc::try_unwrap(cert).unwrap_or_else(|c| (*c).clone());
+            locations.sort();
+            locations.dedup();
+            let in_use = locations
+                .iter()
+                .map(|l| l.in_use)
+                .min()
+                .unwrap_or(InUse::Object);
+            let entry = CertEntry {
                 status: status_at(&cert, at, window_days),
                 residual_seconds: (cert.not_after - at).whole_seconds(),
                 chain,
@@ -415,9 +383,10 @@ pub fn build(snap: &Snapshot, at: OffsetDateTime, window_days: u32) -> Inventory
                 component_self_signed: false,
                 cert,
                 locations,
-            },
-        );
-    }
+            };
+            (fp, entry)
+        })
+        .collect();
     assign_owners(&mut certs);
     problems.sort();
     problems.dedup();

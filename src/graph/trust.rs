@@ -677,41 +677,113 @@ pub fn blast_radius(g: &TrustGraph, start: &[NodeIndex]) -> Vec<NodeIndex> {
     out
 }
 
-/// Sorted (vertex ids, edges as (from id, kind, to id)).
-fn sorted(g: &TrustGraph) -> (Vec<&Vertex>, Vec<(String, &'static str, String)>) {
-    let mut vs: Vec<&Vertex> = g.graph.node_weights().collect();
-    vs.sort_by_key(|v| v.id());
-    let mut es: Vec<(String, &'static str, String)> = g
+/// Every vertex's id, by vertex index (ids are built once, not per comparison).
+fn vertex_ids(g: &TrustGraph) -> Vec<String> {
+    g.graph.node_weights().map(Vertex::id).collect()
+}
+
+/// An edge by vertex ids: (from, kind, to).
+type EdgeIds<'a> = (&'a str, &'static str, &'a str);
+
+/// Sorted (vertices with their ids, edges by ids).
+fn sorted<'a>(
+    g: &'a TrustGraph,
+    ids: &'a [String],
+) -> (Vec<(&'a str, &'a Vertex)>, Vec<EdgeIds<'a>>) {
+    let mut vs: Vec<(&str, &Vertex)> = ids
+        .iter()
+        .map(String::as_str)
+        .zip(g.graph.node_weights())
+        .collect();
+    vs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut es: Vec<EdgeIds<'_>> = g
         .graph
         .edge_references()
         .map(|e| {
             (
-                g.graph[e.source()].id(),
+                ids[e.source().index()].as_str(),
                 e.weight().as_str(),
-                g.graph[e.target()].id(),
+                ids[e.target().index()].as_str(),
             )
         })
         .collect();
-    es.sort();
+    es.sort_unstable();
     (vs, es)
 }
 
-/// JSON export: `{"vertices": [{id, kind, label}], "edges": [{from, kind, to}]}`.
-pub fn to_json(g: &TrustGraph) -> Value {
-    let (vs, es) = sorted(g);
-    json!({
-        "vertices": vs.iter().map(|v| json!({"id": v.id(), "kind": v.kind(), "label": v.label()})).collect::<Vec<_>>(),
-        "edges": es.iter().map(|(a, k, b)| json!({"from": a, "kind": k, "to": b})).collect::<Vec<_>>(),
-        "unpinned_tokens": g.unpinned.iter().map(|u| json!({
-            "node": u.node, "source": u.source, "path": u.logical, "line": u.line, "pinned_hash": u.pinned_hash,
-        })).collect::<Vec<_>>(),
-        "key_problems": g.key_problems.iter().map(|k| json!({
-            "node": k.node, "source": k.source, "path": k.path, "reason": k.reason,
-        })).collect::<Vec<_>>(),
-        "key_mismatches": g.mismatches.iter().map(|m| json!({
+/// JSON export: `{"vertices": [{id, kind, label}], "edges": [{from, kind, to}], …}` with the
+/// caller's `consistency` and `tokens` sections, written pretty-printed to `w` without building
+/// a JSON tree (a 100,000-certificate graph is hundreds of thousands of vertices and edges).
+/// Keys are in alphabetical order.
+pub fn write_json(
+    g: &TrustGraph,
+    consistency: &Value,
+    tokens: &Value,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct VertexJson<'a> {
+        id: &'a str,
+        kind: &'static str,
+        label: String,
+    }
+    #[derive(serde::Serialize)]
+    struct EdgeJson<'a> {
+        from: &'a str,
+        kind: &'static str,
+        to: &'a str,
+    }
+    /// The edge list, serialised lazily.
+    struct Edges<'a>(&'a [EdgeIds<'a>]);
+    impl serde::Serialize for Edges<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(
+                self.0
+                    .iter()
+                    .map(|&(from, kind, to)| EdgeJson { from, kind, to }),
+            )
+        }
+    }
+    /// The vertex list, serialised lazily.
+    struct Vertices<'a>(&'a [(&'a str, &'a Vertex)]);
+    impl serde::Serialize for Vertices<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.iter().map(|&(id, v)| VertexJson {
+                id,
+                kind: v.kind(),
+                label: v.label(),
+            }))
+        }
+    }
+    #[derive(serde::Serialize)]
+    struct GraphJson<'a> {
+        consistency: &'a Value,
+        edges: Edges<'a>,
+        key_mismatches: Vec<Value>,
+        key_problems: Vec<Value>,
+        tokens: &'a Value,
+        unpinned_tokens: Vec<Value>,
+        vertices: Vertices<'a>,
+    }
+    let ids = vertex_ids(g);
+    let (vs, es) = sorted(g, &ids);
+    let doc = GraphJson {
+        consistency,
+        edges: Edges(&es),
+        key_mismatches: g.mismatches.iter().map(|m| json!({
             "node": m.node, "source": m.source, "cert": m.cert_path, "key": m.key_path,
-        })).collect::<Vec<_>>(),
-    })
+        })).collect(),
+        key_problems: g.key_problems.iter().map(|k| json!({
+            "node": k.node, "source": k.source, "path": k.path, "reason": k.reason,
+        })).collect(),
+        tokens,
+        unpinned_tokens: g.unpinned.iter().map(|u| json!({
+            "node": u.node, "source": u.source, "path": u.logical, "line": u.line, "pinned_hash": u.pinned_hash,
+        })).collect(),
+        vertices: Vertices(&vs),
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")
 }
 
 fn quote(s: &str) -> String {
@@ -720,9 +792,10 @@ fn quote(s: &str) -> String {
 
 /// Graphviz dot export.
 pub fn to_dot(g: &TrustGraph) -> String {
-    let (vs, es) = sorted(g);
+    let ids = vertex_ids(g);
+    let (vs, es) = sorted(g, &ids);
     let mut o = String::from("digraph trust {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n");
-    for v in vs {
+    for (id, v) in vs {
         let shape = match v {
             Vertex::Cert { is_ca: true, .. } => "box, style=bold",
             Vertex::Cert { .. } => "box",
@@ -732,7 +805,7 @@ pub fn to_dot(g: &TrustGraph) -> String {
         };
         o.push_str(&format!(
             "  \"{}\" [label=\"{}\", shape={}];\n",
-            quote(&v.id()),
+            quote(id),
             quote(&v.label()),
             shape
         ));
@@ -740,8 +813,8 @@ pub fn to_dot(g: &TrustGraph) -> String {
     for (a, k, b) in es {
         o.push_str(&format!(
             "  \"{}\" -> \"{}\" [label=\"{}\"];\n",
-            quote(&a),
-            quote(&b),
+            quote(a),
+            quote(b),
             k
         ));
     }
@@ -751,19 +824,20 @@ pub fn to_dot(g: &TrustGraph) -> String {
 
 /// Mermaid flowchart export (ids replaced by short stable names).
 pub fn to_mermaid(g: &TrustGraph) -> String {
-    let (vs, es) = sorted(g);
-    let names: BTreeMap<String, String> = vs
+    let ids = vertex_ids(g);
+    let (vs, es) = sorted(g, &ids);
+    let names: HashMap<&str, String> = vs
         .iter()
         .enumerate()
-        .map(|(i, v)| (v.id(), format!("v{i}")))
+        .map(|(i, (id, _))| (*id, format!("v{i}")))
         .collect();
     let mut o = String::from("flowchart LR\n");
-    for v in &vs {
+    for (id, v) in &vs {
         let label = v.label().replace('"', "'");
-        o.push_str(&format!("  {}[\"{}\"]\n", names[&v.id()], label));
+        o.push_str(&format!("  {}[\"{}\"]\n", names[id], label));
     }
     for (a, k, b) in es {
-        o.push_str(&format!("  {} -->|{}| {}\n", names[&a], k, names[&b]));
+        o.push_str(&format!("  {} -->|{}| {}\n", names[a], k, names[b]));
     }
     o
 }

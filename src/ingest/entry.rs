@@ -2,10 +2,10 @@
 //! issues naming the input and the entry), bounded loading with the byte, ratio and total limits
 //! enforced while inflating, line-streaming of scanned logs, and link recording.
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use memchr::memmem;
 
@@ -25,8 +25,20 @@ const MAX_MATCH_TEXT: usize = 4 << 10;
 /// Read chunk size for loading and scanning.
 const CHUNK: usize = 64 << 10;
 
-/// Bytes read from the packed (compressed) source so far, shared with the reader that counts.
-pub(crate) type Counter = Rc<Cell<u64>>;
+/// Bytes read from the packed (compressed) source so far, shared with the reader that counts
+/// (which may run on a read-ahead thread, see [`super::ahead`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Counter(Arc<AtomicU64>);
+
+impl Counter {
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+}
 
 /// A reader that counts the bytes pulled through it into a shared [`Counter`].
 pub(crate) struct Counting<R> {
@@ -37,7 +49,7 @@ pub(crate) struct Counting<R> {
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.set(self.count.get().saturating_add(n as u64));
+        self.count.add(n as u64);
         Ok(n)
     }
 }
@@ -83,6 +95,9 @@ pub(crate) struct Ctx<'a> {
     pub link_wanted: BTreeMap<String, Want>,
     seen_capped: bool,
     finders: Vec<memmem::Finder<'static>>,
+    /// Read buffer reused by every load and scan (a fresh zeroed 64 KiB per entry costs more
+    /// than the entry itself when there are 100,000 small files).
+    scratch: Vec<u8>,
 }
 
 impl<'a> Ctx<'a> {
@@ -107,6 +122,7 @@ impl<'a> Ctx<'a> {
             link_wanted: BTreeMap::new(),
             seen_capped: false,
             finders,
+            scratch: Vec::new(),
         }
     }
 
@@ -228,12 +244,36 @@ impl<'a> Ctx<'a> {
         mode: Option<u32>,
         mtime: Option<i64>,
     ) -> Result<(), Broken> {
+        let mut chunk = self.take_scratch();
+        let res = self.load_with(path, r, packed, mode, mtime, &mut chunk);
+        self.scratch = chunk;
+        res
+    }
+
+    /// The read buffer, allocated on first use.
+    fn take_scratch(&mut self) -> Vec<u8> {
+        let mut chunk = std::mem::take(&mut self.scratch);
+        if chunk.len() < CHUNK {
+            chunk = vec![0u8; CHUNK];
+        }
+        chunk
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn load_with(
+        &mut self,
+        path: &str,
+        r: &mut dyn Read,
+        packed: Packed,
+        mode: Option<u32>,
+        mtime: Option<i64>,
+        chunk: &mut [u8],
+    ) -> Result<(), Broken> {
         let max = self.limits.max_entry_bytes;
         let ratio = self.limits.max_ratio;
         let mut data: Vec<u8> = Vec::new();
-        let mut chunk = vec![0u8; CHUNK];
         loop {
-            let n = match r.read(&mut chunk) {
+            let n = match r.read(chunk) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -307,7 +347,7 @@ impl<'a> Ctx<'a> {
             matches_truncated: false,
             incomplete: false,
         };
-        let mut chunk = vec![0u8; CHUNK];
+        let mut chunk = self.take_scratch();
         let mut carry: Vec<u8> = Vec::new();
         let mut result = Ok(());
         loop {
@@ -349,6 +389,7 @@ impl<'a> Ctx<'a> {
             self.check_line(&mut log, &line);
         }
         self.tree.logs.insert(path.to_string(), log);
+        self.scratch = chunk;
         result
     }
 

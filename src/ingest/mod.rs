@@ -34,6 +34,7 @@
 //! local-header fallback), `tar` (own streaming parser with bounded extension headers),
 //! `nested` (archives inside archives), `dir` (directories).
 
+mod ahead;
 mod detect;
 mod dir;
 mod entry;
@@ -146,7 +147,7 @@ pub fn read_input(
             match file.seek(SeekFrom::Start(0)) {
                 Ok(_) => {
                     let src = std::io::BufReader::with_capacity(256 << 10, file).take(u64::MAX);
-                    let _ = nested::read_tar_family(&mut ctx, kind, src, "", 0);
+                    let _ = nested::read_tar_family_ahead(&mut ctx, kind, src);
                 }
                 Err(e) => ctx.issue(
                     IssueKind::Unreadable,

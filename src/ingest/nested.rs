@@ -62,6 +62,38 @@ pub(crate) fn read_stream(
     }
 }
 
+/// [`read_tar_family`] for a whole input: a compressed stream is decoded on a second thread
+/// ([`super::ahead`]) while this one reads the tar.
+pub(crate) fn read_tar_family_ahead<R: Read + Send>(
+    ctx: &mut Ctx<'_>,
+    kind: Container,
+    src: R,
+) -> Result<(), Broken> {
+    let (src, counter) = counting(src);
+    std::thread::scope(|s| match kind {
+        Container::TarGz => {
+            let mut d = super::ahead::spawn(s, MultiGzDecoder::new(src));
+            read_tar(ctx, &mut d, &counter, "", 0)
+        }
+        Container::TarXz => {
+            let mut d = super::ahead::spawn(s, xz_decoder(src));
+            read_tar(ctx, &mut d, &counter, "", 0)
+        }
+        _ => {
+            let mut d = io::BufReader::with_capacity(64 << 10, src);
+            read_tar(ctx, &mut d, &counter, "", 0)
+        }
+    })
+}
+
+fn xz_decoder<R: Read>(src: R) -> lzma_rust2::XzReader<io::BufReader<R>> {
+    lzma_rust2::XzReader::new_mem_limit(
+        io::BufReader::with_capacity(64 << 10, src),
+        true,
+        XZ_MEM_LIMIT_KB,
+    )
+}
+
 /// Decode a tar, tar.gz or tar.xz stream and read its entries.
 pub(crate) fn read_tar_family<R: Read>(
     ctx: &mut Ctx<'_>,
@@ -77,11 +109,7 @@ pub(crate) fn read_tar_family<R: Read>(
             read_tar(ctx, &mut d, &counter, prefix, depth)
         }
         Container::TarXz => {
-            let mut d = lzma_rust2::XzReader::new_mem_limit(
-                io::BufReader::with_capacity(64 << 10, src),
-                true,
-                XZ_MEM_LIMIT_KB,
-            );
+            let mut d = xz_decoder(src);
             read_tar(ctx, &mut d, &counter, prefix, depth)
         }
         _ => {

@@ -121,7 +121,13 @@ fn parse_pax(data: &[u8], p: &mut Pending) {
 
 /// Skip `n` bytes; an early end is an error.
 fn skip(r: &mut dyn Read, n: u64) -> io::Result<()> {
-    let got = drain(&mut r.take(n))?;
+    // Block padding (under 512 bytes, after every entry) is skipped without the bulk buffer.
+    let got = if n < 512 {
+        let mut pad = [0u8; 512];
+        read_full(r, &mut pad[..n as usize])? as u64
+    } else {
+        drain(&mut r.take(n))?
+    };
     if got < n {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,

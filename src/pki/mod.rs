@@ -6,7 +6,7 @@
 //! [`PkiError`] values that say what failed; the caller adds the input and entry names.
 //!
 //! Rooms:
-//! - [`pem`]: PEM framing (labels, legacy `Proc-Type` headers) over `rustls-pki-types`.
+//! - [`pem`]: PEM framing (labels, legacy `Proc-Type` headers) and lenient base64 bodies.
 //! - [`cert`]: certificates and CSRs, signature verification and chain status.
 //! - [`key`]: private and public keys, their SubjectPublicKeyInfo hash, `.pub-fingerprint` files.
 //! - [`pairing`]: key ↔ certificate matching with Go's `tls.X509KeyPair` semantics.

@@ -1,15 +1,15 @@
 //! PEM framing: split a file into labelled blocks, notice legacy encryption headers
 //! (`Proc-Type: 4,ENCRYPTED`), and decode each block's body.
 //!
-//! Public blocks whose label `rustls-pki-types` knows are decoded by it; private keys and a few
-//! other labels the analysis needs (`RSA PUBLIC KEY`, `NEW CERTIFICATE REQUEST`) are
-//! base64-decoded here, private ones into zeroizing buffers throughout. Encrypted and
-//! OpenSSH blocks are kept undecoded: their label is enough to report them as not parsed.
-//! Decoded bodies live in [`Zeroizing`] buffers, since a block may hold a private key.
+//! Blocks with a label the analysis reads (certificates, CSRs, public keys, CRLs, unencrypted
+//! private keys) are base64-decoded, leniently (padding optional, whitespace lines skipped);
+//! private keys into zeroizing buffers end to end. Encrypted and OpenSSH blocks are kept
+//! undecoded: their label is enough to report them as not parsed.
 
 use base64::Engine as _;
-use rustls_pki_types::pem::{PemObject, SectionKind};
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use std::fmt;
+use std::ops::Deref;
 use zeroize::Zeroizing;
 
 use super::PkiError;
@@ -21,7 +21,25 @@ pub struct PemBlock {
     /// Whether RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`, `DEK-Info: …`) mark it as encrypted.
     pub encrypted: bool,
     /// The decoded body; `None` for encrypted blocks and labels that are not decoded.
-    pub der: Option<Zeroizing<Vec<u8>>>,
+    pub der: Option<Der>,
+}
+
+/// A decoded block body: private keys are wiped from memory when dropped, public material
+/// (certificates by the hundred thousand) is not.
+pub enum Der {
+    Public(Vec<u8>),
+    Secret(Zeroizing<Vec<u8>>),
+}
+
+impl Deref for Der {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Der::Public(v) => v,
+            Der::Secret(v) => v,
+        }
+    }
 }
 
 impl fmt::Debug for PemBlock {
@@ -36,41 +54,52 @@ impl fmt::Debug for PemBlock {
 
 /// Whether `data` contains a PEM BEGIN line (anything else is treated as DER).
 pub fn looks_like_pem(data: &[u8]) -> bool {
-    data.windows(11).any(|w| w == b"-----BEGIN ")
+    memchr::memmem::find(data, b"-----BEGIN ").is_some()
 }
 
-/// Labels decoded here rather than by `rustls-pki-types`.
-const EXTRA_DECODED: &[&str] = &[
-    "RSA PUBLIC KEY",
-    "NEW CERTIFICATE REQUEST",
+/// Public labels whose bodies are decoded.
+const DECODED: &[&str] = &[
+    "CERTIFICATE",
+    "X509 CERTIFICATE",
     "TRUSTED CERTIFICATE",
+    "CERTIFICATE REQUEST",
+    "NEW CERTIFICATE REQUEST",
+    "PUBLIC KEY",
+    "RSA PUBLIC KEY",
+    "X509 CRL",
 ];
 
-/// A block being read: label, byte offset of its BEGIN line, body lines, header lines.
-type OpenBlock<'a> = (String, usize, Vec<&'a [u8]>, Vec<&'a [u8]>);
+/// Standard alphabet; padding optional and trailing bits tolerated, as PEM readers in the
+/// field are (OpenSSL, Go's encoding/pem).
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// A block being read: label, body lines, header lines.
+type OpenBlock<'a> = (String, Vec<&'a [u8]>, Vec<&'a [u8]>);
 
 /// Split `data` into its PEM blocks, in file order. Text outside blocks is ignored.
 pub fn parse_blocks(data: &[u8]) -> Result<Vec<PemBlock>, PkiError> {
     let mut blocks = Vec::new();
     let mut open: Option<OpenBlock<'_>> = None;
-    let mut offset = 0usize;
-    for raw_line in data.split_inclusive(|b| *b == b'\n') {
-        let line_start = offset;
-        offset += raw_line.len();
+    for raw_line in data.split(|b| *b == b'\n') {
         let line = trim_ascii(raw_line);
         if let Some(rest) = line.strip_prefix(b"-----BEGIN ") {
-            if let Some((label, _, _, _)) = &open {
+            if let Some((label, _, _)) = &open {
                 return Err(PkiError::Pem(format!("BEGIN inside an open {label} block")));
             }
             let label = rest
                 .strip_suffix(b"-----")
                 .ok_or_else(|| PkiError::Pem("BEGIN line without trailing dashes".into()))?;
             let label = String::from_utf8_lossy(label).into_owned();
-            open = Some((label, line_start, Vec::new(), Vec::new()));
+            open = Some((label, Vec::new(), Vec::new()));
             continue;
         }
         if let Some(rest) = line.strip_prefix(b"-----END ") {
-            let Some((label, start, body, headers)) = open.take() else {
+            let Some((label, body, headers)) = open.take() else {
                 return Err(PkiError::Pem("END line without BEGIN".into()));
             };
             let end_label = rest.strip_suffix(b"-----").unwrap_or(rest);
@@ -80,10 +109,10 @@ pub fn parse_blocks(data: &[u8]) -> Result<Vec<PemBlock>, PkiError> {
                     String::from_utf8_lossy(end_label)
                 )));
             }
-            blocks.push(finish_block(label, &data[start..offset], &body, &headers)?);
+            blocks.push(finish_block(label, &body, &headers)?);
             continue;
         }
-        if let Some((_, _, body, headers)) = open.as_mut() {
+        if let Some((_, body, headers)) = open.as_mut() {
             if line.is_empty() {
                 continue;
             }
@@ -94,18 +123,13 @@ pub fn parse_blocks(data: &[u8]) -> Result<Vec<PemBlock>, PkiError> {
             }
         }
     }
-    if let Some((label, _, _, _)) = open {
+    if let Some((label, _, _)) = open {
         return Err(PkiError::Pem(format!("{label} block has no END line")));
     }
     Ok(blocks)
 }
 
-fn finish_block(
-    label: String,
-    whole: &[u8],
-    body: &[&[u8]],
-    headers: &[&[u8]],
-) -> Result<PemBlock, PkiError> {
+fn finish_block(label: String, body: &[&[u8]], headers: &[&[u8]]) -> Result<PemBlock, PkiError> {
     let encrypted = headers.iter().any(|h| {
         let h = String::from_utf8_lossy(h);
         h.starts_with("Proc-Type") && h.contains("ENCRYPTED")
@@ -117,50 +141,38 @@ fn finish_block(
             der: None,
         });
     }
-    // Private keys are decoded here, into zeroizing buffers end to end.
-    if label.ends_with("PRIVATE KEY") {
+    let der = if label.ends_with("PRIVATE KEY") {
+        // Private keys are decoded into zeroizing buffers end to end.
         let decoded = matches!(
             label.as_str(),
             "RSA PRIVATE KEY" | "PRIVATE KEY" | "EC PRIVATE KEY"
         );
-        return Ok(PemBlock {
-            der: if decoded {
-                Some(decode_body(&label, body)?)
-            } else {
-                None
-            },
-            label,
-            encrypted: false,
-        });
-    }
-    if SectionKind::try_from(label.as_bytes()).is_ok() {
-        let (_, der) = <(SectionKind, Vec<u8>)>::from_pem_slice(whole)
-            .map_err(|e| PkiError::Pem(format!("{label} block: {e}")))?;
-        return Ok(PemBlock {
-            label,
-            encrypted: false,
-            der: Some(Zeroizing::new(der)),
-        });
-    }
-    if EXTRA_DECODED.contains(&label.as_str()) {
-        return Ok(PemBlock {
-            der: Some(decode_body(&label, body)?),
-            label,
-            encrypted: false,
-        });
-    }
+        if decoded {
+            let b64 = Zeroizing::new(body.concat());
+            let mut out = Zeroizing::new(Vec::with_capacity(b64.len() / 4 * 3 + 3));
+            decode_into(&label, &b64, &mut out)?;
+            Some(Der::Secret(out))
+        } else {
+            None
+        }
+    } else if DECODED.contains(&label.as_str()) {
+        let b64 = body.concat();
+        let mut out = Vec::with_capacity(b64.len() / 4 * 3 + 3);
+        decode_into(&label, &b64, &mut out)?;
+        Some(Der::Public(out))
+    } else {
+        None
+    };
     Ok(PemBlock {
         label,
         encrypted: false,
-        der: None,
+        der,
     })
 }
 
-fn decode_body(label: &str, body: &[&[u8]]) -> Result<Zeroizing<Vec<u8>>, PkiError> {
-    let b64: Zeroizing<Vec<u8>> = Zeroizing::new(body.concat());
-    base64::engine::general_purpose::STANDARD
-        .decode(b64.as_slice())
-        .map(Zeroizing::new)
+fn decode_into(label: &str, b64: &[u8], out: &mut Vec<u8>) -> Result<(), PkiError> {
+    LENIENT
+        .decode_vec(b64, out)
         .map_err(|e| PkiError::Pem(format!("{label} block: base64: {e}")))
 }
 

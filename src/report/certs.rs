@@ -2,77 +2,137 @@
 //! json`), and the table / csv of `harrow certs`, one row per occurrence, extending
 //! `rke2 certificate check -o table` across nodes.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::graph::certs::{CertEntry, Inventory};
 use crate::timefmt::rfc3339;
 
-/// One certificate as the JSON contract names its fields.
-pub fn cert_json(e: &CertEntry) -> Value {
-    let c = &e.cert;
-    let mut usages: Vec<&str> = c.usages.iter().map(|u| u.as_str()).collect();
-    usages.sort();
-    let mut sans = c.sans();
-    sans.sort();
-    let locations: Vec<Value> = e
-        .locations
-        .iter()
-        .map(|l| {
-            json!({
-                "node": l.node,
-                "source": l.source,
-                "path": l.path,
-                "host_path": l.host_path,
-                "index": l.index,
-                "in_use": l.in_use.as_str(),
-            })
-        })
-        .collect();
-    json!({
-        "fingerprint_sha256": c.fingerprint_sha256,
-        "subject": c.subject,
-        "issuer": c.issuer,
-        "serial": c.serial,
-        "not_before": rfc3339(c.not_before),
-        "not_after": rfc3339(c.not_after),
-        "is_ca": c.is_ca,
-        "key_algorithm": c.key_algorithm.as_str(),
-        "key_bits": c.key_bits,
-        "signature_algorithm": c.signature_algorithm,
-        "usages": usages,
-        "sans": sans,
-        "issuer_fingerprint": e.issuers.first(),
-        "issuer_fingerprints": e.issuers,
-        "chain_status": e.chain.as_str(),
-        "status": e.status.as_str(),
-        "residual_seconds": e.residual_seconds,
-        "in_use": e.in_use.as_str(),
-        "owner": e.owner.as_str(),
-        "component_self_signed": e.component_self_signed,
-        "locations": locations,
-    })
+/// One certificate as the JSON contract names its fields. Fields are declared in
+/// alphabetical order: the same bytes as the `serde_json::Value` form of older releases.
+#[derive(serde::Serialize)]
+struct CertJson<'a> {
+    chain_status: &'static str,
+    component_self_signed: bool,
+    fingerprint_sha256: &'a str,
+    in_use: &'static str,
+    is_ca: bool,
+    issuer: &'a str,
+    issuer_fingerprint: Option<&'a String>,
+    issuer_fingerprints: &'a [String],
+    key_algorithm: &'a str,
+    key_bits: Option<u32>,
+    locations: Vec<LocationJson<'a>>,
+    not_after: String,
+    not_before: String,
+    owner: &'static str,
+    residual_seconds: i64,
+    sans: Vec<String>,
+    serial: &'a str,
+    signature_algorithm: &'a str,
+    status: &'static str,
+    subject: &'a str,
+    usages: Vec<&'static str>,
 }
 
-/// The `certificates` array serialised lazily, one certificate at a time, so that a large
-/// inventory is never held as one JSON tree.
-pub struct CertificatesJson<'a>(pub &'a Inventory);
+#[derive(serde::Serialize)]
+struct LocationJson<'a> {
+    host_path: Option<&'a str>,
+    in_use: &'static str,
+    index: usize,
+    node: Option<&'a str>,
+    path: &'a str,
+    source: &'a str,
+}
 
-impl serde::Serialize for CertificatesJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        let mut seq = s.serialize_seq(Some(self.0.certs.len()))?;
-        for e in self.0.certs.values() {
-            seq.serialize_element(&cert_json(e))?;
+impl<'a> CertJson<'a> {
+    fn new(e: &'a CertEntry) -> Self {
+        let c = &e.cert;
+        let mut usages: Vec<&str> = c.usages.iter().map(|u| u.as_str()).collect();
+        usages.sort();
+        let mut sans = c.sans();
+        sans.sort();
+        CertJson {
+            chain_status: e.chain.as_str(),
+            component_self_signed: e.component_self_signed,
+            fingerprint_sha256: &c.fingerprint_sha256,
+            in_use: e.in_use.as_str(),
+            is_ca: c.is_ca,
+            issuer: &c.issuer,
+            issuer_fingerprint: e.issuers.first(),
+            issuer_fingerprints: &e.issuers,
+            key_algorithm: c.key_algorithm.as_str(),
+            key_bits: c.key_bits,
+            locations: e
+                .locations
+                .iter()
+                .map(|l| LocationJson {
+                    host_path: l.host_path.as_deref(),
+                    in_use: l.in_use.as_str(),
+                    index: l.index,
+                    node: l.node.as_deref(),
+                    path: &l.path,
+                    source: &l.source,
+                })
+                .collect(),
+            not_after: rfc3339(c.not_after),
+            not_before: rfc3339(c.not_before),
+            owner: e.owner.as_str(),
+            residual_seconds: e.residual_seconds,
+            sans,
+            serial: &c.serial,
+            signature_algorithm: &c.signature_algorithm,
+            status: e.status.as_str(),
+            subject: &c.subject,
+            usages,
         }
-        seq.end()
     }
 }
 
+/// One certificate as a JSON value (for the analyze report tree).
+pub fn cert_json(e: &CertEntry) -> Value {
+    serde_json::to_value(CertJson::new(e)).unwrap_or(Value::Null)
+}
+
 /// Write the `certificates` array, pretty-printed and newline-terminated, to `w` (the same bytes
-/// as `serde_json::to_string_pretty` of [`certificates_json`]).
+/// as `serde_json::to_string_pretty` of [`certificates_json`]). Large inventories are rendered
+/// in chunks on every core and written in order; no JSON tree is built.
 pub fn write_certificates_json(inv: &Inventory, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, &CertificatesJson(inv)).map_err(std::io::Error::other)?;
-    w.write_all(b"\n")
+    let entries: Vec<&CertEntry> = inv.certs.values().collect();
+    if entries.is_empty() {
+        return w.write_all(b"[]\n");
+    }
+    w.write_all(b"[")?;
+    const CHUNK: usize = 2048;
+    let chunks: Vec<&[&CertEntry]> = entries.chunks(CHUNK).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Render `threads` chunks at a time, then write them: bounded memory, output in order.
+    for batch in chunks.chunks(threads.max(1)) {
+        let rendered = crate::par::each(batch, |chunk| render_elements(chunk));
+        for (i, buf) in rendered.into_iter().enumerate() {
+            let buf = buf.map_err(std::io::Error::other)?;
+            let first_of_all = std::ptr::eq(batch[i].as_ptr(), entries.as_ptr());
+            // Each rendered element starts with ",\n  "; the very first one drops the comma.
+            w.write_all(if first_of_all { &buf[1..] } else { &buf })?;
+        }
+    }
+    w.write_all(b"\n]\n")
+}
+
+/// Pretty-printed array elements, each as `,\n  {…}` with the nesting of an array member.
+fn render_elements(chunk: &[&CertEntry]) -> serde_json::Result<Vec<u8>> {
+    use serde::Serialize as _;
+    use serde_json::ser::{Formatter as _, PrettyFormatter};
+    let mut buf = Vec::with_capacity(chunk.len() * 1024);
+    for e in chunk {
+        buf.extend_from_slice(b",\n  ");
+        let mut f = PrettyFormatter::new();
+        // One level in, as inside the top-level array.
+        f.begin_array(&mut std::io::sink())
+            .map_err(serde_json::Error::io)?;
+        let mut ser = serde_json::Serializer::with_formatter(&mut buf, f);
+        CertJson::new(e).serialize(&mut ser)?;
+    }
+    Ok(buf)
 }
 
 /// The `certificates` array, sorted by fingerprint.

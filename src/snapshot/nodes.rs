@@ -352,15 +352,18 @@ pub fn add_host_path(node: &mut Node, input: usize, host: String, logical: &str,
             list.sort_by(|a, b| (a.input, &a.logical).cmp(&(b.input, &b.logical)));
         }
     }
-    // Every ancestor directory is present too.
-    let mut acc = String::new();
-    for seg in host.split('/') {
-        if !acc.is_empty() {
-            acc.push('/');
+    // The path and every ancestor directory are present. Once one is, all above it already
+    // are (this is the only place that adds to `present`), so the walk up stops there.
+    let mut end = host.len();
+    loop {
+        let p = &host[..end];
+        if node.present.contains(p) {
+            break;
         }
-        acc.push_str(seg);
-        if !node.present.contains(&acc) {
-            node.present.insert(acc.clone());
+        node.present.insert(p.to_string());
+        match p.rfind('/') {
+            Some(i) => end = i,
+            None => break,
         }
     }
 }

@@ -1,0 +1,39 @@
+//! Stage timings for performance work: with `HARROW_TIMINGS=1` in the environment, each stage
+//! of a run prints its wall time to standard error (`harrow timings: <stage> <ms> ms`). Off by
+//! default; never touches standard output, so reports stay byte-identical.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+fn enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        std::env::var_os("HARROW_TIMINGS").is_some_and(|v| !v.is_empty() && v != "0")
+    })
+}
+
+/// Times the stage it names until dropped.
+pub struct Stage {
+    name: &'static str,
+    start: Option<Instant>,
+}
+
+/// Start timing `name` (a no-op unless `HARROW_TIMINGS` is set).
+pub fn stage(name: &'static str) -> Stage {
+    Stage {
+        name,
+        start: enabled().then(Instant::now),
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        if let Some(t) = self.start {
+            eprintln!(
+                "harrow timings: {} {:.0} ms",
+                self.name,
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+    }
+}
