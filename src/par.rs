@@ -8,19 +8,37 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
 }
 
 /// [`map`] with per-thread state made by `init`.
-pub fn map_init<T: Sync, R: Send, S>(
+pub fn map_init<T: Sync, R: Send, S: Send>(
     items: &[T],
     init: impl Fn() -> S + Sync,
     f: impl Fn(&mut S, &T) -> R + Sync,
 ) -> Vec<R> {
+    fold(
+        items,
+        || (init(), Vec::new()),
+        |(state, out): &mut (S, Vec<R>), t| out.push(f(state, t)),
+    )
+    .into_iter()
+    .flat_map(|(_, out)| out)
+    .collect()
+}
+
+/// Fold contiguous chunks of `items` on every core into one accumulator per thread (made by
+/// `init`), returned in chunk order; inline (one accumulator) when small.
+pub fn fold<T: Sync, A: Send>(
+    items: &[T],
+    init: impl Fn() -> A + Sync,
+    f: impl Fn(&mut A, &T) + Sync,
+) -> Vec<A> {
     const MIN_PER_THREAD: usize = 256;
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(items.len() / MIN_PER_THREAD)
         .min(16);
     if threads <= 1 {
-        let mut state = init();
-        return items.iter().map(|t| f(&mut state, t)).collect();
+        let mut acc = init();
+        items.iter().for_each(|t| f(&mut acc, t));
+        return vec![acc];
     }
     let per = items.len().div_ceil(threads);
     let (f, init) = (&f, &init);
@@ -29,14 +47,15 @@ pub fn map_init<T: Sync, R: Send, S>(
             .chunks(per)
             .map(|chunk| {
                 s.spawn(move || {
-                    let mut state = init();
-                    chunk.iter().map(|t| f(&mut state, t)).collect::<Vec<R>>()
+                    let mut acc = init();
+                    chunk.iter().for_each(|t| f(&mut acc, t));
+                    acc
                 })
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| match h.join() {
+            .map(|h| match h.join() {
                 Ok(v) => v,
                 Err(p) => std::panic::resume_unwind(p),
             })
@@ -61,4 +80,37 @@ pub fn each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R>
             })
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_keeps_input_order_on_every_core() {
+        let items: Vec<u64> = (0..10_000).collect();
+        let out = map(&items, |x| x * 3);
+        assert_eq!(out, items.iter().map(|x| x * 3).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn fold_covers_every_item_once() {
+        let items: Vec<u64> = (1..=10_000).collect();
+        let parts = fold(
+            &items,
+            || (0u64, 0usize),
+            |(sum, n), x| {
+                *sum += x;
+                *n += 1;
+            },
+        );
+        assert_eq!(parts.iter().map(|p| p.0).sum::<u64>(), 10_000 * 10_001 / 2);
+        assert_eq!(parts.iter().map(|p| p.1).sum::<usize>(), 10_000);
+    }
+
+    #[test]
+    fn each_runs_every_item() {
+        assert_eq!(each(&[1, 2, 3], |x| x * 10), vec![10, 20, 30]);
+        assert!(each(&[] as &[u8], |x| *x).is_empty());
+    }
 }

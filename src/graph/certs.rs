@@ -13,16 +13,17 @@ use super::inventory::{InUse, Owner, in_use_of_host_path, is_credential_file, ow
 use crate::pki::{self, Cert, ChainStatus};
 use crate::snapshot::Snapshot;
 
-/// Where one copy of a certificate was found.
+/// Where one copy of a certificate was found. The strings are shared (every certificate of a
+/// node names the same node and input; every certificate of a file the same paths).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Location {
-    pub node: Option<String>,
+    pub node: Option<Arc<str>>,
     /// The input's file name.
-    pub source: String,
+    pub source: Arc<str>,
     /// The logical path inside the input (plus `#namespace/name/key` for bundle objects).
-    pub path: String,
+    pub path: Arc<str>,
     /// The node's host path (`var/lib/rancher/rke2/server/tls/…`) when from a node.
-    pub host_path: Option<String>,
+    pub host_path: Option<Arc<str>>,
     /// Position of the certificate in its file (0 = first).
     pub index: usize,
     pub in_use: InUse,
@@ -51,7 +52,9 @@ impl Status {
 /// One distinct certificate with its judgement and locations.
 #[derive(Debug, Clone)]
 pub struct CertEntry {
-    pub cert: Cert,
+    /// Shared with the parse that found it (moving a whole certificate around costs more
+    /// than the pointer).
+    pub cert: Arc<Cert>,
     pub status: Status,
     pub residual_seconds: i64,
     pub chain: ChainStatus,
@@ -73,6 +76,17 @@ pub struct ParseProblem {
     pub path: String,
     pub node: Option<String>,
     pub message: String,
+}
+
+impl ParseProblem {
+    fn at(loc: &Location, message: String) -> Self {
+        ParseProblem {
+            source: loc.source.to_string(),
+            path: loc.path.to_string(),
+            node: loc.node.as_deref().map(str::to_string),
+            message,
+        }
+    }
 }
 
 /// The whole inventory.
@@ -132,23 +146,102 @@ fn collect_file(
             }
         }
         Err(pki::PkiError::Empty(_)) => {}
-        Err(e) => problems.push(ParseProblem {
-            source: loc.source.clone(),
-            path: loc.path.clone(),
-            node: loc.node.clone(),
-            message: e.to_string(),
-        }),
+        Err(e) => problems.push(ParseProblem::at(&loc, e.to_string())),
     }
 }
 
-/// Certificate-bearing files of every node (by host path) and bundle objects.
-fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Found> {
+/// A found certificate with its locations and keys computed while the certificate is hot in the
+/// parsing thread's cache: the merge and the issuer lookup then run over these instead of
+/// chasing pointers into 100,000 certificates.
+struct Keyed {
+    /// The first 8 bytes of the SHA-256 fingerprint (sort key; equal keys compare the whole).
+    fp: u64,
+    /// A hash of the subject name's DER (groups candidate issuers; equality is checked).
+    subject: u64,
+    occ: Occurrences,
+}
+
+impl Keyed {
+    fn new(cert: Arc<Cert>, locs: Vec<Location>) -> Self {
+        Keyed {
+            fp: cert
+                .fingerprint_sha256
+                .get(..16)
+                .and_then(|h| u64::from_str_radix(h, 16).ok())
+                .unwrap_or(0),
+            subject: name_key(&cert.subject_der),
+            occ: (cert, locs),
+        }
+    }
+
+    fn same_cert(&self, other: &Keyed) -> bool {
+        self.fp == other.fp && self.occ.0.fingerprint_sha256 == other.occ.0.fingerprint_sha256
+    }
+}
+
+/// A hash of a DER name, for grouping.
+fn name_key(der: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    der.hash(&mut h);
+    h.finish()
+}
+
+/// What one parsing thread found: certificates with their locations, a memoised CA (the same
+/// `Arc` in every chain file that repeats it) gathered once with all of its locations.
+#[derive(Default)]
+struct Gathered {
+    memo: pki::CertMemo,
+    /// Index in `found` of each shared certificate, by its address.
+    shared: HashMap<usize, usize>,
+    found: Vec<Keyed>,
+    problems: Vec<ParseProblem>,
+    scratch: Vec<Found>,
+}
+
+impl Gathered {
+    fn add(&mut self, f: Found) {
+        // A count of one: a certificate no memo holds (a leaf), so no other copy to join.
+        if Arc::strong_count(&f.cert) == 1 {
+            self.found.push(Keyed::new(f.cert, vec![f.loc]));
+            return;
+        }
+        let addr = Arc::as_ptr(&f.cert) as usize;
+        match self.shared.get(&addr) {
+            Some(&i) => self.found[i].occ.1.push(f.loc),
+            None => {
+                self.shared.insert(addr, self.found.len());
+                self.found.push(Keyed::new(f.cert, vec![f.loc]));
+            }
+        }
+    }
+
+    fn file(&mut self, data: &[u8], loc: Location) {
+        let mut out = std::mem::take(&mut self.scratch);
+        collect_file(data, loc, &mut self.memo, &mut out, &mut self.problems);
+        for f in out.drain(..) {
+            self.add(f);
+        }
+        self.scratch = out;
+    }
+}
+
+/// Certificate-bearing files of every node (by host path) and bundle objects, each
+/// certificate with its locations (a certificate can still appear more than once: the caller
+/// merges by fingerprint).
+fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Keyed> {
     let mut out = Vec::new();
     let mut memo = pki::CertMemo::default();
     // Plain certificate files are the bulk (tens of thousands on a big node): parsed in
     // parallel below.
     let mut files: Vec<(&[u8], Location)> = Vec::new();
+    let sources: Vec<Arc<str>> = snap
+        .trees
+        .iter()
+        .map(|t| Arc::from(t.name.as_str()))
+        .collect();
     for node in snap.nodes.values() {
+        let node_name: Arc<str> = Arc::from(node.name.as_str());
         for (host, copies) in &node.files {
             let Some(in_use) = in_use_of_host_path(host) else {
                 continue;
@@ -160,6 +253,7 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Found> {
                 continue;
             }
             let is_kubeconfig = host.ends_with(".kubeconfig") || host.ends_with("rke2.yaml");
+            let host_path: Arc<str> = Arc::from(host.as_str());
             for hf in copies {
                 let Some(tree) = snap.trees.get(hf.input) else {
                     continue;
@@ -168,10 +262,10 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Found> {
                     continue;
                 };
                 let loc = Location {
-                    node: Some(node.name.clone()),
-                    source: tree.name.clone(),
-                    path: hf.logical.clone(),
-                    host_path: Some(host.clone()),
+                    node: Some(Arc::clone(&node_name)),
+                    source: Arc::clone(&sources[hf.input]),
+                    path: Arc::from(hf.logical.as_str()),
+                    host_path: Some(Arc::clone(&host_path)),
                     index: 0,
                     in_use,
                 };
@@ -185,16 +279,15 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Found> {
     }
     for obj in &snap.objects {
         for (key, pem) in object_pems(obj) {
-            let source = snap
-                .trees
+            let source = sources
                 .get(obj.input)
-                .map(|t| t.name.clone())
-                .unwrap_or_default();
+                .cloned()
+                .unwrap_or_else(|| Arc::from(""));
             let ns = obj.namespace.as_deref().unwrap_or("-");
             let loc = Location {
                 node: None,
                 source,
-                path: format!("{}#{}/{}/{}", obj.path, ns, obj.name, key),
+                path: Arc::from(format!("{}#{}/{}/{}", obj.path, ns, obj.name, key)),
                 host_path: None,
                 index: 0,
                 in_use: InUse::Object,
@@ -203,17 +296,17 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Found> {
         }
     }
     drop(memo);
-    for (found, probs) in
-        crate::par::map_init(&files, pki::CertMemo::default, |memo, (data, loc)| {
-            let (mut o, mut p) = (Vec::new(), Vec::new());
-            collect_file(data, loc.clone(), memo, &mut o, &mut p);
-            (o, p)
-        })
-    {
-        out.extend(found);
-        problems.extend(probs);
+    let mut all: Vec<Keyed> = out
+        .into_iter()
+        .map(|f| Keyed::new(f.cert, vec![f.loc]))
+        .collect();
+    for g in crate::par::fold(&files, Gathered::default, |g, (data, loc)| {
+        g.file(data, loc.clone())
+    }) {
+        all.extend(g.found);
+        problems.extend(g.problems);
     }
-    out
+    all
 }
 
 /// Embedded certificates of a kubeconfig (`certificate-authority-data`,
@@ -235,12 +328,9 @@ fn collect_kubeconfig(
                 let v = v.trim().trim_matches('"');
                 match base64::engine::general_purpose::STANDARD.decode(v) {
                     Ok(pem) => collect_file(&pem, loc.clone(), memo, out, problems),
-                    Err(e) => problems.push(ParseProblem {
-                        source: loc.source.clone(),
-                        path: loc.path.clone(),
-                        node: loc.node.clone(),
-                        message: format!("{key} is not base64: {e}"),
-                    }),
+                    Err(e) => {
+                        problems.push(ParseProblem::at(&loc, format!("{key} is not base64: {e}")))
+                    }
                 }
             }
         }
@@ -312,39 +402,41 @@ type Occurrences = (Arc<Cert>, Vec<Location>);
 pub fn build(snap: &Snapshot, at: OffsetDateTime, window_days: u32) -> Inventory {
     let mut problems = Vec::new();
     let t = crate::timings::stage("inventory: parse");
-    let found = gather(snap, &mut problems);
+    let mut found = gather(snap, &mut problems);
     drop(t);
     let t = crate::timings::stage("inventory: dedup");
-    // Deduplicate by fingerprint, keeping the first parse of each certificate (copies are
-    // byte-identical) and moving, not copying, certificates and locations.
-    let mut by_fp: HashMap<String, Occurrences> = HashMap::new();
-    for f in found {
-        match by_fp.get_mut(&f.cert.fingerprint_sha256) {
-            Some((_, locs)) => locs.push(f.loc),
-            None => {
-                by_fp.insert(f.cert.fingerprint_sha256.clone(), (f.cert, vec![f.loc]));
-            }
+    // Deduplicate by fingerprint: sorted, copies side by side, the first parse kept (copies
+    // are byte-identical) with every location.
+    found.sort_unstable_by(|a, b| {
+        a.fp.cmp(&b.fp)
+            .then_with(|| a.occ.0.fingerprint_sha256.cmp(&b.occ.0.fingerprint_sha256))
+    });
+    let mut entries: Vec<Keyed> = Vec::with_capacity(found.len());
+    for k in found {
+        match entries.last_mut() {
+            Some(last) if last.same_cert(&k) => last.occ.1.extend(k.occ.1),
+            _ => entries.push(k),
         }
     }
-    let mut entries: Vec<(String, Occurrences)> = by_fp.into_iter().collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    // Candidate issuers grouped by subject DN, so each certificate is checked only against
+    // Candidate issuers grouped by subject name, so each certificate is checked only against
     // certificates whose subject is its issuer.
-    let mut by_subject: HashMap<&[u8], Vec<&Cert>> = HashMap::new();
-    for (_, (cert, _)) in &entries {
-        by_subject
-            .entry(cert.subject_der.as_slice())
-            .or_default()
-            .push(cert);
+    let mut by_subject: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, k) in entries.iter().enumerate() {
+        by_subject.entry(k.subject).or_default().push(i);
     }
     drop(t);
     let t = crate::timings::stage("inventory: signatures");
     // Signature checks dominate: every core.
-    let chains: Vec<(ChainStatus, Vec<String>)> = crate::par::map(&entries, |(_, (cert, _))| {
-        let candidates = by_subject
-            .get(cert.issuer_der.as_slice())
-            .map_or(&[][..], |v| v.as_slice());
-        let chain = pki::chain_status_refs(cert, candidates, at);
+    let chains: Vec<(ChainStatus, Vec<String>)> = crate::par::map(&entries, |k| {
+        let cert = &k.occ.0;
+        let candidates: Vec<&Cert> = by_subject
+            .get(&name_key(&cert.issuer_der))
+            .into_iter()
+            .flatten()
+            .map(|&i| &*entries[i].occ.0)
+            .filter(|c| c.subject_der == cert.issuer_der)
+            .collect();
+        let chain = pki::chain_status_refs(cert, &candidates, at);
         let issuers: BTreeSet<&str> = chain
             .issuers
             .iter()
@@ -363,29 +455,35 @@ pub fn build(snap: &Snapshot, at: OffsetDateTime, window_days: u32) -> Inventory
     let mut certs: BTreeMap<String, CertEntry> = entries
         .into_iter()
         .zip(chains)
-        .map(|((fp, (cert, mut locations)), (chain, issuers))| {
-            // The memos are gone: this is the only reference left.
-            let cert = Arc::try_unwrap(cert).unwrap_or_else(|c| (*c).clone());
-            locations.sort();
-            locations.dedup();
-            let in_use = locations
-                .iter()
-                .map(|l| l.in_use)
-                .min()
-                .unwrap_or(InUse::Object);
-            let entry = CertEntry {
-                status: status_at(&cert, at, window_days),
-                residual_seconds: (cert.not_after - at).whole_seconds(),
-                chain,
-                issuers,
-                in_use,
-                owner: Owner::Unknown,
-                component_self_signed: false,
-                cert,
-                locations,
-            };
-            (fp, entry)
-        })
+        .map(
+            |(
+                Keyed {
+                    occ: (cert, mut locations),
+                    ..
+                },
+                (chain, issuers),
+            )| {
+                locations.sort();
+                locations.dedup();
+                let in_use = locations
+                    .iter()
+                    .map(|l| l.in_use)
+                    .min()
+                    .unwrap_or(InUse::Object);
+                let entry = CertEntry {
+                    status: status_at(&cert, at, window_days),
+                    residual_seconds: (cert.not_after - at).whole_seconds(),
+                    chain,
+                    issuers,
+                    in_use,
+                    owner: Owner::Unknown,
+                    component_self_signed: false,
+                    cert,
+                    locations,
+                };
+                (entry.cert.fingerprint_sha256.clone(), entry)
+            },
+        )
         .collect();
     assign_owners(&mut certs);
     problems.sort();
@@ -399,7 +497,7 @@ fn assign_owners(certs: &mut BTreeMap<String, CertEntry>) {
         .iter()
         .filter(|(_, e)| e.cert.is_ca)
         .map(|(fp, e)| {
-            let hint = e.locations.first().map(|l| l.path.as_str());
+            let hint = e.locations.first().map(|l| &*l.path);
             (
                 fp.clone(),
                 owner_of_ca(e.cert.subject_cn.as_deref().unwrap_or(""), hint),

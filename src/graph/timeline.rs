@@ -89,7 +89,11 @@ pub fn build(
         if e.in_use != InUse::Live {
             continue;
         }
-        let mut nodes: Vec<String> = e.locations.iter().filter_map(|l| l.node.clone()).collect();
+        let mut nodes: Vec<String> = e
+            .locations
+            .iter()
+            .filter_map(|l| l.node.as_deref().map(str::to_string))
+            .collect();
         nodes.sort();
         nodes.dedup();
         let name = e

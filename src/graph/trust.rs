@@ -5,7 +5,7 @@
 //! Queries: `blast_radius` (what stops working if a CA, certificate or key expires or is
 //! replaced). Exports: dot, mermaid, JSON.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -163,14 +163,59 @@ pub struct UnpinnedToken {
     pub pinned_hash: String,
 }
 
+/// A hasher for vertex-index pairs: the keys are small integers this program made, not input
+/// bytes, so a multiply-rotate mix is enough (and several times faster than SipHash on the
+/// hundreds of thousands of edges of a large node).
+#[derive(Default, Clone, Copy)]
+struct BuildIndexHasher;
+
+#[derive(Default)]
+struct IndexHasher(u64);
+
+impl std::hash::Hasher for IndexHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl std::hash::BuildHasher for BuildIndexHasher {
+    type Hasher = IndexHasher;
+
+    fn build_hasher(&self) -> IndexHasher {
+        IndexHasher::default()
+    }
+}
+
 /// The graph with a lookup from vertex id to index.
 #[derive(Debug, Default)]
 pub struct TrustGraph {
     pub graph: DiGraph<Vertex, Edge>,
-    index: BTreeMap<String, NodeIndex>,
+    index: HashMap<String, NodeIndex>,
     /// Edges already added (deduplication without scanning a vertex's edges: a CA or a node can
     /// have hundreds of thousands).
-    edges: HashSet<(NodeIndex, NodeIndex, Edge)>,
+    edges: HashSet<(NodeIndex, NodeIndex, Edge), BuildIndexHasher>,
     pub mismatches: Vec<Mismatch>,
     /// Tokens pinning a hash no server CA file gives (TOKEN001 material).
     pub unpinned: Vec<UnpinnedToken>,
@@ -199,7 +244,7 @@ impl TrustGraph {
         self.index.get(id).copied()
     }
 
-    /// Every vertex id, sorted.
+    /// Every vertex id, in no particular order.
     pub fn ids(&self) -> impl Iterator<Item = &String> {
         self.index.keys()
     }
@@ -215,25 +260,36 @@ fn file_bytes<'a>(
 /// Build the graph from the snapshot and its certificate inventory.
 pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
     let mut g = TrustGraph::default();
+    let n = inv.certs.len();
+    g.graph.reserve_nodes(n + 64);
+    g.graph.reserve_edges(2 * n + 64);
+    g.index.reserve(n + 64);
+    g.edges.reserve(2 * n + 64);
     // Node vertices by name: every location of every certificate names one.
     let mut nodes: HashMap<String, NodeIndex> = HashMap::new();
+    // Certificate vertices by fingerprint, without building ids for the lookups.
+    let mut certs: HashMap<&str, NodeIndex> = HashMap::with_capacity(inv.certs.len());
     for (fp, e) in &inv.certs {
         let label = e
             .cert
             .subject_cn
             .clone()
             .unwrap_or_else(|| e.cert.subject.clone());
-        g.vertex(Vertex::Cert {
+        let v = g.vertex(Vertex::Cert {
             fingerprint: fp.clone(),
             label,
             is_ca: e.cert.is_ca,
         });
+        certs.insert(fp, v);
     }
     for (fp, e) in &inv.certs {
-        let child = g.vertex_of_cert(fp);
+        let child = certs[fp.as_str()];
         for issuer in &e.issuers {
             if issuer != fp {
-                let parent = g.vertex_of_cert(issuer);
+                let parent = match certs.get(issuer.as_str()) {
+                    Some(&v) => v,
+                    None => g.vertex_of_cert(issuer),
+                };
                 g.edge(parent, child, Edge::Signs);
             }
         }
@@ -246,7 +302,7 @@ pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
             }
             if e.cert.is_ca && is_ca_bundle_path(bundle_path) {
                 let b = g.vertex(Vertex::Bundle {
-                    node: l.node.clone(),
+                    node: l.node.as_deref().map(str::to_string),
                     path: bundle_path.to_string(),
                 });
                 g.edge(b, child, Edge::Trusts);
@@ -624,7 +680,7 @@ pub fn resolve_id(g: &TrustGraph, inv: &Inventory, id: &str) -> Result<Vec<NodeI
                         .host_path
                         .as_deref()
                         .is_some_and(|h| h == path || h.ends_with(&format!("/{path}")))
-                        || l.path == path)
+                        || &*l.path == path)
             }) && let Some(i) = g.get(&format!("cert:sha256:{fp}"))
             {
                 out.push(i);

@@ -214,6 +214,29 @@ mod tests {
     }
 
     #[test]
+    fn bodies_decode_with_or_without_padding_and_crlf() {
+        // "hello!!" is 7 bytes: base64 `aGVsbG8hIQ==`.
+        let padded =
+            b"-----BEGIN CERTIFICATE-----\r\naGVsbG8h\r\nIQ==\r\n-----END CERTIFICATE-----\r\n";
+        let bare = b"-----BEGIN CERTIFICATE-----\naGVsbG8hIQ\n-----END CERTIFICATE-----\n";
+        for pem in [&padded[..], &bare[..]] {
+            let blocks = parse_blocks(pem).unwrap();
+            assert_eq!(blocks.len(), 1);
+            assert_eq!(blocks[0].der.as_deref(), Some(&b"hello!!"[..]));
+        }
+    }
+
+    #[test]
+    fn private_key_bodies_are_secret_buffers() {
+        let pem = b"-----BEGIN PRIVATE KEY-----\naGVsbG8hIQ==\n-----END PRIVATE KEY-----\n";
+        let blocks = parse_blocks(pem).unwrap();
+        assert!(matches!(blocks[0].der, Some(Der::Secret(_))));
+        let pem = b"-----BEGIN PUBLIC KEY-----\naGVsbG8hIQ==\n-----END PUBLIC KEY-----\n";
+        let blocks = parse_blocks(pem).unwrap();
+        assert!(matches!(blocks[0].der, Some(Der::Public(_))));
+    }
+
+    #[test]
     fn unknown_labels_are_kept_undecoded() {
         let pem = b"junk\n-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\r\n";
         let blocks = parse_blocks(pem).unwrap();

@@ -184,7 +184,10 @@ pub fn rows(inv: &Inventory) -> Vec<[String; 10]> {
             c.issuer_cn.clone().unwrap_or_else(|| c.issuer.clone())
         };
         for l in &e.locations {
-            let file = l.host_path.clone().unwrap_or_else(|| object_label(&l.path));
+            let file = l
+                .host_path
+                .as_deref()
+                .map_or_else(|| object_label(&l.path), str::to_string);
             let file = file
                 .strip_prefix("var/lib/rancher/rke2/server/tls/")
                 .or_else(|| file.strip_prefix("var/lib/rancher/rke2/"))
@@ -196,7 +199,7 @@ pub fn rows(inv: &Inventory) -> Vec<[String; 10]> {
                 file
             };
             rows.push([
-                l.node.clone().unwrap_or_else(|| "-".into()),
+                l.node.as_deref().unwrap_or("-").to_string(),
                 file,
                 c.subject_cn.clone().unwrap_or_else(|| c.subject.clone()),
                 issuer.clone(),
