@@ -246,9 +246,11 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Keyed> {
             let Some(in_use) = in_use_of_host_path(host) else {
                 continue;
             };
+            // Keys, key fingerprints and signing requests are read by the trust graph.
             if !is_credential_file(host)
                 || host.ends_with(".key")
                 || host.ends_with(".pub-fingerprint")
+                || host.ends_with(".csr")
             {
                 continue;
             }

@@ -50,6 +50,13 @@ pub enum Vertex {
     Node {
         name: String,
     },
+    /// A certificate signing request file (one vertex per request in the file).
+    Csr {
+        node: String,
+        path: String,
+        index: usize,
+        subject: String,
+    },
 }
 
 impl Vertex {
@@ -65,6 +72,15 @@ impl Vertex {
             Vertex::Kubeconfig { node, path } => format!("kubeconfig:{node}:{path}"),
             Vertex::Token { node, path, role } => format!("token:{role}:{node}:{path}"),
             Vertex::Node { name } => format!("node:{name}"),
+            Vertex::Csr {
+                node, path, index, ..
+            } => {
+                if *index == 0 {
+                    format!("csr:{node}:{path}")
+                } else {
+                    format!("csr:{node}:{path}#{index}")
+                }
+            }
         }
     }
 
@@ -79,6 +95,12 @@ impl Vertex {
             Vertex::Kubeconfig { node, path } => format!("{node}:{}", short(path)),
             Vertex::Token { node, path, role } => format!("{node}:{role} token ({})", short(path)),
             Vertex::Node { name } => name.clone(),
+            Vertex::Csr {
+                node,
+                path,
+                subject,
+                ..
+            } => format!("{node}:{} (CSR {subject})", short(path)),
         }
     }
 
@@ -91,6 +113,7 @@ impl Vertex {
             Vertex::Kubeconfig { .. } => "kubeconfig",
             Vertex::Token { .. } => "token",
             Vertex::Node { .. } => "node",
+            Vertex::Csr { .. } => "csr",
         }
     }
 }
@@ -106,13 +129,14 @@ fn short(path: &str) -> &str {
 pub enum Edge {
     /// CA certificate → certificate it signed (verified with the CA's key).
     Signs,
-    /// Certificate → its private key (first cert ↔ first key).
+    /// Certificate → its private key (first cert ↔ first key); CSR → the key it requests a
+    /// certificate for.
     PairsWith,
     /// Bundle or kubeconfig → CA certificate it trusts.
     Trusts,
     /// Node or kubeconfig → certificate it presents.
     Presents,
-    /// Node → bundle, kubeconfig or key set it holds.
+    /// Node → bundle, kubeconfig, key set, token or CSR it holds.
     Holds,
     /// Service-account key set → key it verifies with.
     Verifies,
@@ -322,6 +346,7 @@ pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
     }
     add_kubeconfigs(snap, &mut g);
     add_keys(snap, inv, &mut g);
+    add_csrs(snap, &mut g);
     add_tokens(snap, &mut g);
     g.mismatches.sort();
     g.unpinned.sort();
@@ -494,6 +519,51 @@ fn add_kubeconfigs(snap: &Snapshot, g: &mut TrustGraph) {
 fn is_ca_bundle_path(p: &str) -> bool {
     let name = p.rsplit('/').next().unwrap_or(p);
     name.ends_with("ca.crt") || name.contains("ca.pem") || p.contains('#')
+}
+
+/// Certificate signing requests (`*.csr`) of every node: held by the node, paired with the key
+/// whose public key they carry (the key vertex is made if no key file of the snapshot has it).
+/// A request that does not parse is a key problem of its file.
+fn add_csrs(snap: &Snapshot, g: &mut TrustGraph) {
+    for node in snap.nodes.values() {
+        for (host, copies) in &node.files {
+            if !host.ends_with(".csr") || in_use_of_host_path(host).is_none() {
+                continue;
+            }
+            let Some((data, source, logical)) = file_bytes(snap, copies) else {
+                continue;
+            };
+            let csrs = match pki::parse_csrs(data) {
+                Ok(v) => v,
+                Err(e) => {
+                    g.key_problems.push(KeyProblem {
+                        node: node.name.clone(),
+                        source: source.clone(),
+                        path: logical.clone(),
+                        reason: format!("CSR not parsed: {e}"),
+                    });
+                    continue;
+                }
+            };
+            let nv = g.vertex(Vertex::Node {
+                name: node.name.clone(),
+            });
+            for (index, csr) in csrs.into_iter().enumerate() {
+                let cv = g.vertex(Vertex::Csr {
+                    node: node.name.clone(),
+                    path: host.clone(),
+                    index,
+                    subject: csr.subject_cn.clone().unwrap_or(csr.subject.clone()),
+                });
+                g.edge(nv, cv, Edge::Holds);
+                let kv = g.vertex(Vertex::Key {
+                    label: format!("key {}", csr.spki_sha256.get(..12).unwrap_or("")),
+                    spki_sha256: csr.spki_sha256,
+                });
+                g.edge(cv, kv, Edge::PairsWith);
+            }
+        }
+    }
 }
 
 /// Keys of every node: pair `.key` files with their `.crt`, and the service-account key set.
