@@ -346,11 +346,12 @@ fn blast_radius_of_an_unknown_id_is_a_usage_error() {
 
 #[test]
 fn demo_graph_and_timeline_goldens() {
-    Test::new()
+    let run = Test::new()
         .args(["graph", "--at", AT, "-o", "json"])
         .run()
         .code(0)
         .golden("graph-demo.json");
+    assert_valid(&run.json(), &root().join("docs/graph.schema.json"));
     Test::new()
         .args(["graph", "--at", AT, "-o", "dot"])
         .run()
