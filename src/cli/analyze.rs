@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{InputArgs, write_out};
+use super::common::{InputArgs, write_out, write_out_with};
 use super::exit;
 use crate::analyze;
 use crate::checks::Severity;
@@ -56,11 +56,14 @@ pub(super) fn run(a: AnalyzeArgs) -> i32 {
         Err(code) => return code,
     };
     let analysis = analyze::run(&opts);
-    let rendered = match a.format {
-        Format::Text => report::text::render(&analysis),
-        Format::Json => report::json::render(&analysis),
+    let written = match a.format {
+        Format::Text => write_out(a.out.as_deref(), report::text::render(&analysis).as_bytes()),
+        // Streamed: a 100,000-certificate report is never one JSON tree or string.
+        Format::Json => {
+            write_out_with(a.out.as_deref(), &mut |w| report::json::write(&analysis, w))
+        }
     };
-    if let Err(e) = write_out(a.out.as_deref(), rendered.as_bytes()) {
+    if let Err(e) = written {
         eprintln!("harrow analyze: {e}");
         return exit::USAGE;
     }

@@ -2,8 +2,6 @@
 //! json`), and the table / csv of `harrow certs`, one row per occurrence, extending
 //! `rke2 certificate check -o table` across nodes.
 
-use serde_json::Value;
-
 use crate::graph::certs::{CertEntry, Inventory};
 use crate::timefmt::rfc3339;
 
@@ -88,14 +86,19 @@ impl<'a> CertJson<'a> {
     }
 }
 
-/// One certificate as a JSON value (for the analyze report tree).
-pub fn cert_json(e: &CertEntry) -> Value {
-    serde_json::to_value(CertJson::new(e)).unwrap_or(Value::Null)
+/// The `certificates` array serialised lazily, one certificate at a time, so that a large
+/// inventory is never held as one JSON tree (the analyze document embeds it this way).
+pub struct CertificatesJson<'a>(pub &'a Inventory);
+
+impl serde::Serialize for CertificatesJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.certs.values().map(CertJson::new))
+    }
 }
 
 /// Write the `certificates` array, pretty-printed and newline-terminated, to `w` (the same bytes
-/// as `serde_json::to_string_pretty` of [`certificates_json`]). Large inventories are rendered
-/// in chunks on every core and written in order; no JSON tree is built.
+/// as [`CertificatesJson`] through `serde_json::to_writer_pretty`). Large inventories are
+/// rendered in chunks on every core and written in order; no JSON tree is built.
 pub fn write_certificates_json(inv: &Inventory, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let entries: Vec<&CertEntry> = inv.certs.values().collect();
     if entries.is_empty() {
@@ -133,11 +136,6 @@ fn render_elements(chunk: &[&CertEntry]) -> serde_json::Result<Vec<u8>> {
         CertJson::new(e).serialize(&mut ser)?;
     }
     Ok(buf)
-}
-
-/// The `certificates` array, sorted by fingerprint.
-pub fn certificates_json(inv: &Inventory) -> Value {
-    Value::Array(inv.certs.values().map(cert_json).collect())
 }
 
 /// A residual time the way a person reads it: `8y 11m`, `335d`, `5h`, `-3d` when past.

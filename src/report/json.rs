@@ -18,8 +18,8 @@ fn kind_str(k: InputKind) -> &'static str {
     }
 }
 
-/// The analyze document as a JSON value.
-pub fn document(a: &Analysis) -> Value {
+/// The analyze document without its `certificates` array (which [`write`] streams into place).
+fn head(a: &Analysis) -> Value {
     let snap = &a.snapshot;
     let inputs: Vec<Value> = snap
         .inputs
@@ -126,7 +126,6 @@ pub fn document(a: &Analysis) -> Value {
             "renew_window_source": a.renew_window_source,
         },
         "nodes": nodes,
-        "certificates": super::certs::certificates_json(&a.inventory),
         "findings": findings,
         "coverage": coverage,
         "summary": {"by_severity": sev, "rules": rules},
@@ -137,11 +136,42 @@ pub fn document(a: &Analysis) -> Value {
     doc
 }
 
-/// Render the document, pretty-printed, ending in a newline.
-pub fn render(a: &Analysis) -> String {
-    let mut s = serde_json::to_string_pretty(&document(a)).unwrap_or_else(|e| {
-        format!("{{\"schema_version\":1,\"error\":\"cannot serialise the report: {e}\"}}")
-    });
-    s.push('\n');
-    s
+/// The document with its certificates written one at a time in their sorted place.
+struct Streamed<'a> {
+    head: Value,
+    certificates: super::certs::CertificatesJson<'a>,
+}
+
+impl serde::Serialize for Streamed<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        const KEY: &str = "certificates";
+        let empty = serde_json::Map::new();
+        let head = self.head.as_object().unwrap_or(&empty);
+        let mut m = s.serialize_map(Some(head.len() + 1))?;
+        let mut written = false;
+        // Keys in the same (alphabetical) order as the JSON tree would give.
+        for (k, v) in head {
+            if !written && k.as_str() > KEY {
+                m.serialize_entry(KEY, &self.certificates)?;
+                written = true;
+            }
+            m.serialize_entry(k, v)?;
+        }
+        if !written {
+            m.serialize_entry(KEY, &self.certificates)?;
+        }
+        m.end()
+    }
+}
+
+/// Write the document, pretty-printed and newline-terminated, to `w`, without building the
+/// certificates as a JSON tree.
+pub fn write(a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let doc = Streamed {
+        head: head(a),
+        certificates: super::certs::CertificatesJson(&a.inventory),
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")
 }
