@@ -372,6 +372,29 @@ fn demo_graph_and_timeline_goldens() {
         .run()
         .code(0)
         .golden("timeline-demo.txt");
+    let run = Test::new()
+        .args(["timeline", "--at", AT, "-o", "json"])
+        .run()
+        .code(0)
+        .golden("timeline-demo.json");
+    let doc = run.json();
+    assert_valid(&doc, &root().join("docs/timeline.schema.json"));
+    // Chronological, from the reference time on (collection times may precede it).
+    let ats: Vec<&str> = doc
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["at"].as_str())
+        .collect();
+    assert!(ats.windows(2).all(|w| w[0] <= w[1]), "{ats:?}");
+    assert!(
+        doc.as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["kind"] != "collected")
+            .all(|e| e["at"].as_str() >= Some(AT)),
+        "{doc}"
+    );
 }
 
 /// A support bundle whose `nodes.yaml` is a zip bomb, beside a good `metadata.yaml`.
