@@ -281,7 +281,61 @@ pub fn csv(inv: &Inventory) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::residual;
+    use super::*;
+    use crate::graph::certs::{Location, Status};
+    use crate::graph::inventory::{InUse, Owner};
+    use std::sync::Arc;
+
+    /// An inventory of `n` entries (one real certificate under `n` keys, each with a location).
+    fn inventory(n: usize) -> Inventory {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["a.example".to_string()]).unwrap();
+        let pem = params.self_signed(&key).unwrap().pem();
+        let cert = Arc::new(crate::pki::parse_certs(pem.as_bytes()).unwrap().remove(0));
+        let mut inv = Inventory::default();
+        for i in 0..n {
+            let node: Arc<str> = Arc::from(format!("n{}", i % 3));
+            inv.certs.insert(
+                format!("{i:064x}"),
+                CertEntry {
+                    cert: Arc::clone(&cert),
+                    status: Status::Ok,
+                    residual_seconds: i as i64,
+                    chain: crate::pki::ChainStatus::SelfSigned,
+                    issuers: vec![format!("{i:064x}")],
+                    in_use: InUse::Live,
+                    owner: Owner::Unknown,
+                    component_self_signed: false,
+                    locations: vec![Location {
+                        node: Some(node),
+                        source: Arc::from("n.tgz"),
+                        path: Arc::from(format!("tls/{i}.crt")),
+                        host_path: None,
+                        index: 0,
+                        in_use: InUse::Live,
+                    }],
+                },
+            );
+        }
+        inv
+    }
+
+    #[test]
+    fn chunked_parallel_json_is_byte_identical_to_one_pass() {
+        // 0, 1, exactly one chunk, and several batches of chunks on every core.
+        for n in [0, 1, 2048, 5000, 9000] {
+            let inv = inventory(n);
+            let mut fast = Vec::new();
+            write_certificates_json(&inv, &mut fast).unwrap();
+            let mut plain = serde_json::to_vec_pretty(&CertificatesJson(&inv)).unwrap();
+            plain.push(b'\n');
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                String::from_utf8(plain).unwrap(),
+                "{n} certificates"
+            );
+        }
+    }
 
     #[test]
     fn residual_reads_like_a_person_would_say_it() {
