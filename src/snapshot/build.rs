@@ -326,7 +326,7 @@ fn read_bundle(
     }
 
     let nodes_dir = format!("{top}nodes/");
-    let has_nodes = all_paths(tree).keys().any(|p| {
+    let has_nodes = all_paths(tree).into_iter().any(|(p, _)| {
         let outer = p.split('!').next().unwrap_or(p);
         outer.starts_with(&nodes_dir)
             || outer.trim_end_matches('/') == nodes_dir.trim_end_matches('/')
@@ -422,7 +422,7 @@ fn read_node_zips(
     let paths = all_paths(tree);
     // zip logical path → node name
     let mut zips: BTreeMap<String, String> = BTreeMap::new();
-    for p in paths.keys() {
+    for (p, _) in &paths {
         let outer = p.split('!').next().unwrap_or(p);
         if let Some(file) = outer.strip_prefix(&nodes_dir)
             && !file.contains('/')
@@ -441,13 +441,14 @@ fn read_node_zips(
         node.inputs.insert(w.idx);
         let inner_prefix = format!("{zip}!");
         let mut content = false;
-        for (path, readable) in paths.range(inner_prefix.as_str()..) {
+        let start = paths.partition_point(|(p, _)| *p < inner_prefix.as_str());
+        for &(path, readable) in &paths[start..] {
             let Some(inner) = path.strip_prefix(inner_prefix.as_str()) else {
                 break;
             };
             if let Some(host) = zip_host_path(inner) {
                 content = true;
-                add_host_path(node, w.idx, host, path, *readable);
+                add_host_path(node, w.idx, host, path, readable);
             }
         }
         if !content {

@@ -27,9 +27,10 @@ pub enum Layout {
     Unreadable(String),
 }
 
-/// Every path an input knows of in its outermost archive part (before any `!`).
-fn outer_paths(tree: &InputTree) -> BTreeSet<&str> {
-    let mut out = BTreeSet::new();
+/// Every path an input knows of in its outermost archive part (before any `!`), possibly
+/// repeated (the callers collect sets).
+fn outer_paths(tree: &InputTree) -> Vec<&str> {
+    let mut out = Vec::new();
     let all = tree
         .files
         .keys()
@@ -39,7 +40,7 @@ fn outer_paths(tree: &InputTree) -> BTreeSet<&str> {
         .chain(tree.seen.iter().map(String::as_str));
     for p in all {
         let outer = p.split('!').next().unwrap_or(p);
-        out.insert(outer.trim_end_matches('/'));
+        out.push(outer.trim_end_matches('/'));
     }
     out
 }
@@ -118,11 +119,17 @@ pub fn classify(tree: &InputTree) -> Layout {
 
     // Node snapshot: host anchors (or a root snapshot.yaml) under some prefix.
     let mut prefixes: BTreeSet<(usize, String)> = BTreeSet::new();
+    // The anchor prefix last recorded: a node snapshot's 100,000 paths share one, which is then
+    // neither joined nor inserted again.
+    let mut last: Vec<&str> = Vec::new();
     for p in &paths {
         let segs = segments(p);
         for j in 0..segs.len() {
             if HOST_ANCHORS.iter().any(|a| segs[j..].starts_with(a)) {
-                prefixes.insert((j, prefix_of(&segs[..j])));
+                if last.as_slice() != &segs[..j] || prefixes.is_empty() {
+                    prefixes.insert((j, prefix_of(&segs[..j])));
+                    last = segs[..j].to_vec();
+                }
                 break;
             }
         }

@@ -7,7 +7,7 @@
 //! supportconfig archive (`<node>/scc/*.txz!scc_…/etc.txt`) → `scc/etc.txt`; a node snapshot
 //! maps its prefix away (`node1/var/lib/…` → `var/lib/…`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde_json::Value;
 
@@ -307,24 +307,35 @@ pub fn zip_host_path(inner: &str) -> Option<String> {
     }
 }
 
-/// Every logical path a tree knows of, with whether it is readable content (file, log, link)
-/// or only seen.
-pub fn all_paths(tree: &InputTree) -> BTreeMap<&str, bool> {
-    let mut out: BTreeMap<&str, bool> = BTreeMap::new();
-    for p in tree.seen.iter() {
-        out.insert(p.as_str(), false);
-    }
-    for p in tree.files.keys().chain(tree.logs.keys()) {
-        out.insert(p.as_str(), true);
-    }
-    for (p, l) in &tree.links {
-        if l.resolved.is_some() {
-            out.insert(p.as_str(), true);
+/// Every logical path a tree knows of, sorted and unique, with whether it is readable content
+/// (file, log, resolved link) or only seen. The tree's lists are each sorted already: a stable
+/// sort merges them in near-linear time.
+pub fn all_paths(tree: &InputTree) -> Vec<(&str, bool)> {
+    let mut v: Vec<(&str, bool)> =
+        Vec::with_capacity(tree.seen.len() + tree.files.len() + tree.logs.len() + tree.links.len());
+    v.extend(tree.seen.iter().map(|p| (p.as_str(), false)));
+    v.extend(
+        tree.files
+            .keys()
+            .chain(tree.logs.keys())
+            .map(|p| (p.as_str(), true)),
+    );
+    v.extend(
+        tree.links
+            .iter()
+            .map(|(p, l)| (p.as_str(), l.resolved.is_some())),
+    );
+    v.sort_by(|a, b| a.0.cmp(b.0));
+    // Readable when any source says so.
+    v.dedup_by(|later, kept| {
+        if later.0 == kept.0 {
+            kept.1 |= later.1;
+            true
         } else {
-            out.entry(p.as_str()).or_insert(false);
+            false
         }
-    }
-    out
+    });
+    v
 }
 
 /// Depth kept in [`Node::present`] for entries that were only seen (containerd snapshots and
