@@ -53,14 +53,19 @@ pub fn fold<T: Sync, A: Send>(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(v) => v,
-                Err(p) => std::panic::resume_unwind(p),
-            })
-            .collect()
+        join_all(handles)
     })
+}
+
+/// Every thread's result, in order; a thread's panic is raised again here.
+fn join_all<R>(handles: Vec<std::thread::ScopedJoinHandle<'_, R>>) -> Vec<R> {
+    handles
+        .into_iter()
+        .map(|h| match h.join() {
+            Ok(v) => v,
+            Err(p) => std::panic::resume_unwind(p),
+        })
+        .collect()
 }
 
 /// `f` over `items`, one thread per item (for a few large, independent pieces of work, such as
@@ -70,16 +75,7 @@ pub fn each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R>
         return items.iter().map(&f).collect();
     }
     let f = &f;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items.iter().map(|t| s.spawn(move || f(t))).collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(v) => v,
-                Err(p) => std::panic::resume_unwind(p),
-            })
-            .collect()
-    })
+    std::thread::scope(|s| join_all(items.iter().map(|t| s.spawn(move || f(t))).collect()))
 }
 
 #[cfg(test)]

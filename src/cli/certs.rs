@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{InputArgs, write_out, write_out_with};
-use super::exit;
+use super::common::{InputArgs, finish, write_out, write_out_with};
 use crate::analyze;
 use crate::report;
 
@@ -66,15 +65,5 @@ pub(super) fn run(a: CertsArgs) -> i32 {
         }),
     };
     drop(t);
-    let code = if let Err(e) = written {
-        eprintln!("harrow certs: {e}");
-        exit::USAGE
-    } else if analysis.all_inputs_unreadable() {
-        exit::USAGE
-    } else {
-        exit::OK
-    };
-    // The process ends right after: freeing a large inventory piece by piece only costs time.
-    std::mem::forget(analysis);
-    code
+    finish("certs", written, analysis)
 }

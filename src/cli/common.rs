@@ -147,6 +147,22 @@ fn demo_inputs() -> Result<Vec<InputSpec>, String> {
         .collect())
 }
 
+/// The exit code of a reading command once its output is written (`written`): a write error
+/// or inputs that were all unreadable are usage errors. The analysis is not freed: the process
+/// ends right after, and freeing a 100,000-certificate model piece by piece only costs time.
+pub fn finish(cmd: &str, written: Result<(), String>, analysis: crate::analyze::Analysis) -> i32 {
+    let code = if let Err(e) = written {
+        eprintln!("harrow {cmd}: {e}");
+        exit::USAGE
+    } else if analysis.all_inputs_unreadable() {
+        exit::USAGE
+    } else {
+        exit::OK
+    };
+    std::mem::forget(analysis);
+    code
+}
+
 /// Write to the file (atomically: temp file in the same directory, then rename) or to stdout.
 pub fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<(), String> {
     write_out_with(out, &mut |w| w.write_all(bytes))

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{InputArgs, write_out, write_out_with};
+use super::common::{InputArgs, finish, write_out, write_out_with};
 use super::exit;
 use crate::analyze;
 use crate::graph::trust;
@@ -99,15 +99,5 @@ pub(super) fn run(a: GraphArgs) -> i32 {
         write_out(a.out.as_deref(), text.as_bytes())
     };
     drop(t);
-    let code = if let Err(e) = written {
-        eprintln!("harrow graph: {e}");
-        exit::USAGE
-    } else if analysis.all_inputs_unreadable() {
-        exit::USAGE
-    } else {
-        exit::OK
-    };
-    // The process ends right after: freeing a large graph piece by piece only costs time.
-    std::mem::forget(analysis);
-    code
+    finish("graph", written, analysis)
 }

@@ -245,9 +245,34 @@ impl<'a> Ctx<'a> {
         mtime: Option<i64>,
     ) -> Result<(), Broken> {
         let mut chunk = self.take_scratch();
-        let res = self.load_with(path, r, packed, mode, mtime, &mut chunk);
+        let read = self.read_limited(path, r, &packed, &mut chunk);
         self.scratch = chunk;
-        res
+        let Some(data) = read? else {
+            return Ok(());
+        };
+        let len = data.len() as u64;
+        if !self.budget.charge(len, self.limits.max_total_bytes) {
+            self.issue(
+                IssueKind::TotalExceeded,
+                path,
+                format!(
+                    "refused: loading {len} more bytes passes the total limit of {} bytes (--max-total-bytes)",
+                    self.limits.max_total_bytes
+                ),
+            );
+            return Ok(());
+        }
+        self.tree.loaded_bytes += len;
+        self.tree.files.insert(
+            path.to_string(),
+            VFile {
+                path: path.to_string(),
+                data,
+                mode,
+                mtime,
+            },
+        );
+        Ok(())
     }
 
     /// The read buffer, allocated on first use.
@@ -259,16 +284,15 @@ impl<'a> Ctx<'a> {
         chunk
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn load_with(
+    /// Read a whole entry through `chunk` under the entry-size and ratio limits: `None` when a
+    /// limit refused it (the issue is recorded).
+    fn read_limited(
         &mut self,
         path: &str,
         r: &mut dyn Read,
-        packed: Packed,
-        mode: Option<u32>,
-        mtime: Option<i64>,
+        packed: &Packed,
         chunk: &mut [u8],
-    ) -> Result<(), Broken> {
+    ) -> Result<Option<Vec<u8>>, Broken> {
         let max = self.limits.max_entry_bytes;
         let ratio = self.limits.max_ratio;
         let mut data: Vec<u8> = Vec::new();
@@ -295,7 +319,7 @@ impl<'a> Ctx<'a> {
                         "refused: inflates past the entry limit of {max} bytes (--max-entry-bytes)"
                     ),
                 );
-                return Ok(());
+                return Ok(None);
             }
             let allowed = packed.so_far().saturating_mul(ratio).max(RATIO_FLOOR);
             if total > allowed {
@@ -307,33 +331,11 @@ impl<'a> Ctx<'a> {
                         packed.so_far()
                     ),
                 );
-                return Ok(());
+                return Ok(None);
             }
             data.extend_from_slice(&chunk[..n]);
         }
-        let len = data.len() as u64;
-        if !self.budget.charge(len, self.limits.max_total_bytes) {
-            self.issue(
-                IssueKind::TotalExceeded,
-                path,
-                format!(
-                    "refused: loading {len} more bytes passes the total limit of {} bytes (--max-total-bytes)",
-                    self.limits.max_total_bytes
-                ),
-            );
-            return Ok(());
-        }
-        self.tree.loaded_bytes += len;
-        self.tree.files.insert(
-            path.to_string(),
-            VFile {
-                path: path.to_string(),
-                data,
-                mode,
-                mtime,
-            },
-        );
-        Ok(())
+        Ok(Some(data))
     }
 
     /// Stream a log line by line, keeping the lines that contain a needle. Bounded memory:
