@@ -117,9 +117,21 @@ pub struct Options {
     pub demo: bool,
     /// Key of keyed fingerprints of secrets (`--fingerprint-key`).
     pub fingerprint_key: Option<crate::pki::secret::FingerprintKey>,
-    /// Stop after the certificate inventory (`harrow certs`): no trust graph, consistency
-    /// checks or rules.
-    pub inventory_only: bool,
+    /// How far the analysis goes: `certs` and `timeline` stop after the inventory, `graph`
+    /// after the trust graph and consistency checks; `analyze` runs the rules too.
+    pub through: Through,
+}
+
+/// The last stage an analysis runs (later stages cost time on a large node, and a command that
+/// does not show their results should not pay for them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Through {
+    /// The certificate inventory.
+    Inventory,
+    /// The trust graph and the consistency checks.
+    Graph,
+    /// The rules: findings and coverage.
+    Rules,
 }
 
 /// The result of one analysis, ready to render.
@@ -213,7 +225,7 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
         let _t = crate::timings::stage("inventory");
         crate::graph::certs::build(&snap, reference_time, renew_window_days)
     };
-    let (graph, consistency) = if opts.inventory_only {
+    let (graph, consistency) = if opts.through < Through::Graph {
         (
             TrustGraph::default(),
             crate::graph::consistency::Consistency::default(),
@@ -225,12 +237,13 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
         let _t = crate::timings::stage("consistency");
         (g, crate::graph::consistency::check(&snap))
     };
-    let Judgement { findings, coverage } = if snap.refused.is_some() || opts.inventory_only {
-        Judgement::default()
-    } else {
-        let _t = crate::timings::stage("checks");
-        checks::evaluate(&snap, opts.fingerprint_key.as_ref())
-    };
+    let Judgement { findings, coverage } =
+        if snap.refused.is_some() || opts.through < Through::Rules {
+            Judgement::default()
+        } else {
+            let _t = crate::timings::stage("checks");
+            checks::evaluate(&snap, opts.fingerprint_key.as_ref())
+        };
     Analysis {
         snapshot: snap,
         reference_time,

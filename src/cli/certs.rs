@@ -35,7 +35,7 @@ pub struct CertsArgs {
 pub(super) fn run(a: CertsArgs) -> i32 {
     let opts = match a.input.options("certs") {
         Ok(o) => analyze::Options {
-            inventory_only: true,
+            through: analyze::Through::Inventory,
             ..o
         },
         Err(code) => return code,

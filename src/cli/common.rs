@@ -111,7 +111,7 @@ impl InputArgs {
             at,
             demo,
             fingerprint_key,
-            inventory_only: false,
+            through: crate::analyze::Through::Rules,
         })
     }
 }

@@ -38,7 +38,10 @@ pub struct GraphArgs {
 
 pub(super) fn run(a: GraphArgs) -> i32 {
     let opts = match a.input.options("graph") {
-        Ok(o) => o,
+        Ok(o) => analyze::Options {
+            through: analyze::Through::Graph,
+            ..o
+        },
         Err(code) => return code,
     };
     let analysis = analyze::run(&opts);

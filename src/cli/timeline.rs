@@ -36,7 +36,10 @@ pub struct TimelineArgs {
 
 pub(super) fn run(a: TimelineArgs) -> i32 {
     let opts = match a.input.options("timeline") {
-        Ok(o) => o,
+        Ok(o) => analyze::Options {
+            through: analyze::Through::Inventory,
+            ..o
+        },
         Err(code) => return code,
     };
     let analysis = analyze::run(&opts);
