@@ -1,0 +1,135 @@
+//! Helpers shared by the rule families: coverage rows, durations and instants as printed in
+//! messages, fingerprint prefixes, and the count of servers a cross-server comparison needs.
+
+use time::OffsetDateTime;
+
+use super::{Judgement, catalog};
+use crate::snapshot::{Coverage, CoverageStatus, Role, Snapshot};
+
+/// What supplies node files when none were given.
+pub const NEEDS_NODE_SNAPSHOTS: &str = "node snapshots of the cluster's nodes (`harrow collect`, or a tar of /etc/rancher and /var/lib/rancher/rke2); a support bundle never carries server/tls or agent certificates";
+
+/// Push one coverage row.
+pub fn cover(
+    j: &mut Judgement,
+    code: &str,
+    status: CoverageStatus,
+    reason: String,
+    needs: Option<&str>,
+) {
+    j.coverage.push(Coverage {
+        rule: code.to_string(),
+        status,
+        reason,
+        needs: needs.map(str::to_string),
+    });
+}
+
+/// The catalog title of a rule (empty for an unknown code, which the catalog test prevents).
+pub fn title(code: &str) -> String {
+    catalog::rule(code)
+        .map(|r| r.title.to_string())
+        .unwrap_or_default()
+}
+
+/// `2026-11-12T07:29:05Z`.
+pub fn instant(t: OffsetDateTime) -> String {
+    crate::timefmt::rfc3339(t)
+}
+
+/// A span of seconds as `55d 1h`, `3h 10m`, `42s` (sign dropped).
+pub fn span(seconds: i64) -> String {
+    let s = seconds.unsigned_abs();
+    let (d, h, m) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m {}s", s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// The first 16 hex digits of a fingerprint or hash, as targets and messages show it.
+pub fn short(fp: &str) -> &str {
+    fp.get(..16).unwrap_or(fp)
+}
+
+/// Servers of the snapshot (nodes with the server role), sorted by name.
+pub fn servers(snap: &Snapshot) -> Vec<&str> {
+    snap.nodes
+        .values()
+        .filter(|n| n.roles.contains(&Role::Server))
+        .map(|n| n.name.as_str())
+        .collect()
+}
+
+/// The applicability of a rule comparing one file across servers: `Some(row)` when it cannot
+/// be evaluated (one server: not-applicable; fewer than two servers hold the file:
+/// not-evaluable), `None` when at least two servers hold it.
+pub fn cross_server_gate(
+    snap: &Snapshot,
+    holders: &[&str],
+    what: &str,
+) -> Option<(CoverageStatus, String, Option<&'static str>)> {
+    let servers = servers(snap);
+    // One server is a single-server cluster only when a support bundle's node list says so;
+    // one node snapshot alone says nothing about the other servers.
+    let listed = snap.nodes.values().any(|n| n.object.is_some());
+    if servers.len() == 1 && listed {
+        return Some((
+            CoverageStatus::NotApplicable,
+            format!(
+                "single server ({}): nothing to compare {what} with",
+                servers.join(",")
+            ),
+            None,
+        ));
+    }
+    if servers.len() == 1 {
+        return Some((
+            CoverageStatus::NotEvaluable,
+            format!(
+                "one server known ({}) and no support bundle listing the cluster's nodes: {what} cannot be compared",
+                servers.join(",")
+            ),
+            Some(
+                "node snapshots of the other servers, or the support bundle (its node list shows a single-server cluster)",
+            ),
+        ));
+    }
+    if holders.len() < 2 {
+        let reason = if servers.is_empty() {
+            format!("no server node in the inputs, so {what} cannot be compared")
+        } else {
+            format!(
+                "{what} was found on {} of the {} servers ({}): at least two are needed",
+                holders.len(),
+                servers.len(),
+                servers.join(",")
+            )
+        };
+        return Some((
+            CoverageStatus::NotEvaluable,
+            reason,
+            Some("node snapshots of at least two server nodes (`harrow collect` on each server)"),
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_read_in_the_largest_units() {
+        assert_eq!(span(55 * 86_400 + 3600 + 59), "55d 1h");
+        assert_eq!(span(-(8 * 86_400 + 2 * 3600)), "8d 2h");
+        assert_eq!(span(3 * 3600 + 600), "3h 10m");
+        assert_eq!(span(125), "2m 5s");
+        assert_eq!(span(42), "42s");
+    }
+}
