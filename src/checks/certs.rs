@@ -10,7 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::common::{
-    NEEDS_NODE_SNAPSHOTS, cover, cross_server_gate, instant, servers, short, span, title,
+    NEEDS_NODE_SNAPSHOTS, cover, cross_server_gate, disagreement_findings, instant, servers, short,
+    span, title,
 };
 use super::{Context, Evidence, Finding, Judgement, Severity};
 use crate::graph::certs::{CertEntry, Location, Status};
@@ -438,42 +439,19 @@ fn ca_differs(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
             continue;
         }
         n += 1;
-        let versions: Vec<String> = d
-            .variants
-            .iter()
-            .map(|v| {
-                let nodes: Vec<&str> = v.holders.iter().map(|h| h.0.as_str()).collect();
+        j.findings.extend(disagreement_findings(
+            d,
+            CODE,
+            Severity::Critical,
+            |v| {
                 format!(
-                    "{} hold(s) file sha256 {} (first certificate {})",
-                    nodes.join(","),
+                    "file sha256 {} (first certificate {})",
                     short(&v.sha256),
                     v.first.as_deref().map(short).unwrap_or("unparsable")
                 )
-            })
-            .collect();
-        j.findings.push(Finding {
-            severity: Severity::Critical,
-            rule: CODE.into(),
-            node: None,
-            target: Some(d.file.clone()),
-            title: title(CODE),
-            message: format!(
-                "{} differs between servers: {}",
-                d.file,
-                versions.join("; ")
-            ),
-            evidence: d
-                .variants
-                .iter()
-                .flat_map(|v| v.holders.iter())
-                .map(|(_, source, path)| Evidence {
-                    source: source.clone(),
-                    path: path.clone(),
-                    pointer: None,
-                })
-                .collect(),
-            remediation: "servers must share every cluster CA (the datastore holds one copy): find which server's copy is current (the one in the datastore, served by the majority), restore that CA file and key on the others from it, then reissue the leaves it signed (`rke2 certificate rotate` and restart on those servers)".into(),
-        });
+            },
+            "servers must share every cluster CA (the datastore holds one copy): find which server's copy is current (the one in the datastore, served by the majority), restore that CA file and key on the others from it, then reissue the leaves it signed (`rke2 certificate rotate` and restart on those servers)",
+        ));
     }
     let compared = holders.join(",");
     if n > 0 {

@@ -3,7 +3,8 @@
 
 use time::OffsetDateTime;
 
-use super::{Judgement, catalog};
+use super::{Evidence, Finding, Judgement, Severity, catalog};
+use crate::graph::consistency::{Disagreement, Variant};
 use crate::snapshot::{Coverage, CoverageStatus, Role, Snapshot};
 
 /// What supplies node files when none were given.
@@ -120,9 +121,148 @@ pub fn cross_server_gate(
     None
 }
 
+/// The index of the variant a strict majority of the holders share, if any.
+pub fn majority(variants: &[Variant]) -> Option<usize> {
+    let total: usize = variants.iter().map(|v| v.holders.len()).sum();
+    variants.iter().position(|v| v.holders.len() * 2 > total)
+}
+
+/// Findings of a file that differs between servers. With a strict majority, one finding per
+/// server holding another version (named as the node, compared with the majority's copy);
+/// without one (two servers, each its own version), one finding naming every version.
+pub fn disagreement_findings(
+    d: &Disagreement,
+    code: &str,
+    severity: Severity,
+    describe: impl Fn(&Variant) -> String,
+    remediation: &str,
+) -> Vec<Finding> {
+    let evidence = |v: &Variant| -> Vec<Evidence> {
+        v.holders
+            .iter()
+            .map(|(_, source, path)| Evidence {
+                source: source.clone(),
+                path: path.clone(),
+                pointer: None,
+            })
+            .collect()
+    };
+    let nodes = |v: &Variant| -> String {
+        v.holders
+            .iter()
+            .map(|h| h.0.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let Some(m) = majority(&d.variants) else {
+        let versions: Vec<String> = d
+            .variants
+            .iter()
+            .map(|v| format!("{} hold(s) {}", nodes(v), describe(v)))
+            .collect();
+        return vec![Finding {
+            severity,
+            rule: code.to_string(),
+            node: None,
+            target: Some(d.file.clone()),
+            title: title(code),
+            message: format!(
+                "{} differs between servers: {}",
+                d.file,
+                versions.join("; ")
+            ),
+            evidence: d.variants.iter().flat_map(evidence).collect(),
+            remediation: remediation.to_string(),
+        }];
+    };
+    let main = &d.variants[m];
+    let mut out = Vec::new();
+    for (i, v) in d.variants.iter().enumerate() {
+        if i == m {
+            continue;
+        }
+        for (node, source, path) in &v.holders {
+            let mut ev = vec![Evidence {
+                source: source.clone(),
+                path: path.clone(),
+                pointer: None,
+            }];
+            ev.extend(evidence(main).into_iter().take(1));
+            out.push(Finding {
+                severity,
+                rule: code.to_string(),
+                node: Some(node.clone()),
+                target: Some(d.file.clone()),
+                title: title(code),
+                message: format!(
+                    "{} on {node} differs from the other servers' copy: {node} holds {}; {} hold(s) {}",
+                    d.file,
+                    describe(v),
+                    nodes(main),
+                    describe(main)
+                ),
+                evidence: ev,
+                remediation: remediation.to_string(),
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn variant(id: &str, nodes: &[&str]) -> Variant {
+        Variant {
+            sha256: id.into(),
+            first: Some(id.into()),
+            holders: nodes
+                .iter()
+                .map(|n| (n.to_string(), format!("{n}.tgz"), "f".to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_odd_server_is_named_when_a_majority_agrees() {
+        let d = Disagreement {
+            file: "server/tls/client-ca.crt".into(),
+            variants: vec![variant("aa", &["n1", "n2"]), variant("bb", &["n3"])],
+        };
+        let f = disagreement_findings(&d, "CERT007", Severity::Critical, |v| v.sha256.clone(), "r");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].node.as_deref(), Some("n3"));
+        assert!(
+            f[0].message.contains("n3 holds bb; n1,n2 hold(s) aa"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].evidence.len(), 2);
+    }
+
+    #[test]
+    fn a_tie_gives_one_finding_naming_every_version() {
+        let d = Disagreement {
+            file: "server/tls/service.key".into(),
+            variants: vec![variant("aa", &["s1"]), variant("bb", &["s2"])],
+        };
+        assert_eq!(majority(&d.variants), None);
+        let f = disagreement_findings(
+            &d,
+            "SAKEY002",
+            Severity::Critical,
+            |v| v.sha256.clone(),
+            "r",
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].node, None);
+        assert!(
+            f[0].message.contains("s1 hold(s) aa; s2 hold(s) bb"),
+            "{}",
+            f[0].message
+        );
+    }
 
     #[test]
     fn spans_read_in_the_largest_units() {

@@ -3,7 +3,9 @@
 //! (SAKEY002). Keys are compared by public key (SubjectPublicKeyInfo SHA-256), so a collected
 //! `.pub-fingerprint` file stands for the key it replaced; no key material is ever shown.
 
-use super::common::{NEEDS_NODE_SNAPSHOTS, cover, cross_server_gate, servers, short, title};
+use super::common::{
+    NEEDS_NODE_SNAPSHOTS, cover, cross_server_gate, disagreement_findings, servers, short, title,
+};
 use super::{Context, Evidence, Finding, Judgement, Severity};
 use crate::snapshot::{CoverageStatus, Snapshot};
 
@@ -103,41 +105,19 @@ fn same_on_every_server(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
             continue;
         }
         n += 1;
-        let versions: Vec<String> = d
-            .variants
-            .iter()
-            .map(|v| {
-                let nodes: Vec<&str> = v.holders.iter().map(|h| h.0.as_str()).collect();
+        j.findings.extend(disagreement_findings(
+            d,
+            CODE,
+            Severity::Critical,
+            |v| {
                 let keys = v.sha256.split(',').filter(|k| !k.is_empty()).count();
                 format!(
-                    "{} hold(s) {keys} key(s), the first with public key sha256 {}",
-                    nodes.join(","),
+                    "{keys} key(s), the first with public key sha256 {}",
                     v.first.as_deref().map(short).unwrap_or("unparsable")
                 )
-            })
-            .collect();
-        j.findings.push(Finding {
-            severity: Severity::Critical,
-            rule: CODE.into(),
-            node: None,
-            target: Some(d.file.clone()),
-            title: title(CODE),
-            message: format!(
-                "service.key differs between servers: {}. Tokens signed on one server fail verification on another",
-                versions.join("; ")
-            ),
-            evidence: d
-                .variants
-                .iter()
-                .flat_map(|v| v.holders.iter())
-                .map(|(_, source, path)| Evidence {
-                    source: source.clone(),
-                    path: path.clone(),
-                    pointer: None,
-                })
-                .collect(),
-            remediation: "make service.key the same list on every server (the datastore's copy: distribute it with `rke2 certificate rotate-ca --path=…`), keeping every older key after the current one, then restart every server".into(),
-        });
+            },
+            "make service.key the same list on every server (the datastore's copy: distribute it with `rke2 certificate rotate-ca --path=…`), keeping every older key after the current one, then restart every server; tokens signed on one server fail verification on another until then",
+        ));
     }
     let compared = holders.join(",");
     if n > 0 {
