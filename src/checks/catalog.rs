@@ -35,10 +35,76 @@ pub const RULES: &[Rule] = &[
         source: "spec/product.md, Safety with untrusted archives",
     },
     Rule {
+        code: "CERT001",
+        severity: Severity::Critical,
+        title: "live certificate expired at the reference time",
+        source: "seeds/rke2-certificate-management.txt, seeds/harvester-credentials.txt (CM, HC)",
+    },
+    Rule {
+        code: "CERT002",
+        severity: Severity::Medium,
+        title: "live leaf certificate inside the renew window",
+        source: "seeds/rke2-certificate-management.txt (CM), reference/rke2-pki.md §1.0",
+    },
+    Rule {
+        code: "CERT004",
+        severity: Severity::High,
+        title: "live certificate not yet valid (clock skew or future-dated)",
+        source: "reference/rke2-pki.md §6.1",
+    },
+    Rule {
+        code: "CERT005",
+        severity: Severity::High,
+        title: "certificate chain broken: issuer missing or signature not verifying",
+        source: "reference/rke2-pki.md §1",
+    },
+    Rule {
+        code: "CERT006",
+        severity: Severity::Critical,
+        title: "private key does not match the first certificate of its pair",
+        source: "reference/rke2-pki.md §1.0",
+    },
+    Rule {
+        code: "CERT007",
+        severity: Severity::Critical,
+        title: "cluster CA file differs between server nodes",
+        source: "reference/rke2-pki.md §2.5",
+    },
+    Rule {
+        code: "CERT008",
+        severity: Severity::High,
+        title: "agent's CA bundle copy differs from the servers' current bundle",
+        source: "reference/rke2-pki.md §1.3",
+    },
+    Rule {
+        code: "CERT015",
+        severity: Severity::Info,
+        title: "staged and backup certificate trees present",
+        source: "reference/rke2-pki.md §3.1",
+    },
+    Rule {
         code: "INPUT001",
         severity: Severity::Info,
         title: "facts about the inputs worth knowing before trusting the report",
         source: "spec/product.md, Inputs and One cluster",
+    },
+    Rule {
+        code: "SAKEY001",
+        severity: Severity::High,
+        title: "service.current.key is not the first key of service.key",
+        source: "reference/rke2-pki.md §5",
+    },
+    Rule {
+        code: "SAKEY002",
+        severity: Severity::Critical,
+        title: "service.key differs between servers",
+        source: "reference/rke2-pki.md §5",
+    },
+    Rule {
+        code: "TOKEN001",
+        severity: Severity::Critical,
+        title: "token pins a CA hash other than the cluster's server CA",
+        source: "reference/rke2-pki.md §2",
     },
 ];
 

@@ -6,8 +6,12 @@
 
 mod bundle;
 pub mod catalog;
+mod certs;
+mod common;
 pub mod gates;
 mod leaks;
+mod sakey;
+mod tokens;
 
 use serde::Serialize;
 
@@ -111,12 +115,29 @@ pub struct Judgement {
     pub coverage: Vec<Coverage>,
 }
 
-/// Run every rule against the snapshot. `key` keys the fingerprints of secrets
-/// (`--fingerprint-key`); without it findings name the place only.
-pub fn evaluate(snap: &Snapshot, key: Option<&crate::pki::secret::FingerprintKey>) -> Judgement {
+/// What the rules read besides the snapshot: the certificate inventory judged at the reference
+/// time, the trust graph, the consistency checks, and the renew window in force.
+pub struct Context<'a> {
+    pub inventory: &'a crate::graph::certs::Inventory,
+    pub graph: &'a crate::graph::trust::TrustGraph,
+    pub consistency: &'a crate::graph::consistency::Consistency,
+    pub reference_time: time::OffsetDateTime,
+    pub renew_window_days: u32,
+    pub renew_window_source: &'a str,
+    /// Keys the fingerprints of secrets (`--fingerprint-key`); without it findings name the
+    /// place only.
+    pub key: Option<&'a crate::pki::secret::FingerprintKey>,
+}
+
+/// Run every rule against the snapshot and what was derived from it. Findings come out sorted
+/// and deduplicated, coverage sorted by rule.
+pub fn evaluate(snap: &Snapshot, cx: &Context) -> Judgement {
     let mut j = Judgement::default();
     bundle::evaluate(snap, &mut j);
-    leaks::evaluate(snap, key, &mut j);
+    leaks::evaluate(snap, cx.key, &mut j);
+    certs::evaluate(snap, cx, &mut j);
+    sakey::evaluate(snap, cx, &mut j);
+    tokens::evaluate(snap, cx, &mut j);
     j.findings.sort();
     j.findings.dedup();
     j.coverage.sort();

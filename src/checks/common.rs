@@ -1,0 +1,275 @@
+//! Helpers shared by the rule families: coverage rows, durations and instants as printed in
+//! messages, fingerprint prefixes, and the count of servers a cross-server comparison needs.
+
+use time::OffsetDateTime;
+
+use super::{Evidence, Finding, Judgement, Severity, catalog};
+use crate::graph::consistency::{Disagreement, Variant};
+use crate::snapshot::{Coverage, CoverageStatus, Role, Snapshot};
+
+/// What supplies node files when none were given.
+pub const NEEDS_NODE_SNAPSHOTS: &str = "node snapshots of the cluster's nodes (`harrow collect`, or a tar of /etc/rancher and /var/lib/rancher/rke2); a support bundle never carries server/tls or agent certificates";
+
+/// Push one coverage row.
+pub fn cover(
+    j: &mut Judgement,
+    code: &str,
+    status: CoverageStatus,
+    reason: String,
+    needs: Option<&str>,
+) {
+    j.coverage.push(Coverage {
+        rule: code.to_string(),
+        status,
+        reason,
+        needs: needs.map(str::to_string),
+    });
+}
+
+/// The catalog title of a rule (empty for an unknown code, which the catalog test prevents).
+pub fn title(code: &str) -> String {
+    catalog::rule(code)
+        .map(|r| r.title.to_string())
+        .unwrap_or_default()
+}
+
+/// `2026-11-12T07:29:05Z`.
+pub fn instant(t: OffsetDateTime) -> String {
+    crate::timefmt::rfc3339(t)
+}
+
+/// A span of seconds as `55d 1h`, `3h 10m`, `42s` (sign dropped).
+pub fn span(seconds: i64) -> String {
+    let s = seconds.unsigned_abs();
+    let (d, h, m) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m {}s", s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// The first 16 hex digits of a fingerprint or hash, as targets and messages show it.
+pub fn short(fp: &str) -> &str {
+    fp.get(..16).unwrap_or(fp)
+}
+
+/// Servers of the snapshot (nodes with the server role), sorted by name.
+pub fn servers(snap: &Snapshot) -> Vec<&str> {
+    snap.nodes
+        .values()
+        .filter(|n| n.roles.contains(&Role::Server))
+        .map(|n| n.name.as_str())
+        .collect()
+}
+
+/// The applicability of a rule comparing one file across servers: `Some(row)` when it cannot
+/// be evaluated (one server: not-applicable; fewer than two servers hold the file:
+/// not-evaluable), `None` when at least two servers hold it.
+pub fn cross_server_gate(
+    snap: &Snapshot,
+    holders: &[&str],
+    what: &str,
+) -> Option<(CoverageStatus, String, Option<&'static str>)> {
+    let servers = servers(snap);
+    // One server is a single-server cluster only when a support bundle's node list says so;
+    // one node snapshot alone says nothing about the other servers.
+    let listed = snap.nodes.values().any(|n| n.object.is_some());
+    if servers.len() == 1 && listed {
+        return Some((
+            CoverageStatus::NotApplicable,
+            format!(
+                "single server ({}): nothing to compare {what} with",
+                servers.join(",")
+            ),
+            None,
+        ));
+    }
+    if servers.len() == 1 {
+        return Some((
+            CoverageStatus::NotEvaluable,
+            format!(
+                "one server known ({}) and no support bundle listing the cluster's nodes: {what} cannot be compared",
+                servers.join(",")
+            ),
+            Some(
+                "node snapshots of the other servers, or the support bundle (its node list shows a single-server cluster)",
+            ),
+        ));
+    }
+    if holders.len() < 2 {
+        let reason = if servers.is_empty() {
+            format!("no server node in the inputs, so {what} cannot be compared")
+        } else {
+            format!(
+                "{what} was found on {} of the {} servers ({}): at least two are needed",
+                holders.len(),
+                servers.len(),
+                servers.join(",")
+            )
+        };
+        return Some((
+            CoverageStatus::NotEvaluable,
+            reason,
+            Some("node snapshots of at least two server nodes (`harrow collect` on each server)"),
+        ));
+    }
+    None
+}
+
+/// The index of the variant a strict majority of the holders share, if any.
+pub fn majority(variants: &[Variant]) -> Option<usize> {
+    let total: usize = variants.iter().map(|v| v.holders.len()).sum();
+    variants.iter().position(|v| v.holders.len() * 2 > total)
+}
+
+/// Findings of a file that differs between servers. With a strict majority, one finding per
+/// server holding another version (named as the node, compared with the majority's copy);
+/// without one (two servers, each its own version), one finding naming every version.
+pub fn disagreement_findings(
+    d: &Disagreement,
+    code: &str,
+    severity: Severity,
+    describe: impl Fn(&Variant) -> String,
+    remediation: &str,
+) -> Vec<Finding> {
+    let evidence = |v: &Variant| -> Vec<Evidence> {
+        v.holders
+            .iter()
+            .map(|(_, source, path)| Evidence {
+                source: source.clone(),
+                path: path.clone(),
+                pointer: None,
+            })
+            .collect()
+    };
+    let nodes = |v: &Variant| -> String {
+        v.holders
+            .iter()
+            .map(|h| h.0.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let Some(m) = majority(&d.variants) else {
+        let versions: Vec<String> = d
+            .variants
+            .iter()
+            .map(|v| format!("{} hold(s) {}", nodes(v), describe(v)))
+            .collect();
+        return vec![Finding {
+            severity,
+            rule: code.to_string(),
+            node: None,
+            target: Some(d.file.clone()),
+            title: title(code),
+            message: format!(
+                "{} differs between servers: {}",
+                d.file,
+                versions.join("; ")
+            ),
+            evidence: d.variants.iter().flat_map(evidence).collect(),
+            remediation: remediation.to_string(),
+        }];
+    };
+    let main = &d.variants[m];
+    let mut out = Vec::new();
+    for (i, v) in d.variants.iter().enumerate() {
+        if i == m {
+            continue;
+        }
+        for (node, source, path) in &v.holders {
+            let mut ev = vec![Evidence {
+                source: source.clone(),
+                path: path.clone(),
+                pointer: None,
+            }];
+            ev.extend(evidence(main).into_iter().take(1));
+            out.push(Finding {
+                severity,
+                rule: code.to_string(),
+                node: Some(node.clone()),
+                target: Some(d.file.clone()),
+                title: title(code),
+                message: format!(
+                    "{} on {node} differs from the other servers' copy: {node} holds {}; {} hold(s) {}",
+                    d.file,
+                    describe(v),
+                    nodes(main),
+                    describe(main)
+                ),
+                evidence: ev,
+                remediation: remediation.to_string(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn variant(id: &str, nodes: &[&str]) -> Variant {
+        Variant {
+            sha256: id.into(),
+            first: Some(id.into()),
+            holders: nodes
+                .iter()
+                .map(|n| (n.to_string(), format!("{n}.tgz"), "f".to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_odd_server_is_named_when_a_majority_agrees() {
+        let d = Disagreement {
+            file: "server/tls/client-ca.crt".into(),
+            variants: vec![variant("aa", &["n1", "n2"]), variant("bb", &["n3"])],
+        };
+        let f = disagreement_findings(&d, "CERT007", Severity::Critical, |v| v.sha256.clone(), "r");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].node.as_deref(), Some("n3"));
+        assert!(
+            f[0].message.contains("n3 holds bb; n1,n2 hold(s) aa"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].evidence.len(), 2);
+    }
+
+    #[test]
+    fn a_tie_gives_one_finding_naming_every_version() {
+        let d = Disagreement {
+            file: "server/tls/service.key".into(),
+            variants: vec![variant("aa", &["s1"]), variant("bb", &["s2"])],
+        };
+        assert_eq!(majority(&d.variants), None);
+        let f = disagreement_findings(
+            &d,
+            "SAKEY002",
+            Severity::Critical,
+            |v| v.sha256.clone(),
+            "r",
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].node, None);
+        assert!(
+            f[0].message.contains("s1 hold(s) aa; s2 hold(s) bb"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn spans_read_in_the_largest_units() {
+        assert_eq!(span(55 * 86_400 + 3600 + 59), "55d 1h");
+        assert_eq!(span(-(8 * 86_400 + 2 * 3600)), "8d 2h");
+        assert_eq!(span(3 * 3600 + 600), "3h 10m");
+        assert_eq!(span(125), "2m 5s");
+        assert_eq!(span(42), "42s");
+    }
+}

@@ -1,0 +1,72 @@
+//! Helpers of the rule tests (`rules_cert.rs`, `rules_sakey_token.rs`): run `harrow analyze -o
+//! json` on a fixture variant at a reference time, and read one rule's coverage and findings.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+
+use crate::support::{Test, inputs_in};
+
+/// Collection time of every fault variant.
+pub const COLLECTED: &str = "2026-11-20T10:00:00Z";
+
+/// `harrow analyze -o json` of the given inputs at `at` (exit code not judged: `--fail-on none`).
+pub fn analyze(inputs: &[String], at: &str) -> Value {
+    Test::new()
+        .arg("analyze")
+        .args(inputs)
+        .args(["-o", "json", "--fail-on", "none", "--at", at])
+        .run()
+        .code(0)
+        .json()
+}
+
+/// `analyze` of every input of `bundles/fixtures/<variant>`.
+pub fn variant(name: &str, at: &str) -> Value {
+    analyze(&inputs_in(&format!("bundles/fixtures/{name}")), at)
+}
+
+/// The coverage row of `rule` (panics when there is none: every rule has one).
+pub fn coverage<'a>(doc: &'a Value, rule: &str) -> &'a Value {
+    doc["coverage"]
+        .as_array()
+        .and_then(|c| c.iter().find(|r| r["rule"] == rule))
+        .unwrap_or_else(|| panic!("no coverage row for {rule}: {}", doc["coverage"]))
+}
+
+/// The coverage status of `rule`.
+pub fn status(doc: &Value, rule: &str) -> String {
+    coverage(doc, rule)["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The findings of `rule`.
+pub fn findings<'a>(doc: &'a Value, rule: &str) -> Vec<&'a Value> {
+    doc["findings"]
+        .as_array()
+        .map(|f| f.iter().filter(|x| x["rule"] == rule).collect())
+        .unwrap_or_default()
+}
+
+/// `(node, target)` of every finding of `rule`, sorted.
+pub fn targets(doc: &Value, rule: &str) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = findings(doc, rule)
+        .iter()
+        .map(|f| {
+            (
+                f["node"].as_str().unwrap_or("-").to_string(),
+                f["target"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The rules of this family.
+pub const RULES: [&str; 11] = [
+    "CERT001", "CERT002", "CERT004", "CERT005", "CERT006", "CERT007", "CERT008", "CERT015",
+    "SAKEY001", "SAKEY002", "TOKEN001",
+];
