@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::common::{
-    NEEDS_NODE_SNAPSHOTS, cover, cross_server_gate, disagreement_findings, instant, servers, short,
-    span, title,
+    NEEDS_NODE_SNAPSHOTS, cover, cover_result, cross_server_gate, disagreement_findings, instant,
+    servers, short, span, title,
 };
 use super::{Context, Evidence, Finding, Judgement, Severity};
 use crate::graph::certs::{CertEntry, Location, Status};
@@ -241,23 +241,13 @@ fn expiry_rules(cx: &Context, j: &mut Judgement) {
         } else {
             String::new()
         };
-        if n > 0 {
-            cover(
-                j,
-                code,
-                CoverageStatus::Fail,
-                format!("{n} finding(s) among {scope}{window}"),
-                None,
-            );
-        } else {
-            cover(
-                j,
-                code,
-                CoverageStatus::Pass,
-                format!("{scope}: {none}{window}"),
-                None,
-            );
-        }
+        cover_result(
+            j,
+            code,
+            n > 0,
+            format!("{n} finding(s) among {scope}{window}"),
+            format!("{scope}: {none}{window}"),
+        );
     }
 }
 
@@ -303,20 +293,15 @@ fn chain(cx: &Context, j: &mut Judgement) {
             j,
         );
     }
-    let (status, reason) = if n > 0 {
-        (
-            CoverageStatus::Fail,
-            format!("{n} finding(s) among {live} live certificate(s)"),
-        )
-    } else {
-        (
-            CoverageStatus::Pass,
-            format!(
-                "{live} live certificate(s): every issuer present and verifying (component self-signed certificates excepted)"
-            ),
-        )
-    };
-    cover(j, "CERT005", status, reason, None);
+    cover_result(
+        j,
+        "CERT005",
+        n > 0,
+        format!("{n} finding(s) among {live} live certificate(s)"),
+        format!(
+            "{live} live certificate(s): every issuer present and verifying (component self-signed certificates excepted)"
+        ),
+    );
 }
 
 /// True for a key (or key fingerprint) file beside a certificate, in a credential place.
@@ -385,23 +370,13 @@ fn key_mismatch(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
         )
     };
     let n = cx.graph.mismatches.len();
-    if n > 0 {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::Fail,
-            format!("{n} key/certificate pair(s) do not match{unread}"),
-            None,
-        );
-    } else {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::Pass,
-            format!("every key beside a certificate pairs with its first certificate{unread}"),
-            None,
-        );
-    }
+    cover_result(
+        j,
+        CODE,
+        n > 0,
+        format!("{n} key/certificate pair(s) do not match{unread}"),
+        format!("every key beside a certificate pairs with its first certificate{unread}"),
+    );
 }
 
 /// The host path inside a logical path (node zips and directories prefix it).
@@ -454,23 +429,13 @@ fn ca_differs(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
         ));
     }
     let compared = holders.join(",");
-    if n > 0 {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::Fail,
-            format!("{n} CA file(s) differ between servers {compared}"),
-            None,
-        );
-    } else {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::Pass,
-            format!("server-ca, client-ca, request-header-ca and etcd CAs identical on {compared}"),
-            None,
-        );
-    }
+    cover_result(
+        j,
+        CODE,
+        n > 0,
+        format!("{n} CA file(s) differ between servers {compared}"),
+        format!("server-ca, client-ca, request-header-ca and etcd CAs identical on {compared}"),
+    );
 }
 
 /// Subject CN and first-certificate fingerprint of a CA bundle file.
@@ -559,24 +524,14 @@ fn stale_agent_copies(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
         });
     }
     let n = cx.consistency.stale.len();
-    if n > 0 {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::Fail,
-            format!("{n} agent CA copy(ies) differ from the servers' current bundles"),
-            None,
-        );
-    } else {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::Pass,
-            "every agent/server-ca.crt and agent/client-ca.crt matches a server's current bundle"
-                .into(),
-            None,
-        );
-    }
+    cover_result(
+        j,
+        CODE,
+        n > 0,
+        format!("{n} agent CA copy(ies) differ from the servers' current bundles"),
+        "every agent/server-ca.crt and agent/client-ca.crt matches a server's current bundle"
+            .into(),
+    );
 }
 
 /// The root of a staged or backup tree holding `host`.
@@ -684,23 +639,13 @@ fn staged_and_backup(cx: &Context, j: &mut Judgement) {
             },
         });
     }
-    if trees.is_empty() {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::Pass,
-            "no staged (server/rotate-ca, /opt/rke2/server) or backup (tls-<unix>) certificate tree on the nodes".into(),
-            None,
-        );
-    } else {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::Fail,
-            format!("{} staged or backup tree(s)", trees.len()),
-            None,
-        );
-    }
+    cover_result(
+        j,
+        CODE,
+        !trees.is_empty(),
+        format!("{} staged or backup tree(s)", trees.len()),
+        "no staged (server/rotate-ca, /opt/rke2/server) or backup (tls-<unix>) certificate tree on the nodes".into(),
+    );
 }
 
 #[cfg(test)]

@@ -26,6 +26,17 @@ pub fn cover(
     });
 }
 
+/// The coverage row of an evaluated rule: fail (with `failed`) when `found` is true, else pass
+/// (with `passed`).
+pub fn cover_result(j: &mut Judgement, code: &str, found: bool, failed: String, passed: String) {
+    let (status, reason) = if found {
+        (CoverageStatus::Fail, failed)
+    } else {
+        (CoverageStatus::Pass, passed)
+    };
+    cover(j, code, status, reason, None);
+}
+
 /// The catalog title of a rule (empty for an unknown code, which the catalog test prevents).
 pub fn title(code: &str) -> String {
     catalog::rule(code)

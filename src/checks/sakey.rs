@@ -4,7 +4,8 @@
 //! `.pub-fingerprint` file stands for the key it replaced; no key material is ever shown.
 
 use super::common::{
-    NEEDS_NODE_SNAPSHOTS, cover, cross_server_gate, disagreement_findings, servers, short, title,
+    NEEDS_NODE_SNAPSHOTS, cover, cover_result, cross_server_gate, disagreement_findings, servers,
+    short, title,
 };
 use super::{Context, Evidence, Finding, Judgement, Severity};
 use crate::snapshot::{CoverageStatus, Snapshot};
@@ -69,23 +70,13 @@ fn current_key_first(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
     }
     let n = cx.consistency.current_key.len();
     let nodes = checked.join(",");
-    if n > 0 {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::Fail,
-            format!("{n} of {} server(s) ({nodes})", checked.len()),
-            None,
-        );
-    } else {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::Pass,
-            format!("service.current.key is service.key's first key on {nodes}"),
-            None,
-        );
-    }
+    cover_result(
+        j,
+        CODE,
+        n > 0,
+        format!("{n} of {} server(s) ({nodes})", checked.len()),
+        format!("service.current.key is service.key's first key on {nodes}"),
+    );
 }
 
 /// SAKEY002.
@@ -120,21 +111,11 @@ fn same_on_every_server(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
         ));
     }
     let compared = holders.join(",");
-    if n > 0 {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::Fail,
-            format!("service.key differs between {compared}"),
-            None,
-        );
-    } else {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::Pass,
-            format!("service.key holds the same keys on {compared}"),
-            None,
-        );
-    }
+    cover_result(
+        j,
+        CODE,
+        n > 0,
+        format!("service.key differs between {compared}"),
+        format!("service.key holds the same keys on {compared}"),
+    );
 }

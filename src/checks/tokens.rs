@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::common::{NEEDS_NODE_SNAPSHOTS, cover, short, title};
+use super::common::{NEEDS_NODE_SNAPSHOTS, cover, cover_result, short, title};
 use super::{Context, Evidence, Finding, Judgement, Severity};
 use crate::graph::tokens::{all_tokens, served_hashes};
 use crate::snapshot::{CoverageStatus, Snapshot};
@@ -58,23 +58,13 @@ pub(super) fn evaluate(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
         });
     }
     let n = cx.graph.unpinned.len();
-    if n > 0 {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::Fail,
-            format!("{n} of {pinning} token occurrence(s) with a CA hash pin another CA"),
-            None,
-        );
-    } else {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::Pass,
-            format!(
-                "{pinning} token occurrence(s) with a CA hash, each pinning the servers' CA ({expected}…)"
-            ),
-            None,
-        );
-    }
+    cover_result(
+        j,
+        CODE,
+        n > 0,
+        format!("{n} of {pinning} token occurrence(s) with a CA hash pin another CA"),
+        format!(
+            "{pinning} token occurrence(s) with a CA hash, each pinning the servers' CA ({expected}…)"
+        ),
+    );
 }
