@@ -77,6 +77,12 @@ pub const RULES: &[Rule] = &[
         source: "reference/rke2-pki.md §1.3",
     },
     Rule {
+        code: "CERT010",
+        severity: Severity::Medium,
+        title: "weak crypto on a live certificate: RSA under 2048 bits, SHA-1 or MD5 signature",
+        source: "seeds/rke-hardening-guide.txt (HG)",
+    },
+    Rule {
         code: "CERT015",
         severity: Severity::Info,
         title: "staged and backup certificate trees present",

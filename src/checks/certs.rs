@@ -1,7 +1,7 @@
 //! Certificate rules (CERT) judged from the inventory, the trust graph and the consistency
 //! checks: expired (CERT001), in the renew window (CERT002), not yet valid (CERT004), chain
 //! broken (CERT005), key/cert mismatch (CERT006), a CA file that differs between servers
-//! (CERT007), an agent's stale CA copy (CERT008), staged and backup trees present (CERT015).
+//! (CERT007), an agent's stale CA copy (CERT008), weak crypto (CERT010), staged and backup trees present (CERT015).
 //!
 //! Expiry rules judge *live* certificates only (rules.md, "In use"); staged and backup ones are
 //! listed by CERT015. Each finding names the node, the host path of the file and the
@@ -16,7 +16,7 @@ use super::common::{
 use super::{Context, Evidence, Finding, Judgement, Severity};
 use crate::graph::certs::{CertEntry, Location, Status};
 use crate::graph::inventory::{InUse, in_use_of_host_path};
-use crate::pki::ChainStatus;
+use crate::pki::{ChainStatus, KeyAlgorithm};
 use crate::snapshot::{CoverageStatus, Snapshot};
 
 const DATA: &str = "var/lib/rancher/rke2/";
@@ -27,6 +27,7 @@ const HIGH_UNDER_SECONDS: i64 = 14 * 86_400;
 pub(super) fn evaluate(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
     expiry_rules(cx, j);
     chain(cx, j);
+    weak_crypto(cx, j);
     key_mismatch(snap, cx, j);
     ca_differs(snap, cx, j);
     stale_agent_copies(snap, cx, j);
@@ -300,6 +301,71 @@ fn chain(cx: &Context, j: &mut Judgement) {
         format!("{n} finding(s) among {live} live certificate(s)"),
         format!(
             "{live} live certificate(s): every issuer present and verifying (component self-signed certificates excepted)"
+        ),
+    );
+}
+
+/// What is weak about a certificate's crypto (rules.md CERT010), if anything.
+fn weakness(e: &CertEntry) -> Option<String> {
+    let mut why = Vec::new();
+    if matches!(
+        e.cert.key_algorithm,
+        KeyAlgorithm::Rsa | KeyAlgorithm::RsaPss
+    ) && let Some(bits) = e.cert.key_bits
+        && bits < 2048
+    {
+        why.push(format!("an RSA key of {bits} bits (under 2048)"));
+    }
+    if let Some(h) = e.cert.weak_signature_hash {
+        why.push(format!(
+            "a {} signature ({})",
+            h.to_uppercase(),
+            e.cert.signature_algorithm
+        ));
+    }
+    (!why.is_empty()).then(|| why.join(" and "))
+}
+
+/// CERT010: weak crypto on a live certificate: RSA under 2048 bits, SHA-1 / MD5 / MD2 signature.
+fn weak_crypto(cx: &Context, j: &mut Judgement) {
+    const CODE: &str = "CERT010";
+    let (live, _) = live_nodes(cx);
+    if live == 0 {
+        cover(
+            j,
+            CODE,
+            CoverageStatus::NotEvaluable,
+            "no live certificate in the inputs".into(),
+            Some(NEEDS_NODE_SNAPSHOTS),
+        );
+        return;
+    }
+    let mut n = 0;
+    for e in cx.inventory.certs.values() {
+        let Some(why) = weakness(e) else { continue };
+        let what = describe(e);
+        n += per_node(
+            e,
+            CODE,
+            |_| Severity::Medium,
+            |node, locs| format!("{what} on {node} has {why}{}", copies_note(locs)),
+            |_| {
+                if e.cert.is_ca {
+                    "replace the CA with one using RSA 2048+ (or ECDSA) keys and SHA-256 signatures: rotate it with `rke2 certificate rotate-ca` (custom CA files generated with a strong key), then restart every server and agent".to_string()
+                } else {
+                    "reissue the certificate with an RSA 2048+ (or ECDSA) key and a SHA-256 signature: rke2 issues such certificates itself, so delete the file (and its key) and restart rke2 on the node, or reissue it from its CA if it was supplied by hand".to_string()
+                }
+            },
+            j,
+        );
+    }
+    cover_result(
+        j,
+        CODE,
+        n > 0,
+        format!("{n} finding(s) among {live} live certificate(s)"),
+        format!(
+            "{live} live certificate(s): no RSA key under 2048 bits, no SHA-1/MD5/MD2 signature"
         ),
     );
 }

@@ -1,0 +1,121 @@
+//! More certificate and service-account key rules through `harrow analyze -o json`: weak crypto
+//! (CERT010). Where no committed fixture shows the fault, the test extracts the healthy
+//! fixture's `s1.tgz` into a temporary node snapshot directory and adds weak material made with
+//! the `openssl` command line; `bundles/` is never modified.
+
+mod rules_common;
+mod support;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use rules_common::{COLLECTED, analyze, coverage, findings, status, variant};
+use support::{inputs_in, root};
+
+const TLS: &str = "var/lib/rancher/rke2/server/tls/";
+/// The healthy fixture judged before its server leaves enter the renew window.
+const BEFORE_WINDOW: &str = "2026-10-01T00:00:00Z";
+
+/// Run `openssl` in `dir` with `stdin`, returning its standard output.
+fn openssl(dir: &Path, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    let mut child = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openssl runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("openssl finishes");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The healthy fixture's `s1.tgz` extracted into `<dir>/s1`, as a node snapshot directory.
+fn healthy_s1(dir: &Path) -> std::path::PathBuf {
+    let tgz = std::fs::File::open(root().join("bundles/fixtures/healthy/s1.tgz")).expect("s1.tgz");
+    let out = dir.join("s1");
+    tar::Archive::new(flate2::read::GzDecoder::new(tgz))
+        .unpack(&out)
+        .expect("unpack s1.tgz");
+    out
+}
+
+fn analyze_dir(node: &Path, at: &str) -> serde_json::Value {
+    analyze(&[node.to_string_lossy().into_owned()], at)
+}
+
+fn support_bundle() -> Vec<String> {
+    inputs_in("bundles/demo")
+        .into_iter()
+        .filter(|p| p.ends_with(".zip"))
+        .collect()
+}
+
+#[test]
+fn cert010_rsa1024_sha1_serving_cert_fails_on_s1() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s1 = healthy_s1(tmp.path());
+    let pem = openssl(
+        tmp.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:1024",
+            "-sha1",
+            "-nodes",
+            "-keyout",
+            "weak.key",
+            "-subj",
+            "/CN=weak-apiserver",
+            "-days",
+            "3650",
+            "-out",
+            "/dev/stdout",
+        ],
+        b"",
+    );
+    std::fs::write(s1.join(format!("{TLS}serving-kube-apiserver.crt")), pem).expect("write");
+    let doc = analyze_dir(&s1, BEFORE_WINDOW);
+    assert_eq!(status(&doc, "CERT010"), "fail");
+    let all = findings(&doc, "CERT010");
+    assert_eq!(all.len(), 1, "{all:?}");
+    let f = all[0];
+    assert_eq!(f["severity"], "medium");
+    assert_eq!(f["node"], "s1");
+    assert_eq!(f["target"], format!("{TLS}serving-kube-apiserver.crt"));
+    let msg = f["message"].as_str().unwrap_or("");
+    assert!(msg.contains("weak-apiserver"), "{msg}");
+    assert!(msg.contains("RSA key of 1024 bits"), "{msg}");
+    assert!(msg.contains("SHA1 signature"), "{msg}");
+    assert_eq!(
+        f["evidence"][0]["path"],
+        format!("{TLS}serving-kube-apiserver.crt")
+    );
+}
+
+#[test]
+fn cert010_passes_on_the_healthy_cluster() {
+    let doc = variant("healthy", COLLECTED);
+    assert_eq!(status(&doc, "CERT010"), "pass");
+    assert!(findings(&doc, "CERT010").is_empty());
+}
+
+#[test]
+fn cert010_not_evaluable_on_a_support_bundle_alone() {
+    let doc = analyze(&support_bundle(), COLLECTED);
+    assert_eq!(status(&doc, "CERT010"), "not-evaluable");
+    assert!(coverage(&doc, "CERT010")["needs"].is_string());
+}
