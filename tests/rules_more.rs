@@ -1,5 +1,5 @@
 //! More certificate and service-account key rules through `harrow analyze -o json`: weak crypto
-//! (CERT010). Where no committed fixture shows the fault, the test extracts the healthy
+//! (CERT010), a weak RSA key in `service.key` (SAKEY003). Where no committed fixture shows the fault, the test extracts the healthy
 //! fixture's `s1.tgz` into a temporary node snapshot directory and adds weak material made with
 //! the `openssl` command line; `bundles/` is never modified.
 
@@ -118,4 +118,44 @@ fn cert010_not_evaluable_on_a_support_bundle_alone() {
     let doc = analyze(&support_bundle(), COLLECTED);
     assert_eq!(status(&doc, "CERT010"), "not-evaluable");
     assert!(coverage(&doc, "CERT010")["needs"].is_string());
+}
+
+#[test]
+fn sakey003_rsa1024_key_appended_to_service_key_fails_on_s1() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s1 = healthy_s1(tmp.path());
+    let weak = openssl(tmp.path(), &["genrsa", "1024"], b"");
+    let file = s1.join(format!("{TLS}service.key"));
+    let mut keys = std::fs::read(&file).expect("service.key");
+    keys.extend_from_slice(&weak);
+    std::fs::write(&file, keys).expect("write");
+    let doc = analyze_dir(&s1, BEFORE_WINDOW);
+    assert_eq!(status(&doc, "SAKEY003"), "fail");
+    let all = findings(&doc, "SAKEY003");
+    assert_eq!(all.len(), 1, "{all:?}");
+    let f = all[0];
+    assert_eq!(f["severity"], "medium");
+    assert_eq!(f["node"], "s1");
+    assert_eq!(f["target"], format!("{TLS}service.key"));
+    let msg = f["message"].as_str().unwrap_or("");
+    assert!(msg.contains("key #2 of service.key"), "{msg}");
+    assert!(msg.contains("RSA of 1024 bits"), "{msg}");
+    assert_eq!(f["evidence"][0]["pointer"], "key #2");
+    // The private key is never printed.
+    let text = doc.to_string();
+    assert!(!text.contains("PRIVATE KEY"), "{text}");
+}
+
+#[test]
+fn sakey003_passes_on_the_healthy_cluster() {
+    let doc = variant("healthy", COLLECTED);
+    assert_eq!(status(&doc, "SAKEY003"), "pass");
+    assert!(findings(&doc, "SAKEY003").is_empty());
+}
+
+#[test]
+fn sakey003_not_evaluable_on_a_support_bundle_alone() {
+    let doc = analyze(&support_bundle(), COLLECTED);
+    assert_eq!(status(&doc, "SAKEY003"), "not-evaluable");
+    assert!(coverage(&doc, "SAKEY003")["needs"].is_string());
 }

@@ -107,6 +107,12 @@ pub const RULES: &[Rule] = &[
         source: "reference/rke2-pki.md §5",
     },
     Rule {
+        code: "SAKEY003",
+        severity: Severity::Medium,
+        title: "RSA key under 2048 bits in a server's service.key",
+        source: "reference/rke2-pki.md §5",
+    },
+    Rule {
         code: "TOKEN001",
         severity: Severity::Critical,
         title: "token pins a CA hash other than the cluster's server CA",
