@@ -1,5 +1,5 @@
 //! More certificate and service-account key rules through `harrow analyze -o json`: weak crypto
-//! (CERT010), a weak RSA key in `service.key` (SAKEY003). Where no committed fixture shows the fault, the test extracts the healthy
+//! (CERT010), a CA expiring within a year or outlived by a leaf (CERT003), a weak RSA key in `service.key` (SAKEY003). Where no committed fixture shows the fault, the test extracts the healthy
 //! fixture's `s1.tgz` into a temporary node snapshot directory and adds weak material made with
 //! the `openssl` command line; `bundles/` is never modified.
 
@@ -158,4 +158,96 @@ fn sakey003_not_evaluable_on_a_support_bundle_alone() {
     let doc = analyze(&support_bundle(), COLLECTED);
     assert_eq!(status(&doc, "SAKEY003"), "not-evaluable");
     assert!(coverage(&doc, "SAKEY003")["needs"].is_string());
+}
+
+#[test]
+fn cert003_healthy_cas_within_a_year_of_expiry_fail() {
+    // The healthy fixture's rke2 CAs expire 2035-11-10T07:14:05Z.
+    let doc = variant("healthy", "2035-01-01T00:00:00Z");
+    assert_eq!(status(&doc, "CERT003"), "fail");
+    let all = findings(&doc, "CERT003");
+    assert!(!all.is_empty());
+    assert!(all.iter().all(|f| f["severity"] == "high"));
+    let server_ca = all
+        .iter()
+        .find(|f| f["node"] == "a1" && f["target"] == "var/lib/rancher/rke2/agent/server-ca.crt")
+        .expect("the agent's server CA copy");
+    let msg = server_ca["message"].as_str().unwrap_or("");
+    assert!(msg.contains("rke2 CA rke2-server-ca@1762935245"), "{msg}");
+    assert!(msg.contains("expires at 2035-11-10T07:14:05Z"), "{msg}");
+    assert!(msg.contains("313d 7h after"), "{msg}");
+}
+
+#[test]
+fn cert003_leaf_outliving_its_ca_fails_on_s1() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s1 = healthy_s1(tmp.path());
+    let d = tmp.path();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca_args = vec!["req", "-x509"];
+    ca_args.extend(ec);
+    ca_args.extend([
+        "-keyout",
+        "ca.key",
+        "-subj",
+        "/CN=short-ca",
+        "-days",
+        "200",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(d, &ca_args, b"");
+    let mut csr_args = vec!["req"];
+    csr_args.extend(ec);
+    csr_args.extend([
+        "-keyout",
+        "leaf.key",
+        "-subj",
+        "/CN=long-leaf",
+        "-out",
+        "leaf.csr",
+    ]);
+    openssl(d, &csr_args, b"");
+    openssl(
+        d,
+        &[
+            "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-days",
+            "3650", "-out", "leaf.pem",
+        ],
+        b"",
+    );
+    let mut chain = std::fs::read(d.join("leaf.pem")).expect("leaf");
+    chain.extend(std::fs::read(d.join("ca.pem")).expect("ca"));
+    std::fs::write(s1.join(format!("{TLS}serving-kube-apiserver.crt")), chain).expect("write");
+    let doc = analyze_dir(&s1, BEFORE_WINDOW);
+    assert_eq!(status(&doc, "CERT003"), "fail");
+    let all = findings(&doc, "CERT003");
+    assert_eq!(all.len(), 1, "{all:?}");
+    let f = all[0];
+    assert_eq!(f["severity"], "high");
+    assert_eq!(f["node"], "s1");
+    assert_eq!(f["target"], format!("{TLS}serving-kube-apiserver.crt"));
+    let msg = f["message"].as_str().unwrap_or("");
+    assert!(msg.contains("long-leaf"), "{msg}");
+    assert!(msg.contains("after its issuing CA short-ca"), "{msg}");
+}
+
+#[test]
+fn cert003_passes_on_the_healthy_cluster() {
+    let doc = variant("healthy", COLLECTED);
+    assert_eq!(status(&doc, "CERT003"), "pass");
+    assert!(findings(&doc, "CERT003").is_empty());
+}
+
+#[test]
+fn cert003_not_evaluable_on_a_support_bundle_alone() {
+    let doc = analyze(&support_bundle(), COLLECTED);
+    assert_eq!(status(&doc, "CERT003"), "not-evaluable");
+    assert!(coverage(&doc, "CERT003")["needs"].is_string());
 }

@@ -47,6 +47,12 @@ pub const RULES: &[Rule] = &[
         source: "seeds/rke2-certificate-management.txt (CM), reference/rke2-pki.md §1.0",
     },
     Rule {
+        code: "CERT003",
+        severity: Severity::High,
+        title: "rke2 or custom-root CA expiring within a year, or a leaf outliving its issuing CA",
+        source: "seeds/rke2-certificate-management.txt (CM)",
+    },
+    Rule {
         code: "CERT004",
         severity: Severity::High,
         title: "live certificate not yet valid (clock skew or future-dated)",

@@ -1,7 +1,8 @@
 //! Certificate rules (CERT) judged from the inventory, the trust graph and the consistency
 //! checks: expired (CERT001), in the renew window (CERT002), not yet valid (CERT004), chain
 //! broken (CERT005), key/cert mismatch (CERT006), a CA file that differs between servers
-//! (CERT007), an agent's stale CA copy (CERT008), weak crypto (CERT010), staged and backup trees present (CERT015).
+//! (CERT007), an agent's stale CA copy (CERT008), a CA expiring within a year or outlived by a leaf
+//! (CERT003), weak crypto (CERT010), staged and backup trees present (CERT015).
 //!
 //! Expiry rules judge *live* certificates only (rules.md, "In use"); staged and backup ones are
 //! listed by CERT015. Each finding names the node, the host path of the file and the
@@ -15,7 +16,7 @@ use super::common::{
 };
 use super::{Context, Evidence, Finding, Judgement, Severity};
 use crate::graph::certs::{CertEntry, Location, Status};
-use crate::graph::inventory::{InUse, in_use_of_host_path};
+use crate::graph::inventory::{InUse, Owner, in_use_of_host_path};
 use crate::pki::{ChainStatus, KeyAlgorithm};
 use crate::snapshot::{CoverageStatus, Snapshot};
 
@@ -28,6 +29,7 @@ pub(super) fn evaluate(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
     expiry_rules(cx, j);
     chain(cx, j);
     weak_crypto(cx, j);
+    ca_lifetime(cx, j);
     key_mismatch(snap, cx, j);
     ca_differs(snap, cx, j);
     stale_agent_copies(snap, cx, j);
@@ -301,6 +303,93 @@ fn chain(cx: &Context, j: &mut Judgement) {
         format!("{n} finding(s) among {live} live certificate(s)"),
         format!(
             "{live} live certificate(s): every issuer present and verifying (component self-signed certificates excepted)"
+        ),
+    );
+}
+
+/// A CA expires within this of the reference time: CERT003.
+const CA_HORIZON_SECONDS: i64 = 365 * 86_400;
+
+/// CERT003: a live rke2 or custom-root CA expiring within a year (CAs are never renewed
+/// automatically), or a live leaf whose NotAfter is later than its issuing CA's.
+fn ca_lifetime(cx: &Context, j: &mut Judgement) {
+    const CODE: &str = "CERT003";
+    let (live, _) = live_nodes(cx);
+    if live == 0 {
+        cover(
+            j,
+            CODE,
+            CoverageStatus::NotEvaluable,
+            "no live certificate in the inputs".into(),
+            Some(NEEDS_NODE_SNAPSHOTS),
+        );
+        return;
+    }
+    let at = instant(cx.reference_time);
+    let mut n = 0;
+    for (fp, e) in &cx.inventory.certs {
+        let what = describe(e);
+        let not_after = instant(e.cert.not_after);
+        if e.cert.is_ca {
+            if !matches!(e.owner, Owner::Rke2 | Owner::CustomRoot)
+                || e.residual_seconds < 0
+                || e.residual_seconds > CA_HORIZON_SECONDS
+            {
+                continue;
+            }
+            let left = span(e.residual_seconds);
+            let owner = e.owner.as_str();
+            n += per_node(
+                e,
+                CODE,
+                |_| Severity::High,
+                |node, locs| {
+                    format!(
+                        "{owner} CA {what} on {node} expires at {not_after}, {left} after the reference time {at}: under a year, and CAs are never renewed automatically{}",
+                        copies_note(locs)
+                    )
+                },
+                |_| {
+                    "plan a CA rotation before it expires: `rke2 certificate rotate-ca` with new CA files (v1.26.2+/v1.25.7+/v1.24.11+/v1.23.17+; for a custom root, sign new intermediates with it or cross-sign a new root), then restart every server and agent".to_string()
+                },
+                j,
+            );
+            continue;
+        }
+        for issuer in &e.issuers {
+            let Some(ca) = cx.inventory.certs.get(issuer) else {
+                continue;
+            };
+            if issuer == fp || ca.cert.not_after >= e.cert.not_after {
+                continue;
+            }
+            let ca_what = describe(ca);
+            let ca_not_after = instant(ca.cert.not_after);
+            let gap = span((e.cert.not_after - ca.cert.not_after).whole_seconds());
+            n += per_node(
+                e,
+                CODE,
+                |_| Severity::High,
+                |node, locs| {
+                    format!(
+                        "{what} on {node} expires at {not_after}, {gap} after its issuing CA {ca_what} (NotAfter {ca_not_after}): it stops verifying when the CA expires{}",
+                        copies_note(locs)
+                    )
+                },
+                |_| {
+                    "rotate the issuing CA (`rke2 certificate rotate-ca`) before its NotAfter and restart rke2 so the leaf is reissued by the new CA; a leaf cannot outlive the CA that verifies it".to_string()
+                },
+                j,
+            );
+        }
+    }
+    cover_result(
+        j,
+        CODE,
+        n > 0,
+        format!("{n} finding(s) among {live} live certificate(s) judged at {at}"),
+        format!(
+            "{live} live certificate(s) judged at {at}: no rke2 or custom-root CA expiring within a year, no leaf outliving its CA"
         ),
     );
 }
