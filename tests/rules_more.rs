@@ -1,5 +1,6 @@
 //! More certificate and service-account key rules through `harrow analyze -o json`: weak crypto
-//! (CERT010), a CA expiring within a year or outlived by a leaf (CERT003), a weak RSA key in `service.key` (SAKEY003). Where no committed fixture shows the fault, the test extracts the healthy
+//! (CERT010), a CA expiring within a year or outlived by a leaf (CERT003), a weak RSA key in `service.key` (SAKEY003),
+//! expiring component self-signed serving certificates (CERT016). Where no committed fixture shows the fault, the test extracts the healthy
 //! fixture's `s1.tgz` into a temporary node snapshot directory and adds weak material made with
 //! the `openssl` command line; `bundles/` is never modified.
 
@@ -250,4 +251,101 @@ fn cert003_not_evaluable_on_a_support_bundle_alone() {
     let doc = analyze(&support_bundle(), COLLECTED);
     assert_eq!(status(&doc, "CERT003"), "not-evaluable");
     assert!(coverage(&doc, "CERT003")["needs"].is_string());
+}
+
+/// s1 of the healthy fixture with its kube-controller-manager serving certificate replaced by a
+/// self-signed one valid `days` days from now.
+fn s1_with_self_signed_kcm(dir: &Path, days: &str) -> std::path::PathBuf {
+    let s1 = healthy_s1(dir);
+    let kcm = s1.join("var/lib/rancher/rke2/server/tls/kube-controller-manager");
+    let key = kcm.join("kube-controller-manager.key");
+    let crt = kcm.join("kube-controller-manager.crt");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key.to_string_lossy(),
+            "-subj",
+            "/CN=kube-controller-manager@1700000000",
+            "-days",
+            days,
+            "-out",
+            &crt.to_string_lossy(),
+        ],
+        b"",
+    );
+    s1
+}
+
+/// Today at midnight UTC, as `--at` takes it.
+fn today() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T00:00:00Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    )
+}
+
+const KCM: &str =
+    "var/lib/rancher/rke2/server/tls/kube-controller-manager/kube-controller-manager.crt";
+
+#[test]
+fn cert016_expired_component_self_signed_cert_fails() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s1 = s1_with_self_signed_kcm(tmp.path(), "30");
+    let doc = analyze_dir(&s1, "2040-01-01T00:00:00Z");
+    assert_eq!(status(&doc, "CERT016"), "fail");
+    let all = findings(&doc, "CERT016");
+    assert_eq!(all.len(), 1, "{all:?}");
+    let f = all[0];
+    assert_eq!(f["severity"], "high");
+    assert_eq!(f["node"], "s1");
+    assert_eq!(f["target"], KCM);
+    let msg = f["message"].as_str().unwrap_or("");
+    assert!(msg.contains("kube-controller-manager@1700000000"), "{msg}");
+    assert!(msg.contains("expired at"), "{msg}");
+    let fix = f["remediation"].as_str().unwrap_or("");
+    assert!(fix.contains("delete the certificate and its key"), "{fix}");
+}
+
+#[test]
+fn cert016_component_self_signed_cert_in_the_window_fails() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s1 = s1_with_self_signed_kcm(tmp.path(), "30");
+    let doc = analyze_dir(&s1, &today());
+    assert_eq!(status(&doc, "CERT016"), "fail");
+    let all = findings(&doc, "CERT016");
+    assert_eq!(all.len(), 1, "{all:?}");
+    let msg = all[0]["message"].as_str().unwrap_or("");
+    assert!(msg.contains("inside the 90-day renew window"), "{msg}");
+}
+
+#[test]
+fn cert016_fresh_component_self_signed_cert_passes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s1 = s1_with_self_signed_kcm(tmp.path(), "3650");
+    let doc = analyze_dir(&s1, &today());
+    assert_eq!(status(&doc, "CERT016"), "pass");
+    assert!(findings(&doc, "CERT016").is_empty());
+    let reason = coverage(&doc, "CERT016")["reason"].as_str().unwrap_or("");
+    assert!(
+        reason.starts_with("1 live component self-signed"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn cert016_not_evaluable_on_a_support_bundle_alone() {
+    let doc = analyze(&support_bundle(), COLLECTED);
+    assert_eq!(status(&doc, "CERT016"), "not-evaluable");
+    assert!(coverage(&doc, "CERT016")["needs"].is_string());
 }

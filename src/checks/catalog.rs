@@ -95,6 +95,12 @@ pub const RULES: &[Rule] = &[
         source: "reference/rke2-pki.md §3.1",
     },
     Rule {
+        code: "CERT016",
+        severity: Severity::High,
+        title: "component self-signed serving certificate expired or inside the renew window",
+        source: "reference/rke2-pki.md §1.1, §7",
+    },
+    Rule {
         code: "INPUT001",
         severity: Severity::Info,
         title: "facts about the inputs worth knowing before trusting the report",

@@ -2,7 +2,8 @@
 //! checks: expired (CERT001), in the renew window (CERT002), not yet valid (CERT004), chain
 //! broken (CERT005), key/cert mismatch (CERT006), a CA file that differs between servers
 //! (CERT007), an agent's stale CA copy (CERT008), a CA expiring within a year or outlived by a leaf
-//! (CERT003), weak crypto (CERT010), staged and backup trees present (CERT015).
+//! (CERT003), weak crypto (CERT010), expiring component self-signed
+//! serving certificates (CERT016), staged and backup trees present (CERT015).
 //!
 //! Expiry rules judge *live* certificates only (rules.md, "In use"); staged and backup ones are
 //! listed by CERT015. Each finding names the node, the host path of the file and the
@@ -30,6 +31,7 @@ pub(super) fn evaluate(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
     chain(cx, j);
     weak_crypto(cx, j);
     ca_lifetime(cx, j);
+    component_self_signed(cx, j);
     key_mismatch(snap, cx, j);
     ca_differs(snap, cx, j);
     stale_agent_copies(snap, cx, j);
@@ -390,6 +392,80 @@ fn ca_lifetime(cx: &Context, j: &mut Judgement) {
         format!("{n} finding(s) among {live} live certificate(s) judged at {at}"),
         format!(
             "{live} live certificate(s) judged at {at}: no rke2 or custom-root CA expiring within a year, no leaf outliving its CA"
+        ),
+    );
+}
+
+/// CERT016: kube-controller-manager / kube-scheduler serving certificates the component signed
+/// itself (`--cert-dir`), expired or inside the renew window: an rke2 restart does not renew them.
+fn component_self_signed(cx: &Context, j: &mut Judgement) {
+    const CODE: &str = "CERT016";
+    let (live, _) = live_nodes(cx);
+    if live == 0 {
+        cover(
+            j,
+            CODE,
+            CoverageStatus::NotEvaluable,
+            "no live certificate in the inputs".into(),
+            Some(NEEDS_NODE_SNAPSHOTS),
+        );
+        return;
+    }
+    let at = instant(cx.reference_time);
+    let window = cx.renew_window_days;
+    let window_seconds = i64::from(window) * 86_400;
+    let mut seen = 0;
+    let mut n = 0;
+    for e in cx.inventory.certs.values() {
+        if !e.component_self_signed || live_by_node(e).is_empty() {
+            continue;
+        }
+        seen += 1;
+        if e.residual_seconds > window_seconds {
+            continue;
+        }
+        let what = describe(e);
+        let not_after = instant(e.cert.not_after);
+        let when = if e.residual_seconds < 0 {
+            format!(
+                "expired at {not_after}, {} before the reference time {at}",
+                span(e.residual_seconds)
+            )
+        } else {
+            format!(
+                "expires at {not_after}, {} after the reference time {at}, inside the {window}-day renew window",
+                span(e.residual_seconds)
+            )
+        };
+        n += per_node(
+            e,
+            CODE,
+            |_| Severity::High,
+            |node, locs| {
+                format!(
+                    "component self-signed serving certificate {what} on {node} {when}: an rke2 restart does not renew it{}",
+                    copies_note(locs)
+                )
+            },
+            |host| {
+                let dir = host.rsplit_once('/').map_or(host, |(d, _)| d);
+                format!(
+                    "delete the certificate and its key in {dir}/ and restart the component (its static pod, or rke2-server on the node); the component then signs a new one"
+                )
+            },
+            j,
+        );
+    }
+    cover_result(
+        j,
+        CODE,
+        n > 0,
+        format!(
+            "{n} finding(s) among {seen} live component self-signed certificate(s) judged at {at} (window {window} days: {})",
+            cx.renew_window_source
+        ),
+        format!(
+            "{seen} live component self-signed certificate(s) among {live} live certificate(s): none expired or inside the {window}-day renew window at {at}"
         ),
     );
 }
