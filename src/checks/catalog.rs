@@ -47,6 +47,12 @@ pub const RULES: &[Rule] = &[
         source: "seeds/rke2-certificate-management.txt (CM), reference/rke2-pki.md §1.0",
     },
     Rule {
+        code: "CERT003",
+        severity: Severity::High,
+        title: "rke2 or custom-root CA expiring within a year, or a leaf outliving its issuing CA",
+        source: "seeds/rke2-certificate-management.txt (CM)",
+    },
+    Rule {
         code: "CERT004",
         severity: Severity::High,
         title: "live certificate not yet valid (clock skew or future-dated)",
@@ -77,10 +83,22 @@ pub const RULES: &[Rule] = &[
         source: "reference/rke2-pki.md §1.3",
     },
     Rule {
+        code: "CERT010",
+        severity: Severity::Medium,
+        title: "weak crypto on a live certificate: RSA under 2048 bits, SHA-1 or MD5 signature",
+        source: "seeds/rke-hardening-guide.txt (HG)",
+    },
+    Rule {
         code: "CERT015",
         severity: Severity::Info,
         title: "staged and backup certificate trees present",
         source: "reference/rke2-pki.md §3.1",
+    },
+    Rule {
+        code: "CERT016",
+        severity: Severity::High,
+        title: "component self-signed serving certificate expired or inside the renew window",
+        source: "reference/rke2-pki.md §1.1, §7",
     },
     Rule {
         code: "INPUT001",
@@ -98,6 +116,12 @@ pub const RULES: &[Rule] = &[
         code: "SAKEY002",
         severity: Severity::Critical,
         title: "service.key differs between servers",
+        source: "reference/rke2-pki.md §5",
+    },
+    Rule {
+        code: "SAKEY003",
+        severity: Severity::Medium,
+        title: "RSA key under 2048 bits in a server's service.key",
         source: "reference/rke2-pki.md §5",
     },
     Rule {

@@ -1,7 +1,9 @@
 //! Certificate rules (CERT) judged from the inventory, the trust graph and the consistency
 //! checks: expired (CERT001), in the renew window (CERT002), not yet valid (CERT004), chain
 //! broken (CERT005), key/cert mismatch (CERT006), a CA file that differs between servers
-//! (CERT007), an agent's stale CA copy (CERT008), staged and backup trees present (CERT015).
+//! (CERT007), an agent's stale CA copy (CERT008), a CA expiring within a year or outlived by a leaf
+//! (CERT003), weak crypto (CERT010), expiring component self-signed
+//! serving certificates (CERT016), staged and backup trees present (CERT015).
 //!
 //! Expiry rules judge *live* certificates only (rules.md, "In use"); staged and backup ones are
 //! listed by CERT015. Each finding names the node, the host path of the file and the
@@ -15,8 +17,8 @@ use super::common::{
 };
 use super::{Context, Evidence, Finding, Judgement, Severity};
 use crate::graph::certs::{CertEntry, Location, Status};
-use crate::graph::inventory::{InUse, in_use_of_host_path};
-use crate::pki::ChainStatus;
+use crate::graph::inventory::{InUse, Owner, in_use_of_host_path};
+use crate::pki::{ChainStatus, KeyAlgorithm};
 use crate::snapshot::{CoverageStatus, Snapshot};
 
 const DATA: &str = "var/lib/rancher/rke2/";
@@ -27,6 +29,9 @@ const HIGH_UNDER_SECONDS: i64 = 14 * 86_400;
 pub(super) fn evaluate(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
     expiry_rules(cx, j);
     chain(cx, j);
+    weak_crypto(cx, j);
+    ca_lifetime(cx, j);
+    component_self_signed(cx, j);
     key_mismatch(snap, cx, j);
     ca_differs(snap, cx, j);
     stale_agent_copies(snap, cx, j);
@@ -300,6 +305,232 @@ fn chain(cx: &Context, j: &mut Judgement) {
         format!("{n} finding(s) among {live} live certificate(s)"),
         format!(
             "{live} live certificate(s): every issuer present and verifying (component self-signed certificates excepted)"
+        ),
+    );
+}
+
+/// A CA expires within this of the reference time: CERT003.
+const CA_HORIZON_SECONDS: i64 = 365 * 86_400;
+
+/// CERT003: a live rke2 or custom-root CA expiring within a year (CAs are never renewed
+/// automatically), or a live leaf whose NotAfter is later than its issuing CA's.
+fn ca_lifetime(cx: &Context, j: &mut Judgement) {
+    const CODE: &str = "CERT003";
+    let (live, _) = live_nodes(cx);
+    if live == 0 {
+        cover(
+            j,
+            CODE,
+            CoverageStatus::NotEvaluable,
+            "no live certificate in the inputs".into(),
+            Some(NEEDS_NODE_SNAPSHOTS),
+        );
+        return;
+    }
+    let at = instant(cx.reference_time);
+    let mut n = 0;
+    for (fp, e) in &cx.inventory.certs {
+        let what = describe(e);
+        let not_after = instant(e.cert.not_after);
+        if e.cert.is_ca {
+            if !matches!(e.owner, Owner::Rke2 | Owner::CustomRoot)
+                || e.residual_seconds < 0
+                || e.residual_seconds > CA_HORIZON_SECONDS
+            {
+                continue;
+            }
+            let left = span(e.residual_seconds);
+            let owner = e.owner.as_str();
+            n += per_node(
+                e,
+                CODE,
+                |_| Severity::High,
+                |node, locs| {
+                    format!(
+                        "{owner} CA {what} on {node} expires at {not_after}, {left} after the reference time {at}: under a year, and CAs are never renewed automatically{}",
+                        copies_note(locs)
+                    )
+                },
+                |_| {
+                    "plan a CA rotation before it expires: `rke2 certificate rotate-ca` with new CA files (v1.26.2+/v1.25.7+/v1.24.11+/v1.23.17+; for a custom root, sign new intermediates with it or cross-sign a new root), then restart every server and agent".to_string()
+                },
+                j,
+            );
+            continue;
+        }
+        for issuer in &e.issuers {
+            let Some(ca) = cx.inventory.certs.get(issuer) else {
+                continue;
+            };
+            if issuer == fp || ca.cert.not_after >= e.cert.not_after {
+                continue;
+            }
+            let ca_what = describe(ca);
+            let ca_not_after = instant(ca.cert.not_after);
+            let gap = span((e.cert.not_after - ca.cert.not_after).whole_seconds());
+            n += per_node(
+                e,
+                CODE,
+                |_| Severity::High,
+                |node, locs| {
+                    format!(
+                        "{what} on {node} expires at {not_after}, {gap} after its issuing CA {ca_what} (NotAfter {ca_not_after}): it stops verifying when the CA expires{}",
+                        copies_note(locs)
+                    )
+                },
+                |_| {
+                    "rotate the issuing CA (`rke2 certificate rotate-ca`) before its NotAfter and restart rke2 so the leaf is reissued by the new CA; a leaf cannot outlive the CA that verifies it".to_string()
+                },
+                j,
+            );
+        }
+    }
+    cover_result(
+        j,
+        CODE,
+        n > 0,
+        format!("{n} finding(s) among {live} live certificate(s) judged at {at}"),
+        format!(
+            "{live} live certificate(s) judged at {at}: no rke2 or custom-root CA expiring within a year, no leaf outliving its CA"
+        ),
+    );
+}
+
+/// CERT016: kube-controller-manager / kube-scheduler serving certificates the component signed
+/// itself (`--cert-dir`), expired or inside the renew window: an rke2 restart does not renew them.
+fn component_self_signed(cx: &Context, j: &mut Judgement) {
+    const CODE: &str = "CERT016";
+    let (live, _) = live_nodes(cx);
+    if live == 0 {
+        cover(
+            j,
+            CODE,
+            CoverageStatus::NotEvaluable,
+            "no live certificate in the inputs".into(),
+            Some(NEEDS_NODE_SNAPSHOTS),
+        );
+        return;
+    }
+    let at = instant(cx.reference_time);
+    let window = cx.renew_window_days;
+    let window_seconds = i64::from(window) * 86_400;
+    let mut seen = 0;
+    let mut n = 0;
+    for e in cx.inventory.certs.values() {
+        if !e.component_self_signed || live_by_node(e).is_empty() {
+            continue;
+        }
+        seen += 1;
+        if e.residual_seconds > window_seconds {
+            continue;
+        }
+        let what = describe(e);
+        let not_after = instant(e.cert.not_after);
+        let when = if e.residual_seconds < 0 {
+            format!(
+                "expired at {not_after}, {} before the reference time {at}",
+                span(e.residual_seconds)
+            )
+        } else {
+            format!(
+                "expires at {not_after}, {} after the reference time {at}, inside the {window}-day renew window",
+                span(e.residual_seconds)
+            )
+        };
+        n += per_node(
+            e,
+            CODE,
+            |_| Severity::High,
+            |node, locs| {
+                format!(
+                    "component self-signed serving certificate {what} on {node} {when}: an rke2 restart does not renew it{}",
+                    copies_note(locs)
+                )
+            },
+            |host| {
+                let dir = host.rsplit_once('/').map_or(host, |(d, _)| d);
+                format!(
+                    "delete the certificate and its key in {dir}/ and restart the component (its static pod, or rke2-server on the node); the component then signs a new one"
+                )
+            },
+            j,
+        );
+    }
+    cover_result(
+        j,
+        CODE,
+        n > 0,
+        format!(
+            "{n} finding(s) among {seen} live component self-signed certificate(s) judged at {at} (window {window} days: {})",
+            cx.renew_window_source
+        ),
+        format!(
+            "{seen} live component self-signed certificate(s) among {live} live certificate(s): none expired or inside the {window}-day renew window at {at}"
+        ),
+    );
+}
+
+/// What is weak about a certificate's crypto (rules.md CERT010), if anything.
+fn weakness(e: &CertEntry) -> Option<String> {
+    let mut why = Vec::new();
+    if matches!(
+        e.cert.key_algorithm,
+        KeyAlgorithm::Rsa | KeyAlgorithm::RsaPss
+    ) && let Some(bits) = e.cert.key_bits
+        && bits < 2048
+    {
+        why.push(format!("an RSA key of {bits} bits (under 2048)"));
+    }
+    if let Some(h) = e.cert.weak_signature_hash {
+        why.push(format!(
+            "a {} signature ({})",
+            h.to_uppercase(),
+            e.cert.signature_algorithm
+        ));
+    }
+    (!why.is_empty()).then(|| why.join(" and "))
+}
+
+/// CERT010: weak crypto on a live certificate: RSA under 2048 bits, SHA-1 / MD5 / MD2 signature.
+fn weak_crypto(cx: &Context, j: &mut Judgement) {
+    const CODE: &str = "CERT010";
+    let (live, _) = live_nodes(cx);
+    if live == 0 {
+        cover(
+            j,
+            CODE,
+            CoverageStatus::NotEvaluable,
+            "no live certificate in the inputs".into(),
+            Some(NEEDS_NODE_SNAPSHOTS),
+        );
+        return;
+    }
+    let mut n = 0;
+    for e in cx.inventory.certs.values() {
+        let Some(why) = weakness(e) else { continue };
+        let what = describe(e);
+        n += per_node(
+            e,
+            CODE,
+            |_| Severity::Medium,
+            |node, locs| format!("{what} on {node} has {why}{}", copies_note(locs)),
+            |_| {
+                if e.cert.is_ca {
+                    "replace the CA with one using RSA 2048+ (or ECDSA) keys and SHA-256 signatures: rotate it with `rke2 certificate rotate-ca` (custom CA files generated with a strong key), then restart every server and agent".to_string()
+                } else {
+                    "reissue the certificate with an RSA 2048+ (or ECDSA) key and a SHA-256 signature: rke2 issues such certificates itself, so delete the file (and its key) and restart rke2 on the node, or reissue it from its CA if it was supplied by hand".to_string()
+                }
+            },
+            j,
+        );
+    }
+    cover_result(
+        j,
+        CODE,
+        n > 0,
+        format!("{n} finding(s) among {live} live certificate(s)"),
+        format!(
+            "{live} live certificate(s): no RSA key under 2048 bits, no SHA-1/MD5/MD2 signature"
         ),
     );
 }

@@ -1,6 +1,6 @@
 //! Service-account key rules (SAKEY): `service.current.key` must be the first key of
 //! `service.key` (SAKEY001), and `service.key` must be the same list on every server
-//! (SAKEY002). Keys are compared by public key (SubjectPublicKeyInfo SHA-256), so a collected
+//! (SAKEY002), and no key of it may be RSA under 2048 bits (SAKEY003). Keys are compared by public key (SubjectPublicKeyInfo SHA-256), so a collected
 //! `.pub-fingerprint` file stands for the key it replaced; no key material is ever shown.
 
 use super::common::{
@@ -8,6 +8,7 @@ use super::common::{
     short, title,
 };
 use super::{Context, Evidence, Finding, Judgement, Severity};
+use crate::pki::{self, KeyAlgorithm};
 use crate::snapshot::{CoverageStatus, Snapshot};
 
 const TLS: &str = "var/lib/rancher/rke2/server/tls/";
@@ -24,6 +25,74 @@ fn holds(snap: &Snapshot, node: &str, name: &str) -> bool {
 pub(super) fn evaluate(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
     current_key_first(snap, cx, j);
     same_on_every_server(snap, cx, j);
+    weak_keys(snap, j);
+}
+
+/// SAKEY003: an RSA key under 2048 bits in a server's `service.key`. Only the public half of
+/// each key (algorithm, size, SubjectPublicKeyInfo hash) is read or shown.
+fn weak_keys(snap: &Snapshot, j: &mut Judgement) {
+    const CODE: &str = "SAKEY003";
+    let path = format!("{TLS}service.key");
+    let mut checked = Vec::new();
+    let mut n = 0;
+    for node in snap.nodes.values() {
+        let Some(copies) = node.files.get(&path) else {
+            continue;
+        };
+        let Some((data, source, logical)) = snap.first_copy(copies) else {
+            continue;
+        };
+        let Ok(keys) = pki::parse_keys(data) else {
+            continue;
+        };
+        checked.push(node.name.as_str());
+        for k in &keys {
+            let Some(bits) = k.bits else { continue };
+            if !matches!(k.algorithm, Some(KeyAlgorithm::Rsa | KeyAlgorithm::RsaPss))
+                || bits >= 2048
+            {
+                continue;
+            }
+            let spki = k.spki_sha256.as_deref().map(short).unwrap_or("unknown");
+            j.findings.push(Finding {
+                severity: Severity::Medium,
+                rule: CODE.into(),
+                node: Some(node.name.clone()),
+                target: Some(path.clone()),
+                title: title(CODE),
+                message: format!(
+                    "on {}, key #{} of service.key (public key sha256 {spki}) is RSA of {bits} bits, under 2048: service-account tokens it signs or verifies rest on a weak key",
+                    node.name,
+                    k.index + 1
+                ),
+                evidence: vec![Evidence {
+                    source: source.clone(),
+                    path: logical.clone(),
+                    pointer: Some(format!("key #{}", k.index + 1)),
+                }],
+                remediation: "generate an RSA 2048+ (or ECDSA) service-account key and install it with `rke2 certificate rotate-ca --path=…` (new key first in service.key, older keys kept after it until their tokens expire), then restart every server; drop the weak key once no token it signed is in use".into(),
+            });
+            n += 1;
+        }
+    }
+    if checked.is_empty() {
+        cover(
+            j,
+            CODE,
+            CoverageStatus::NotEvaluable,
+            "no readable server/tls/service.key in the inputs (a .pub-fingerprint form carries no key size)".into(),
+            Some(NEEDS_NODE_SNAPSHOTS),
+        );
+        return;
+    }
+    let nodes = checked.join(",");
+    cover_result(
+        j,
+        CODE,
+        n > 0,
+        format!("{n} RSA key(s) under 2048 bits in service.key on {nodes}"),
+        format!("no RSA key under 2048 bits in service.key on {nodes}"),
+    );
 }
 
 /// SAKEY001.

@@ -1,0 +1,351 @@
+//! More certificate and service-account key rules through `harrow analyze -o json`: weak crypto
+//! (CERT010), a CA expiring within a year or outlived by a leaf (CERT003), a weak RSA key in `service.key` (SAKEY003),
+//! expiring component self-signed serving certificates (CERT016). Where no committed fixture shows the fault, the test extracts the healthy
+//! fixture's `s1.tgz` into a temporary node snapshot directory and adds weak material made with
+//! the `openssl` command line; `bundles/` is never modified.
+
+mod rules_common;
+mod support;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use rules_common::{COLLECTED, analyze, coverage, findings, status, variant};
+use support::{inputs_in, root};
+
+const TLS: &str = "var/lib/rancher/rke2/server/tls/";
+/// The healthy fixture judged before its server leaves enter the renew window.
+const BEFORE_WINDOW: &str = "2026-10-01T00:00:00Z";
+
+/// Run `openssl` in `dir` with `stdin`, returning its standard output.
+fn openssl(dir: &Path, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    let mut child = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openssl runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("openssl finishes");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The healthy fixture's `s1.tgz` extracted into `<dir>/s1`, as a node snapshot directory.
+fn healthy_s1(dir: &Path) -> std::path::PathBuf {
+    let tgz = std::fs::File::open(root().join("bundles/fixtures/healthy/s1.tgz")).expect("s1.tgz");
+    let out = dir.join("s1");
+    tar::Archive::new(flate2::read::GzDecoder::new(tgz))
+        .unpack(&out)
+        .expect("unpack s1.tgz");
+    out
+}
+
+fn analyze_dir(node: &Path, at: &str) -> serde_json::Value {
+    analyze(&[node.to_string_lossy().into_owned()], at)
+}
+
+fn support_bundle() -> Vec<String> {
+    inputs_in("bundles/demo")
+        .into_iter()
+        .filter(|p| p.ends_with(".zip"))
+        .collect()
+}
+
+#[test]
+fn cert010_rsa1024_sha1_serving_cert_fails_on_s1() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s1 = healthy_s1(tmp.path());
+    let pem = openssl(
+        tmp.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:1024",
+            "-sha1",
+            "-nodes",
+            "-keyout",
+            "weak.key",
+            "-subj",
+            "/CN=weak-apiserver",
+            "-days",
+            "3650",
+            "-out",
+            "/dev/stdout",
+        ],
+        b"",
+    );
+    std::fs::write(s1.join(format!("{TLS}serving-kube-apiserver.crt")), pem).expect("write");
+    let doc = analyze_dir(&s1, BEFORE_WINDOW);
+    assert_eq!(status(&doc, "CERT010"), "fail");
+    let all = findings(&doc, "CERT010");
+    assert_eq!(all.len(), 1, "{all:?}");
+    let f = all[0];
+    assert_eq!(f["severity"], "medium");
+    assert_eq!(f["node"], "s1");
+    assert_eq!(f["target"], format!("{TLS}serving-kube-apiserver.crt"));
+    let msg = f["message"].as_str().unwrap_or("");
+    assert!(msg.contains("weak-apiserver"), "{msg}");
+    assert!(msg.contains("RSA key of 1024 bits"), "{msg}");
+    assert!(msg.contains("SHA1 signature"), "{msg}");
+    assert_eq!(
+        f["evidence"][0]["path"],
+        format!("{TLS}serving-kube-apiserver.crt")
+    );
+}
+
+#[test]
+fn cert010_passes_on_the_healthy_cluster() {
+    let doc = variant("healthy", COLLECTED);
+    assert_eq!(status(&doc, "CERT010"), "pass");
+    assert!(findings(&doc, "CERT010").is_empty());
+}
+
+#[test]
+fn cert010_not_evaluable_on_a_support_bundle_alone() {
+    let doc = analyze(&support_bundle(), COLLECTED);
+    assert_eq!(status(&doc, "CERT010"), "not-evaluable");
+    assert!(coverage(&doc, "CERT010")["needs"].is_string());
+}
+
+#[test]
+fn sakey003_rsa1024_key_appended_to_service_key_fails_on_s1() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s1 = healthy_s1(tmp.path());
+    let weak = openssl(tmp.path(), &["genrsa", "1024"], b"");
+    let file = s1.join(format!("{TLS}service.key"));
+    let mut keys = std::fs::read(&file).expect("service.key");
+    keys.extend_from_slice(&weak);
+    std::fs::write(&file, keys).expect("write");
+    let doc = analyze_dir(&s1, BEFORE_WINDOW);
+    assert_eq!(status(&doc, "SAKEY003"), "fail");
+    let all = findings(&doc, "SAKEY003");
+    assert_eq!(all.len(), 1, "{all:?}");
+    let f = all[0];
+    assert_eq!(f["severity"], "medium");
+    assert_eq!(f["node"], "s1");
+    assert_eq!(f["target"], format!("{TLS}service.key"));
+    let msg = f["message"].as_str().unwrap_or("");
+    assert!(msg.contains("key #2 of service.key"), "{msg}");
+    assert!(msg.contains("RSA of 1024 bits"), "{msg}");
+    assert_eq!(f["evidence"][0]["pointer"], "key #2");
+    // The private key is never printed.
+    let text = doc.to_string();
+    assert!(!text.contains("PRIVATE KEY"), "{text}");
+}
+
+#[test]
+fn sakey003_passes_on_the_healthy_cluster() {
+    let doc = variant("healthy", COLLECTED);
+    assert_eq!(status(&doc, "SAKEY003"), "pass");
+    assert!(findings(&doc, "SAKEY003").is_empty());
+}
+
+#[test]
+fn sakey003_not_evaluable_on_a_support_bundle_alone() {
+    let doc = analyze(&support_bundle(), COLLECTED);
+    assert_eq!(status(&doc, "SAKEY003"), "not-evaluable");
+    assert!(coverage(&doc, "SAKEY003")["needs"].is_string());
+}
+
+#[test]
+fn cert003_healthy_cas_within_a_year_of_expiry_fail() {
+    // The healthy fixture's rke2 CAs expire 2035-11-10T07:14:05Z.
+    let doc = variant("healthy", "2035-01-01T00:00:00Z");
+    assert_eq!(status(&doc, "CERT003"), "fail");
+    let all = findings(&doc, "CERT003");
+    assert!(!all.is_empty());
+    assert!(all.iter().all(|f| f["severity"] == "high"));
+    let server_ca = all
+        .iter()
+        .find(|f| f["node"] == "a1" && f["target"] == "var/lib/rancher/rke2/agent/server-ca.crt")
+        .expect("the agent's server CA copy");
+    let msg = server_ca["message"].as_str().unwrap_or("");
+    assert!(msg.contains("rke2 CA rke2-server-ca@1762935245"), "{msg}");
+    assert!(msg.contains("expires at 2035-11-10T07:14:05Z"), "{msg}");
+    assert!(msg.contains("313d 7h after"), "{msg}");
+}
+
+#[test]
+fn cert003_leaf_outliving_its_ca_fails_on_s1() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s1 = healthy_s1(tmp.path());
+    let d = tmp.path();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca_args = vec!["req", "-x509"];
+    ca_args.extend(ec);
+    ca_args.extend([
+        "-keyout",
+        "ca.key",
+        "-subj",
+        "/CN=short-ca",
+        "-days",
+        "200",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(d, &ca_args, b"");
+    let mut csr_args = vec!["req"];
+    csr_args.extend(ec);
+    csr_args.extend([
+        "-keyout",
+        "leaf.key",
+        "-subj",
+        "/CN=long-leaf",
+        "-out",
+        "leaf.csr",
+    ]);
+    openssl(d, &csr_args, b"");
+    openssl(
+        d,
+        &[
+            "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-days",
+            "3650", "-out", "leaf.pem",
+        ],
+        b"",
+    );
+    let mut chain = std::fs::read(d.join("leaf.pem")).expect("leaf");
+    chain.extend(std::fs::read(d.join("ca.pem")).expect("ca"));
+    std::fs::write(s1.join(format!("{TLS}serving-kube-apiserver.crt")), chain).expect("write");
+    let doc = analyze_dir(&s1, BEFORE_WINDOW);
+    assert_eq!(status(&doc, "CERT003"), "fail");
+    let all = findings(&doc, "CERT003");
+    assert_eq!(all.len(), 1, "{all:?}");
+    let f = all[0];
+    assert_eq!(f["severity"], "high");
+    assert_eq!(f["node"], "s1");
+    assert_eq!(f["target"], format!("{TLS}serving-kube-apiserver.crt"));
+    let msg = f["message"].as_str().unwrap_or("");
+    assert!(msg.contains("long-leaf"), "{msg}");
+    assert!(msg.contains("after its issuing CA short-ca"), "{msg}");
+}
+
+#[test]
+fn cert003_passes_on_the_healthy_cluster() {
+    let doc = variant("healthy", COLLECTED);
+    assert_eq!(status(&doc, "CERT003"), "pass");
+    assert!(findings(&doc, "CERT003").is_empty());
+}
+
+#[test]
+fn cert003_not_evaluable_on_a_support_bundle_alone() {
+    let doc = analyze(&support_bundle(), COLLECTED);
+    assert_eq!(status(&doc, "CERT003"), "not-evaluable");
+    assert!(coverage(&doc, "CERT003")["needs"].is_string());
+}
+
+/// s1 of the healthy fixture with its kube-controller-manager serving certificate replaced by a
+/// self-signed one valid `days` days from now.
+fn s1_with_self_signed_kcm(dir: &Path, days: &str) -> std::path::PathBuf {
+    let s1 = healthy_s1(dir);
+    let kcm = s1.join("var/lib/rancher/rke2/server/tls/kube-controller-manager");
+    let key = kcm.join("kube-controller-manager.key");
+    let crt = kcm.join("kube-controller-manager.crt");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key.to_string_lossy(),
+            "-subj",
+            "/CN=kube-controller-manager@1700000000",
+            "-days",
+            days,
+            "-out",
+            &crt.to_string_lossy(),
+        ],
+        b"",
+    );
+    s1
+}
+
+/// Today at midnight UTC, as `--at` takes it.
+fn today() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T00:00:00Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    )
+}
+
+const KCM: &str =
+    "var/lib/rancher/rke2/server/tls/kube-controller-manager/kube-controller-manager.crt";
+
+#[test]
+fn cert016_expired_component_self_signed_cert_fails() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s1 = s1_with_self_signed_kcm(tmp.path(), "30");
+    let doc = analyze_dir(&s1, "2040-01-01T00:00:00Z");
+    assert_eq!(status(&doc, "CERT016"), "fail");
+    let all = findings(&doc, "CERT016");
+    assert_eq!(all.len(), 1, "{all:?}");
+    let f = all[0];
+    assert_eq!(f["severity"], "high");
+    assert_eq!(f["node"], "s1");
+    assert_eq!(f["target"], KCM);
+    let msg = f["message"].as_str().unwrap_or("");
+    assert!(msg.contains("kube-controller-manager@1700000000"), "{msg}");
+    assert!(msg.contains("expired at"), "{msg}");
+    let fix = f["remediation"].as_str().unwrap_or("");
+    assert!(fix.contains("delete the certificate and its key"), "{fix}");
+}
+
+#[test]
+fn cert016_component_self_signed_cert_in_the_window_fails() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s1 = s1_with_self_signed_kcm(tmp.path(), "30");
+    let doc = analyze_dir(&s1, &today());
+    assert_eq!(status(&doc, "CERT016"), "fail");
+    let all = findings(&doc, "CERT016");
+    assert_eq!(all.len(), 1, "{all:?}");
+    let msg = all[0]["message"].as_str().unwrap_or("");
+    assert!(msg.contains("inside the 90-day renew window"), "{msg}");
+}
+
+#[test]
+fn cert016_fresh_component_self_signed_cert_passes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s1 = s1_with_self_signed_kcm(tmp.path(), "3650");
+    let doc = analyze_dir(&s1, &today());
+    assert_eq!(status(&doc, "CERT016"), "pass");
+    assert!(findings(&doc, "CERT016").is_empty());
+    let reason = coverage(&doc, "CERT016")["reason"].as_str().unwrap_or("");
+    assert!(
+        reason.starts_with("1 live component self-signed"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn cert016_not_evaluable_on_a_support_bundle_alone() {
+    let doc = analyze(&support_bundle(), COLLECTED);
+    assert_eq!(status(&doc, "CERT016"), "not-evaluable");
+    assert!(coverage(&doc, "CERT016")["needs"].is_string());
+}
