@@ -1,15 +1,17 @@
 //! More certificate and service-account key rules through `harrow analyze -o json`: weak crypto
-//! (CERT010), a CA expiring within a year or outlived by a leaf (CERT003), a weak RSA key in `service.key` (SAKEY003),
-//! expiring component self-signed serving certificates (CERT016). Where no committed fixture shows the fault, the test extracts the healthy
-//! fixture's `s1.tgz` into a temporary node snapshot directory and adds weak material made with
-//! the `openssl` command line; `bundles/` is never modified.
+//! (CERT010), a CA expiring within a year or outlived by a leaf (CERT003), a weak RSA key in
+//! `service.key` (SAKEY003), expiring component self-signed serving certificates (CERT016).
+//! Where no committed fixture shows the fault, the test extracts the healthy fixture's `s1.tgz`
+//! into a temporary node snapshot directory and adds weak material made with the `openssl`
+//! command line; `bundles/` is never modified.
 
+mod pki_support;
 mod rules_common;
 mod support;
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+
+use pki_support::openssl;
 
 use rules_common::{COLLECTED, analyze, coverage, findings, status, variant};
 use support::{inputs_in, root};
@@ -17,31 +19,6 @@ use support::{inputs_in, root};
 const TLS: &str = "var/lib/rancher/rke2/server/tls/";
 /// The healthy fixture judged before its server leaves enter the renew window.
 const BEFORE_WINDOW: &str = "2026-10-01T00:00:00Z";
-
-/// Run `openssl` in `dir` with `stdin`, returning its standard output.
-fn openssl(dir: &Path, args: &[&str], stdin: &[u8]) -> Vec<u8> {
-    let mut child = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("openssl runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("openssl finishes");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 /// The healthy fixture's `s1.tgz` extracted into `<dir>/s1`, as a node snapshot directory.
 fn healthy_s1(dir: &Path) -> std::path::PathBuf {

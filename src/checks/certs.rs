@@ -138,6 +138,23 @@ fn live_nodes<'a>(cx: &Context<'a>) -> (usize, BTreeSet<&'a str>) {
     (count, nodes)
 }
 
+/// The number of live certificates, or `None` after recording `code` as not evaluable when
+/// the inputs hold none.
+fn live_or_not_evaluable(cx: &Context, j: &mut Judgement, code: &str) -> Option<usize> {
+    let (live, _) = live_nodes(cx);
+    if live == 0 {
+        cover(
+            j,
+            code,
+            CoverageStatus::NotEvaluable,
+            "no live certificate in the inputs".into(),
+            Some(NEEDS_NODE_SNAPSHOTS),
+        );
+        return None;
+    }
+    Some(live)
+}
+
 /// CERT001, CERT002, CERT004.
 fn expiry_rules(cx: &Context, j: &mut Judgement) {
     let (live, nodes) = live_nodes(cx);
@@ -259,17 +276,9 @@ fn expiry_rules(cx: &Context, j: &mut Judgement) {
 /// CERT005: issuer missing or signature not verifying, for live certificates; component
 /// self-signed serving certificates are not breaks (CERT016).
 fn chain(cx: &Context, j: &mut Judgement) {
-    let (live, _) = live_nodes(cx);
-    if live == 0 {
-        cover(
-            j,
-            "CERT005",
-            CoverageStatus::NotEvaluable,
-            "no live certificate in the inputs".into(),
-            Some(NEEDS_NODE_SNAPSHOTS),
-        );
+    let Some(live) = live_or_not_evaluable(cx, j, "CERT005") else {
         return;
-    }
+    };
     let mut n = 0;
     for e in cx.inventory.certs.values() {
         if e.component_self_signed {
@@ -316,17 +325,9 @@ const CA_HORIZON_SECONDS: i64 = 365 * 86_400;
 /// automatically), or a live leaf whose NotAfter is later than its issuing CA's.
 fn ca_lifetime(cx: &Context, j: &mut Judgement) {
     const CODE: &str = "CERT003";
-    let (live, _) = live_nodes(cx);
-    if live == 0 {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::NotEvaluable,
-            "no live certificate in the inputs".into(),
-            Some(NEEDS_NODE_SNAPSHOTS),
-        );
+    let Some(live) = live_or_not_evaluable(cx, j, CODE) else {
         return;
-    }
+    };
     let at = instant(cx.reference_time);
     let mut n = 0;
     for (fp, e) in &cx.inventory.certs {
@@ -400,17 +401,9 @@ fn ca_lifetime(cx: &Context, j: &mut Judgement) {
 /// itself (`--cert-dir`), expired or inside the renew window: an rke2 restart does not renew them.
 fn component_self_signed(cx: &Context, j: &mut Judgement) {
     const CODE: &str = "CERT016";
-    let (live, _) = live_nodes(cx);
-    if live == 0 {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::NotEvaluable,
-            "no live certificate in the inputs".into(),
-            Some(NEEDS_NODE_SNAPSHOTS),
-        );
+    let Some(live) = live_or_not_evaluable(cx, j, CODE) else {
         return;
-    }
+    };
     let at = instant(cx.reference_time);
     let window = cx.renew_window_days;
     let window_seconds = i64::from(window) * 86_400;
@@ -494,17 +487,9 @@ fn weakness(e: &CertEntry) -> Option<String> {
 /// CERT010: weak crypto on a live certificate: RSA under 2048 bits, SHA-1 / MD5 / MD2 signature.
 fn weak_crypto(cx: &Context, j: &mut Judgement) {
     const CODE: &str = "CERT010";
-    let (live, _) = live_nodes(cx);
-    if live == 0 {
-        cover(
-            j,
-            CODE,
-            CoverageStatus::NotEvaluable,
-            "no live certificate in the inputs".into(),
-            Some(NEEDS_NODE_SNAPSHOTS),
-        );
+    let Some(live) = live_or_not_evaluable(cx, j, CODE) else {
         return;
-    }
+    };
     let mut n = 0;
     for e in cx.inventory.certs.values() {
         let Some(why) = weakness(e) else { continue };
