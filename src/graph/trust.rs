@@ -399,6 +399,17 @@ fn add_tokens(snap: &Snapshot, g: &mut TrustGraph) {
     }
 }
 
+impl KeyProblem {
+    fn at(node: &str, source: &str, path: &str, reason: String) -> Self {
+        KeyProblem {
+            node: node.to_string(),
+            source: source.to_string(),
+            path: path.to_string(),
+            reason,
+        }
+    }
+}
+
 impl TrustGraph {
     fn vertex_of_cert(&mut self, fp: &str) -> NodeIndex {
         match self.index.get(&format!("cert:sha256:{fp}")) {
@@ -536,12 +547,12 @@ fn add_csrs(snap: &Snapshot, g: &mut TrustGraph) {
             let csrs = match pki::parse_csrs(data) {
                 Ok(v) => v,
                 Err(e) => {
-                    g.key_problems.push(KeyProblem {
-                        node: node.name.clone(),
-                        source: source.clone(),
-                        path: logical.clone(),
-                        reason: format!("CSR not parsed: {e}"),
-                    });
+                    g.key_problems.push(KeyProblem::at(
+                        &node.name,
+                        &source,
+                        &logical,
+                        format!("CSR not parsed: {e}"),
+                    ));
                     continue;
                 }
             };
@@ -588,12 +599,12 @@ fn add_keys(snap: &Snapshot, inv: &Inventory, g: &mut TrustGraph) {
                 match pki::parse_pub_fingerprints(data) {
                     Ok(v) => v.into_iter().map(|f| (f, None)).collect(),
                     Err(e) => {
-                        g.key_problems.push(KeyProblem {
-                            node: node.name.clone(),
-                            source: source.clone(),
-                            path: logical.clone(),
-                            reason: e.to_string(),
-                        });
+                        g.key_problems.push(KeyProblem::at(
+                            &node.name,
+                            &source,
+                            &logical,
+                            e.to_string(),
+                        ));
                         continue;
                     }
                 }
@@ -602,12 +613,12 @@ fn add_keys(snap: &Snapshot, inv: &Inventory, g: &mut TrustGraph) {
                     Ok(v) => {
                         for k in &v {
                             if let pki::KeyStatus::NotParsed(reason) = &k.status {
-                                g.key_problems.push(KeyProblem {
-                                    node: node.name.clone(),
-                                    source: source.clone(),
-                                    path: logical.clone(),
-                                    reason: format!("key #{}: not parsed: {reason}", k.index),
-                                });
+                                g.key_problems.push(KeyProblem::at(
+                                    &node.name,
+                                    &source,
+                                    &logical,
+                                    format!("key #{}: not parsed: {reason}", k.index),
+                                ));
                             }
                         }
                         v.into_iter()
@@ -615,12 +626,12 @@ fn add_keys(snap: &Snapshot, inv: &Inventory, g: &mut TrustGraph) {
                             .collect()
                     }
                     Err(e) => {
-                        g.key_problems.push(KeyProblem {
-                            node: node.name.clone(),
-                            source: source.clone(),
-                            path: logical.clone(),
-                            reason: e.to_string(),
-                        });
+                        g.key_problems.push(KeyProblem::at(
+                            &node.name,
+                            &source,
+                            &logical,
+                            e.to_string(),
+                        ));
                         continue;
                     }
                 }
