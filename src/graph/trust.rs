@@ -595,22 +595,12 @@ fn add_keys(snap: &Snapshot, inv: &Inventory, g: &mut TrustGraph) {
             let Some((data, source, logical)) = file_bytes(snap, copies) else {
                 continue;
             };
-            let spkis: Vec<(String, Option<pki::KeyInfo>)> = if fingerprint_file {
-                match pki::parse_pub_fingerprints(data) {
-                    Ok(v) => v.into_iter().map(|f| (f, None)).collect(),
-                    Err(e) => {
-                        g.key_problems.push(KeyProblem::at(
-                            &node.name,
-                            &source,
-                            &logical,
-                            e.to_string(),
-                        ));
-                        continue;
-                    }
-                }
-            } else {
-                match pki::parse_keys(data) {
-                    Ok(v) => {
+            let parsed: Result<Vec<(String, Option<pki::KeyInfo>)>, pki::PkiError> =
+                if fingerprint_file {
+                    pki::parse_pub_fingerprints(data)
+                        .map(|v| v.into_iter().map(|f| (f, None)).collect())
+                } else {
+                    pki::parse_keys(data).map(|v| {
                         for k in &v {
                             if let pki::KeyStatus::NotParsed(reason) = &k.status {
                                 g.key_problems.push(KeyProblem::at(
@@ -624,16 +614,18 @@ fn add_keys(snap: &Snapshot, inv: &Inventory, g: &mut TrustGraph) {
                         v.into_iter()
                             .filter_map(|k| k.spki_sha256.clone().map(|s| (s, Some(k))))
                             .collect()
-                    }
-                    Err(e) => {
-                        g.key_problems.push(KeyProblem::at(
-                            &node.name,
-                            &source,
-                            &logical,
-                            e.to_string(),
-                        ));
-                        continue;
-                    }
+                    })
+                };
+            let spkis = match parsed {
+                Ok(v) => v,
+                Err(e) => {
+                    g.key_problems.push(KeyProblem::at(
+                        &node.name,
+                        &source,
+                        &logical,
+                        e.to_string(),
+                    ));
+                    continue;
                 }
             };
             let name = host.rsplit('/').next().unwrap_or(host);
