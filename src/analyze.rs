@@ -242,18 +242,16 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
             Judgement::default()
         } else {
             let _t = crate::timings::stage("checks");
-            checks::evaluate(
-                &snap,
-                &checks::Context {
-                    inventory: &inventory,
-                    graph: &graph,
-                    consistency: &consistency,
-                    reference_time,
-                    renew_window_days,
-                    renew_window_source: &renew_window_source,
-                    key: opts.fingerprint_key.as_ref(),
-                },
-            )
+            checks::evaluate(&checks::Context {
+                snapshot: &snap,
+                inventory: &inventory,
+                graph: &graph,
+                consistency: &consistency,
+                reference_time,
+                renew_window_days,
+                renew_window_source: &renew_window_source,
+                key: opts.fingerprint_key.as_ref(),
+            })
         };
     Analysis {
         snapshot: snap,

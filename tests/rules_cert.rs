@@ -10,7 +10,7 @@ use std::io::Read as _;
 use std::path::Path;
 
 use base64::Engine as _;
-use rules_common::{COLLECTED, RULES, analyze, findings, status, targets, variant};
+use rules_common::{COLLECTED, analyze, findings, node_rules, status, targets, variant};
 use support::{corpus_bundle, inputs_in};
 
 const TLS: &str = "var/lib/rancher/rke2/server/tls/";
@@ -20,7 +20,7 @@ fn healthy_at_collection_raises_only_the_renew_window() {
     // The healthy variant's server leaves expire 2027-01-14, 55 days after collection; with no
     // rke2 version in the inputs the 90-day window applies, so CERT002 (medium) is right there.
     let doc = variant("healthy", COLLECTED);
-    for rule in RULES {
+    for rule in node_rules() {
         if rule == "CERT002" {
             continue;
         }
@@ -40,7 +40,7 @@ fn healthy_at_collection_raises_only_the_renew_window() {
 fn healthy_before_the_window_passes_every_rule() {
     // 2026-10-01: server leaves 105 days from expiry, agent certificates issued on 2026-09-01.
     let doc = variant("healthy", "2026-10-01T00:00:00Z");
-    for rule in RULES {
+    for rule in node_rules() {
         assert_eq!(status(&doc, rule), "pass", "{rule}");
     }
     assert!(
@@ -338,7 +338,7 @@ fn a_support_bundle_alone_leaves_every_rule_not_evaluable() {
         .find(|p| p.ends_with(".zip"))
         .expect("demo bundle");
     let doc = analyze(&[zip], COLLECTED);
-    for rule in RULES {
+    for rule in node_rules() {
         let row = rules_common::coverage(&doc, rule);
         assert_eq!(row["status"], "not-evaluable", "{rule}: {row}");
         assert!(
@@ -355,7 +355,7 @@ fn the_real_corpus_bundle_is_not_evaluable_and_single_server() {
         return;
     };
     let doc = analyze(&[bundle.display().to_string()], "collected");
-    for rule in RULES {
+    for rule in node_rules() {
         let want = if rule == "CERT007" || rule == "SAKEY002" {
             "not-applicable"
         } else {

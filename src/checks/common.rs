@@ -1,48 +1,13 @@
-//! Helpers shared by the rule families: coverage rows, durations and instants as printed in
-//! messages, fingerprint prefixes, and the count of servers a cross-server comparison needs.
+//! Helpers shared by the rule families: durations and instants as printed in messages,
+//! fingerprint prefixes, the servers a cross-server comparison needs, and the findings of a file
+//! that differs between servers.
 
 use time::OffsetDateTime;
 
-use super::{Evidence, Finding, Judgement, Severity, catalog};
+use super::Evidence;
+use super::rule::{Findings, Need, Verdict};
 use crate::graph::consistency::{Disagreement, Variant};
-use crate::snapshot::{Coverage, CoverageStatus, Role, Snapshot};
-
-/// What supplies node files when none were given.
-pub const NEEDS_NODE_SNAPSHOTS: &str = "node snapshots of the cluster's nodes (`harrow collect`, or a tar of /etc/rancher and /var/lib/rancher/rke2); a support bundle never carries server/tls or agent certificates";
-
-/// Push one coverage row.
-pub fn cover(
-    j: &mut Judgement,
-    code: &str,
-    status: CoverageStatus,
-    reason: String,
-    needs: Option<&str>,
-) {
-    j.coverage.push(Coverage {
-        rule: code.to_string(),
-        status,
-        reason,
-        needs: needs.map(str::to_string),
-    });
-}
-
-/// The coverage row of an evaluated rule: fail (with `failed`) when `found` is true, else pass
-/// (with `passed`).
-pub fn cover_result(j: &mut Judgement, code: &str, found: bool, failed: String, passed: String) {
-    let (status, reason) = if found {
-        (CoverageStatus::Fail, failed)
-    } else {
-        (CoverageStatus::Pass, passed)
-    };
-    cover(j, code, status, reason, None);
-}
-
-/// The catalog title of a rule (empty for an unknown code, which the catalog test prevents).
-pub fn title(code: &str) -> String {
-    catalog::rule(code)
-        .map(|r| r.title.to_string())
-        .unwrap_or_default()
-}
+use crate::snapshot::Snapshot;
 
 /// `2026-11-12T07:29:05Z`.
 pub fn instant(t: OffsetDateTime) -> String {
@@ -69,47 +34,27 @@ pub fn short(fp: &str) -> &str {
     fp.get(..16).unwrap_or(fp)
 }
 
-/// Servers of the snapshot (nodes with the server role), sorted by name.
-pub fn servers(snap: &Snapshot) -> Vec<&str> {
-    snap.nodes
-        .values()
-        .filter(|n| n.roles.contains(&Role::Server))
-        .map(|n| n.name.as_str())
-        .collect()
-}
-
-/// The applicability of a rule comparing one file across servers: `Some(row)` when it cannot
+/// The applicability of a rule comparing one file across servers: `Some(verdict)` when it cannot
 /// be evaluated (one server: not-applicable; fewer than two servers hold the file:
 /// not-evaluable), `None` when at least two servers hold it.
-pub fn cross_server_gate(
-    snap: &Snapshot,
-    holders: &[&str],
-    what: &str,
-) -> Option<(CoverageStatus, String, Option<&'static str>)> {
-    let servers = servers(snap);
+pub fn cross_server_gate(snap: &Snapshot, holders: &[&str], what: &str) -> Option<Verdict> {
+    let servers = snap.servers();
     // One server is a single-server cluster only when a support bundle's node list says so;
     // one node snapshot alone says nothing about the other servers.
     let listed = snap.nodes.values().any(|n| n.object.is_some());
     if servers.len() == 1 && listed {
-        return Some((
-            CoverageStatus::NotApplicable,
-            format!(
-                "single server ({}): nothing to compare {what} with",
-                servers.join(",")
-            ),
-            None,
-        ));
+        return Some(Verdict::not_applicable(format!(
+            "single server ({}): nothing to compare {what} with",
+            servers.join(",")
+        )));
     }
     if servers.len() == 1 {
-        return Some((
-            CoverageStatus::NotEvaluable,
+        return Some(Verdict::not_evaluable(
             format!(
                 "one server known ({}) and no support bundle listing the cluster's nodes: {what} cannot be compared",
                 servers.join(",")
             ),
-            Some(
-                "node snapshots of the other servers, or the support bundle (its node list shows a single-server cluster)",
-            ),
+            Need::OtherServers,
         ));
     }
     if holders.len() < 2 {
@@ -123,11 +68,7 @@ pub fn cross_server_gate(
                 servers.join(",")
             )
         };
-        return Some((
-            CoverageStatus::NotEvaluable,
-            reason,
-            Some("node snapshots of at least two server nodes (`harrow collect` on each server)"),
-        ));
+        return Some(Verdict::not_evaluable(reason, Need::TwoServers));
     }
     None
 }
@@ -143,11 +84,10 @@ pub fn majority(variants: &[Variant]) -> Option<usize> {
 /// without one (two servers, each its own version), one finding naming every version.
 pub fn disagreement_findings(
     d: &Disagreement,
-    code: &str,
-    severity: Severity,
+    out: &mut Findings,
     describe: impl Fn(&Variant) -> String,
     remediation: &str,
-) -> Vec<Finding> {
+) {
     let evidence = |v: &Variant| -> Vec<Evidence> {
         v.holders
             .iter()
@@ -171,23 +111,20 @@ pub fn disagreement_findings(
             .iter()
             .map(|v| format!("{} hold(s) {}", nodes(v), describe(v)))
             .collect();
-        return vec![Finding {
-            severity,
-            rule: code.to_string(),
-            node: None,
-            target: Some(d.file.clone()),
-            title: title(code),
-            message: format!(
+        out.add(
+            None,
+            Some(d.file.clone()),
+            format!(
                 "{} differs between servers: {}",
                 d.file,
                 versions.join("; ")
             ),
-            evidence: d.variants.iter().flat_map(evidence).collect(),
-            remediation: remediation.to_string(),
-        }];
+            d.variants.iter().flat_map(evidence).collect(),
+            remediation.to_string(),
+        );
+        return;
     };
     let main = &d.variants[m];
-    let mut out = Vec::new();
     for (i, v) in d.variants.iter().enumerate() {
         if i == m {
             continue;
@@ -199,30 +136,27 @@ pub fn disagreement_findings(
                 pointer: None,
             }];
             ev.extend(evidence(main).into_iter().take(1));
-            out.push(Finding {
-                severity,
-                rule: code.to_string(),
-                node: Some(node.clone()),
-                target: Some(d.file.clone()),
-                title: title(code),
-                message: format!(
+            out.add(
+                Some(node.clone()),
+                Some(d.file.clone()),
+                format!(
                     "{} on {node} differs from the other servers' copy: {node} holds {}; {} hold(s) {}",
                     d.file,
                     describe(v),
                     nodes(main),
                     describe(main)
                 ),
-                evidence: ev,
-                remediation: remediation.to_string(),
-            });
+                ev,
+                remediation.to_string(),
+            );
         }
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::Severity;
 
     fn variant(id: &str, nodes: &[&str]) -> Variant {
         Variant {
@@ -241,7 +175,10 @@ mod tests {
             file: "server/tls/client-ca.crt".into(),
             variants: vec![variant("aa", &["n1", "n2"]), variant("bb", &["n3"])],
         };
-        let f = disagreement_findings(&d, "CERT007", Severity::Critical, |v| v.sha256.clone(), "r");
+        let mut out = Findings::new(&super::super::certs::copies::CERT007);
+        disagreement_findings(&d, &mut out, |v| v.sha256.clone(), "r");
+        let f = out.into_vec();
+        assert_eq!(f[0].severity, Severity::Critical);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].node.as_deref(), Some("n3"));
         assert!(
@@ -259,13 +196,9 @@ mod tests {
             variants: vec![variant("aa", &["s1"]), variant("bb", &["s2"])],
         };
         assert_eq!(majority(&d.variants), None);
-        let f = disagreement_findings(
-            &d,
-            "SAKEY002",
-            Severity::Critical,
-            |v| v.sha256.clone(),
-            "r",
-        );
+        let mut out = Findings::new(&super::super::sakey::SAKEY002);
+        disagreement_findings(&d, &mut out, |v| v.sha256.clone(), "r");
+        let f = out.into_vec();
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].node, None);
         assert!(

@@ -4,12 +4,43 @@
 //! nor `clusterregistrationtokens` `status.token` (reference harvester-bundle.md §4). Findings
 //! give the place and, with `--fingerprint-key`, a keyed fingerprint — never the value.
 
-use super::{Evidence, Finding, Judgement, Severity};
+use super::rule::{Findings, Need, Rule, Verdict};
+use super::{Context, Evidence, Severity};
 use crate::pki::secret::{FingerprintKey, Secret, is_masked};
 use crate::pki::token::scan_yaml_tree;
-use crate::snapshot::{Coverage, CoverageStatus, InputKind, Snapshot};
+use crate::snapshot::InputKind;
 
-const CODE: &str = "BUNDLE001";
+/// Secrets left unmasked in the support bundle.
+pub static BUNDLE001: Rule = Rule {
+    code: "BUNDLE001",
+    severity: Severity::High,
+    title: "secrets left unmasked in the support bundle",
+    source: "reference/harvester-bundle.md §4",
+    needs: &[Need::SupportBundle],
+    doc: r#"**What it flags.** Secrets a Harvester support bundle carries although the collector tries to mask
+them: the cluster token inside the `content: |` blocks of `oem/90_custom.yaml` (the collector's
+`yq` masks map keys only, and its `sed` targets the older `99_custom.yaml`), the installer's config
+dumps in `oem/install/console.log` (token and password hash), `clusterregistrationtokens`
+`status.token` (not an excluded resource), and any PEM private key in a node's collected configs.
+Values the collector did mask (`***`) are absent, not secrets.
+
+**Evidence.** The place only: the bundle, the nested path with `!`, and the line or YAML path. With
+`--fingerprint-key FILE` the finding also carries a keyed HMAC-SHA256 fingerprint (`hm:…`), so
+two bundles can be compared without showing the value. A bare hash is never shown: a short token
+falls to a dictionary.
+
+**Why it matters.** The cluster token joins nodes to the cluster and decrypts the datastore's
+bootstrap data; on Harvester it cannot be rotated (`rke2 token rotate` breaks the next boot).
+Whoever holds the bundle holds the token.
+
+**Remediation.** Treat the bundle as secret; share it only with people who may join nodes, and
+delete copies that are not needed.
+
+**Source.** `reference/harvester-bundle.md` §4 (redaction gaps observed in a v1.7.0 bundle),
+`seeds/harvester-credentials.txt` (the token cannot be rotated on Harvester).
+"#,
+    evaluate: bundle001,
+};
 
 const REMEDIATION: &str = "treat this bundle as secret: share it only with people allowed to join nodes to the cluster, and delete copies you do not need; the token cannot be rotated on Harvester";
 
@@ -29,8 +60,10 @@ fn is_password_hash(v: &str) -> bool {
         && v.len() > 20
 }
 
-/// One BUNDLE001 finding at `source!path[:pointer]`.
+/// One BUNDLE001 finding at `source!path[:pointer]`, with its own title.
+#[allow(clippy::too_many_arguments)]
 fn leak(
+    out: &mut Findings,
     node: Option<String>,
     target: String,
     title: &str,
@@ -38,24 +71,23 @@ fn leak(
     source: &str,
     path: &str,
     pointer: Option<String>,
-) -> Finding {
-    Finding {
-        severity: Severity::High,
-        rule: CODE.into(),
+) {
+    out.add(
         node,
-        target: Some(target),
-        title: title.into(),
+        Some(target),
         message,
-        evidence: vec![Evidence {
+        vec![Evidence {
             source: source.to_string(),
             path: path.to_string(),
             pointer,
         }],
-        remediation: REMEDIATION.into(),
-    }
+        REMEDIATION.into(),
+    )
+    .title = title.into();
 }
 
-pub(super) fn evaluate(snap: &Snapshot, key: Option<&FingerprintKey>, j: &mut Judgement) {
+fn bundle001(cx: &Context, out: &mut Findings) -> Verdict {
+    let (snap, key) = (cx.snapshot, cx.key);
     let bundle_inputs: Vec<usize> = snap
         .inputs
         .iter()
@@ -64,13 +96,7 @@ pub(super) fn evaluate(snap: &Snapshot, key: Option<&FingerprintKey>, j: &mut Ju
         .map(|(n, _)| n)
         .collect();
     if bundle_inputs.is_empty() {
-        j.coverage.push(Coverage {
-            rule: CODE.into(),
-            status: CoverageStatus::NotApplicable,
-            reason: "no support bundle among the inputs".into(),
-            needs: None,
-        });
-        return;
+        return Verdict::not_applicable("no support bundle among the inputs");
     }
     let mut found = 0usize;
     // Node configs collected into the bundle's node zips.
@@ -98,7 +124,8 @@ pub(super) fn evaluate(snap: &Snapshot, key: Option<&FingerprintKey>, j: &mut Ju
                     crate::pki::token::TokenRole::Server => "server",
                     crate::pki::token::TokenRole::Agent => "agent",
                 };
-                j.findings.push(leak(
+                leak(
+                    out,
                     node.clone(),
                     inner.to_string(),
                     "cluster token left unmasked by the collector",
@@ -110,7 +137,7 @@ pub(super) fn evaluate(snap: &Snapshot, key: Option<&FingerprintKey>, j: &mut Ju
                     &tree.name,
                     path,
                     t.line.map(|l| l.to_string()),
-                ));
+                );
             }
             for (n, line) in text.lines().enumerate() {
                 let l = line.trim();
@@ -123,7 +150,8 @@ pub(super) fn evaluate(snap: &Snapshot, key: Option<&FingerprintKey>, j: &mut Ju
                     .map(|(_, v)| v.trim());
                 if let Some(v) = hash_value.filter(|v| is_password_hash(v)) {
                     found += 1;
-                    j.findings.push(leak(
+                    leak(
+                        out,
                         node.clone(),
                         inner.to_string(),
                         "password hash left unmasked by the collector",
@@ -134,11 +162,12 @@ pub(super) fn evaluate(snap: &Snapshot, key: Option<&FingerprintKey>, j: &mut Ju
                         &tree.name,
                         path,
                         Some((n + 1).to_string()),
-                    ));
+                    );
                 }
                 if l.starts_with("-----BEGIN") && l.contains("PRIVATE KEY-----") {
                     found += 1;
-                    j.findings.push(leak(
+                    leak(
+                        out,
                         node.clone(),
                         inner.to_string(),
                         "private key left in the bundle",
@@ -146,7 +175,7 @@ pub(super) fn evaluate(snap: &Snapshot, key: Option<&FingerprintKey>, j: &mut Ju
                         &tree.name,
                         path,
                         Some((n + 1).to_string()),
-                    ));
+                    );
                 }
             }
         }
@@ -163,7 +192,8 @@ pub(super) fn evaluate(snap: &Snapshot, key: Option<&FingerprintKey>, j: &mut Ju
             continue;
         };
         found += 1;
-        j.findings.push(leak(
+        leak(
+            out,
             None,
             format!(
                 "clusterregistrationtokens/{}/{}",
@@ -179,20 +209,10 @@ pub(super) fn evaluate(snap: &Snapshot, key: Option<&FingerprintKey>, j: &mut Ju
             &tree.name,
             &o.path,
             Some(format!("items[{}].status.token", o.index)),
-        ));
+        );
     }
-    j.coverage.push(Coverage {
-        rule: CODE.into(),
-        status: if found > 0 {
-            CoverageStatus::Fail
-        } else {
-            CoverageStatus::Pass
-        },
-        reason: if found > 0 {
-            format!("{found} secret(s) readable in the bundle")
-        } else {
-            "no unmasked token, password hash or private key in the bundle's node configs or registration tokens".into()
-        },
-        needs: None,
-    });
+    Verdict::judged(
+        format!("{found} secret(s) readable in the bundle"),
+        "no unmasked token, password hash or private key in the bundle's node configs or registration tokens",
+    )
 }

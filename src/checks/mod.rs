@@ -1,15 +1,18 @@
-//! Rules: each has a code, a severity, a doc page (`docs/rules/<CODE>.md`) and an evaluation that
-//! yields findings and a coverage status (pass, fail, not-evaluable, not-applicable).
+//! Rules: each is one definition ([`rule::Rule`]: code, severity, title, source, the data it
+//! needs, its documentation and its evaluation) in its family's file, listed once in
+//! [`registry::RULES`]. The runner gives every rule exactly one coverage row (pass, fail,
+//! not-evaluable, not-applicable).
 //!
 //! A rule whose data is absent is never reported as passed: it is not-evaluable, and coverage says
 //! which input would make it evaluable.
 
 mod bundle;
-pub mod catalog;
 mod certs;
 mod common;
 pub mod gates;
 mod leaks;
+pub mod registry;
+pub mod rule;
 mod sakey;
 mod tokens;
 
@@ -17,7 +20,8 @@ use serde::Serialize;
 
 use crate::snapshot::{Coverage, Snapshot};
 
-pub use catalog::{RULES, Rule};
+pub use registry::RULES;
+pub use rule::{Need, Rule, Verdict};
 
 /// Finding severity, worst first when sorted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -118,6 +122,8 @@ pub struct Judgement {
 /// What the rules read besides the snapshot: the certificate inventory judged at the reference
 /// time, the trust graph, the consistency checks, and the renew window in force.
 pub struct Context<'a> {
+    /// The merged inputs.
+    pub snapshot: &'a Snapshot,
     pub inventory: &'a crate::graph::certs::Inventory,
     pub graph: &'a crate::graph::trust::TrustGraph,
     pub consistency: &'a crate::graph::consistency::Consistency,
@@ -129,17 +135,8 @@ pub struct Context<'a> {
     pub key: Option<&'a crate::pki::secret::FingerprintKey>,
 }
 
-/// Run every rule against the snapshot and what was derived from it. Findings come out sorted
-/// and deduplicated, coverage sorted by rule.
-pub fn evaluate(snap: &Snapshot, cx: &Context) -> Judgement {
-    let mut j = Judgement::default();
-    bundle::evaluate(snap, &mut j);
-    leaks::evaluate(snap, cx.key, &mut j);
-    certs::evaluate(snap, cx, &mut j);
-    sakey::evaluate(snap, cx, &mut j);
-    tokens::evaluate(snap, cx, &mut j);
-    j.findings.sort();
-    j.findings.dedup();
-    j.coverage.sort();
-    j
+/// Run every rule of the registry. Findings come out sorted and deduplicated, coverage with one
+/// row per rule, sorted by rule.
+pub fn evaluate(cx: &Context) -> Judgement {
+    registry::evaluate(cx)
 }

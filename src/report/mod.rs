@@ -3,6 +3,7 @@
 
 pub mod certs;
 pub mod json;
+pub mod rules;
 pub mod text;
 
 use std::collections::BTreeMap;

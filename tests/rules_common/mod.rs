@@ -1,4 +1,5 @@
-//! Helpers of the rule tests (`rules_cert.rs`, `rules_sakey_token.rs`): run `harrow analyze -o
+//! Helpers of the rule tests (`rules_cert.rs`, `rules_sakey_token.rs`, `rules_more.rs`,
+//! `rules_registry.rs`): run `harrow analyze -o
 //! json` on a fixture variant at a reference time, and read one rule's coverage and findings.
 
 #![allow(dead_code)]
@@ -65,8 +66,17 @@ pub fn targets(doc: &Value, rule: &str) -> Vec<(String, String)> {
     v
 }
 
-/// The rules of this family.
-pub const RULES: [&str; 11] = [
-    "CERT001", "CERT002", "CERT004", "CERT005", "CERT006", "CERT007", "CERT008", "CERT015",
-    "SAKEY001", "SAKEY002", "TOKEN001",
-];
+/// The rules that read files from nodes (certificates, keys, tokens, CA copies), from the
+/// registry: a support bundle alone leaves each of them not evaluable or not applicable.
+pub fn node_rules() -> Vec<&'static str> {
+    use harrow::checks::{Need, RULES};
+    RULES
+        .iter()
+        .filter(|r| {
+            r.needs
+                .iter()
+                .any(|n| matches!(n, Need::NodeFiles | Need::TwoServers | Need::OtherServers))
+        })
+        .map(|r| r.code)
+        .collect()
+}

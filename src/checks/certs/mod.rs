@@ -1,0 +1,127 @@
+//! Certificate rules (CERT), judged from the inventory, the trust graph and the consistency
+//! checks, one file per small family: `expiry` (CERT001 expired, CERT002 renew window, CERT004
+//! not yet valid), `lifetime` (CERT003 CA within a year or outlived by a leaf, CERT016 component
+//! self-signed certificates), `chain` (CERT005 chain broken, CERT010 weak crypto), `pairs`
+//! (CERT006 key mismatch), `copies` (CERT007 CA differs between servers, CERT008 stale agent
+//! copy), `trees` (CERT015 staged and backup trees).
+//!
+//! Expiry rules judge *live* certificates only (rules.md, "In use"); staged and backup ones are
+//! listed by CERT015. Each finding names the node, the host path of the file and the
+//! certificate's fingerprint prefix; evidence points at the input and the logical path. This file
+//! holds what the families share.
+
+pub mod chain;
+pub mod copies;
+pub mod expiry;
+pub mod lifetime;
+pub mod pairs;
+pub mod trees;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::common::short;
+use super::rule::{Findings, Need, Verdict};
+use super::{Context, Evidence, Severity};
+use crate::graph::certs::{CertEntry, Location};
+use crate::graph::inventory::InUse;
+
+const DATA: &str = "var/lib/rancher/rke2/";
+
+/// Live locations of a certificate grouped by node.
+fn live_by_node(e: &CertEntry) -> BTreeMap<&str, Vec<&Location>> {
+    let mut by: BTreeMap<&str, Vec<&Location>> = BTreeMap::new();
+    for l in &e.locations {
+        if l.in_use == InUse::Live
+            && let Some(n) = l.node.as_deref()
+        {
+            by.entry(n).or_default().push(l);
+        }
+    }
+    by
+}
+
+fn evidence_of(locs: &[&Location]) -> Vec<Evidence> {
+    locs.iter()
+        .map(|l| Evidence {
+            source: l.source.to_string(),
+            path: l.path.to_string(),
+            pointer: (l.index > 0).then(|| format!("certificate #{}", l.index + 1)),
+        })
+        .collect()
+}
+
+fn host_of(l: &Location) -> &str {
+    l.host_path.as_deref().unwrap_or(&l.path)
+}
+
+/// `CN=… (sha256 0a0fb0eebaa92171)`.
+fn describe(e: &CertEntry) -> String {
+    let name = e
+        .cert
+        .subject_cn
+        .clone()
+        .unwrap_or_else(|| e.cert.subject.clone());
+    format!("{name} (sha256 {})", short(&e.cert.fingerprint_sha256))
+}
+
+/// One finding per node holding a live copy of `e`, at the rule's severity or the one `severity`
+/// gives; returns how many.
+fn per_node(
+    e: &CertEntry,
+    out: &mut Findings,
+    severity: Option<Severity>,
+    message: impl Fn(&str, &[&Location]) -> String,
+    remediation: impl Fn(&str) -> String,
+) -> usize {
+    let mut n = 0;
+    for (node, locs) in live_by_node(e) {
+        let Some(first) = locs.first() else { continue };
+        let host = host_of(first);
+        let f = out.add(
+            Some(node.to_string()),
+            Some(host.to_string()),
+            message(node, &locs),
+            evidence_of(&locs),
+            remediation(host),
+        );
+        if let Some(s) = severity {
+            f.severity = s;
+        }
+        n += 1;
+    }
+    n
+}
+
+/// `; also in a, b` when a certificate sits in several files of the node.
+fn copies_note(locs: &[&Location]) -> String {
+    if locs.len() < 2 {
+        return String::new();
+    }
+    let others: Vec<&str> = locs.iter().skip(1).map(|l| host_of(l)).collect();
+    format!("; also in {}", others.join(", "))
+}
+
+/// The live certificates and the nodes holding them.
+fn live_nodes<'a>(cx: &Context<'a>) -> (usize, BTreeSet<&'a str>) {
+    let mut count = 0;
+    let mut nodes = BTreeSet::new();
+    for e in cx.inventory.certs.values() {
+        let by = live_by_node(e);
+        if !by.is_empty() {
+            count += 1;
+            nodes.extend(by.into_keys());
+        }
+    }
+    (count, nodes)
+}
+
+/// The number of live certificates, or the not-evaluable verdict when the inputs hold none.
+fn live_or_not_evaluable(cx: &Context) -> Result<usize, Verdict> {
+    match live_nodes(cx).0 {
+        0 => Err(Verdict::not_evaluable(
+            "no live certificate in the inputs",
+            Need::NodeFiles,
+        )),
+        live => Ok(live),
+    }
+}
