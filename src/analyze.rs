@@ -154,6 +154,14 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// The reference time and renew window certificates are judged at.
+    pub fn judge_at(&self) -> crate::graph::certs::JudgeAt {
+        crate::graph::certs::JudgeAt {
+            at: self.reference_time,
+            window_days: self.renew_window_days,
+        }
+    }
+
     /// True when every input was unreadable (exit code 2).
     pub fn all_inputs_unreadable(&self) -> bool {
         !self.snapshot.inputs.is_empty()
@@ -223,7 +231,7 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
         checks::gates::renew_window_days(snap.cluster.rke2_version.as_deref());
     let inventory = {
         let _t = crate::timings::stage("inventory");
-        crate::graph::certs::build(&snap, reference_time, renew_window_days)
+        crate::graph::certs::build(&snap)
     };
     let (graph, consistency) = if opts.through < Through::Graph {
         (

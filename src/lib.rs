@@ -11,6 +11,8 @@
 //! - [`snapshot`] merges the inputs of one cluster into one model: virtual files with provenance,
 //!   a Kubernetes object index, the node inventory and roles.
 //! - [`pki`] parses certificates, keys, tokens and computes the token CA hash.
+//! - [`model`] is the credential model: every credential of the snapshot parsed once, with its
+//!   origin; the graph, consistency checks, timeline and rules are views of it.
 //! - [`graph`] builds the trust graph.
 //! - [`checks`] judges the model (rules with codes) and records coverage.
 //! - [`report`] renders text and JSON.
@@ -22,6 +24,7 @@ pub mod cli;
 pub mod error;
 pub mod graph;
 pub mod ingest;
+pub mod model;
 pub mod par;
 pub mod pki;
 pub mod report;

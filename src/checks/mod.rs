@@ -135,6 +135,18 @@ pub struct Context<'a> {
     pub key: Option<&'a crate::pki::secret::FingerprintKey>,
 }
 
+impl Context<'_> {
+    /// The expiry status of `e` at the reference time with the renew window in force.
+    pub fn status(&self, e: &crate::graph::certs::CertEntry) -> crate::graph::certs::Status {
+        e.status_at(self.reference_time, self.renew_window_days)
+    }
+
+    /// Seconds from the reference time to `e`'s NotAfter (negative once expired).
+    pub fn residual(&self, e: &crate::graph::certs::CertEntry) -> i64 {
+        e.residual_at(self.reference_time)
+    }
+}
+
 /// Run every rule of the registry. Findings come out sorted and deduplicated, coverage with one
 /// row per rule, sorted by rule.
 pub fn evaluate(cx: &Context) -> Judgement {

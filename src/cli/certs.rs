@@ -55,13 +55,16 @@ pub(super) fn run(a: CertsArgs) -> i32 {
                 analysis.renew_window_days,
                 analysis.renew_window_source
             );
-            s.push_str(&report::certs::table(inv));
+            s.push_str(&report::certs::table(inv, analysis.judge_at()));
             write_out(a.out.as_deref(), s.as_bytes())
         }
-        CertsFormat::Csv => write_out(a.out.as_deref(), report::certs::csv(inv).as_bytes()),
+        CertsFormat::Csv => write_out(
+            a.out.as_deref(),
+            report::certs::csv(inv, analysis.judge_at()).as_bytes(),
+        ),
         // Streamed: a 100,000-certificate inventory is never one JSON tree or string.
         CertsFormat::Json => write_out_with(a.out.as_deref(), &mut |w| {
-            report::certs::write_certificates_json(inv, w)
+            report::certs::write_certificates_json(inv, analysis.judge_at(), w)
         }),
     };
     drop(t);

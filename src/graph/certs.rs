@@ -1,7 +1,8 @@
 //! The certificate inventory: every certificate found in the snapshot (node host files, bundle
-//! objects), deduplicated by fingerprint with every location, classified (in use, owner), and
-//! judged at the reference time (status with the renew window, chain status with the verifying
-//! issuer).
+//! objects), deduplicated by fingerprint with every location, classified (in use, owner), with
+//! the issuers whose keys sign it. It holds no time: the status at an instant (with a renew
+//! window) and the chain status at an instant are asked of it ([`CertEntry::status_at`],
+//! [`Inventory::chain_at`]), so the same inventory is judged at any reference time.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -55,8 +56,8 @@ pub struct CertEntry {
     /// Shared with the parse that found it (moving a whole certificate around costs more
     /// than the pointer).
     pub cert: Arc<Cert>,
-    pub status: Status,
-    pub residual_seconds: i64,
+    /// The time-free chain status: self-signed, bad-signature, issuer-missing, or valid when an
+    /// issuer signs it (whether that issuer is valid at an instant: [`Inventory::chain_at`]).
     pub chain: ChainStatus,
     /// Fingerprints of every issuer whose key verifies this certificate (cross-signing gives
     /// several), sorted.
@@ -97,16 +98,58 @@ pub struct Inventory {
     pub problems: Vec<ParseProblem>,
 }
 
-/// Status of a certificate at `at` with a renew window of `window_days`.
+/// Status of a certificate at `at` with a renew window of `window_days` (a window reaching past
+/// the last representable instant counts as reaching past NotAfter).
 pub fn status_at(cert: &Cert, at: OffsetDateTime, window_days: u32) -> Status {
     if at < cert.not_before {
         Status::NotYetValid
     } else if at > cert.not_after {
         Status::Expired
-    } else if at + time::Duration::days(i64::from(window_days)) > cert.not_after {
+    } else if at
+        .checked_add(time::Duration::days(i64::from(window_days)))
+        .is_none_or(|end| end > cert.not_after)
+    {
         Status::Warning
     } else {
         Status::Ok
+    }
+}
+
+/// The instant and renew window at which certificates are judged (the reference time and the
+/// cluster version's window), passed to whatever judges or renders status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JudgeAt {
+    pub at: OffsetDateTime,
+    pub window_days: u32,
+}
+
+impl CertEntry {
+    /// Expiry status at `at` with a renew window of `window_days`.
+    pub fn status_at(&self, at: OffsetDateTime, window_days: u32) -> Status {
+        status_at(&self.cert, at, window_days)
+    }
+
+    /// Seconds from `at` to NotAfter (negative once expired).
+    pub fn residual_at(&self, at: OffsetDateTime) -> i64 {
+        (self.cert.not_after - at).whole_seconds()
+    }
+}
+
+impl Inventory {
+    /// The chain status of `e` at `at`: `issuer-expired` when it has issuers and none of them is
+    /// valid at `at`, else its time-free status.
+    pub fn chain_at(&self, e: &CertEntry, at: OffsetDateTime) -> ChainStatus {
+        if e.chain == ChainStatus::Valid
+            && !e.issuers.is_empty()
+            && !e
+                .issuers
+                .iter()
+                .filter_map(|fp| self.certs.get(fp))
+                .any(|i| i.cert.is_valid_at(at))
+        {
+            return ChainStatus::IssuerExpired;
+        }
+        e.chain
     }
 }
 
@@ -400,8 +443,8 @@ fn object_pems(obj: &crate::snapshot::KubeObject) -> Vec<(String, String)> {
 /// One distinct certificate and where it was found.
 type Occurrences = (Arc<Cert>, Vec<Location>);
 
-/// Build the inventory at reference time `at` with the cluster's renew window.
-pub fn build(snap: &Snapshot, at: OffsetDateTime, window_days: u32) -> Inventory {
+/// Build the inventory of every certificate of the snapshot.
+pub fn build(snap: &Snapshot) -> Inventory {
     let mut problems = Vec::new();
     let t = crate::timings::stage("inventory: parse");
     let mut found = gather(snap, &mut problems);
@@ -438,7 +481,7 @@ pub fn build(snap: &Snapshot, at: OffsetDateTime, window_days: u32) -> Inventory
             .map(|&i| &*entries[i].occ.0)
             .filter(|c| c.subject_der == cert.issuer_der)
             .collect();
-        let chain = pki::chain_status_refs(cert, &candidates, at);
+        let chain = pki::chain_links_refs(cert, &candidates);
         let issuers: BTreeSet<&str> = chain
             .issuers
             .iter()
@@ -473,8 +516,6 @@ pub fn build(snap: &Snapshot, at: OffsetDateTime, window_days: u32) -> Inventory
                     .min()
                     .unwrap_or(InUse::Object);
                 let entry = CertEntry {
-                    status: status_at(&cert, at, window_days),
-                    residual_seconds: (cert.not_after - at).whole_seconds(),
                     chain,
                     issuers,
                     in_use,

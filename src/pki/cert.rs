@@ -656,6 +656,28 @@ fn chain_status_by<'a>(
     candidate: impl Fn(usize) -> &'a Cert,
     at: OffsetDateTime,
 ) -> ChainResult {
+    let mut r = chain_links_by(cert, n, &candidate);
+    if r.status == ChainStatus::Valid
+        && !r
+            .issuers
+            .iter()
+            .chain(r.unverified.iter())
+            .any(|&i| candidate(i).is_valid_at(at))
+    {
+        r.status = ChainStatus::IssuerExpired;
+    }
+    r
+}
+
+/// The time-free part of [`chain_status_refs`]: which candidates sign `cert`. The status is
+/// `self-signed`, `bad-signature`, `issuer-missing`, or `valid` when at least one issuer signs it
+/// (whether that issuer is valid at a given time is the caller's question: see
+/// [`chain_status_refs`]).
+pub fn chain_links_refs(cert: &Cert, candidates: &[&Cert]) -> ChainResult {
+    chain_links_by(cert, candidates.len(), |i| candidates[i])
+}
+
+fn chain_links_by<'a>(cert: &Cert, n: usize, candidate: impl Fn(usize) -> &'a Cert) -> ChainResult {
     let mut bad = false;
     if cert.is_self_issued() && cert.looks_like_root() {
         match verify(cert, cert) {
@@ -687,20 +709,12 @@ fn chain_status_by<'a>(
             Verification::BadSignature => bad = true,
         }
     }
-    let status = if issuers.is_empty() && unverified.is_empty() {
-        if bad {
-            ChainStatus::BadSignature
-        } else {
-            ChainStatus::IssuerMissing
-        }
-    } else if issuers
-        .iter()
-        .chain(unverified.iter())
-        .any(|&i| candidate(i).is_valid_at(at))
-    {
+    let status = if !issuers.is_empty() || !unverified.is_empty() {
         ChainStatus::Valid
+    } else if bad {
+        ChainStatus::BadSignature
     } else {
-        ChainStatus::IssuerExpired
+        ChainStatus::IssuerMissing
     };
     ChainResult {
         status,

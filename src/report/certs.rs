@@ -2,7 +2,7 @@
 //! json`), and the table / csv of `harrow certs`, one row per occurrence, extending
 //! `rke2 certificate check -o table` across nodes.
 
-use crate::graph::certs::{CertEntry, Inventory};
+use crate::graph::certs::{CertEntry, Inventory, JudgeAt};
 use crate::timefmt::rfc3339;
 
 /// One certificate as the JSON contract names its fields. Fields are declared in
@@ -43,14 +43,14 @@ struct LocationJson<'a> {
 }
 
 impl<'a> CertJson<'a> {
-    fn new(e: &'a CertEntry) -> Self {
+    fn new(e: &'a CertEntry, inv: &Inventory, when: JudgeAt) -> Self {
         let c = &e.cert;
         let mut usages: Vec<&str> = c.usages.iter().map(|u| u.as_str()).collect();
         usages.sort();
         let mut sans = c.sans();
         sans.sort();
         CertJson {
-            chain_status: e.chain.as_str(),
+            chain_status: inv.chain_at(e, when.at).as_str(),
             component_self_signed: e.component_self_signed,
             fingerprint_sha256: &c.fingerprint_sha256,
             in_use: e.in_use.as_str(),
@@ -75,11 +75,11 @@ impl<'a> CertJson<'a> {
             not_after: rfc3339(c.not_after),
             not_before: rfc3339(c.not_before),
             owner: e.owner.as_str(),
-            residual_seconds: e.residual_seconds,
+            residual_seconds: e.residual_at(when.at),
             sans,
             serial: &c.serial,
             signature_algorithm: &c.signature_algorithm,
-            status: e.status.as_str(),
+            status: e.status_at(when.at, when.window_days).as_str(),
             subject: &c.subject,
             usages,
         }
@@ -88,18 +88,27 @@ impl<'a> CertJson<'a> {
 
 /// The `certificates` array serialised lazily, one certificate at a time, so that a large
 /// inventory is never held as one JSON tree (the analyze document embeds it this way).
-pub struct CertificatesJson<'a>(pub &'a Inventory);
+pub struct CertificatesJson<'a>(pub &'a Inventory, pub JudgeAt);
 
 impl serde::Serialize for CertificatesJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.certs.values().map(CertJson::new))
+        s.collect_seq(
+            self.0
+                .certs
+                .values()
+                .map(|e| CertJson::new(e, self.0, self.1)),
+        )
     }
 }
 
 /// Write the `certificates` array, pretty-printed and newline-terminated, to `w` (the same bytes
 /// as [`CertificatesJson`] through `serde_json::to_writer_pretty`). Large inventories are
 /// rendered in chunks on every core and written in order; no JSON tree is built.
-pub fn write_certificates_json(inv: &Inventory, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub fn write_certificates_json(
+    inv: &Inventory,
+    when: JudgeAt,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let entries: Vec<&CertEntry> = inv.certs.values().collect();
     if entries.is_empty() {
         return w.write_all(b"[]\n");
@@ -110,7 +119,7 @@ pub fn write_certificates_json(inv: &Inventory, w: &mut dyn std::io::Write) -> s
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Render `threads` chunks at a time, then write them: bounded memory, output in order.
     for batch in chunks.chunks(threads.max(1)) {
-        let rendered = crate::par::each(batch, |chunk| render_elements(chunk));
+        let rendered = crate::par::each(batch, |chunk| render_elements(chunk, inv, when));
         for (i, buf) in rendered.into_iter().enumerate() {
             let buf = buf.map_err(std::io::Error::other)?;
             let first_of_all = std::ptr::eq(batch[i].as_ptr(), entries.as_ptr());
@@ -122,7 +131,11 @@ pub fn write_certificates_json(inv: &Inventory, w: &mut dyn std::io::Write) -> s
 }
 
 /// Pretty-printed array elements, each as `,\n  {…}` with the nesting of an array member.
-fn render_elements(chunk: &[&CertEntry]) -> serde_json::Result<Vec<u8>> {
+fn render_elements(
+    chunk: &[&CertEntry],
+    inv: &Inventory,
+    when: JudgeAt,
+) -> serde_json::Result<Vec<u8>> {
     use serde::Serialize as _;
     use serde_json::ser::{Formatter as _, PrettyFormatter};
     let mut buf = Vec::with_capacity(chunk.len() * 1024);
@@ -133,7 +146,7 @@ fn render_elements(chunk: &[&CertEntry]) -> serde_json::Result<Vec<u8>> {
         f.begin_array(&mut std::io::sink())
             .map_err(serde_json::Error::io)?;
         let mut ser = serde_json::Serializer::with_formatter(&mut buf, f);
-        CertJson::new(e).serialize(&mut ser)?;
+        CertJson::new(e, inv, when).serialize(&mut ser)?;
     }
     Ok(buf)
 }
@@ -172,7 +185,7 @@ fn object_label(path: &str) -> String {
 }
 
 /// One row per occurrence.
-pub fn rows(inv: &Inventory) -> Vec<[String; 10]> {
+pub fn rows(inv: &Inventory, when: JudgeAt) -> Vec<[String; 10]> {
     let mut rows = Vec::new();
     for e in inv.certs.values() {
         let c = &e.cert;
@@ -207,9 +220,9 @@ pub fn rows(inv: &Inventory) -> Vec<[String; 10]> {
                         "[year]-[month]-[day] [hour]:[minute]"
                     ))
                     .unwrap_or_default(),
-                residual(e.residual_seconds),
-                e.status.as_str().to_string(),
-                e.chain.as_str().to_string(),
+                residual(e.residual_at(when.at)),
+                e.status_at(when.at, when.window_days).as_str().to_string(),
+                inv.chain_at(e, when.at).as_str().to_string(),
                 c.fingerprint_sha256.get(..16).unwrap_or("").to_string(),
             ]);
         }
@@ -232,8 +245,8 @@ const HEADER: [&str; 10] = [
 ];
 
 /// Aligned table.
-pub fn table(inv: &Inventory) -> String {
-    let rows = rows(inv);
+pub fn table(inv: &Inventory, when: JudgeAt) -> String {
+    let rows = rows(inv, when);
     let mut width = HEADER.map(|h| h.chars().count());
     for r in &rows {
         for (w, c) in width.iter_mut().zip(r.iter()) {
@@ -262,7 +275,7 @@ pub fn table(inv: &Inventory) -> String {
 }
 
 /// RFC 4180 csv.
-pub fn csv(inv: &Inventory) -> String {
+pub fn csv(inv: &Inventory, when: JudgeAt) -> String {
     let esc = |s: &str| {
         if s.contains([',', '"', '\n']) {
             format!("\"{}\"", s.replace('"', "\"\""))
@@ -272,7 +285,7 @@ pub fn csv(inv: &Inventory) -> String {
     };
     let mut out = HEADER.map(|h| h.to_ascii_lowercase()).join(",");
     out.push('\n');
-    for r in rows(inv) {
+    for r in rows(inv, when) {
         out.push_str(&r.iter().map(|c| esc(c)).collect::<Vec<_>>().join(","));
         out.push('\n');
     }
@@ -282,7 +295,7 @@ pub fn csv(inv: &Inventory) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::certs::{Location, Status};
+    use crate::graph::certs::Location;
     use crate::graph::inventory::{InUse, Owner};
     use std::sync::Arc;
 
@@ -299,8 +312,6 @@ mod tests {
                 format!("{i:064x}"),
                 CertEntry {
                     cert: Arc::clone(&cert),
-                    status: Status::Ok,
-                    residual_seconds: i as i64,
                     chain: crate::pki::ChainStatus::SelfSigned,
                     issuers: vec![format!("{i:064x}")],
                     in_use: InUse::Live,
@@ -326,8 +337,12 @@ mod tests {
         for n in [0, 1, 2048, 5000, 9000] {
             let inv = inventory(n);
             let mut fast = Vec::new();
-            write_certificates_json(&inv, &mut fast).unwrap();
-            let mut plain = serde_json::to_vec_pretty(&CertificatesJson(&inv)).unwrap();
+            let when = JudgeAt {
+                at: time::OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(n as i64),
+                window_days: 90,
+            };
+            write_certificates_json(&inv, when, &mut fast).unwrap();
+            let mut plain = serde_json::to_vec_pretty(&CertificatesJson(&inv, when)).unwrap();
             plain.push(b'\n');
             assert_eq!(
                 String::from_utf8(fast).unwrap(),

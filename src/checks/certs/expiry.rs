@@ -158,10 +158,10 @@ fn cert001(cx: &Context, out: &mut Findings) -> Verdict {
     let at = instant(cx.reference_time);
     let mut n = 0;
     for e in cx.inventory.certs.values() {
-        if e.status != Status::Expired {
+        if cx.status(e) != Status::Expired {
             continue;
         }
-        let ago = span(e.residual_seconds);
+        let ago = span(cx.residual(e));
         let what = describe(e);
         let not_after = instant(e.cert.not_after);
         n += per_node(
@@ -195,13 +195,13 @@ fn cert002(cx: &Context, out: &mut Findings) -> Verdict {
     let window = cx.renew_window_days;
     let mut n = 0;
     for e in cx.inventory.certs.values() {
-        if e.status != Status::Warning || e.cert.is_ca {
+        if cx.status(e) != Status::Warning || e.cert.is_ca {
             continue;
         }
-        let left = span(e.residual_seconds);
+        let left = span(cx.residual(e));
         let what = describe(e);
         let not_after = instant(e.cert.not_after);
-        let severity = (e.residual_seconds < HIGH_UNDER_SECONDS).then_some(Severity::High);
+        let severity = (cx.residual(e) < HIGH_UNDER_SECONDS).then_some(Severity::High);
         n += per_node(
             e,
             out,
@@ -227,7 +227,7 @@ fn cert004(cx: &Context, out: &mut Findings) -> Verdict {
     let at = instant(cx.reference_time);
     let mut n = 0;
     for e in cx.inventory.certs.values() {
-        if e.status != Status::NotYetValid {
+        if cx.status(e) != Status::NotYetValid {
             continue;
         }
         let ahead = span((e.cert.not_before - cx.reference_time).whole_seconds());

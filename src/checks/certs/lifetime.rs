@@ -89,12 +89,12 @@ fn cert003(cx: &Context, out: &mut Findings) -> Verdict {
         let not_after = instant(e.cert.not_after);
         if e.cert.is_ca {
             if !matches!(e.owner, Owner::Rke2 | Owner::CustomRoot)
-                || e.residual_seconds < 0
-                || e.residual_seconds > CA_HORIZON_SECONDS
+                || cx.residual(e) < 0
+                || cx.residual(e) > CA_HORIZON_SECONDS
             {
                 continue;
             }
-            let left = span(e.residual_seconds);
+            let left = span(cx.residual(e));
             let owner = e.owner.as_str();
             n += per_node(
                 e,
@@ -161,20 +161,20 @@ fn cert016(cx: &Context, out: &mut Findings) -> Verdict {
             continue;
         }
         seen += 1;
-        if e.residual_seconds > window_seconds {
+        if cx.residual(e) > window_seconds {
             continue;
         }
         let what = describe(e);
         let not_after = instant(e.cert.not_after);
-        let when = if e.residual_seconds < 0 {
+        let when = if cx.residual(e) < 0 {
             format!(
                 "expired at {not_after}, {} before the reference time {at}",
-                span(e.residual_seconds)
+                span(cx.residual(e))
             )
         } else {
             format!(
                 "expires at {not_after}, {} after the reference time {at}, inside the {window}-day renew window",
-                span(e.residual_seconds)
+                span(cx.residual(e))
             )
         };
         n += per_node(

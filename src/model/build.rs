@@ -1,0 +1,286 @@
+//! Building the credential model from a snapshot: the certificate inventory, then one pass over
+//! every node's credential files for keys, signing requests and kubeconfigs, the digests of the
+//! files compared between nodes, and the tokens and served CA hashes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{CsrFile, CsrRecord, FileDigest, FileOrigin, KeyFile, KubeconfigFile, Model};
+use crate::graph::certs::Inventory;
+use crate::graph::consistency::CA_FILES;
+use crate::graph::inventory::in_use_of_host_path;
+use crate::pki;
+use crate::snapshot::{HostFile, Node, Role, Snapshot};
+
+const TLS: &str = "var/lib/rancher/rke2/server/tls/";
+const AGENT: &str = "var/lib/rancher/rke2/agent/";
+
+/// The agents' copies of the server CA bundles, compared with the servers' files.
+const AGENT_COPIES: [&str; 2] = ["server-ca.crt", "client-ca.crt"];
+
+/// True for a kubeconfig's host path.
+pub(crate) fn is_kubeconfig_path(p: &str) -> bool {
+    p.ends_with(".kubeconfig") || p.ends_with("/rke2.yaml") || p == "rke2.yaml"
+}
+
+/// Resolve a path named inside a kubeconfig to a host path of the same node: absolute paths
+/// lose their leading `/`, relative ones are taken from the kubeconfig's directory.
+fn host_ref(kubeconfig_host: &str, named: &str) -> String {
+    if let Some(abs) = named.strip_prefix('/') {
+        return abs.to_string();
+    }
+    let dir = kubeconfig_host
+        .rsplit_once('/')
+        .map(|(d, _)| d)
+        .unwrap_or("");
+    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    for seg in named.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    parts.join("/")
+}
+
+/// The bytes of the first readable copy of a node file, with its origin.
+fn read<'a>(
+    snap: &'a Snapshot,
+    node: &Node,
+    host: &str,
+    copies: &[HostFile],
+) -> Option<(&'a [u8], FileOrigin)> {
+    let (data, source, logical) = snap.first_copy(copies)?;
+    Some((
+        data,
+        FileOrigin {
+            node: node.name.clone(),
+            host: host.to_string(),
+            source,
+            logical,
+        },
+    ))
+}
+
+/// A kubeconfig as read, before the files it names are resolved.
+struct PendingKubeconfig {
+    origin: FileOrigin,
+    /// Embedded CA certificates, and CA files named (host paths).
+    cas: Vec<String>,
+    ca_files: Vec<String>,
+    /// Per user: the embedded client certificates, else the file named.
+    users: Vec<(Vec<String>, Option<String>)>,
+}
+
+fn read_kubeconfig(data: &[u8], origin: FileOrigin) -> Option<PendingKubeconfig> {
+    let kc = pki::kubeconfig::parse_kubeconfig(data).ok()?;
+    let fps = |v: &Option<Result<Vec<pki::Cert>, pki::PkiError>>| -> Vec<String> {
+        match v {
+            Some(Ok(certs)) => certs.iter().map(|c| c.fingerprint_sha256.clone()).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut cas = Vec::new();
+    let mut ca_files = Vec::new();
+    for c in &kc.clusters {
+        cas.extend(fps(&c.ca));
+        if let Some(f) = &c.ca_file {
+            ca_files.push(host_ref(&origin.host, f));
+        }
+    }
+    let users = kc
+        .users
+        .iter()
+        .map(|u| {
+            (
+                fps(&u.client_cert),
+                u.client_cert_file
+                    .as_ref()
+                    .map(|f| host_ref(&origin.host, f)),
+            )
+        })
+        .collect();
+    Some(PendingKubeconfig {
+        origin,
+        cas,
+        ca_files,
+        users,
+    })
+}
+
+/// The fingerprints of the certificates of each wanted (node, host path), in file order.
+fn certificates_by_file(
+    inv: &Inventory,
+    wanted: &BTreeSet<(String, String)>,
+) -> BTreeMap<(String, String), Vec<String>> {
+    let mut by: BTreeMap<(String, String), Vec<(usize, &str)>> = BTreeMap::new();
+    if wanted.is_empty() {
+        return BTreeMap::new();
+    }
+    let nodes: BTreeSet<&str> = wanted.iter().map(|(n, _)| n.as_str()).collect();
+    for (fp, e) in &inv.certs {
+        for l in &e.locations {
+            let (Some(node), Some(host)) = (l.node.as_deref(), l.host_path.as_deref()) else {
+                continue;
+            };
+            if !nodes.contains(node) {
+                continue;
+            }
+            let key = (node.to_string(), host.to_string());
+            if wanted.contains(&key) {
+                by.entry(key).or_default().push((l.index, fp));
+            }
+        }
+    }
+    by.into_iter()
+        .map(|(k, mut v)| {
+            v.sort();
+            v.dedup();
+            (k, v.into_iter().map(|(_, fp)| fp.to_string()).collect())
+        })
+        .collect()
+}
+
+/// Build the credential model of `snap`.
+pub fn build(snap: &Snapshot) -> Model {
+    let certs = {
+        let _t = crate::timings::stage("inventory");
+        crate::graph::certs::build(snap)
+    };
+    let mut m = Model {
+        certs,
+        ..Model::default()
+    };
+    let mut kubeconfigs = Vec::new();
+    let mut wanted: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut compared = Vec::new();
+    for node in snap.nodes.values() {
+        let server = node.roles.contains(&Role::Server);
+        for (host, copies) in &node.files {
+            let compared_here = (server
+                && host
+                    .strip_prefix(TLS)
+                    .is_some_and(|f| CA_FILES.contains(&f)))
+                || host
+                    .strip_prefix(AGENT)
+                    .is_some_and(|f| AGENT_COPIES.contains(&f));
+            if compared_here && let Some((data, origin)) = read(snap, node, host, copies) {
+                wanted.insert((node.name.clone(), host.clone()));
+                compared.push((origin, pki::sha256_hex(data)));
+            }
+            if in_use_of_host_path(host).is_none() {
+                continue;
+            }
+            let key = (node.name.clone(), host.clone());
+            if let Some(stem) = host.strip_suffix(".pub-fingerprint") {
+                if let Some((data, origin)) = read(snap, node, host, copies) {
+                    let stem = stem.strip_suffix(".key").unwrap_or(stem);
+                    wanted.insert((node.name.clone(), format!("{stem}.crt")));
+                    m.keys.insert(key, KeyFile::read(origin, data, true));
+                }
+            } else if let Some(stem) = host.strip_suffix(".key") {
+                if let Some((data, origin)) = read(snap, node, host, copies) {
+                    wanted.insert((node.name.clone(), format!("{stem}.crt")));
+                    m.keys.insert(key, KeyFile::read(origin, data, false));
+                }
+            } else if host.ends_with(".csr") {
+                if let Some((data, origin)) = read(snap, node, host, copies) {
+                    let requests = pki::parse_csrs(data)
+                        .map(|v| {
+                            v.into_iter()
+                                .map(|c| CsrRecord {
+                                    subject: c.subject_cn.unwrap_or(c.subject),
+                                    spki_sha256: c.spki_sha256,
+                                })
+                                .collect()
+                        })
+                        .map_err(|e| e.to_string());
+                    m.csrs.insert(key, CsrFile { origin, requests });
+                }
+            } else if is_kubeconfig_path(host)
+                && let Some((data, origin)) = read(snap, node, host, copies)
+                && let Some(k) = read_kubeconfig(data, origin)
+            {
+                for f in k.ca_files.iter().chain(k.users.iter().filter_map(|u| {
+                    // A user's certificate file counts only without embedded certificates.
+                    u.1.as_ref().filter(|_| u.0.is_empty())
+                })) {
+                    wanted.insert((node.name.clone(), f.clone()));
+                }
+                kubeconfigs.push(k);
+            }
+        }
+    }
+    m.file_certs = certificates_by_file(&m.certs, &wanted);
+    for (origin, sha256) in compared {
+        let key = (origin.node.clone(), origin.host.clone());
+        let first_cert = m.file_certs.get(&key).and_then(|v| v.first().cloned());
+        m.digests.insert(
+            key,
+            FileDigest {
+                origin,
+                sha256,
+                first_cert,
+            },
+        );
+    }
+    for k in kubeconfigs {
+        let node = k.origin.node.clone();
+        let file = |h: &String| -> Vec<String> {
+            m.file_certs
+                .get(&(node.clone(), h.clone()))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut trusts = k.cas.clone();
+        for f in &k.ca_files {
+            trusts.extend(file(f));
+        }
+        let presents = k
+            .users
+            .iter()
+            .filter_map(|(embedded, f)| {
+                let certs = match f {
+                    Some(f) if embedded.is_empty() => file(f),
+                    _ => embedded.clone(),
+                };
+                certs.into_iter().next()
+            })
+            .collect();
+        m.kubeconfigs.insert(
+            (node.clone(), k.origin.host.clone()),
+            KubeconfigFile {
+                origin: k.origin,
+                trusts,
+                presents,
+            },
+        );
+    }
+    m.tokens = crate::graph::tokens::all_tokens(snap);
+    m.served = crate::graph::tokens::served_hashes(snap);
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubeconfig_file_references_resolve_against_its_directory() {
+        let kc = "var/lib/rancher/rke2/server/cred/admin.kubeconfig";
+        assert_eq!(
+            host_ref(kc, "/var/lib/rancher/rke2/server/tls/client-admin.crt"),
+            "var/lib/rancher/rke2/server/tls/client-admin.crt"
+        );
+        assert_eq!(
+            host_ref(kc, "../tls/server-ca.crt"),
+            "var/lib/rancher/rke2/server/tls/server-ca.crt"
+        );
+        assert_eq!(
+            host_ref(kc, "./x.crt"),
+            "var/lib/rancher/rke2/server/cred/x.crt"
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! The credential model: every credential of the snapshot parsed once, each with where it came
+//! from. Certificates (deduplicated by fingerprint, DER kept once: [`crate::graph::certs`]), key
+//! files and their `.pub-fingerprint` stand-ins, signing requests, kubeconfigs (the certificates
+//! they trust and present, embedded or by file reference), tokens of every source, the CA hash
+//! each server serves, and the digests of the files that must agree between nodes.
+//!
+//! This is the one place above `pki` that reads credential bytes. The trust graph, the
+//! consistency checks, the timeline and the rules are views of it; none of them parses bytes
+//! again. It holds no time: status at an instant is asked of it. A later rotation simulator
+//! derives the next model from this one by applying an effect (a file replaced, a key list
+//! changed, a token set) and the same views and rules judge it.
+
+mod build;
+pub mod keys;
+
+use std::collections::BTreeMap;
+
+pub use build::build;
+pub use keys::{KeyFile, KeyList, KeyRecord};
+
+use crate::graph::certs::{CertEntry, Inventory};
+use crate::graph::tokens::{NodeToken, ServedHash};
+
+/// Where a node file came from: the node, its host path, and the input and logical path that
+/// supplied the copy that was read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileOrigin {
+    pub node: String,
+    /// The node's path without the leading `/` (`var/lib/rancher/rke2/server/tls/…`).
+    pub host: String,
+    /// The input's file name.
+    pub source: String,
+    /// The logical path inside the input (nested archives joined by `!`).
+    pub logical: String,
+}
+
+/// A signing request file (`*.csr`): the requests it holds, or why it was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsrFile {
+    pub origin: FileOrigin,
+    pub requests: Result<Vec<CsrRecord>, String>,
+}
+
+/// One signing request: its subject and the public key it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsrRecord {
+    pub subject: String,
+    pub spki_sha256: String,
+}
+
+/// A kubeconfig: the certificates it trusts (cluster CAs) and presents (the first client
+/// certificate of each user), by fingerprint, whether embedded or named by file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeconfigFile {
+    pub origin: FileOrigin,
+    pub trusts: Vec<String>,
+    pub presents: Vec<String>,
+}
+
+/// The digest of a file compared between nodes (cluster CA files, agents' copies): SHA-256 of
+/// its bytes and the fingerprint of its first certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDigest {
+    pub origin: FileOrigin,
+    pub sha256: String,
+    pub first_cert: Option<String>,
+}
+
+/// The credential model of one snapshot.
+#[derive(Debug, Default)]
+pub struct Model {
+    /// Every certificate, by fingerprint, with its locations and issuers.
+    pub certs: Inventory,
+    /// Key files and `.pub-fingerprint` files, by (node, host path).
+    pub keys: BTreeMap<(String, String), KeyFile>,
+    /// Signing requests, by (node, host path).
+    pub csrs: BTreeMap<(String, String), CsrFile>,
+    /// Kubeconfigs, by (node, host path).
+    pub kubeconfigs: BTreeMap<(String, String), KubeconfigFile>,
+    /// Tokens of every source, by node.
+    pub tokens: BTreeMap<String, Vec<NodeToken>>,
+    /// The CA hash each server serves.
+    pub served: Vec<ServedHash>,
+    /// Files compared between nodes, by (node, host path).
+    pub digests: BTreeMap<(String, String), FileDigest>,
+    /// Certificates of each node file, in file order, by (node, host path) (only the files a view
+    /// looks up: the certificates beside keys, the files kubeconfigs name, compared files).
+    pub file_certs: BTreeMap<(String, String), Vec<String>>,
+}
+
+impl Model {
+    /// The certificates of `host` on `node`, in file order.
+    pub fn certs_of(&self, node: &str, host: &str) -> impl Iterator<Item = &CertEntry> {
+        self.file_certs
+            .get(&(node.to_string(), host.to_string()))
+            .into_iter()
+            .flatten()
+            .filter_map(|fp| self.certs.certs.get(fp))
+    }
+
+    /// The key file (or its `.pub-fingerprint` stand-in) at `host` on `node`.
+    pub fn key_file(&self, node: &str, host: &str) -> Option<&KeyFile> {
+        self.keys
+            .get(&(node.to_string(), host.to_string()))
+            .or_else(|| {
+                self.keys
+                    .get(&(node.to_string(), format!("{host}.pub-fingerprint")))
+            })
+    }
+}
