@@ -15,6 +15,59 @@ fn bad_reference_time_is_a_usage_error() {
 }
 
 #[test]
+fn at_far_future_offset_is_a_usage_error_not_a_panic() {
+    // `now + 99999999 days` overflowed and panicked (exit 3) in every reading command.
+    for cmd in ["analyze", "certs", "graph", "timeline"] {
+        let run = Test::new()
+            .args([cmd, "--at", "+99999999d"])
+            .run()
+            .code(2)
+            .stderr_has(&format!("harrow {cmd}: --at: "))
+            .stderr_has(" plus 99999999 days is outside the years -9999 to 9999");
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+    Test::new()
+        .args(["analyze", "--at=-99999999d"])
+        .run()
+        .code(2)
+        .stderr_has(" minus 99999999 days is outside the years -9999 to 9999");
+}
+
+#[test]
+fn at_the_last_representable_second_is_judged_without_overflow() {
+    let run = Test::new()
+        .args(["timeline", "-o", "json", "--at", "9999-12-31T23:59:59Z"])
+        .run()
+        .code(0);
+    let events = run.json();
+    let reference = events
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["kind"] == "reference-time"));
+    assert_eq!(
+        reference.map(|e| e["at"].clone()),
+        Some("9999-12-31T23:59:59Z".into()),
+        "{events}"
+    );
+    Test::new()
+        .args(["analyze", "--at", "9999-12-31T23:59:59Z"])
+        .run()
+        .code(1)
+        .stdout_has("9999-12-31T23:59:59Z");
+}
+
+#[test]
+fn unwritable_out_file_is_a_usage_error_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("no-such-dir/report.txt");
+    Test::new()
+        .args(["certs", "--at", AT, "--out"])
+        .path(&out)
+        .run()
+        .code(2)
+        .stderr_has(&format!("harrow certs: {}: ", out.display()));
+}
+
+#[test]
 fn unknown_subcommand_is_a_usage_error() {
     Test::new().arg("frobnicate").run().code(2);
 }

@@ -103,7 +103,11 @@ pub fn status_at(cert: &Cert, at: OffsetDateTime, window_days: u32) -> Status {
         Status::NotYetValid
     } else if at > cert.not_after {
         Status::Expired
-    } else if at + time::Duration::days(i64::from(window_days)) > cert.not_after {
+    } else if at
+        .checked_add(time::Duration::days(i64::from(window_days)))
+        // Past the year 9999 is past any expiry.
+        .is_none_or(|end| end > cert.not_after)
+    {
         Status::Warning
     } else {
         Status::Ok
@@ -534,4 +538,28 @@ fn in_component_cert_dir(e: &CertEntry) -> bool {
                 || h.contains("/server/tls/kube-scheduler/")
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn status_near_the_year_9999_is_judged_without_overflow() {
+        let mut p = rcgen::CertificateParams::new(vec!["far.example".to_string()]).unwrap();
+        p.not_before = datetime!(2020-01-01 00:00 UTC);
+        p.not_after = datetime!(9999-12-31 23:59:59 UTC);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = pki::cert::parse_cert_der(p.self_signed(&key).unwrap().der()).unwrap();
+        // The renew window would end past 9999-12-31: inside it, not an overflow.
+        assert_eq!(
+            status_at(&cert, datetime!(9999-12-01 00:00 UTC), 120),
+            Status::Warning
+        );
+        assert_eq!(
+            status_at(&cert, datetime!(2026-01-01 00:00 UTC), 120),
+            Status::Ok
+        );
+    }
 }
