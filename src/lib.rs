@@ -16,6 +16,8 @@
 //! - [`report`] renders text and JSON.
 //! - [`cli`] holds the clap definitions; `main.rs` is a thin shell around [`cli::run`].
 
+#![forbid(unsafe_code)]
+
 pub mod analyze;
 pub mod checks;
 pub mod cli;

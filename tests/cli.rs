@@ -1,6 +1,14 @@
 //! End-to-end tests of the `harrow` binary: exit codes, reference time, the JSON contract, the
 //! demo golden files, and the real support bundle from `../shared/corpus`.
 
+// clippy.toml lets #[test] functions unwrap, panic and print; this lets their helpers too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
 mod support;
 
 use support::{Test, assert_valid, corpus_bundle, root, shared_schema};
@@ -558,6 +566,7 @@ fn analyze_of_a_zip_bomb_stays_under_256_mib_peak_rss() {
     assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
 }
 
+#[allow(unsafe_code)] // getrusage: the one way to read the children's peak memory
 fn children_maxrss_kib() -> i64 {
     // SAFETY: getrusage writes into the zeroed struct we pass.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
