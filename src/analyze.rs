@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use time::{Duration, OffsetDateTime};
 
 use crate::checks::{self, Finding, Judgement};
+use crate::error::{Error, Result};
 use crate::graph::{certs::Inventory, trust::TrustGraph};
 use crate::ingest::{self, Budget, InputTree, Limits};
 use crate::snapshot::{self, AnalysisSelector, Coverage, Snapshot};
@@ -54,7 +55,7 @@ pub enum At {
 
 impl At {
     /// Parse `now`, `collected`, an RFC 3339 instant, or `+N[smhdw]` / `-N[smhdw]`.
-    pub fn parse(s: &str) -> Result<At, String> {
+    pub fn parse(s: &str) -> Result<At> {
         let s = s.trim();
         match s {
             "now" => return Ok(At::Now),
@@ -68,15 +69,17 @@ impl At {
             Some(b'+') => (1i64, &s[1..]),
             Some(b'-') => (-1i64, &s[1..]),
             _ => {
-                return Err(format!(
+                return Err(Error::Usage(format!(
                     "--at {s:?}: expected now, collected, an RFC 3339 time (2027-01-15T02:00:00Z) or +30d"
-                ));
+                )));
             }
         };
         let unit_at = rest.len().saturating_sub(1);
         let (num, unit) = rest.split_at(unit_at);
         let n: i64 = num.parse().map_err(|_| {
-            format!("--at {s:?}: the offset must be a whole number followed by s, m, h, d or w")
+            Error::Usage(format!(
+                "--at {s:?}: the offset must be a whole number followed by s, m, h, d or w"
+            ))
         })?;
         let secs = match unit {
             "s" => 1,
@@ -85,15 +88,34 @@ impl At {
             "d" => 86_400,
             "w" => 604_800,
             _ => {
-                return Err(format!(
+                return Err(Error::Usage(format!(
                     "--at {s:?}: unknown unit {unit:?} (use s, m, h, d or w)"
-                ));
+                )));
             }
         };
         n.checked_mul(secs)
             .and_then(|v| v.checked_mul(sign))
             .map(|v| At::Relative(Duration::seconds(v)))
-            .ok_or_else(|| format!("--at {s:?}: offset too large"))
+            .ok_or_else(|| Error::Usage(format!("--at {s:?}: offset too large")))
+    }
+
+    /// The reference time with `now` as the machine clock, when it does not depend on the inputs
+    /// (`None` for [`At::Collected`]). An offset that leaves the years -9999 to 9999 (all that
+    /// `time` represents) is a usage error naming it, never an overflow.
+    pub fn resolve(&self, now: OffsetDateTime) -> Result<Option<OffsetDateTime>> {
+        match *self {
+            At::Now => Ok(Some(now)),
+            At::Collected => Ok(None),
+            At::Fixed(t) => Ok(Some(t)),
+            At::Relative(d) => now.checked_add(d).map(Some).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--at: {} {} {} is outside the years -9999 to 9999 that harrow can represent",
+                    crate::timefmt::rfc3339(now),
+                    if d.is_negative() { "minus" } else { "plus" },
+                    offset_words(d)
+                ))
+            }),
+        }
     }
 
     /// How the reference time was chosen, as printed next to it.
@@ -105,6 +127,16 @@ impl At {
             At::Relative(_) => "relative to now",
         }
     }
+}
+
+/// An offset in the largest unit that divides it exactly: `99999999 days`, `90 minutes`.
+fn offset_words(d: Duration) -> String {
+    let secs = d.whole_seconds().unsigned_abs();
+    let (n, unit) = [(86_400, "day"), (3600, "hour"), (60, "minute")]
+        .into_iter()
+        .find(|(u, _)| secs.is_multiple_of(*u))
+        .map_or((secs, "second"), |(u, name)| (secs / u, name));
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Validated options of one analysis.
@@ -206,12 +238,14 @@ pub fn read_inputs(specs: &[InputSpec], limits: &Limits) -> Vec<InputTree> {
 }
 
 /// Run the whole analysis.
-pub fn run(opts: &Options) -> Analysis {
+pub fn run(opts: &Options) -> Result<Analysis> {
     run_at(opts, OffsetDateTime::now_utc())
 }
 
-/// Run the whole analysis with `now` as the machine clock (tests pin it).
-pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
+/// Run the whole analysis with `now` as the machine clock (tests pin it). Fails, before reading
+/// anything, only when the reference time is out of range.
+pub fn run_at(opts: &Options, now: OffsetDateTime) -> Result<Analysis> {
+    let fixed_reference = opts.at.resolve(now)?;
     let trees = {
         let _t = crate::timings::stage("ingest");
         read_inputs(&opts.inputs, &opts.limits)
@@ -221,12 +255,7 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
         let _t = crate::timings::stage("snapshot");
         snapshot::build(trees.into_iter().zip(names).collect(), &opts.limits)
     };
-    let reference_time = match opts.at {
-        At::Now => now,
-        At::Collected => snap.latest_collection().unwrap_or(now),
-        At::Fixed(t) => t,
-        At::Relative(d) => now + d,
-    };
+    let reference_time = fixed_reference.unwrap_or_else(|| snap.latest_collection().unwrap_or(now));
     let (renew_window_days, renew_window_source) =
         checks::gates::renew_window_days(snap.cluster.rke2_version.as_deref());
     let inventory = {
@@ -261,7 +290,7 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
                 key: opts.fingerprint_key.as_ref(),
             })
         };
-    Analysis {
+    Ok(Analysis {
         snapshot: snap,
         reference_time,
         reference_label: opts.at.label(),
@@ -273,7 +302,7 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Analysis {
         graph,
         consistency,
         demo: opts.demo,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -293,6 +322,53 @@ mod tests {
         assert!(At::parse("tomorrow").is_err());
         assert!(At::parse("+30y").is_err());
         assert!(At::parse("+99999999999999999d").is_err());
+    }
+
+    #[test]
+    fn at_far_future_offset_is_a_usage_error_not_a_panic() {
+        let now = time::macros::datetime!(2026-05-01 10:00 UTC);
+        let far = At::parse("+99999999d").map(|a| a.resolve(now));
+        assert_eq!(
+            far,
+            Ok(Err(Error::Usage(
+                "--at: 2026-05-01T10:00:00Z plus 99999999 days is outside the years -9999 to 9999 that harrow can represent".into()
+            )))
+        );
+        let past = At::parse("-9999999w").map(|a| a.resolve(now));
+        match past {
+            Ok(Err(e)) => {
+                assert_eq!(e.exit_code(), crate::error::exit::USAGE);
+                assert!(e.to_string().contains("minus 69999993 days"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The edges that fit still resolve; a run with an unrepresentable offset reads nothing.
+        let last = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+        let to_last = Duration::seconds((last - now).whole_seconds());
+        assert_eq!(At::Relative(to_last).resolve(now), Ok(Some(last)));
+        assert!(
+            At::Relative(to_last + Duration::seconds(1))
+                .resolve(now)
+                .is_err()
+        );
+        assert_eq!(At::Collected.resolve(now), Ok(None));
+        let opts = Options {
+            inputs: vec![InputSpec::parse("/nonexistent/input.tgz")],
+            limits: Limits::default(),
+            at: At::Relative(Duration::days(99_999_999)),
+            demo: false,
+            fingerprint_key: None,
+            through: Through::Rules,
+        };
+        assert!(matches!(run_at(&opts, now), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn offsets_read_in_the_largest_exact_unit() {
+        assert_eq!(offset_words(Duration::days(14)), "14 days");
+        assert_eq!(offset_words(Duration::hours(-1)), "1 hour");
+        assert_eq!(offset_words(Duration::minutes(90)), "90 minutes");
+        assert_eq!(offset_words(Duration::seconds(61)), "61 seconds");
     }
 
     #[test]

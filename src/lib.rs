@@ -16,7 +16,9 @@
 //! - [`graph`] builds the trust graph.
 //! - [`checks`] judges the model (rules with codes) and records coverage.
 //! - [`report`] renders text and JSON.
-//! - [`cli`] holds the clap definitions; `main.rs` is a thin shell around [`cli::run`].
+//! - [`cli`] holds the clap definitions; `main.rs` is a thin shell around [`cli::main_with_args`].
+
+#![forbid(unsafe_code)]
 
 pub mod analyze;
 pub mod checks;

@@ -27,6 +27,8 @@ pub fn stage(name: &'static str) -> Stage {
 }
 
 impl Drop for Stage {
+    // The stage times are diagnostics asked for with HARROW_TIMINGS, printed where they are taken.
+    #[allow(clippy::print_stderr)]
     fn drop(&mut self) {
         if let Some(t) = self.start {
             eprintln!(

@@ -1,6 +1,14 @@
 //! End-to-end tests of the `harrow` binary: exit codes, reference time, the JSON contract, the
 //! demo golden files, and the real support bundle from `../shared/corpus`.
 
+// clippy.toml lets #[test] functions unwrap, panic and print; this lets their helpers too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
 mod support;
 
 use support::{Test, assert_valid, corpus_bundle, root, shared_schema};
@@ -12,6 +20,59 @@ fn bad_reference_time_is_a_usage_error() {
         .run()
         .code(2)
         .stderr_has("--at \"tomorrow\"");
+}
+
+#[test]
+fn at_far_future_offset_is_a_usage_error_not_a_panic() {
+    // `now + 99999999 days` overflowed and panicked (exit 3) in every reading command.
+    for cmd in ["analyze", "certs", "graph", "timeline"] {
+        let run = Test::new()
+            .args([cmd, "--at", "+99999999d"])
+            .run()
+            .code(2)
+            .stderr_has(&format!("harrow {cmd}: --at: "))
+            .stderr_has(" plus 99999999 days is outside the years -9999 to 9999");
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+    Test::new()
+        .args(["analyze", "--at=-99999999d"])
+        .run()
+        .code(2)
+        .stderr_has(" minus 99999999 days is outside the years -9999 to 9999");
+}
+
+#[test]
+fn at_the_last_representable_second_is_judged_without_overflow() {
+    let run = Test::new()
+        .args(["timeline", "-o", "json", "--at", "9999-12-31T23:59:59Z"])
+        .run()
+        .code(0);
+    let events = run.json();
+    let reference = events
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["kind"] == "reference-time"));
+    assert_eq!(
+        reference.map(|e| e["at"].clone()),
+        Some("9999-12-31T23:59:59Z".into()),
+        "{events}"
+    );
+    Test::new()
+        .args(["analyze", "--at", "9999-12-31T23:59:59Z"])
+        .run()
+        .code(1)
+        .stdout_has("9999-12-31T23:59:59Z");
+}
+
+#[test]
+fn unwritable_out_file_is_a_usage_error_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("no-such-dir/report.txt");
+    Test::new()
+        .args(["certs", "--at", AT, "--out"])
+        .path(&out)
+        .run()
+        .code(2)
+        .stderr_has(&format!("harrow certs: {}: ", out.display()));
 }
 
 #[test]
@@ -505,6 +566,7 @@ fn analyze_of_a_zip_bomb_stays_under_256_mib_peak_rss() {
     assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
 }
 
+#[allow(unsafe_code)] // getrusage: the one way to read the children's peak memory
 fn children_maxrss_kib() -> i64 {
     // SAFETY: getrusage writes into the zeroed struct we pass.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };

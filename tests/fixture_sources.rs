@@ -3,6 +3,14 @@
 //! `.pub-fingerprint` files). Checked through harrow's JSON output, and no output of harrow
 //! may carry a token password or a private key.
 
+// clippy.toml lets #[test] functions unwrap, panic and print; this lets their helpers too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
 mod support;
 
 use std::collections::BTreeSet;

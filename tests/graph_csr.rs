@@ -2,6 +2,14 @@
 //! vertices held by the node and paired with the key whose public key they carry; a request
 //! that does not parse is reported, and no CSR is mistaken for a broken certificate.
 
+// clippy.toml lets #[test] functions unwrap, panic and print; this lets their helpers too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
 mod support;
 
 use support::Test;

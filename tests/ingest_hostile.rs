@@ -6,6 +6,14 @@
 //! Every case asserts: no panic, the issue names the input and the entry, and the good entries
 //! beside the bad one still load.
 
+// clippy.toml lets #[test] functions unwrap, panic and print; this lets their helpers too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -582,6 +590,7 @@ fn rss_probe_child() {
 /// Run the probe in a child process and return (stdout, peak RSS in KiB).
 // The child is reaped by `wait4` (which also gives its own rusage), not by `Child::wait`.
 #[allow(clippy::zombie_processes)]
+#[allow(unsafe_code)] // wait4: the one way to read one child's peak memory
 fn probe(path: &Path) -> (String, i64) {
     let exe = std::env::current_exe().expect("test binary");
     let child = std::process::Command::new(exe)

@@ -1,6 +1,14 @@
 //! Tokens: the three forms, errors, redaction, and the token sources (token files, config.yaml
 //! with drop-ins, unit environment files, rancherd config, `/oem` cloud-config).
 
+// clippy.toml lets #[test] functions unwrap, panic and print; this lets their helpers too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
 use harrow::pki::token::{
     TokenRole, scan_env_file, scan_rancherd_config, scan_rke2_config, scan_token_file,
     scan_yaml_tree,

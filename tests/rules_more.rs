@@ -5,6 +5,14 @@
 //! into a temporary node snapshot directory and adds weak material made with the `openssl`
 //! command line; `bundles/` is never modified.
 
+// clippy.toml lets #[test] functions unwrap, panic and print; this lets their helpers too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
 mod pki_support;
 mod rules_common;
 mod support;

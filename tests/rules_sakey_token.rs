@@ -2,6 +2,14 @@
 //! through `harrow analyze`: each fails on the fixture variant carrying its fault, passes on the
 //! healthy cluster, and no output carries a token password or a private key.
 
+// clippy.toml lets #[test] functions unwrap, panic and print; this lets their helpers too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
 mod rules_common;
 mod support;
 

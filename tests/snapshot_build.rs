@@ -3,6 +3,14 @@
 //! collection times, roles (labels, witness taint, files), node naming, one-cluster identity,
 //! and the BUNDLE002/BUNDLE003 coverage notes.
 
+// clippy.toml lets #[test] functions unwrap, panic and print; this lets their helpers too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
 use std::collections::BTreeSet;
 
 use harrow::ingest::{

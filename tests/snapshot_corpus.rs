@@ -1,6 +1,14 @@
 //! The real 2022 Harvester support bundle of `../shared/corpus/` through the ingest reader and
 //! the snapshot stage: node `node1`, its roles, versions, collection time, host files.
 
+// clippy.toml lets #[test] functions unwrap, panic and print; this lets their helpers too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

@@ -2,6 +2,14 @@
 //! the `server/node-token → token` link, the absolute `bin` link, containerd content) through the
 //! real ingest reader and the snapshot stage.
 
+// clippy.toml lets #[test] functions unwrap, panic and print; this lets their helpers too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
 use std::path::Path;
 use std::process::Command;
 

@@ -1,6 +1,14 @@
 //! The fault variants of `bundles/fixtures/` (made by the generator): each shows exactly its
 //! fault in `harrow certs` / `harrow graph` output, and the healthy cluster shows none.
 
+// clippy.toml lets #[test] functions unwrap, panic and print; this lets their helpers too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
 mod support;
 
 use std::collections::BTreeSet;

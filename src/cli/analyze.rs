@@ -8,6 +8,7 @@ use super::common::{InputArgs, write_out, write_out_with};
 use super::exit;
 use crate::analyze;
 use crate::checks::Severity;
+use crate::error::{Error, Result};
 use crate::report;
 
 /// Output formats of `analyze`.
@@ -50,29 +51,21 @@ pub struct AnalyzeArgs {
     pub fail_on: FailOn,
 }
 
-pub(super) fn run(a: AnalyzeArgs) -> i32 {
-    let opts = match a.input.options("analyze") {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
-    let analysis = analyze::run(&opts);
-    let written = match a.format {
+pub(super) fn run(a: AnalyzeArgs) -> Result<i32> {
+    let opts = a.input.options()?;
+    let analysis = analyze::run(&opts)?;
+    match a.format {
         Format::Text => write_out(a.out.as_deref(), report::text::render(&analysis).as_bytes()),
         // Streamed: a 100,000-certificate report is never one JSON tree or string.
         Format::Json => {
             write_out_with(a.out.as_deref(), &mut |w| report::json::write(&analysis, w))
         }
-    };
-    if let Err(e) = written {
-        eprintln!("harrow analyze: {e}");
-        return exit::USAGE;
-    }
+    }?;
     if let Some(reason) = &analysis.snapshot.refused {
-        eprintln!("harrow analyze: inputs refused: {reason}");
-        return exit::USAGE;
+        return Err(Error::Refused(reason.clone()));
     }
     if analysis.all_inputs_unreadable() {
-        return exit::USAGE;
+        return Ok(exit::USAGE);
     }
     let threshold = match a.fail_on {
         FailOn::Critical => Some(Severity::Critical),
@@ -82,8 +75,8 @@ pub(super) fn run(a: AnalyzeArgs) -> i32 {
         FailOn::Info => Some(Severity::Info),
         FailOn::None => None,
     };
-    match threshold {
+    Ok(match threshold {
         Some(t) if analysis.findings.iter().any(|f| f.severity <= t) => exit::FINDINGS,
         _ => exit::OK,
-    }
+    })
 }

@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 
 use super::common::{InputArgs, finish, write_out, write_out_with};
 use crate::analyze;
+use crate::error::{Error, Result};
 use crate::report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -32,18 +33,18 @@ pub struct CertsArgs {
     pub out: Option<PathBuf>,
 }
 
-pub(super) fn run(a: CertsArgs) -> i32 {
-    let opts = match a.input.options("certs") {
-        Ok(o) => analyze::Options {
-            through: analyze::Through::Inventory,
-            ..o
-        },
-        Err(code) => return code,
+pub(super) fn run(a: CertsArgs) -> Result<i32> {
+    let opts = analyze::Options {
+        through: analyze::Through::Inventory,
+        ..a.input.options()?
     };
-    let analysis = analyze::run(&opts);
+    let analysis = analyze::run(&opts)?;
     let inv = &analysis.inventory;
     for p in &inv.problems {
-        eprintln!("harrow certs: {}!{}: {}", p.source, p.path, p.message);
+        super::warn(
+            "certs",
+            &Error::input(&p.source, Some(p.path.clone()), &p.message),
+        );
     }
     let t = crate::timings::stage("output");
     let written = match a.format {
@@ -68,5 +69,5 @@ pub(super) fn run(a: CertsArgs) -> i32 {
         }),
     };
     drop(t);
-    finish("certs", written, analysis)
+    finish(written, analysis)
 }

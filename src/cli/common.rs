@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::exit;
 use crate::analyze::{At, InputSpec, Options};
+use crate::error::{Error, Result};
 use crate::ingest::Limits;
 
 /// Limits on untrusted archives (each defaults to a value calibrated on real bundles).
@@ -74,21 +75,13 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
-    /// Validate into analysis options; on error, print it and return the exit code.
-    pub fn options(&self, cmd: &str) -> Result<Options, i32> {
-        let at = At::parse(&self.at).map_err(|e| {
-            eprintln!("harrow {cmd}: {e}");
-            exit::USAGE
-        })?;
+    /// Validate into analysis options.
+    pub fn options(&self) -> Result<Options> {
+        let at = At::parse(&self.at)?;
         let demo = self.inputs.is_empty();
         let (inputs, at) = if demo {
-            match demo_inputs() {
-                Ok(i) => (i, if self.at == "now" { At::Collected } else { at }),
-                Err(e) => {
-                    eprintln!("harrow {cmd}: {e}");
-                    return Err(exit::USAGE);
-                }
-            }
+            let at = if self.at == "now" { At::Collected } else { at };
+            (demo_inputs()?, at)
         } else {
             (
                 self.inputs.iter().map(|s| InputSpec::parse(s)).collect(),
@@ -99,8 +92,10 @@ impl InputArgs {
             Some(p) => match std::fs::read(p) {
                 Ok(b) => Some(crate::pki::secret::FingerprintKey::from_file_bytes(&b)),
                 Err(e) => {
-                    eprintln!("harrow {cmd}: --fingerprint-key {}: {e}", p.display());
-                    return Err(exit::USAGE);
+                    return Err(Error::Usage(format!(
+                        "--fingerprint-key {}: {e}",
+                        p.display()
+                    )));
                 }
             },
             None => None,
@@ -127,18 +122,20 @@ pub fn demo_dir() -> PathBuf {
 }
 
 /// The demo inputs: every file of the demo directory, sorted.
-fn demo_inputs() -> Result<Vec<InputSpec>, String> {
+fn demo_inputs() -> Result<Vec<InputSpec>> {
     let dir = demo_dir();
-    let rd = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let rd = std::fs::read_dir(&dir)
+        .map_err(|e| Error::input(dir.display().to_string(), None, e.to_string()))?;
     let mut paths: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file())
         .collect();
     paths.sort();
     if paths.is_empty() {
-        return Err(format!(
-            "{}: no demo inputs (run the generator: see docs/fixtures.md)",
-            dir.display()
+        return Err(Error::input(
+            dir.display().to_string(),
+            None,
+            "no demo inputs (run the generator: see docs/fixtures.md)",
         ));
     }
     Ok(paths
@@ -148,23 +145,22 @@ fn demo_inputs() -> Result<Vec<InputSpec>, String> {
 }
 
 /// The exit code of a reading command once its output is written (`written`): a write error
-/// or inputs that were all unreadable are usage errors. The analysis is not freed: the process
-/// ends right after, and freeing a 100,000-certificate model piece by piece only costs time.
-pub fn finish(cmd: &str, written: Result<(), String>, analysis: crate::analyze::Analysis) -> i32 {
-    let code = if let Err(e) = written {
-        eprintln!("harrow {cmd}: {e}");
-        exit::USAGE
-    } else if analysis.all_inputs_unreadable() {
+/// is the command's error; inputs that were all unreadable exit 2 (the output says why). The
+/// analysis is not freed: the process ends right after, and freeing a 100,000-certificate model
+/// piece by piece only costs time.
+pub fn finish(written: Result<()>, analysis: crate::analyze::Analysis) -> Result<i32> {
+    let all_unreadable = analysis.all_inputs_unreadable();
+    std::mem::forget(analysis);
+    written?;
+    Ok(if all_unreadable {
         exit::USAGE
     } else {
         exit::OK
-    };
-    std::mem::forget(analysis);
-    code
+    })
 }
 
 /// Write to the file (atomically: temp file in the same directory, then rename) or to stdout.
-pub fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<(), String> {
+pub fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
     write_out_with(out, &mut |w| w.write_all(bytes))
 }
 
@@ -173,34 +169,33 @@ pub fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<(), String> {
 pub fn write_out_with(
     out: Option<&Path>,
     produce: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<(), String> {
+) -> Result<()> {
     match out {
         None => {
             let so = std::io::stdout().lock();
             let mut w = std::io::BufWriter::with_capacity(1 << 16, so);
             produce(&mut w)
                 .and_then(|_| w.flush())
-                .map_err(|e| format!("standard output: {e}"))
+                .map_err(|e| Error::output("standard output", e))
         }
         Some(p) => {
             let dir = p
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
-            let tmp = tempfile::NamedTempFile::new_in(dir)
-                .map_err(|e| format!("{}: {e}", p.display()))?;
+            let tmp =
+                tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::output(p.display(), e))?;
             let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp);
             produce(&mut w)
                 .and_then(|_| w.flush())
-                .map_err(|e| format!("{}: {e}", p.display()))?;
+                .map_err(|e| Error::output(p.display(), e))?;
             let tmp = w
                 .into_inner()
-                .map_err(|e| format!("{}: {}", p.display(), e.error()))?;
+                .map_err(|e| Error::output(p.display(), e.error()))?;
             tmp.as_file()
                 .sync_all()
-                .map_err(|e| format!("{}: {e}", p.display()))?;
-            tmp.persist(p)
-                .map_err(|e| format!("{}: {e}", p.display()))?;
+                .map_err(|e| Error::output(p.display(), e))?;
+            tmp.persist(p).map_err(|e| Error::output(p.display(), e))?;
             if let Some(d) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
                 // Make the rename durable; a directory that cannot be opened is not an error.
                 if let Ok(f) = std::fs::File::open(d) {

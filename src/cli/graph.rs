@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::common::{InputArgs, finish, write_out, write_out_with};
-use super::exit;
 use crate::analyze;
+use crate::error::{Error, Result};
 use crate::graph::trust;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -36,25 +36,16 @@ pub struct GraphArgs {
     pub out: Option<PathBuf>,
 }
 
-pub(super) fn run(a: GraphArgs) -> i32 {
-    let opts = match a.input.options("graph") {
-        Ok(o) => analyze::Options {
-            through: analyze::Through::Graph,
-            ..o
-        },
-        Err(code) => return code,
+pub(super) fn run(a: GraphArgs) -> Result<i32> {
+    let opts = analyze::Options {
+        through: analyze::Through::Graph,
+        ..a.input.options()?
     };
-    let analysis = analyze::run(&opts);
+    let analysis = analyze::run(&opts)?;
     let g = &analysis.graph;
     let t = crate::timings::stage("output");
     let text = if let Some(id) = &a.blast_radius {
-        let start = match trust::resolve_id(g, &analysis.inventory, id) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("harrow graph: {e}");
-                return exit::USAGE;
-            }
-        };
+        let start = trust::resolve_id(g, &analysis.inventory, id).map_err(Error::Usage)?;
         let hit = trust::blast_radius(g, &start);
         match a.format {
             GraphFormat::Json => {
@@ -102,5 +93,5 @@ pub(super) fn run(a: GraphArgs) -> i32 {
         write_out(a.out.as_deref(), text.as_bytes())
     };
     drop(t);
-    finish("graph", written, analysis)
+    finish(written, analysis)
 }

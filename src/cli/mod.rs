@@ -1,5 +1,7 @@
 //! Command-line interface: clap definitions and dispatch. Raw arguments are turned into validated
-//! options once, here; the library below never sees clap types.
+//! options once, here; the library below never sees clap types. Each subcommand's `run` returns
+//! its exit code or an [`Error`]; [`main_with_args`] is the one place that prints an error
+//! (`harrow <command>: <message>`) and turns it into its exit code.
 
 mod analyze;
 mod certs;
@@ -13,17 +15,8 @@ use clap::{Parser, Subcommand};
 
 pub use analyze::AnalyzeArgs;
 
-/// Exit codes of product.md.
-pub mod exit {
-    /// Nothing at or above `--fail-on`.
-    pub const OK: i32 = 0;
-    /// Findings at or above `--fail-on`.
-    pub const FINDINGS: i32 = 1;
-    /// Usage error, or every input unreadable.
-    pub const USAGE: i32 = 2;
-    /// Internal error.
-    pub const INTERNAL: i32 = 3;
-}
+use crate::error::Error;
+pub use crate::error::exit;
 
 /// harrow: offline analysis of Harvester support bundles and RKE2 node snapshots.
 ///
@@ -66,19 +59,47 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             return code;
         }
     };
+    let name = cli.command.name();
     let outcome = std::panic::catch_unwind(move || match cli.command {
         Command::Analyze(a) => analyze::run(a),
         Command::Certs(a) => certs::run(a),
         Command::Graph(a) => graph::run(a),
         Command::Timeline(a) => timeline::run(a),
+    })
+    .unwrap_or_else(|_| {
+        Err(Error::Internal(
+            "internal error (a bug): please report it with the command line used".into(),
+        ))
     });
     match outcome {
         Ok(code) => code,
-        Err(_) => {
-            eprintln!(
-                "harrow: internal error (a bug): please report it with the command line used"
-            );
-            exit::INTERNAL
+        Err(e) => {
+            print_error(name, &e);
+            e.exit_code()
         }
     }
+}
+
+impl Command {
+    /// The subcommand's name, as errors are prefixed with it.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Analyze(_) => "analyze",
+            Command::Certs(_) => "certs",
+            Command::Graph(_) => "graph",
+            Command::Timeline(_) => "timeline",
+        }
+    }
+}
+
+/// A problem a command reports and carries on after (an input entry it could not read): printed
+/// like an error, without ending the command.
+fn warn(command: &str, problem: &Error) {
+    print_error(command, problem);
+}
+
+/// The one place an error reaches standard error.
+#[allow(clippy::print_stderr)]
+fn print_error(command: &str, e: &Error) {
+    eprintln!("harrow {command}: {e}");
 }

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use super::common::{InputArgs, write_out};
-use super::exit;
+use super::common::{InputArgs, finish, write_out};
 use crate::analyze;
+use crate::error::Result;
 use crate::graph::timeline;
 use crate::timefmt::rfc3339;
 
@@ -34,15 +34,12 @@ pub struct TimelineArgs {
     pub out: Option<PathBuf>,
 }
 
-pub(super) fn run(a: TimelineArgs) -> i32 {
-    let opts = match a.input.options("timeline") {
-        Ok(o) => analyze::Options {
-            through: analyze::Through::Inventory,
-            ..o
-        },
-        Err(code) => return code,
+pub(super) fn run(a: TimelineArgs) -> Result<i32> {
+    let opts = analyze::Options {
+        through: analyze::Through::Inventory,
+        ..a.input.options()?
     };
-    let analysis = analyze::run(&opts);
+    let analysis = analyze::run(&opts)?;
     let collected: Vec<(String, time::OffsetDateTime)> = analysis
         .snapshot
         .inputs
@@ -93,12 +90,5 @@ pub(super) fn run(a: TimelineArgs) -> i32 {
             s
         }
     };
-    if let Err(e) = write_out(a.out.as_deref(), text.as_bytes()) {
-        eprintln!("harrow timeline: {e}");
-        return exit::USAGE;
-    }
-    if analysis.all_inputs_unreadable() {
-        return exit::USAGE;
-    }
-    exit::OK
+    finish(write_out(a.out.as_deref(), text.as_bytes()), analysis)
 }

@@ -576,3 +576,27 @@ fn in_component_cert_dir(e: &CertEntry) -> bool {
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn status_near_the_year_9999_is_judged_without_overflow() {
+        let mut p = rcgen::CertificateParams::new(vec!["far.example".to_string()]).unwrap();
+        p.not_before = datetime!(2020-01-01 00:00 UTC);
+        p.not_after = datetime!(9999-12-31 23:59:59 UTC);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = pki::cert::parse_cert_der(p.self_signed(&key).unwrap().der()).unwrap();
+        // The renew window would end past 9999-12-31: inside it, not an overflow.
+        assert_eq!(
+            status_at(&cert, datetime!(9999-12-01 00:00 UTC), 120),
+            Status::Warning
+        );
+        assert_eq!(
+            status_at(&cert, datetime!(2026-01-01 00:00 UTC), 120),
+            Status::Ok
+        );
+    }
+}

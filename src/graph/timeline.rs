@@ -113,9 +113,15 @@ pub fn build(
                 });
             }
         };
-        if !e.cert.is_ca {
+        // Before the year -9999 is before any reference time: no event.
+        if !e.cert.is_ca
+            && let Some(opens) = e
+                .cert
+                .not_after
+                .checked_sub(Duration::days(i64::from(window_days)))
+        {
             push(
-                e.cert.not_after - Duration::days(i64::from(window_days)),
+                opens,
                 EventKind::EntersRenewWindow,
                 format!("{kind} {name} enters the {window_days}-day renew window"),
             );

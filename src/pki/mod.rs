@@ -73,7 +73,7 @@ pub enum PkiError {
 impl PkiError {
     /// The crate error for this failure in `input` (and `entry` inside it).
     pub fn in_input(self, input: &str, entry: Option<&str>) -> crate::error::Error {
-        crate::error::Error::new(input, entry.map(str::to_string), self.to_string())
+        crate::error::Error::input(input, entry.map(str::to_string), self.to_string())
     }
 
     pub(crate) fn der(what: &'static str, detail: impl std::fmt::Display) -> Self {

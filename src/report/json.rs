@@ -18,7 +18,7 @@ fn kind_str(k: InputKind) -> &'static str {
     }
 }
 
-/// The analyze document without its `certificates` array (which [`write`] streams into place).
+/// The analyze document without its `certificates` array (which [`write`](fn@write) streams into place).
 fn head(a: &Analysis) -> Value {
     let snap = &a.snapshot;
     let inputs: Vec<Value> = snap

@@ -8,7 +8,7 @@
 //! is), [`yaml`] (budgeted YAML), [`value`] (accessors that respect masking and the collector's
 //! encoding), [`kube`] (object index, `metadata.yaml`), [`nodes`] (inventory, roles, naming,
 //! host file view), [`notes`] (BUNDLE002/BUNDLE003/INPUT001), [`version`], [`certs`]
-//! (fingerprints and subject names for identity and naming), [`build`] (the orchestration).
+//! (fingerprints and subject names for identity and naming), [`build`](mod@build) (the orchestration).
 
 pub mod build;
 pub mod certs;

@@ -32,6 +32,16 @@ impl YamlError {
             _ => None,
         }
     }
+
+    /// Where, for [`crate::error::Error::syntax`] and its caret display, when the parser knows
+    /// the line and column (1-based, in characters). Bundle and node files are never shown with
+    /// their text (they may hold secrets); a runbook is.
+    pub fn span(&self) -> Option<crate::error::Span> {
+        Some(crate::error::Span {
+            line: usize::try_from(self.line?).ok()?,
+            column: usize::try_from(self.column?).ok()?,
+        })
+    }
 }
 
 impl std::fmt::Display for YamlError {
@@ -218,11 +228,19 @@ mod tests {
 
     #[test]
     fn malformed_has_location() {
-        let e = parse(b"a: 1\nb: [unclosed\nc: 2\n", &Limits::default());
+        const SRC: &str = "a: 1\nb: [unclosed\nc: 2\n";
+        let e = parse(SRC.as_bytes(), &Limits::default());
         match e {
             Err(e) => {
                 assert!(!e.refused);
                 assert!(e.line.is_some(), "{e:?}");
+                let span = e.span().expect("span");
+                let shown = crate::error::render_caret("x.yaml", SRC, span, &e.message);
+                // serde-saphyr's columns are 1-based characters: the caret sits under the ':'.
+                assert_eq!(
+                    shown,
+                    "x.yaml:3:2: illegal placement of ':' indicator\n  |\n3 | c: 2\n  |  ^"
+                );
             }
             Ok(v) => panic!("accepted {v}"),
         }
