@@ -8,6 +8,7 @@ use super::common::{InputArgs, finish, write_out, write_out_with};
 use crate::analyze;
 use crate::error::{Error, Result};
 use crate::graph::trust;
+use crate::report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GraphFormat {
@@ -48,46 +49,20 @@ pub(super) fn run(a: GraphArgs) -> Result<i32> {
         let start = trust::resolve_id(g, &analysis.inventory, id).map_err(Error::Usage)?;
         let hit = trust::blast_radius(g, &start);
         match a.format {
-            GraphFormat::Json => {
-                let v = serde_json::json!({
-                    "id": id,
-                    "start": start.iter().map(|i| g.graph[*i].id()).collect::<Vec<_>>(),
-                    "affected": hit.iter().map(|i| serde_json::json!({
-                        "id": g.graph[*i].id(), "label": g.graph[*i].label(),
-                    })).collect::<Vec<_>>(),
-                });
-                serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
-            }
-            _ => {
-                let mut s = String::new();
-                for i in &start {
-                    s.push_str(&format!("{} ({})\n", g.graph[*i].label(), g.graph[*i].id()));
-                }
-                s.push_str(&format!("{} dependent(s):\n", hit.len()));
-                for i in &hit {
-                    s.push_str(&format!(
-                        "  {:40} {}\n",
-                        g.graph[*i].label(),
-                        g.graph[*i].id()
-                    ));
-                }
-                s
-            }
+            GraphFormat::Json => report::graph::blast_radius_json(g, id, &start, &hit),
+            _ => report::graph::blast_radius_text(g, &start, &hit),
         }
     } else {
         match a.format {
-            GraphFormat::Dot => trust::to_dot(g),
-            GraphFormat::Mermaid => trust::to_mermaid(g),
+            GraphFormat::Dot => report::graph::dot(g),
+            GraphFormat::Mermaid => report::graph::mermaid(g),
             // Streamed: a 100,000-certificate graph is never one JSON tree or string.
             GraphFormat::Json => String::new(),
         }
     };
     let written = if a.blast_radius.is_none() && a.format == GraphFormat::Json {
-        let consistency = analysis.consistency.to_json();
-        let tokens =
-            crate::graph::tokens::tokens_json(&analysis.snapshot, opts.fingerprint_key.as_ref());
         write_out_with(a.out.as_deref(), &mut |w| {
-            trust::write_json(g, &consistency, &tokens, w)
+            report::graph::write_json(&analysis, opts.fingerprint_key.as_ref(), w)
         })
     } else {
         write_out(a.out.as_deref(), text.as_bytes())

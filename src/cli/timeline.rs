@@ -4,13 +4,12 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use serde_json::json;
 
 use super::common::{InputArgs, finish, write_out};
 use crate::analyze;
 use crate::error::Result;
 use crate::graph::timeline;
-use crate::timefmt::rfc3339;
+use crate::report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TimelineFormat {
@@ -54,41 +53,8 @@ pub(super) fn run(a: TimelineArgs) -> Result<i32> {
         &timeline::annotated_expiries(&analysis.snapshot),
     );
     let text = match a.format {
-        TimelineFormat::Json => {
-            let v: Vec<_> = events
-                .iter()
-                .map(|e| {
-                    json!({
-                        "at": rfc3339(e.at), "kind": e.kind.as_str(), "what": e.what,
-                        "fingerprints": e.fingerprints, "nodes": e.nodes,
-                    })
-                })
-                .collect();
-            serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
-        }
-        TimelineFormat::Text => {
-            let mut s = String::new();
-            for e in &events {
-                let marker = match e.kind {
-                    timeline::EventKind::Collected | timeline::EventKind::Reference => "──",
-                    _ => "  ",
-                };
-                let nodes = if e.nodes.is_empty() {
-                    String::new()
-                } else {
-                    format!("  [{}]", e.nodes.join(","))
-                };
-                s.push_str(&format!(
-                    "{} {} {:16} {}{}\n",
-                    rfc3339(e.at),
-                    marker,
-                    e.kind.as_str(),
-                    e.what,
-                    nodes
-                ));
-            }
-            s
-        }
+        TimelineFormat::Json => report::timeline::json(&events),
+        TimelineFormat::Text => report::timeline::text(&events),
     };
     finish(write_out(a.out.as_deref(), text.as_bytes()), analysis)
 }

@@ -217,27 +217,3 @@ pub fn check(snap: &Snapshot) -> Consistency {
     c.current_key.sort();
     c
 }
-
-impl Consistency {
-    /// JSON form for `harrow graph -o json`.
-    pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::json;
-        json!({
-            "disagreements": self.disagreements.iter().map(|d| json!({
-                "file": d.file,
-                "variants": d.variants.iter().map(|v| json!({
-                    "id": v.sha256,
-                    "first": v.first,
-                    "nodes": v.holders.iter().map(|h| h.0.clone()).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-            "stale_copies": self.stale.iter().map(|s| json!({
-                "node": s.node, "file": s.file, "source": s.source, "path": s.logical,
-                "compared_with": s.compared_with,
-            })).collect::<Vec<_>>(),
-            "service_current_key": self.current_key.iter().map(|k| json!({
-                "node": k.node, "source": k.source, "path": k.logical, "position": k.position,
-            })).collect::<Vec<_>>(),
-        })
-    }
-}

@@ -1,6 +1,7 @@
 //! The credential model built from the snapshot: the certificate inventory (`certs`), where
-//! credentials sit and who owns them (`inventory`), the trust graph with its queries and exports
-//! (`trust`, petgraph), and the cliff calendar (`timeline`).
+//! credentials sit and who owns them (`inventory`), the trust graph with its queries (`trust`,
+//! petgraph), and the cliff calendar (`timeline`). Data and queries only: every output format is
+//! rendered in `report`.
 
 pub mod certs;
 pub mod consistency;

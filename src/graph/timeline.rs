@@ -1,6 +1,6 @@
 //! The "cliff calendar": dated events from the reference time forward — when live certificates
 //! enter the renew window, expire, or stop verifying because their CA expires first — with the
-//! collection times and the reference time marked.
+//! collection times and the reference time marked. Rendered by `report::timeline`.
 
 use time::{Duration, OffsetDateTime};
 

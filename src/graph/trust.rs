@@ -3,14 +3,14 @@
 //! cluster nodes, with edges `signs`, `pairs-with`, `trusts`, `presents`, `holds`, `verifies`.
 //!
 //! Queries: `blast_radius` (what stops working if a CA, certificate or key expires or is
-//! replaced). Exports: dot, mermaid, JSON.
+//! replaced) and `resolve_id`. The graph is rendered (dot, mermaid, JSON, blast-radius listing)
+//! by `report::graph`.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
-use serde_json::{Value, json};
 
 use super::certs::Inventory;
 use super::inventory::{InUse, in_use_of_host_path};
@@ -104,7 +104,8 @@ impl Vertex {
         }
     }
 
-    fn kind(&self) -> &'static str {
+    /// The vertex kind as exports name it (`cert`, `key`, `bundle`, …).
+    pub fn kind(&self) -> &'static str {
         match self {
             Vertex::Cert { .. } => "cert",
             Vertex::Key { .. } => "key",
@@ -804,169 +805,4 @@ pub fn blast_radius(g: &TrustGraph, start: &[NodeIndex]) -> Vec<NodeIndex> {
     let mut out: Vec<NodeIndex> = seen.into_iter().filter(|i| !start.contains(i)).collect();
     out.sort_by_key(|i| g.graph[*i].id());
     out
-}
-
-/// Every vertex's id, by vertex index (ids are built once, not per comparison).
-fn vertex_ids(g: &TrustGraph) -> Vec<String> {
-    g.graph.node_weights().map(Vertex::id).collect()
-}
-
-/// An edge by vertex ids: (from, kind, to).
-type EdgeIds<'a> = (&'a str, &'static str, &'a str);
-
-/// Sorted (vertices with their ids, edges by ids).
-fn sorted<'a>(
-    g: &'a TrustGraph,
-    ids: &'a [String],
-) -> (Vec<(&'a str, &'a Vertex)>, Vec<EdgeIds<'a>>) {
-    let mut vs: Vec<(&str, &Vertex)> = ids
-        .iter()
-        .map(String::as_str)
-        .zip(g.graph.node_weights())
-        .collect();
-    vs.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let mut es: Vec<EdgeIds<'_>> = g
-        .graph
-        .edge_references()
-        .map(|e| {
-            (
-                ids[e.source().index()].as_str(),
-                e.weight().as_str(),
-                ids[e.target().index()].as_str(),
-            )
-        })
-        .collect();
-    es.sort_unstable();
-    (vs, es)
-}
-
-/// JSON export: `{"vertices": [{id, kind, label}], "edges": [{from, kind, to}], …}` with the
-/// caller's `consistency` and `tokens` sections, written pretty-printed to `w` without building
-/// a JSON tree (a 100,000-certificate graph is hundreds of thousands of vertices and edges).
-/// Keys are in alphabetical order.
-pub fn write_json(
-    g: &TrustGraph,
-    consistency: &Value,
-    tokens: &Value,
-    w: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
-    #[derive(serde::Serialize)]
-    struct VertexJson<'a> {
-        id: &'a str,
-        kind: &'static str,
-        label: String,
-    }
-    #[derive(serde::Serialize)]
-    struct EdgeJson<'a> {
-        from: &'a str,
-        kind: &'static str,
-        to: &'a str,
-    }
-    /// The edge list, serialised lazily.
-    struct Edges<'a>(&'a [EdgeIds<'a>]);
-    impl serde::Serialize for Edges<'_> {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(
-                self.0
-                    .iter()
-                    .map(|&(from, kind, to)| EdgeJson { from, kind, to }),
-            )
-        }
-    }
-    /// The vertex list, serialised lazily.
-    struct Vertices<'a>(&'a [(&'a str, &'a Vertex)]);
-    impl serde::Serialize for Vertices<'_> {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(self.0.iter().map(|&(id, v)| VertexJson {
-                id,
-                kind: v.kind(),
-                label: v.label(),
-            }))
-        }
-    }
-    #[derive(serde::Serialize)]
-    struct GraphJson<'a> {
-        consistency: &'a Value,
-        edges: Edges<'a>,
-        key_mismatches: Vec<Value>,
-        key_problems: Vec<Value>,
-        tokens: &'a Value,
-        unpinned_tokens: Vec<Value>,
-        vertices: Vertices<'a>,
-    }
-    let ids = vertex_ids(g);
-    let (vs, es) = sorted(g, &ids);
-    let doc = GraphJson {
-        consistency,
-        edges: Edges(&es),
-        key_mismatches: g.mismatches.iter().map(|m| json!({
-            "node": m.node, "source": m.source, "cert": m.cert_path, "key": m.key_path,
-        })).collect(),
-        key_problems: g.key_problems.iter().map(|k| json!({
-            "node": k.node, "source": k.source, "path": k.path, "reason": k.reason,
-        })).collect(),
-        tokens,
-        unpinned_tokens: g.unpinned.iter().map(|u| json!({
-            "node": u.node, "source": u.source, "path": u.logical, "line": u.line, "pinned_hash": u.pinned_hash,
-        })).collect(),
-        vertices: Vertices(&vs),
-    };
-    serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;
-    w.write_all(b"\n")
-}
-
-fn quote(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
-/// Graphviz dot export.
-pub fn to_dot(g: &TrustGraph) -> String {
-    let ids = vertex_ids(g);
-    let (vs, es) = sorted(g, &ids);
-    let mut o = String::from("digraph trust {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n");
-    for (id, v) in vs {
-        let shape = match v {
-            Vertex::Cert { is_ca: true, .. } => "box, style=bold",
-            Vertex::Cert { .. } => "box",
-            Vertex::Key { .. } => "ellipse",
-            Vertex::Node { .. } => "house",
-            _ => "folder",
-        };
-        o.push_str(&format!(
-            "  \"{}\" [label=\"{}\", shape={}];\n",
-            quote(id),
-            quote(&v.label()),
-            shape
-        ));
-    }
-    for (a, k, b) in es {
-        o.push_str(&format!(
-            "  \"{}\" -> \"{}\" [label=\"{}\"];\n",
-            quote(a),
-            quote(b),
-            k
-        ));
-    }
-    o.push_str("}\n");
-    o
-}
-
-/// Mermaid flowchart export (ids replaced by short stable names).
-pub fn to_mermaid(g: &TrustGraph) -> String {
-    let ids = vertex_ids(g);
-    let (vs, es) = sorted(g, &ids);
-    let names: HashMap<&str, String> = vs
-        .iter()
-        .enumerate()
-        .map(|(i, (id, _))| (*id, format!("v{i}")))
-        .collect();
-    let mut o = String::from("flowchart LR\n");
-    for (id, v) in &vs {
-        let label = v.label().replace('"', "'");
-        o.push_str(&format!("  {}[\"{}\"]\n", names[id], label));
-    }
-    for (a, k, b) in es {
-        o.push_str(&format!("  {} -->|{}| {}\n", names[a], k, names[b]));
-    }
-    o
 }

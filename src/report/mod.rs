@@ -1,10 +1,22 @@
-//! Renderers of the analysis: text (for people) and JSON (the contract in
-//! `docs/analyze.schema.json`). Both are deterministic: same inputs and reference time, same bytes.
+//! Every output format harrow produces is rendered here, and only here; the stages below
+//! (`snapshot`, `graph`, `checks`) hold data and queries, never formats. One file per output:
+//!
+//! | module | renders |
+//! |---|---|
+//! | `text` | `harrow analyze` (for people) |
+//! | `json` | `harrow analyze -o json` (schema `docs/analyze.schema.json`), streamed |
+//! | `certs` | `harrow certs`: table, csv, and the `certificates` array (streamed, also embedded in the analyze JSON) |
+//! | `graph` | `harrow graph`: JSON (streamed, schema `docs/graph.schema.json`, with the consistency and tokens sections), dot, mermaid, and the `--blast-radius` listing (text, JSON) |
+//! | `timeline` | `harrow timeline`: text, JSON |
+//!
+//! All are deterministic: same inputs and reference time, same bytes.
 
 pub mod certs;
+pub mod graph;
 pub mod json;
 pub mod rules;
 pub mod text;
+pub mod timeline;
 
 use std::collections::BTreeMap;
 
@@ -28,6 +40,12 @@ pub fn by_status(a: &Analysis) -> BTreeMap<CoverageStatus, usize> {
         *m.entry(c.status).or_default() += 1;
     }
     m
+}
+
+/// A value as pretty-printed JSON with a final newline (the whole-document outputs that are small
+/// enough to build as one string).
+fn pretty_line(v: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
 }
 
 pub fn status_str(s: CoverageStatus) -> &'static str {
