@@ -420,6 +420,21 @@ pub fn tree_root(host: &str) -> Option<&str> {
     Some(&host[..DATA_DIR.len() + second + 1])
 }
 
+/// Where a host path begins inside a logical path, first match first: the data directory, the
+/// staging tree's `opt/rke2/`, the Rancher configs' `etc/rancher/`.
+pub const HOST_PART_ANCHORS: [&str; 3] = [DATA_DIR, "opt/rke2/", "etc/rancher/"];
+
+/// The host path inside a logical path (`b.zip!n1/var/lib/rancher/rke2/…` →
+/// `var/lib/rancher/rke2/…`): the last `!` part from the first [`HOST_PART_ANCHORS`] found in
+/// it, or that whole part.
+pub fn host_part(logical: &str) -> &str {
+    let inner = logical.rsplit('!').next().unwrap_or(logical);
+    HOST_PART_ANCHORS
+        .iter()
+        .find_map(|a| inner.find(a))
+        .map_or(inner, |i| &inner[i..])
+}
+
 /// A host path relative to the data directory (`server/tls/server-ca.crt`).
 pub fn data_relative(host: &str) -> Option<&str> {
     host.strip_prefix(DATA_DIR)
@@ -588,6 +603,23 @@ mod tests {
             tree_root("var/lib/rancher/rke2/server/tls-1794967200"),
             None
         );
+    }
+
+    #[test]
+    fn host_paths_are_found_inside_logical_paths() {
+        assert_eq!(
+            host_part("b.zip!n1/var/lib/rancher/rke2/server/tls/x.crt"),
+            "var/lib/rancher/rke2/server/tls/x.crt"
+        );
+        assert_eq!(
+            host_part("n1.tgz!n1/opt/rke2/server/tls/server-ca.crt"),
+            "opt/rke2/server/tls/server-ca.crt"
+        );
+        assert_eq!(
+            host_part("n1/etc/rancher/rke2/rke2.yaml"),
+            "etc/rancher/rke2/rke2.yaml"
+        );
+        assert_eq!(host_part("a.zip!n1/logs/x.log"), "n1/logs/x.log");
     }
 
     #[test]
