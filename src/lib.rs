@@ -6,6 +6,8 @@
 //! inputs ──► ingest ──► snapshot ──► pki + graph ──► checks ──► report
 //! ```
 //!
+//! - [`layout`] declares the RKE2/Harvester on-disk layout every stage names paths by: data
+//!   and config directories, CA files and agent copies, staged and backup trees, token places.
 //! - [`ingest`] reads archives (zip, nested zip, tar, tar.gz, tar.xz, directories) safely and
 //!   streams only the entries the analysis asked for into bounded memory.
 //! - [`snapshot`] merges the inputs of one cluster into one model: virtual files with provenance,
@@ -26,6 +28,7 @@ pub mod cli;
 pub mod error;
 pub mod graph;
 pub mod ingest;
+pub mod layout;
 pub mod model;
 pub mod par;
 pub mod pki;

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use base64::Engine as _;
 use time::OffsetDateTime;
 
-use super::inventory::{InUse, Owner, in_use_of_host_path, is_credential_file, owner_of_ca};
+use super::inventory::{InUse, Owner, in_use_of_host_path, owner_of_ca};
+use crate::layout::{self, is_credential_file};
 use crate::pki::{self, Cert, ChainStatus};
 use crate::snapshot::Snapshot;
 
@@ -166,7 +167,7 @@ fn collect_file(
     out: &mut Vec<Found>,
     problems: &mut Vec<ParseProblem>,
 ) {
-    let certs = if loc.path.ends_with("dynamic-cert.json") {
+    let certs = if layout::is_dynamic_cert(&loc.path) {
         pki::dynamic_cert::parse_dynamic_cert(data).and_then(|d| match d.certs {
             Some(r) => r.map(|v| v.into_iter().map(Arc::new).collect()),
             None => Err(pki::PkiError::Empty("certificate")),
@@ -292,12 +293,12 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Keyed> {
             // Keys, key fingerprints and signing requests are read by the trust graph.
             if !is_credential_file(host)
                 || host.ends_with(".key")
-                || host.ends_with(".pub-fingerprint")
+                || host.ends_with(layout::FINGERPRINT_SUFFIX)
                 || host.ends_with(".csr")
             {
                 continue;
             }
-            let is_kubeconfig = host.ends_with(".kubeconfig") || host.ends_with("rke2.yaml");
+            let is_kubeconfig = layout::is_kubeconfig(host);
             let host_path: Arc<str> = Arc::from(host.as_str());
             for hf in copies {
                 let Some(tree) = snap.trees.get(hf.input) else {
@@ -570,10 +571,9 @@ fn assign_owners(certs: &mut BTreeMap<String, CertEntry>) {
 /// True when a location sits in `server/tls/kube-controller-manager/` or `kube-scheduler/`.
 fn in_component_cert_dir(e: &CertEntry) -> bool {
     e.locations.iter().any(|l| {
-        l.host_path.as_deref().is_some_and(|h| {
-            h.contains("/server/tls/kube-controller-manager/")
-                || h.contains("/server/tls/kube-scheduler/")
-        })
+        l.host_path
+            .as_deref()
+            .is_some_and(|h| layout::component_of_cert(h).is_some())
     })
 }
 

@@ -4,19 +4,18 @@
 
 use std::collections::BTreeMap;
 
+use crate::layout::{self, AgentCopy, CaFile};
 use crate::pki;
 use crate::snapshot::{HostBytes, HostFile, Role, Snapshot};
 
-const TLS: &str = "var/lib/rancher/rke2/server/tls/";
-const AGENT: &str = "var/lib/rancher/rke2/agent/";
-
-/// The cluster CA files compared across servers.
+/// The cluster CA files compared across servers, inside `server/tls/` (the names of
+/// [`CaFile::ALL`], for callers that join them to the directory themselves).
 pub const CA_FILES: [&str; 5] = [
-    "server-ca.crt",
-    "client-ca.crt",
-    "request-header-ca.crt",
-    "etcd/server-ca.crt",
-    "etcd/peer-ca.crt",
+    CaFile::ServerCa.tls_name(),
+    CaFile::ClientCa.tls_name(),
+    CaFile::RequestHeaderCa.tls_name(),
+    CaFile::EtcdServerCa.tls_name(),
+    CaFile::EtcdPeerCa.tls_name(),
 ];
 
 /// One version of a file and the nodes holding it.
@@ -94,7 +93,7 @@ fn variants(snap: &Snapshot, host: &str, servers: &[&str], keys: bool) -> Vec<Va
         let Some(node) = snap.nodes.get(*name) else {
             continue;
         };
-        let fp_host = format!("{host}.pub-fingerprint");
+        let fp_host = format!("{host}{}", layout::FINGERPRINT_SUFFIX);
         let (copies, is_fp) = match (node.files.get(host), node.files.get(&fp_host)) {
             (Some(c), _) => (c, false),
             (None, Some(c)) => (c, true),
@@ -135,45 +134,37 @@ pub fn check(snap: &Snapshot) -> Consistency {
         .filter(|n| n.roles.contains(&Role::Server))
         .map(|n| n.name.as_str())
         .collect();
-    let mut current_bundles: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for f in CA_FILES {
-        let v = variants(snap, &format!("{TLS}{f}"), &servers, false);
-        if let Some(first) = f
-            .strip_suffix(".crt")
-            .filter(|s| *s == "server-ca" || *s == "client-ca")
-        {
-            current_bundles.insert(
-                if first == "server-ca" {
-                    "server-ca.crt"
-                } else {
-                    "client-ca.crt"
-                },
-                v.iter().map(|x| x.sha256.clone()).collect(),
-            );
+    let mut current_bundles: BTreeMap<AgentCopy, Vec<String>> = BTreeMap::new();
+    for ca in CaFile::ALL {
+        let v = variants(snap, ca.host_path(), &servers, false);
+        if let Some(copy) = ca.agent_copy() {
+            current_bundles.insert(copy, v.iter().map(|x| x.sha256.clone()).collect());
         }
         if v.len() > 1 {
             c.disagreements.push(Disagreement {
-                file: format!("server/tls/{f}"),
+                file: ca.data_relative().into(),
                 variants: v,
             });
         }
     }
-    let sa = variants(snap, &format!("{TLS}service.key"), &servers, true);
+    let sa = variants(snap, layout::SERVICE_KEY, &servers, true);
     if sa.len() > 1 {
         c.disagreements.push(Disagreement {
-            file: "server/tls/service.key".into(),
+            file: layout::data_relative(layout::SERVICE_KEY)
+                .unwrap_or(layout::SERVICE_KEY)
+                .into(),
             variants: sa,
         });
     }
     // Agents' copies against the servers' bundles (only when some server bundle is known).
     for node in snap.nodes.values() {
-        for f in ["server-ca.crt", "client-ca.crt"] {
-            let Some(known) = current_bundles.get(f).filter(|k| !k.is_empty()) else {
+        for copy in AgentCopy::ALL {
+            let Some(known) = current_bundles.get(&copy).filter(|k| !k.is_empty()) else {
                 continue;
             };
             let Some((data, source, logical)) = node
                 .files
-                .get(&format!("{AGENT}{f}"))
+                .get(copy.host_path())
                 .and_then(|cp| read(snap, cp))
             else {
                 continue;
@@ -181,26 +172,26 @@ pub fn check(snap: &Snapshot) -> Consistency {
             if !known.contains(&pki::sha256_hex(data)) {
                 c.stale.push(StaleCopy {
                     node: node.name.clone(),
-                    file: format!("agent/{f}"),
+                    file: copy.data_relative().into(),
                     source,
                     logical,
-                    compared_with: format!("server/tls/{f}"),
+                    compared_with: copy.mirrors().data_relative().into(),
                 });
             }
         }
         // service.current.key must be the first key of service.key.
         let get = |h: &str| -> Option<(Vec<String>, String, String)> {
-            if let Some(cp) = node.files.get(&format!("{TLS}{h}")) {
+            if let Some(cp) = node.files.get(h) {
                 read(snap, cp).map(|(d, s, l)| (key_list(d, false), s, l))
             } else {
                 node.files
-                    .get(&format!("{TLS}{h}.pub-fingerprint"))
+                    .get(&format!("{h}{}", layout::FINGERPRINT_SUFFIX))
                     .and_then(|cp| read(snap, cp))
                     .map(|(d, s, l)| (key_list(d, true), s, l))
             }
         };
         if let (Some((list, _, _)), Some((cur, source, logical))) =
-            (get("service.key"), get("service.current.key"))
+            (get(layout::SERVICE_KEY), get(layout::SERVICE_CURRENT_KEY))
             && let Some(cur) = cur.first()
             && list.first() != Some(cur)
         {

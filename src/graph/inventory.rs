@@ -6,11 +6,16 @@
 //! - *backup*: `server/tls-<unix>/**`, `agent/tls-<unix>/**`;
 //! - *object*: from a bundle object (ConfigMap, setting, webhook `caBundle`, node annotation).
 //!
+//! The first three are the layout's trees ([`layout::in_use_of`]).
+//!
 //! Owners: RKE2 cluster CAs (server, client, request-header, etcd server, etcd peer) are `rke2`;
 //! custom roots and intermediates `custom-root`; CAs of components that rotate themselves
 //! (kubevirt, CDI, rancher-webhook) `component`; Rancher's `cacerts` CA `rancher`.
 
 use serde::Serialize;
+
+pub use crate::layout::is_credential_file;
+use crate::layout::{self, Tree};
 
 /// Where a certificate occurrence sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -56,72 +61,27 @@ impl Owner {
     }
 }
 
-const DATA_DIR: &str = "var/lib/rancher/rke2/";
-
-/// True for a `tls-<unix seconds>` backup directory name made by `rke2 certificate rotate`.
-fn is_backup_dir(name: &str) -> bool {
-    name.strip_prefix("tls-")
-        .is_some_and(|d| !d.is_empty() && d.len() <= 12 && d.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Classify a host path (no leading `/`) of a node. `None` when the path is not a place
-/// credentials are read from.
-pub fn in_use_of_host_path(host: &str) -> Option<InUse> {
-    if host.starts_with("opt/rke2/server/") {
-        return Some(InUse::Staged);
-    }
-    if host == "etc/rancher/rke2/rke2.yaml" {
-        return Some(InUse::Live);
-    }
-    let rest = host.strip_prefix(DATA_DIR)?;
-    let mut parts = rest.split('/');
-    match (parts.next(), parts.next()) {
-        (Some("server"), Some("rotate-ca")) => Some(InUse::Staged),
-        (Some("server" | "agent"), Some(d)) if is_backup_dir(d) => Some(InUse::Backup),
-        (Some("server"), Some("tls")) => Some(InUse::Live),
-        (Some("server"), Some("cred")) => Some(InUse::Live),
-        (Some("server"), Some(f)) if parts.next().is_none() && f.ends_with(".key") => {
-            Some(InUse::Live)
+impl From<Tree> for InUse {
+    fn from(t: Tree) -> Self {
+        match t {
+            Tree::Live => InUse::Live,
+            Tree::Staged => InUse::Staged,
+            Tree::Backup => InUse::Backup,
         }
-        (Some("agent"), Some(_)) if parts.next().is_none() => Some(InUse::Live),
-        _ => None,
     }
 }
 
-/// True for a file name that may hold certificates, keys or kubeconfigs.
-pub fn is_credential_file(host: &str) -> bool {
-    let name = host.rsplit('/').next().unwrap_or(host);
-    [
-        ".crt",
-        ".pem",
-        ".key",
-        ".kubeconfig",
-        ".pub-fingerprint",
-        ".csr",
-    ]
-    .iter()
-    .any(|s| name.ends_with(s))
-        || name == "dynamic-cert.json"
-        || name == "rke2.yaml"
+/// Classify a host path (no leading `/`) of a node by [`layout::in_use_of`]. `None` when the
+/// path is not a place credentials are read from.
+pub fn in_use_of_host_path(host: &str) -> Option<InUse> {
+    layout::in_use_of(host).map(InUse::from)
 }
 
 /// The owner of a CA, from its common name (and, for bundle objects, where it was found).
 pub fn owner_of_ca(common_name: &str, object_hint: Option<&str>) -> Owner {
     let cn = common_name.to_ascii_lowercase();
     let base = cn.split('@').next().unwrap_or(&cn);
-    const RKE2: [&str; 10] = [
-        "rke2-server-ca",
-        "rke2-client-ca",
-        "rke2-request-header-ca",
-        "etcd-server-ca",
-        "etcd-peer-ca",
-        "k3s-server-ca",
-        "k3s-client-ca",
-        "k3s-request-header-ca",
-        "rke2-etcd-server-ca",
-        "rke2-etcd-peer-ca",
-    ];
-    if RKE2.contains(&base) {
+    if layout::cluster_ca_of_common_name(base).is_some() {
         return Owner::Rke2;
     }
     if base.ends_with("-root-ca")
@@ -159,41 +119,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn live_staged_and_backup_trees_are_told_apart() {
-        let p = |s: &str| in_use_of_host_path(s);
+    fn trees_map_to_places() {
         assert_eq!(
-            p("var/lib/rancher/rke2/server/tls/server-ca.crt"),
+            in_use_of_host_path(layout::CaFile::ServerCa.host_path()),
             Some(InUse::Live)
         );
         assert_eq!(
-            p("var/lib/rancher/rke2/server/tls/etcd/peer-ca.crt"),
-            Some(InUse::Live)
-        );
-        assert_eq!(
-            p("var/lib/rancher/rke2/agent/client-kubelet.crt"),
-            Some(InUse::Live)
-        );
-        assert_eq!(
-            p("var/lib/rancher/rke2/server/cred/admin.kubeconfig"),
-            Some(InUse::Live)
-        );
-        assert_eq!(p("etc/rancher/rke2/rke2.yaml"), Some(InUse::Live));
-        assert_eq!(
-            p("var/lib/rancher/rke2/server/tls-1732000000/client-admin.crt"),
-            Some(InUse::Backup)
-        );
-        assert_eq!(
-            p("var/lib/rancher/rke2/agent/tls-1732000000/client-kubelet.crt"),
-            Some(InUse::Backup)
-        );
-        assert_eq!(
-            p("var/lib/rancher/rke2/server/rotate-ca/tls/server-ca.crt"),
+            in_use_of_host_path("opt/rke2/server/tls/server-ca.crt"),
             Some(InUse::Staged)
         );
-        assert_eq!(p("opt/rke2/server/tls/server-ca.crt"), Some(InUse::Staged));
-        assert_eq!(p("var/lib/rancher/rke2/agent/containerd/x.crt"), None);
-        assert_eq!(p("var/lib/rancher/rke2/server/tls-abc/x.crt"), None);
-        assert_eq!(p("etc/ssl/certs/ca.pem"), None);
+        assert_eq!(
+            in_use_of_host_path("var/lib/rancher/rke2/agent/tls-1732000000/client-kubelet.crt"),
+            Some(InUse::Backup)
+        );
+        assert_eq!(in_use_of_host_path("etc/ssl/certs/ca.pem"), None);
     }
 
     #[test]
@@ -225,19 +164,5 @@ mod tests {
             Owner::Rancher
         );
         assert_eq!(owner_of_ca("something", None), Owner::Unknown);
-    }
-
-    #[test]
-    fn credential_files_are_recognised_by_name() {
-        assert!(is_credential_file(
-            "var/lib/rancher/rke2/server/tls/server-ca.crt"
-        ));
-        assert!(is_credential_file(
-            "var/lib/rancher/rke2/server/tls/dynamic-cert.json"
-        ));
-        assert!(is_credential_file(
-            "var/lib/rancher/rke2/server/tls/service.key.pub-fingerprint"
-        ));
-        assert!(!is_credential_file("var/lib/rancher/rke2/server/token"));
     }
 }

@@ -5,10 +5,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::layout::{self, CaFile};
 use crate::pki::cahash::{CaHash, CaHashMethod, ca_hash};
 use crate::pki::token::{
-    TokenFound, TokenRole, TokenScan, scan_env_file, scan_rke2_config, scan_token_file,
-    scan_yaml_tree,
+    TokenFound, TokenScan, scan_env_file, scan_rke2_config, scan_token_file, scan_yaml_tree,
 };
 use crate::snapshot::{HostBytes, HostFile, Node, Snapshot};
 
@@ -45,19 +45,6 @@ fn bytes<'a>(snap: &'a Snapshot, copies: &[HostFile]) -> Option<Located<'a>> {
     snap.first_copy(copies)
 }
 
-const DATA: &str = "var/lib/rancher/rke2/";
-
-fn is_env_file(host: &str) -> bool {
-    let name = host.rsplit('/').next().unwrap_or(host);
-    (host.starts_with("etc/systemd/system/")
-        || host.starts_with("usr/local/lib/systemd/system/")
-        || host.starts_with("lib/systemd/system/")
-        || host.starts_with("usr/lib/systemd/system/")
-        || host.starts_with("etc/default/")
-        || host.starts_with("etc/sysconfig/"))
-        && name.starts_with("rke2")
-}
-
 /// Every token of one node.
 pub fn node_tokens(snap: &Snapshot, node: &Node) -> Vec<NodeToken> {
     let mut out = Vec::new();
@@ -74,15 +61,11 @@ pub fn node_tokens(snap: &Snapshot, node: &Node) -> Vec<NodeToken> {
                 });
             }
         };
-    for (name, role) in [
-        ("server/token", TokenRole::Server),
-        ("server/agent-token", TokenRole::Agent),
-    ] {
-        let host = format!("{DATA}{name}");
-        if let Some((data, source, logical)) = node.files.get(&host).and_then(|c| bytes(snap, c)) {
+    for (host, role) in layout::TOKEN_FILES {
+        if let Some((data, source, logical)) = node.files.get(host).and_then(|c| bytes(snap, c)) {
             push_scan(
-                scan_token_file(&host, data, role),
-                &host,
+                scan_token_file(host, data, role),
+                host,
                 &source,
                 &logical,
                 &mut out,
@@ -90,15 +73,12 @@ pub fn node_tokens(snap: &Snapshot, node: &Node) -> Vec<NodeToken> {
         }
     }
     // config.yaml and drop-ins, merged.
-    let cfg_host = "etc/rancher/rke2/config.yaml";
+    let cfg_host = layout::CONFIG_FILE;
     let cfg = node.files.get(cfg_host).and_then(|c| bytes(snap, c));
     let dropins: Vec<(String, Located)> = node
         .files
         .iter()
-        .filter(|(h, _)| {
-            h.starts_with("etc/rancher/rke2/config.yaml.d/")
-                && (h.ends_with(".yaml") || h.ends_with(".yml"))
-        })
+        .filter(|(h, _)| layout::is_config_drop_in(h))
         .filter_map(|(h, c)| bytes(snap, c).map(|b| (h.clone(), b)))
         .collect();
     let merged = scan_rke2_config(
@@ -156,7 +136,7 @@ pub fn node_tokens(snap: &Snapshot, node: &Node) -> Vec<NodeToken> {
         let Some((data, source, logical)) = bytes(snap, copies) else {
             continue;
         };
-        if is_env_file(host) {
+        if layout::is_unit_env_file(host) {
             let scan = scan_env_file(host, data);
             // `RKE2_TOKEN_FILE=` / `RKE2_AGENT_TOKEN_FILE=`: the token lives in that file.
             for r in &scan.file_refs {
@@ -172,11 +152,7 @@ pub fn node_tokens(snap: &Snapshot, node: &Node) -> Vec<NodeToken> {
                 }
             }
             push_scan(scan, host, &source, &logical, &mut out);
-        } else if (host.starts_with("etc/rancher/rancherd/")
-            && (host.ends_with(".yaml") || host.ends_with(".yml")))
-            || (host.starts_with("oem/")
-                && (host.ends_with(".yaml") || host.ends_with(".yml") || host.ends_with(".config")))
-        {
+        } else if layout::is_rancherd_config(host) || layout::is_oem_config(host) {
             push_scan(
                 scan_yaml_tree(host, data),
                 host,
@@ -188,9 +164,7 @@ pub fn node_tokens(snap: &Snapshot, node: &Node) -> Vec<NodeToken> {
     }
     // With no token in the config, the token file is what a server uses.
     if merged.token.is_none()
-        && let Some(t) = out
-            .iter_mut()
-            .find(|t| t.host_path == format!("{DATA}server/token"))
+        && let Some(t) = out.iter_mut().find(|t| t.host_path == layout::SERVER_TOKEN)
     {
         t.effective = true;
     }
@@ -203,8 +177,8 @@ pub fn served_hashes(snap: &Snapshot) -> Vec<ServedHash> {
     let mut out = Vec::new();
     for node in snap.nodes.values() {
         {
-            let host = format!("{DATA}server/tls/server-ca.crt");
-            let Some((data, _, _)) = node.files.get(&host).and_then(|c| bytes(snap, c)) else {
+            let host = CaFile::ServerCa.host_path();
+            let Some((data, _, _)) = node.files.get(host).and_then(|c| bytes(snap, c)) else {
                 continue;
             };
             let Ok(hash) = ca_hash(data) else { continue };
@@ -218,7 +192,7 @@ pub fn served_hashes(snap: &Snapshot) -> Vec<ServedHash> {
             };
             out.push(ServedHash {
                 node: node.name.clone(),
-                host_path: host,
+                host_path: host.to_string(),
                 hash,
                 cert_fingerprint,
             });

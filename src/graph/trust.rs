@@ -14,6 +14,7 @@ use petgraph::visit::EdgeRef;
 
 use super::certs::Inventory;
 use super::inventory::{InUse, in_use_of_host_path};
+use crate::layout::{self, CaFile, short_path as short};
 use crate::pki::{self, Pairing};
 use crate::snapshot::Snapshot;
 
@@ -117,12 +118,6 @@ impl Vertex {
             Vertex::Csr { .. } => "csr",
         }
     }
-}
-
-fn short(path: &str) -> &str {
-    path.strip_prefix("var/lib/rancher/rke2/server/tls/")
-        .or_else(|| path.strip_prefix("var/lib/rancher/rke2/"))
-        .unwrap_or(path)
 }
 
 /// Edge kinds.
@@ -322,7 +317,7 @@ pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
         // certificate of a leaf file is presented by its node.
         for l in &e.locations {
             let bundle_path: &str = l.host_path.as_deref().unwrap_or(&l.path);
-            if is_kubeconfig_path(bundle_path) {
+            if layout::is_kubeconfig(bundle_path) {
                 continue; // kubeconfigs are added with their file references below
             }
             if e.cert.is_ca && is_ca_bundle_path(bundle_path) {
@@ -440,10 +435,6 @@ fn node_vertex(
     i
 }
 
-fn is_kubeconfig_path(p: &str) -> bool {
-    p.ends_with(".kubeconfig") || p.ends_with("/rke2.yaml") || p == "rke2.yaml"
-}
-
 /// Resolve a path named inside a kubeconfig to a host path of the same node: absolute paths
 /// lose their leading `/`, relative ones are taken from the kubeconfig's directory.
 fn host_ref(kubeconfig_host: &str, named: &str) -> String {
@@ -472,7 +463,7 @@ fn host_ref(kubeconfig_host: &str, named: &str) -> String {
 fn add_kubeconfigs(snap: &Snapshot, g: &mut TrustGraph) {
     for node in snap.nodes.values() {
         for (host, copies) in &node.files {
-            if !is_kubeconfig_path(host) || in_use_of_host_path(host).is_none() {
+            if !layout::is_kubeconfig(host) || in_use_of_host_path(host).is_none() {
                 continue;
             }
             let Some((data, _, _)) = file_bytes(snap, copies) else {
@@ -586,13 +577,14 @@ fn add_keys(snap: &Snapshot, inv: &Inventory, g: &mut TrustGraph) {
             if in_use_of_host_path(host).is_none() {
                 continue;
             }
-            let (stem, fingerprint_file) = if let Some(s) = host.strip_suffix(".pub-fingerprint") {
-                (s.strip_suffix(".key").unwrap_or(s).to_string(), true)
-            } else if let Some(s) = host.strip_suffix(".key") {
-                (s.to_string(), false)
-            } else {
-                continue;
-            };
+            let (stem, fingerprint_file) =
+                if let Some(s) = host.strip_suffix(layout::FINGERPRINT_SUFFIX) {
+                    (s.strip_suffix(".key").unwrap_or(s).to_string(), true)
+                } else if let Some(s) = host.strip_suffix(".key") {
+                    (s.to_string(), false)
+                } else {
+                    continue;
+                };
             let Some((data, source, logical)) = file_bytes(snap, copies) else {
                 continue;
             };
@@ -629,7 +621,7 @@ fn add_keys(snap: &Snapshot, inv: &Inventory, g: &mut TrustGraph) {
                     continue;
                 }
             };
-            let name = host.rsplit('/').next().unwrap_or(host);
+            let name = layout::file_name(host);
             let key_vertices: Vec<NodeIndex> = spkis
                 .iter()
                 .map(|(s, _)| {
@@ -639,7 +631,7 @@ fn add_keys(snap: &Snapshot, inv: &Inventory, g: &mut TrustGraph) {
                     })
                 })
                 .collect();
-            if name.starts_with("service.") {
+            if layout::is_service_key_name(name) {
                 let set = g.vertex(Vertex::SaKeySet {
                     node: node.name.clone(),
                     path: host.clone(),
@@ -699,13 +691,14 @@ fn add_keys(snap: &Snapshot, inv: &Inventory, g: &mut TrustGraph) {
 /// `ca:etcd-peer`, `sa-key`).
 pub fn resolve_id(g: &TrustGraph, inv: &Inventory, id: &str) -> Result<Vec<NodeIndex>, String> {
     let well_known = match id {
-        "ca:server" => Some("rke2-server-ca"),
-        "ca:client" => Some("rke2-client-ca"),
-        "ca:request-header" => Some("rke2-request-header-ca"),
-        "ca:etcd-server" => Some("etcd-server-ca"),
-        "ca:etcd-peer" => Some("etcd-peer-ca"),
+        "ca:server" => Some(CaFile::ServerCa),
+        "ca:client" => Some(CaFile::ClientCa),
+        "ca:request-header" => Some(CaFile::RequestHeaderCa),
+        "ca:etcd-server" => Some(CaFile::EtcdServerCa),
+        "ca:etcd-peer" => Some(CaFile::EtcdPeerCa),
         _ => None,
-    };
+    }
+    .map(CaFile::common_name);
     let mut out = Vec::new();
     if let Some(prefix) = well_known {
         for (fp, e) in &inv.certs {
@@ -729,7 +722,7 @@ pub fn resolve_id(g: &TrustGraph, inv: &Inventory, id: &str) -> Result<Vec<NodeI
         out.extend(
             g.graph
                 .node_indices()
-                .filter(|i| matches!(&g.graph[*i], Vertex::SaKeySet { path, .. } if path.ends_with("service.key"))),
+                .filter(|i| matches!(&g.graph[*i], Vertex::SaKeySet { path, .. } if path.ends_with(layout::file_name(layout::SERVICE_KEY)))),
         );
     } else if let Some(hex) = id.strip_prefix("sha256:") {
         let hex = hex.to_ascii_lowercase();

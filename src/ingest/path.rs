@@ -122,8 +122,8 @@ mod tests {
     #[test]
     fn links_resolve_inside_the_tree_only() {
         assert_eq!(
-            resolve_link("var/lib/rancher/rke2/server/node-token", "token", false).as_deref(),
-            Some("var/lib/rancher/rke2/server/token")
+            resolve_link(crate::layout::NODE_TOKEN, "token", false).as_deref(),
+            Some(crate::layout::SERVER_TOKEN)
         );
         assert_eq!(resolve_link("a/b/l", "../c", false).as_deref(), Some("a/c"));
         assert_eq!(resolve_link("a/l", "/etc/passwd", false), None);

@@ -45,7 +45,7 @@ struct RawMeta {
 /// the position, never the text).
 pub fn parse_dynamic_cert(data: &[u8]) -> Result<DynamicCert, PkiError> {
     let mut raw: RawSecret = serde_json::from_slice(data).map_err(|e| PkiError::Document {
-        what: "dynamic-cert.json",
+        what: crate::layout::file_name(crate::layout::DYNAMIC_CERT),
         detail: format!("JSON error at line {} column {}", e.line(), e.column()),
     })?;
     let crt = raw.data.remove("tls.crt");

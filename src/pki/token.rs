@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::PkiError;
 use super::secret::{Secret, is_masked};
+use crate::layout;
 
 const PREFIX: &str = "K10";
 
@@ -125,14 +126,8 @@ pub fn parse_token(raw: &str) -> Result<Token, PkiError> {
     }
 }
 
-/// Which token a source names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TokenRole {
-    /// `token`, `RKE2_TOKEN`, `server/token`.
-    Server,
-    /// `agent-token`, `RKE2_AGENT_TOKEN`, `server/agent-token`.
-    Agent,
-}
+/// Which token a source names (declared with the token places in [`crate::layout`]).
+pub use crate::layout::TokenRole;
 
 /// A token found in a source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,12 +253,12 @@ pub fn scan_env_file(source: &str, data: &[u8]) -> TokenScan {
         };
         let key = key.trim();
         let value = unquote(value.trim());
-        let role = match key {
-            "RKE2_TOKEN" | "K3S_TOKEN" => (TokenRole::Server, false),
-            "RKE2_AGENT_TOKEN" | "K3S_AGENT_TOKEN" => (TokenRole::Agent, false),
-            "RKE2_TOKEN_FILE" | "K3S_TOKEN_FILE" => (TokenRole::Server, true),
-            "RKE2_AGENT_TOKEN_FILE" | "K3S_AGENT_TOKEN_FILE" => (TokenRole::Agent, true),
-            _ => continue,
+        let Some(role) = layout::ENV_TOKEN_VARS
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, role, file)| (*role, *file))
+        else {
+            continue;
         };
         if role.1 {
             if !is_masked(value) {
@@ -324,10 +319,7 @@ pub fn scan_rke2_config(config: Option<(&str, &[u8])>, dropins: &[(&str, &[u8])]
         };
         let Value::Object(map) = value else { continue };
         let mut scan = TokenScan::default();
-        for (key, role) in [
-            ("token", TokenRole::Server),
-            ("agent-token", TokenRole::Agent),
-        ] {
+        for (key, role) in layout::CONFIG_TOKEN_KEYS {
             if let Some(v) = map.get(key) {
                 let line = find_line(&text, key, scalar(v).as_deref());
                 let before = scan.found.len();
@@ -344,10 +336,7 @@ pub fn scan_rke2_config(config: Option<(&str, &[u8])>, dropins: &[(&str, &[u8])]
                 }
             }
         }
-        for (key, role) in [
-            ("token-file", TokenRole::Server),
-            ("agent-token-file", TokenRole::Agent),
-        ] {
+        for (key, role) in layout::CONFIG_TOKEN_FILE_KEYS {
             if let Some(p) = map.get(key).and_then(scalar).filter(|p| !is_masked(p)) {
                 let r = TokenFileRef {
                     source: path.to_string(),
@@ -396,11 +385,10 @@ fn walk(source: &str, outer: &str, v: &Value, depth: usize, scan: &mut TokenScan
     match v {
         Value::Object(map) => {
             for (k, val) in map {
-                let role = match k.as_str() {
-                    "token" => Some(TokenRole::Server),
-                    "agent-token" | "agent_token" | "agentToken" => Some(TokenRole::Agent),
-                    _ => None,
-                };
+                let role = layout::YAML_TOKEN_KEYS
+                    .iter()
+                    .find(|(key, _)| key == k)
+                    .map(|(_, role)| *role);
                 if let Some(role) = role
                     && let Some(s) = scalar_or_null(val)
                 {
@@ -408,17 +396,15 @@ fn walk(source: &str, outer: &str, v: &Value, depth: usize, scan: &mut TokenScan
                     scan.add_value(source, line, k, role, &s);
                     continue;
                 }
-                if matches!(k.as_str(), "token-file" | "agent-token-file")
+                if let Some((_, role)) = layout::CONFIG_TOKEN_FILE_KEYS
+                    .iter()
+                    .find(|(key, _)| key == k)
                     && let Some(p) = scalar(val).filter(|p| !is_masked(p))
                 {
                     scan.file_refs.push(TokenFileRef {
                         source: source.into(),
                         line: find_line(outer, k, Some(&p)),
-                        role: if k == "token-file" {
-                            TokenRole::Server
-                        } else {
-                            TokenRole::Agent
-                        },
+                        role: *role,
                         path: p,
                     });
                     continue;
@@ -446,10 +432,7 @@ fn walk(source: &str, outer: &str, v: &Value, depth: usize, scan: &mut TokenScan
 fn scan_lines(source: &str, outer: &str, text: &str, scan: &mut TokenScan) {
     for line in text.lines() {
         let l = line.trim().trim_start_matches("- ");
-        for (key, role) in [
-            ("token", TokenRole::Server),
-            ("agent-token", TokenRole::Agent),
-        ] {
+        for (key, role) in layout::CONFIG_TOKEN_KEYS {
             if let Some(rest) = l
                 .strip_prefix(key)
                 .and_then(|r| r.trim_start().strip_prefix(':'))

@@ -199,11 +199,7 @@ pub fn rows(inv: &Inventory, when: JudgeAt) -> Vec<[String; 10]> {
                 .host_path
                 .as_deref()
                 .map_or_else(|| object_label(&l.path), str::to_string);
-            let file = file
-                .strip_prefix("var/lib/rancher/rke2/server/tls/")
-                .or_else(|| file.strip_prefix("var/lib/rancher/rke2/"))
-                .map(str::to_string)
-                .unwrap_or(file.clone());
+            let file = crate::layout::short_path(&file).to_string();
             let file = if l.index > 0 {
                 format!("{file}[{}]", l.index)
             } else {

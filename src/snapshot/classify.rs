@@ -1,13 +1,15 @@
 //! Recognising what an input is by its content: a Harvester support bundle (a top folder with
 //! `metadata.yaml`, or `yamls/` with `nodes/` or `bundleGenerationError.log`), a node snapshot
-//! (host paths such as `var/lib/rancher/rke2/…` or `etc/rancher/rke2/…` under some prefix, or a
-//! root `snapshot.yaml`), or neither; and the collection-time helpers that go with each.
+//! (host paths such as `var/lib/rancher/rke2/…` or `etc/rancher/rke2/…`, the
+//! [`layout::HOST_ANCHORS`], under some prefix, or a root `snapshot.yaml`), or neither; and the
+//! collection-time helpers that go with each.
 
 use std::collections::BTreeSet;
 
 use time::OffsetDateTime;
 
 use crate::ingest::{InputTree, IssueKind};
+use crate::layout;
 use crate::timefmt::parse_rfc3339;
 
 use super::selector::segments;
@@ -53,14 +55,6 @@ fn prefix_of(segs: &[&str]) -> String {
     }
     s
 }
-
-/// Host-path anchors that make a node snapshot, as segment sequences.
-const HOST_ANCHORS: &[&[&str]] = &[
-    &["var", "lib", "rancher", "rke2"],
-    &["etc", "rancher", "rke2"],
-    &["etc", "rancher", "rancherd"],
-    &["etc", "rancher", "node"],
-];
 
 /// Decide what `tree` is.
 pub fn classify(tree: &InputTree) -> Layout {
@@ -118,6 +112,7 @@ pub fn classify(tree: &InputTree) -> Layout {
     }
 
     // Node snapshot: host anchors (or a root snapshot.yaml) under some prefix.
+    let anchors: Vec<Vec<&str>> = layout::HOST_ANCHORS.iter().map(|a| segments(a)).collect();
     let mut prefixes: BTreeSet<(usize, String)> = BTreeSet::new();
     // The anchor prefix last recorded: a node snapshot's 100,000 paths share one, which is then
     // neither joined nor inserted again.
@@ -125,7 +120,7 @@ pub fn classify(tree: &InputTree) -> Layout {
     for p in &paths {
         let segs = segments(p);
         for j in 0..segs.len() {
-            if HOST_ANCHORS.iter().any(|a| segs[j..].starts_with(a)) {
+            if anchors.iter().any(|a| segs[j..].starts_with(a)) {
                 if last.as_slice() != &segs[..j] || prefixes.is_empty() {
                     prefixes.insert((j, prefix_of(&segs[..j])));
                     last = segs[..j].to_vec();

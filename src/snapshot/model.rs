@@ -100,7 +100,7 @@ pub struct Node {
     pub sources: BTreeSet<String>,
     /// The node's host files by host path without leading `/`
     /// (`var/lib/rancher/rke2/server/tls/server-ca.crt`, `etc/rancher/rke2/config.yaml.d/…`,
-    /// `oem/90_custom.yaml`). Bundle node zips map `configs/etc/…` → `etc/…`,
+    /// `oem/90_custom.yaml`; the places are named in [`crate::layout`]). Bundle node zips map `configs/etc/…` → `etc/…`,
     /// `configs/oem/…` → `oem/…`, `logs/x.log` → `logs/x.log` (a scanned log).
     pub files: BTreeMap<String, Vec<HostFile>>,
     /// Indexes into [`Snapshot::inputs`] of the inputs that cover this node.

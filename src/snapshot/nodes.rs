@@ -12,24 +12,13 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::ingest::InputTree;
+use crate::layout;
 
 use super::certs::first_cert_cn;
 use super::classify::file_stem;
 use super::model::{HostFile, KubeObject, Node, Role, SnapshotManifest};
 use super::selector::segments;
 use super::value::{as_bool, as_str, get, str_at};
-
-/// Host paths that decide roles from files.
-pub const WITNESS_DROP_IN: &str = "etc/rancher/rke2/config.yaml.d/99-harvester-witness.yaml";
-const SERVER_TREE: &str = "var/lib/rancher/rke2/server/";
-const ETCD_TLS: &str = "var/lib/rancher/rke2/server/tls/etcd/";
-const AGENT_TREE: &str = "var/lib/rancher/rke2/agent/";
-const POD_MANIFESTS: &str = "var/lib/rancher/rke2/agent/pod-manifests/";
-const APISERVER_MANIFEST: &str = "var/lib/rancher/rke2/agent/pod-manifests/kube-apiserver.yaml";
-const APISERVER_CERT: &str = "var/lib/rancher/rke2/server/tls/serving-kube-apiserver.crt";
-/// Kubelet certificates that name the node.
-pub const SERVING_KUBELET: &str = "var/lib/rancher/rke2/agent/serving-kubelet.crt";
-pub const CLIENT_KUBELET: &str = "var/lib/rancher/rke2/agent/client-kubelet.crt";
 
 /// What the Node object said about roles, before files are consulted.
 #[derive(Debug, Default, Clone)]
@@ -97,24 +86,26 @@ pub fn file_roles(present: &BTreeSet<String>) -> BTreeSet<Role> {
             .is_some_and(|x| x.starts_with(p))
     };
     let mut roles = BTreeSet::new();
-    let server_tree = has_under(SERVER_TREE);
+    let server_tree = has_under(layout::SERVER_DIR);
     if server_tree {
         roles.insert(Role::Server);
     }
-    if has_under(ETCD_TLS) {
+    if has_under(layout::ETCD_TLS_DIR) {
         roles.insert(Role::Etcd);
     }
-    let apiserver = present.contains(APISERVER_MANIFEST)
-        || (server_tree && !has_under(POD_MANIFESTS) && present.contains(APISERVER_CERT));
+    let apiserver = present.contains(layout::APISERVER_MANIFEST)
+        || (server_tree
+            && !has_under(layout::POD_MANIFESTS_DIR)
+            && present.contains(layout::APISERVER_SERVING_CERT));
     if apiserver {
         roles.insert(Role::ControlPlane);
     }
-    if present.contains(WITNESS_DROP_IN) {
+    if present.contains(layout::WITNESS_DROP_IN) {
         roles.insert(Role::Witness);
         roles.insert(Role::Etcd);
         roles.remove(&Role::ControlPlane);
     }
-    if roles.is_empty() && has_under(AGENT_TREE) {
+    if roles.is_empty() && has_under(layout::AGENT_DIR) {
         roles.insert(Role::Agent);
     }
     roles
@@ -167,7 +158,7 @@ pub fn node_addresses(obj: &KubeObject) -> BTreeSet<String> {
 /// [`ip_addr_addresses`] for callers that want every interface address).
 pub fn snapshot_addresses(tree: &InputTree, prefix: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    if let Some(data) = host_file(tree, prefix, SERVING_KUBELET) {
+    if let Some(data) = host_file(tree, prefix, layout::SERVING_KUBELET_CERT) {
         for san in super::certs::first_cert_sans(data) {
             if !is_local_address(&san) && san != "localhost" {
                 out.insert(san);
@@ -400,18 +391,18 @@ pub fn snapshot_node_name(
     if let Some(n) = manifest.and_then(|m| m.node.clone()) {
         return (n, "snapshot.yaml");
     }
-    if let Some(cn) = host_file(tree, prefix, SERVING_KUBELET).and_then(first_cert_cn)
+    if let Some(cn) = host_file(tree, prefix, layout::SERVING_KUBELET_CERT).and_then(first_cert_cn)
         && valid_name(&cn)
     {
         return (cn, "serving-kubelet.crt");
     }
-    if let Some(cn) = host_file(tree, prefix, CLIENT_KUBELET).and_then(first_cert_cn)
+    if let Some(cn) = host_file(tree, prefix, layout::CLIENT_KUBELET_CERT).and_then(first_cert_cn)
         && let Some(n) = cn.strip_prefix("system:node:")
         && valid_name(n)
     {
         return (n.to_string(), "client-kubelet.crt");
     }
-    if let Some(h) = host_file(tree, prefix, "etc/hostname") {
+    if let Some(h) = host_file(tree, prefix, layout::HOSTNAME) {
         let text = String::from_utf8_lossy(h);
         if let Some(line) = text
             .lines()
@@ -419,7 +410,7 @@ pub fn snapshot_node_name(
             .find(|l| !l.is_empty() && !l.starts_with('#'))
             && valid_name(line)
         {
-            return (line.to_string(), "etc/hostname");
+            return (line.to_string(), layout::HOSTNAME);
         }
     }
     (file_stem(&tree.name), "file name")
@@ -509,9 +500,9 @@ mod tests {
                 .collect::<BTreeSet<String>>()
         };
         let server = set(&[
-            "var/lib/rancher/rke2/server/tls/server-ca.crt",
-            "var/lib/rancher/rke2/server/tls/etcd/server-ca.crt",
-            "var/lib/rancher/rke2/agent/pod-manifests/kube-apiserver.yaml",
+            layout::CaFile::ServerCa.host_path(),
+            layout::CaFile::EtcdServerCa.host_path(),
+            layout::APISERVER_MANIFEST,
         ]);
         let mut r = file_roles(&server);
         finish_roles(&mut r, None, false);
@@ -521,13 +512,13 @@ mod tests {
                 .into_iter()
                 .collect()
         );
-        let agent = set(&["var/lib/rancher/rke2/agent/client-kubelet.crt"]);
+        let agent = set(&[layout::CLIENT_KUBELET_CERT]);
         let mut r = file_roles(&agent);
         finish_roles(&mut r, None, false);
         assert_eq!(r, [Role::Agent].into_iter().collect());
         let witness = set(&[
-            "var/lib/rancher/rke2/server/tls/etcd/peer-ca.crt",
-            WITNESS_DROP_IN,
+            layout::CaFile::EtcdPeerCa.host_path(),
+            layout::WITNESS_DROP_IN,
         ]);
         let mut r = file_roles(&witness);
         finish_roles(&mut r, None, false);

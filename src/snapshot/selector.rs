@@ -4,7 +4,8 @@
 //!
 //! - **Load** (read into memory, charged): bundle `metadata.yaml` and `bundleGenerationError.log`;
 //!   the `yamls/` lists of [`YAML_WHITELIST`]; everything under a node zip's `configs/`; node host
-//!   paths (see [`host_want`]): rke2 `server/` except `db/`, `manifests/`, `static/` (charts) and
+//!   paths by the layout's areas ([`HOST_AREAS`], declared in [`crate::layout::area`]): rke2
+//!   `server/` except `db/`, `manifests/`, `static/` (charts) and
 //!   `logs/` (audit logs); the files directly in rke2 `agent/` plus its
 //!   `pod-manifests/`, `etc/` and `tls-*/` backups (not `containerd/`, `images/`, `logs/`);
 //!   `opt/rke2/server/**` (staged custom CA material); `etc/rancher/**`; `oem/**`; `etc/passwd`,
@@ -20,6 +21,7 @@
 //! - **Skip**: everything else (other pod logs, containerd content, etcd data, charts).
 
 use crate::ingest::{Selector, Want};
+use crate::layout::area::{self, Area};
 
 /// The entries the analysis needs, by logical path.
 #[derive(Debug, Default, Clone, Copy)]
@@ -422,50 +424,29 @@ fn is_harvester_pod(pod: &str) -> bool {
     }
 }
 
+/// The host areas the analysis reads or leaves, in order: the first area a path lies in decides.
+/// The rke2 data directory ends with a catch-all skip, so nothing else under it is loaded (nor
+/// tried at a deeper prefix).
+pub const HOST_AREAS: &[(&Area, Want)] = &[
+    (&area::SERVER_BULK, Want::Skip),
+    (&area::SERVER_TREE, Want::Load),
+    (&area::AGENT_FILES, Want::Load),
+    (&area::AGENT_SUBTREES, Want::Load),
+    (&area::DATA_TREE, Want::Skip),
+    (&area::CUSTOM_CA_STAGING, Want::Load),
+    (&area::RANCHER_CONFIG, Want::Load),
+    (&area::OEM, Want::Load),
+    (&area::HOST_FILES, Want::Load),
+    (&area::UNIT_ENV_FILES, Want::Load),
+];
+
 /// The decision for a path that starts with a host path anchor, or `None` when `segs` does not
-/// start with one.
+/// start with one ([`HOST_AREAS`]).
 pub fn host_want(segs: &[&str]) -> Option<Want> {
-    match segs {
-        ["var", "lib", "rancher", "rke2", rest @ ..] => Some(match rest {
-            ["server", first, ..] if matches!(*first, "db" | "manifests" | "static" | "logs") => {
-                Want::Skip
-            }
-            ["server", _, ..] => Want::Load,
-            ["agent", _file] => Want::Load,
-            ["agent", first, _, ..]
-                if matches!(*first, "pod-manifests" | "etc") || first.starts_with("tls") =>
-            {
-                Want::Load
-            }
-            _ => Want::Skip,
-        }),
-        ["opt", "rke2", "server", _, ..] => Some(Want::Load),
-        ["etc", "rancher", _, ..] => Some(Want::Load),
-        ["oem", _, ..] => Some(Want::Load),
-        ["etc", file]
-            if matches!(
-                *file,
-                "passwd"
-                    | "group"
-                    | "hostname"
-                    | "os-release"
-                    | "harvester-release.yaml"
-                    | "sysctl.conf"
-            ) =>
-        {
-            Some(Want::Load)
-        }
-        ["etc", "sysctl.d", file] if file.ends_with(".conf") => Some(Want::Load),
-        ["etc", "systemd", "system", file]
-        | ["usr", "local", "lib", "systemd", "system", file]
-        | ["usr", "lib", "systemd", "system", file]
-            if file.starts_with("rke2-") && file.ends_with(".env") =>
-        {
-            Some(Want::Load)
-        }
-        ["etc", "default" | "sysconfig", file] if file.starts_with("rke2-") => Some(Want::Load),
-        _ => None,
-    }
+    HOST_AREAS
+        .iter()
+        .find(|(a, _)| a.matches(segs))
+        .map(|(_, w)| *w)
 }
 
 impl Selector for AnalysisSelector {
@@ -662,6 +643,41 @@ mod tests {
             assert_eq!(l("commands/rke2-version.txt"), Want::Load);
             assert_eq!(l("var/log/messages"), Want::Skip);
         }
+    }
+
+    #[test]
+    fn every_declared_credential_and_config_place_is_loaded() {
+        use crate::layout::{self, AgentCopy, CaFile, Component};
+        let mut places: Vec<&str> = vec![
+            layout::SERVER_TOKEN,
+            layout::AGENT_TOKEN,
+            layout::NODE_TOKEN,
+            layout::SERVICE_KEY,
+            layout::SERVICE_CURRENT_KEY,
+            layout::DYNAMIC_CERT,
+            layout::APISERVER_SERVING_CERT,
+            layout::APISERVER_MANIFEST,
+            layout::SERVING_KUBELET_CERT,
+            layout::CLIENT_KUBELET_CERT,
+            layout::CONFIG_FILE,
+            layout::WITNESS_DROP_IN,
+            layout::ADMIN_KUBECONFIG,
+            layout::NODE_PASSWORD,
+            layout::HOSTNAME,
+        ];
+        places.extend(CaFile::ALL.iter().map(|c| c.host_path()));
+        places.extend(CaFile::ALL.iter().map(|c| c.key_host_path()));
+        places.extend(AgentCopy::ALL.iter().map(|c| c.host_path()));
+        let component: Vec<String> = Component::ALL
+            .iter()
+            .map(|c| format!("{}x.crt", c.cert_dir()))
+            .collect();
+        places.extend(component.iter().map(String::as_str));
+        for p in places {
+            assert_eq!(w(p), Want::Load, "{p}");
+            assert_eq!(w(&format!("node1/{p}")), Want::Load, "{p}");
+        }
+        assert_eq!(w(&format!("{}x.yaml", layout::MANIFESTS_DIR)), Want::Skip);
     }
 
     #[test]
