@@ -7,8 +7,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::checks::{self, Finding, Judgement};
 use crate::error::{Error, Result};
-use crate::graph::{certs::Inventory, trust::TrustGraph};
+use crate::graph::trust::TrustGraph;
 use crate::ingest::{self, Budget, InputTree, Limits};
+use crate::model::Model;
 use crate::snapshot::{self, AnalysisSelector, Coverage, Snapshot};
 
 /// One input as named on the command line: a path, optionally with a node name (`NAME=PATH`).
@@ -176,8 +177,10 @@ pub struct Analysis {
     pub renew_window_source: String,
     pub findings: Vec<Finding>,
     pub coverage: Vec<Coverage>,
-    /// Every certificate, deduplicated, judged at the reference time.
-    pub inventory: Inventory,
+    /// The credential model: every certificate (deduplicated, time-free), key, signing request,
+    /// kubeconfig and token of the inputs (only the certificates when the analysis stops at the
+    /// inventory).
+    pub model: Model,
     /// The trust graph.
     pub graph: TrustGraph,
     /// Copies that should agree and do not.
@@ -187,8 +190,8 @@ pub struct Analysis {
 
 impl Analysis {
     /// The reference time and renew window certificates are judged at.
-    pub fn judge_at(&self) -> crate::graph::certs::JudgeAt {
-        crate::graph::certs::JudgeAt {
+    pub fn judge_at(&self) -> crate::model::certs::JudgeAt {
+        crate::model::certs::JudgeAt {
             at: self.reference_time,
             window_days: self.renew_window_days,
         }
@@ -258,9 +261,11 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Result<Analysis> {
     let reference_time = fixed_reference.unwrap_or_else(|| snap.latest_collection().unwrap_or(now));
     let (renew_window_days, renew_window_source) =
         checks::gates::renew_window_days(snap.cluster.rke2_version.as_deref());
-    let inventory = {
-        let _t = crate::timings::stage("inventory");
-        crate::graph::certs::build(&snap)
+    let model = if opts.through < Through::Graph {
+        crate::model::certificates(&snap)
+    } else {
+        let _t = crate::timings::stage("model");
+        crate::model::build(&snap)
     };
     let (graph, consistency) = if opts.through < Through::Graph {
         (
@@ -269,10 +274,10 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Result<Analysis> {
         )
     } else {
         let t = crate::timings::stage("graph");
-        let g = crate::graph::trust::build(&snap, &inventory);
+        let g = crate::graph::trust::build(&model);
         drop(t);
         let _t = crate::timings::stage("consistency");
-        (g, crate::graph::consistency::check(&snap))
+        (g, crate::graph::consistency::check(&snap, &model))
     };
     let Judgement { findings, coverage } =
         if snap.refused.is_some() || opts.through < Through::Rules {
@@ -281,7 +286,7 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Result<Analysis> {
             let _t = crate::timings::stage("checks");
             checks::evaluate(&checks::Context {
                 snapshot: &snap,
-                inventory: &inventory,
+                model: &model,
                 graph: &graph,
                 consistency: &consistency,
                 reference_time,
@@ -298,7 +303,7 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Result<Analysis> {
         renew_window_source,
         findings,
         coverage,
-        inventory,
+        model,
         graph,
         consistency,
         demo: opts.demo,

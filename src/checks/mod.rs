@@ -124,7 +124,8 @@ pub struct Judgement {
 pub struct Context<'a> {
     /// The merged inputs.
     pub snapshot: &'a Snapshot,
-    pub inventory: &'a crate::graph::certs::Inventory,
+    /// The credential model.
+    pub model: &'a crate::model::Model,
     pub graph: &'a crate::graph::trust::TrustGraph,
     pub consistency: &'a crate::graph::consistency::Consistency,
     pub reference_time: time::OffsetDateTime,
@@ -137,12 +138,12 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     /// The expiry status of `e` at the reference time with the renew window in force.
-    pub fn status(&self, e: &crate::graph::certs::CertEntry) -> crate::graph::certs::Status {
+    pub fn status(&self, e: &crate::model::certs::CertEntry) -> crate::model::certs::Status {
         e.status_at(self.reference_time, self.renew_window_days)
     }
 
     /// Seconds from the reference time to `e`'s NotAfter (negative once expired).
-    pub fn residual(&self, e: &crate::graph::certs::CertEntry) -> i64 {
+    pub fn residual(&self, e: &crate::model::certs::CertEntry) -> i64 {
         e.residual_at(self.reference_time)
     }
 }

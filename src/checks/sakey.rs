@@ -7,7 +7,8 @@
 use super::common::{cross_server_gate, disagreement_findings, short};
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{Context, Evidence, Severity};
-use crate::pki::{self, KeyAlgorithm};
+use crate::model::KeyList;
+use crate::pki::KeyAlgorithm;
 use crate::snapshot::Snapshot;
 
 const TLS: &str = "var/lib/rancher/rke2/server/tls/";
@@ -185,22 +186,18 @@ fn sakey002(cx: &Context, out: &mut Findings) -> Verdict {
 }
 
 fn sakey003(cx: &Context, out: &mut Findings) -> Verdict {
-    let snap = cx.snapshot;
     let path = format!("{TLS}service.key");
     let mut checked = Vec::new();
     let mut n = 0;
-    for node in snap.nodes.values() {
-        let Some(copies) = node.files.get(&path) else {
+    for node in cx.snapshot.nodes.values() {
+        let Some(f) = cx.model.keys.get(&(node.name.clone(), path.clone())) else {
             continue;
         };
-        let Some((data, source, logical)) = snap.first_copy(copies) else {
-            continue;
-        };
-        let Ok(keys) = pki::parse_keys(data) else {
+        let Ok(KeyList::Keys(keys)) = &f.list else {
             continue;
         };
         checked.push(node.name.as_str());
-        for k in &keys {
+        for k in keys {
             let Some(bits) = k.bits else { continue };
             if !matches!(k.algorithm, Some(KeyAlgorithm::Rsa | KeyAlgorithm::RsaPss))
                 || bits >= 2048
@@ -217,8 +214,8 @@ fn sakey003(cx: &Context, out: &mut Findings) -> Verdict {
                     k.index + 1
                 ),
                 vec![Evidence {
-                    source: source.clone(),
-                    path: logical.clone(),
+                    source: f.origin.source.clone(),
+                    path: f.origin.logical.clone(),
                     pointer: Some(format!("key #{}", k.index + 1)),
                 }],
                 "generate an RSA 2048+ (or ECDSA) service-account key and install it with `rke2 certificate rotate-ca --path=…` (new key first in service.key, older keys kept after it until their tokens expire), then restart every server; drop the weak key once no token it signed is in use".into(),

@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use super::common::short;
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{Context, Evidence, Severity};
-use crate::graph::tokens::{all_tokens, served_hashes};
 
 /// Token pins a CA hash other than the cluster's server CA.
 pub static TOKEN001: Rule = Rule {
@@ -43,10 +42,11 @@ bundles mask tokens): add node snapshots.
 };
 
 fn token001(cx: &Context, out: &mut Findings) -> Verdict {
-    let snap = cx.snapshot;
-    let served = served_hashes(snap);
+    let served = &cx.model.served;
     let served_hex: BTreeSet<&str> = served.iter().map(|s| s.hash.hex.as_str()).collect();
-    let pinning = all_tokens(snap)
+    let pinning = cx
+        .model
+        .tokens
         .values()
         .flatten()
         .filter(|t| t.found.token.ca_hash.is_some())

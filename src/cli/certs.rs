@@ -39,7 +39,7 @@ pub(super) fn run(a: CertsArgs) -> Result<i32> {
         ..a.input.options()?
     };
     let analysis = analyze::run(&opts)?;
-    let inv = &analysis.inventory;
+    let inv = &analysis.model.certs;
     for p in &inv.problems {
         super::warn(
             "certs",

@@ -46,7 +46,7 @@ pub(super) fn run(a: GraphArgs) -> Result<i32> {
     let g = &analysis.graph;
     let t = crate::timings::stage("output");
     let text = if let Some(id) = &a.blast_radius {
-        let start = trust::resolve_id(g, &analysis.inventory, id).map_err(Error::Usage)?;
+        let start = trust::resolve_id(g, &analysis.model.certs, id).map_err(Error::Usage)?;
         let hit = trust::blast_radius(g, &start);
         match a.format {
             GraphFormat::Json => report::graph::blast_radius_json(g, id, &start, &hit),

@@ -46,7 +46,7 @@ pub(super) fn run(a: TimelineArgs) -> Result<i32> {
         .filter_map(|i| i.collected_at.map(|t| (i.name.clone(), t)))
         .collect();
     let events = timeline::build(
-        &analysis.inventory,
+        &analysis.model.certs,
         analysis.reference_time,
         analysis.renew_window_days,
         &collected,

@@ -1,12 +1,13 @@
 //! Copies that must agree: the cluster CA files on every server (CERT007), the agents' copies of
 //! the server and client CA bundles (CERT008), and the service-account keys (`service.key` the
-//! same on every server, SAKEY002; `service.current.key` its first key, SAKEY001).
+//! same on every server, SAKEY002; `service.current.key` its first key, SAKEY001). A view of the
+//! credential model: file digests and key lists come from it, no bytes are read here.
 
 use std::collections::BTreeMap;
 
 use crate::layout::{self, AgentCopy, CaFile};
-use crate::pki;
-use crate::snapshot::{HostBytes, HostFile, Role, Snapshot};
+use crate::model::{FileOrigin, Model};
+use crate::snapshot::{Role, Snapshot};
 
 /// The cluster CA files compared across servers, inside `server/tls/` (the names of
 /// [`CaFile::ALL`], for callers that join them to the directory themselves).
@@ -66,56 +67,47 @@ pub struct Consistency {
     pub current_key: Vec<CurrentKeyProblem>,
 }
 
-fn read<'a>(snap: &'a Snapshot, copies: &[HostFile]) -> Option<HostBytes<'a>> {
-    snap.first_copy(copies)
-}
-
-fn first_cert(data: &[u8]) -> Option<String> {
-    pki::parse_certs(data)
-        .ok()
-        .and_then(|c| c.first().map(|c| c.fingerprint_sha256.clone()))
-}
-
-fn key_list(data: &[u8], fingerprints: bool) -> Vec<String> {
-    if fingerprints {
-        pki::parse_pub_fingerprints(data).unwrap_or_default()
+/// A node's version of a compared file: its id (SHA-256 of the bytes, or the comma-joined
+/// public-key hashes of a key list), its first certificate or key, and where it was read.
+fn version<'m>(
+    model: &'m Model,
+    node: &str,
+    host: &str,
+    keys: bool,
+) -> Option<(String, Option<String>, &'m FileOrigin)> {
+    if keys {
+        // Key files are compared by their public keys (a pub-fingerprint file and the key file
+        // it replaced agree).
+        let f = model.key_file(node, host)?;
+        let list = f.spkis();
+        Some((
+            list.join(","),
+            list.first().map(|s| s.to_string()),
+            &f.origin,
+        ))
     } else {
-        pki::parse_keys(data)
-            .map(|ks| ks.into_iter().filter_map(|k| k.spki_sha256).collect())
-            .unwrap_or_default()
+        let d = model.digests.get(&(node.to_string(), host.to_string()))?;
+        Some((d.sha256.clone(), d.first_cert.clone(), &d.origin))
     }
 }
 
 /// Group a file's versions across the given nodes.
-fn variants(snap: &Snapshot, host: &str, servers: &[&str], keys: bool) -> Vec<Variant> {
+fn variants(model: &Model, host: &str, servers: &[&str], keys: bool) -> Vec<Variant> {
     let mut by: BTreeMap<String, Variant> = BTreeMap::new();
     for name in servers {
-        let Some(node) = snap.nodes.get(*name) else {
+        let Some((id, first, origin)) = version(model, name, host, keys) else {
             continue;
-        };
-        let fp_host = format!("{host}{}", layout::FINGERPRINT_SUFFIX);
-        let (copies, is_fp) = match (node.files.get(host), node.files.get(&fp_host)) {
-            (Some(c), _) => (c, false),
-            (None, Some(c)) => (c, true),
-            _ => continue,
-        };
-        let Some((data, source, logical)) = read(snap, copies) else {
-            continue;
-        };
-        // Key files are compared by their public keys (a pub-fingerprint file and the key file
-        // it replaced agree); certificate files by their bytes.
-        let (id, first) = if keys {
-            let list = key_list(data, is_fp);
-            (list.join(","), list.first().cloned())
-        } else {
-            (pki::sha256_hex(data), first_cert(data))
         };
         let v = by.entry(id.clone()).or_insert_with(|| Variant {
             sha256: id,
             first,
             holders: Vec::new(),
         });
-        v.holders.push((name.to_string(), source, logical));
+        v.holders.push((
+            name.to_string(),
+            origin.source.clone(),
+            origin.logical.clone(),
+        ));
     }
     let mut out: Vec<Variant> = by.into_values().collect();
     for v in &mut out {
@@ -126,7 +118,7 @@ fn variants(snap: &Snapshot, host: &str, servers: &[&str], keys: bool) -> Vec<Va
 }
 
 /// Compare every copy.
-pub fn check(snap: &Snapshot) -> Consistency {
+pub fn check(snap: &Snapshot, model: &Model) -> Consistency {
     let mut c = Consistency::default();
     let servers: Vec<&str> = snap
         .nodes
@@ -136,7 +128,7 @@ pub fn check(snap: &Snapshot) -> Consistency {
         .collect();
     let mut current_bundles: BTreeMap<AgentCopy, Vec<String>> = BTreeMap::new();
     for ca in CaFile::ALL {
-        let v = variants(snap, ca.host_path(), &servers, false);
+        let v = variants(model, ca.host_path(), &servers, false);
         if let Some(copy) = ca.agent_copy() {
             current_bundles.insert(copy, v.iter().map(|x| x.sha256.clone()).collect());
         }
@@ -147,7 +139,7 @@ pub fn check(snap: &Snapshot) -> Consistency {
             });
         }
     }
-    let sa = variants(snap, layout::SERVICE_KEY, &servers, true);
+    let sa = variants(model, layout::SERVICE_KEY, &servers, true);
     if sa.len() > 1 {
         c.disagreements.push(Disagreement {
             file: layout::data_relative(layout::SERVICE_KEY)
@@ -162,44 +154,35 @@ pub fn check(snap: &Snapshot) -> Consistency {
             let Some(known) = current_bundles.get(&copy).filter(|k| !k.is_empty()) else {
                 continue;
             };
-            let Some((data, source, logical)) = node
-                .files
-                .get(copy.host_path())
-                .and_then(|cp| read(snap, cp))
+            let Some(d) = model
+                .digests
+                .get(&(node.name.clone(), copy.host_path().to_string()))
             else {
                 continue;
             };
-            if !known.contains(&pki::sha256_hex(data)) {
+            if !known.contains(&d.sha256) {
                 c.stale.push(StaleCopy {
                     node: node.name.clone(),
                     file: copy.data_relative().into(),
-                    source,
-                    logical,
+                    source: d.origin.source.clone(),
+                    logical: d.origin.logical.clone(),
                     compared_with: copy.mirrors().data_relative().into(),
                 });
             }
         }
         // service.current.key must be the first key of service.key.
-        let get = |h: &str| -> Option<(Vec<String>, String, String)> {
-            if let Some(cp) = node.files.get(h) {
-                read(snap, cp).map(|(d, s, l)| (key_list(d, false), s, l))
-            } else {
-                node.files
-                    .get(&format!("{h}{}", layout::FINGERPRINT_SUFFIX))
-                    .and_then(|cp| read(snap, cp))
-                    .map(|(d, s, l)| (key_list(d, true), s, l))
-            }
-        };
-        if let (Some((list, _, _)), Some((cur, source, logical))) =
-            (get(layout::SERVICE_KEY), get(layout::SERVICE_CURRENT_KEY))
-            && let Some(cur) = cur.first()
-            && list.first() != Some(cur)
+        if let (Some(list), Some(current)) = (
+            model.key_file(&node.name, layout::SERVICE_KEY),
+            model.key_file(&node.name, layout::SERVICE_CURRENT_KEY),
+        ) && let Some(cur) = current.spkis().first().copied()
+            && list.spkis().first() != Some(&cur)
         {
+            let list = list.spkis();
             c.current_key.push(CurrentKeyProblem {
                 node: node.name.clone(),
-                source,
-                logical,
-                position: list.iter().position(|k| k == cur),
+                source: current.origin.source.clone(),
+                logical: current.origin.logical.clone(),
+                position: list.iter().position(|k| *k == cur),
             });
         }
     }

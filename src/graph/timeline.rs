@@ -4,8 +4,8 @@
 
 use time::{Duration, OffsetDateTime};
 
-use super::certs::Inventory;
-use super::inventory::InUse;
+use crate::model::certs::Inventory;
+use crate::model::inventory::InUse;
 
 /// What happens on a date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -12,11 +12,11 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use super::certs::Inventory;
-use super::inventory::{InUse, in_use_of_host_path};
 use crate::layout::{self, CaFile, short_path as short};
+use crate::model::certs::Inventory;
+use crate::model::inventory::InUse;
+use crate::model::{FileOrigin, KeyList, Model};
 use crate::pki::{self, Pairing};
-use crate::snapshot::Snapshot;
 
 /// What a graph vertex stands for.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -270,15 +270,9 @@ impl TrustGraph {
     }
 }
 
-fn file_bytes<'a>(
-    snap: &'a Snapshot,
-    copies: &[crate::snapshot::HostFile],
-) -> Option<crate::snapshot::HostBytes<'a>> {
-    snap.first_copy(copies)
-}
-
-/// Build the graph from the snapshot and its certificate inventory.
-pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
+/// Build the graph from the credential model.
+pub fn build(model: &Model) -> TrustGraph {
+    let inv = &model.certs;
     let mut g = TrustGraph::default();
     let n = inv.certs.len();
     g.graph.reserve_nodes(n + 64);
@@ -340,10 +334,10 @@ pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
             }
         }
     }
-    add_kubeconfigs(snap, &mut g);
-    add_keys(snap, inv, &mut g);
-    add_csrs(snap, &mut g);
-    add_tokens(snap, &mut g);
+    add_kubeconfigs(model, &mut g);
+    add_keys(model, &mut g);
+    add_csrs(model, &mut g);
+    add_tokens(model, &mut g);
     g.mismatches.sort();
     g.unpinned.sort();
     g.key_problems.sort();
@@ -351,9 +345,9 @@ pub fn build(snap: &Snapshot, inv: &Inventory) -> TrustGraph {
 }
 
 /// Token vertices, held by their node, pinning the CA whose hash they carry.
-fn add_tokens(snap: &Snapshot, g: &mut TrustGraph) {
-    let served = super::tokens::served_hashes(snap);
-    for (node, tokens) in super::tokens::all_tokens(snap) {
+fn add_tokens(model: &Model, g: &mut TrustGraph) {
+    let served = &model.served;
+    for (node, tokens) in &model.tokens {
         for t in tokens {
             let role = match t.found.role {
                 pki::token::TokenRole::Server => "server",
@@ -369,10 +363,10 @@ fn add_tokens(snap: &Snapshot, g: &mut TrustGraph) {
             let Some(hash) = &t.found.token.ca_hash else {
                 continue;
             };
-            let pinned: Vec<String> = served
+            let pinned: Vec<&str> = served
                 .iter()
                 .filter(|s| &s.hash.hex == hash)
-                .filter_map(|s| s.cert_fingerprint.clone())
+                .filter_map(|s| s.cert_fingerprint.as_deref())
                 .collect();
             if pinned.is_empty() {
                 if !served.is_empty() {
@@ -388,7 +382,7 @@ fn add_tokens(snap: &Snapshot, g: &mut TrustGraph) {
                 continue;
             }
             for fp in pinned {
-                let c = g.vertex_of_cert(&fp);
+                let c = g.vertex_of_cert(fp);
                 g.edge(tv, c, Edge::Pins);
             }
         }
@@ -396,11 +390,11 @@ fn add_tokens(snap: &Snapshot, g: &mut TrustGraph) {
 }
 
 impl KeyProblem {
-    fn at(node: &str, source: &str, path: &str, reason: String) -> Self {
+    fn at(origin: &FileOrigin, reason: String) -> Self {
         KeyProblem {
-            node: node.to_string(),
-            source: source.to_string(),
-            path: path.to_string(),
+            node: origin.node.clone(),
+            source: origin.source.clone(),
+            path: origin.logical.clone(),
             reason,
         }
     }
@@ -416,6 +410,24 @@ impl TrustGraph {
                 is_ca: true,
             }),
         }
+    }
+
+    /// The vertex of the key with public-key hash `spki`.
+    fn vertex_of_key(&mut self, spki: &str) -> NodeIndex {
+        self.vertex(Vertex::Key {
+            spki_sha256: spki.to_string(),
+            label: format!("key {}", spki.get(..12).unwrap_or(spki)),
+        })
+    }
+
+    /// The vertex of a node's file (kubeconfig, key set, …) held by the node.
+    fn held(&mut self, node: &str, file: Vertex) -> NodeIndex {
+        let fv = self.vertex(file);
+        let nv = self.vertex(Vertex::Node {
+            name: node.to_string(),
+        });
+        self.edge(nv, fv, Edge::Holds);
+        fv
     }
 }
 
@@ -435,86 +447,24 @@ fn node_vertex(
     i
 }
 
-/// Resolve a path named inside a kubeconfig to a host path of the same node: absolute paths
-/// lose their leading `/`, relative ones are taken from the kubeconfig's directory.
-fn host_ref(kubeconfig_host: &str, named: &str) -> String {
-    if let Some(abs) = named.strip_prefix('/') {
-        return abs.to_string();
-    }
-    let dir = kubeconfig_host
-        .rsplit_once('/')
-        .map(|(d, _)| d)
-        .unwrap_or("");
-    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
-    for seg in named.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    parts.join("/")
-}
-
-/// Kubeconfigs of every node: the CA they trust and the client certificate they present,
+/// Kubeconfigs of every node: the CAs they trust and the client certificates they present,
 /// embedded or referenced by path (RKE2's `cred/*.kubeconfig` reference `server/tls` files).
-fn add_kubeconfigs(snap: &Snapshot, g: &mut TrustGraph) {
-    for node in snap.nodes.values() {
-        for (host, copies) in &node.files {
-            if !layout::is_kubeconfig(host) || in_use_of_host_path(host).is_none() {
-                continue;
-            }
-            let Some((data, _, _)) = file_bytes(snap, copies) else {
-                continue;
-            };
-            let Ok(kc) = pki::kubeconfig::parse_kubeconfig(data) else {
-                continue;
-            };
-            let kv = g.vertex(Vertex::Kubeconfig {
-                node: node.name.clone(),
-                path: host.clone(),
-            });
-            let nv = g.vertex(Vertex::Node {
-                name: node.name.clone(),
-            });
-            g.edge(nv, kv, Edge::Holds);
-            let certs_of = |named: &str| -> Vec<pki::Cert> {
-                node.files
-                    .get(&host_ref(host, named))
-                    .and_then(|c| file_bytes(snap, c))
-                    .and_then(|(d, _, _)| pki::parse_certs(d).ok())
-                    .unwrap_or_default()
-            };
-            for c in &kc.clusters {
-                let mut cas: Vec<pki::Cert> = match &c.ca {
-                    Some(Ok(v)) => v.clone(),
-                    _ => Vec::new(),
-                };
-                if let Some(f) = &c.ca_file {
-                    cas.extend(certs_of(f));
-                }
-                for ca in cas {
-                    let cv = g.vertex_of_cert(&ca.fingerprint_sha256);
-                    g.edge(kv, cv, Edge::Trusts);
-                }
-            }
-            for u in &kc.users {
-                let mut certs: Vec<pki::Cert> = match &u.client_cert {
-                    Some(Ok(v)) => v.clone(),
-                    _ => Vec::new(),
-                };
-                if certs.is_empty()
-                    && let Some(f) = &u.client_cert_file
-                {
-                    certs = certs_of(f);
-                }
-                if let Some(first) = certs.first() {
-                    let cv = g.vertex_of_cert(&first.fingerprint_sha256);
-                    g.edge(kv, cv, Edge::Presents);
-                }
-            }
+fn add_kubeconfigs(model: &Model, g: &mut TrustGraph) {
+    for k in model.kubeconfigs.values() {
+        let kv = g.held(
+            &k.origin.node,
+            Vertex::Kubeconfig {
+                node: k.origin.node.clone(),
+                path: k.origin.host.clone(),
+            },
+        );
+        for fp in &k.trusts {
+            let cv = g.vertex_of_cert(fp);
+            g.edge(kv, cv, Edge::Trusts);
+        }
+        for fp in &k.presents {
+            let cv = g.vertex_of_cert(fp);
+            g.edge(kv, cv, Edge::Presents);
         }
     }
 }
@@ -527,161 +477,92 @@ fn is_ca_bundle_path(p: &str) -> bool {
 /// Certificate signing requests (`*.csr`) of every node: held by the node, paired with the key
 /// whose public key they carry (the key vertex is made if no key file of the snapshot has it).
 /// A request that does not parse is a key problem of its file.
-fn add_csrs(snap: &Snapshot, g: &mut TrustGraph) {
-    for node in snap.nodes.values() {
-        for (host, copies) in &node.files {
-            if !host.ends_with(".csr") || in_use_of_host_path(host).is_none() {
+fn add_csrs(model: &Model, g: &mut TrustGraph) {
+    for f in model.csrs.values() {
+        let requests = match &f.requests {
+            Ok(v) => v,
+            Err(e) => {
+                g.key_problems
+                    .push(KeyProblem::at(&f.origin, format!("CSR not parsed: {e}")));
                 continue;
             }
-            let Some((data, source, logical)) = file_bytes(snap, copies) else {
-                continue;
-            };
-            let csrs = match pki::parse_csrs(data) {
-                Ok(v) => v,
-                Err(e) => {
-                    g.key_problems.push(KeyProblem::at(
-                        &node.name,
-                        &source,
-                        &logical,
-                        format!("CSR not parsed: {e}"),
-                    ));
-                    continue;
-                }
-            };
-            let nv = g.vertex(Vertex::Node {
-                name: node.name.clone(),
+        };
+        let nv = g.vertex(Vertex::Node {
+            name: f.origin.node.clone(),
+        });
+        for (index, csr) in requests.iter().enumerate() {
+            let cv = g.vertex(Vertex::Csr {
+                node: f.origin.node.clone(),
+                path: f.origin.host.clone(),
+                index,
+                subject: csr.subject.clone(),
             });
-            for (index, csr) in csrs.into_iter().enumerate() {
-                let cv = g.vertex(Vertex::Csr {
-                    node: node.name.clone(),
-                    path: host.clone(),
-                    index,
-                    subject: csr.subject_cn.clone().unwrap_or(csr.subject.clone()),
-                });
-                g.edge(nv, cv, Edge::Holds);
-                let kv = g.vertex(Vertex::Key {
-                    label: format!("key {}", csr.spki_sha256.get(..12).unwrap_or("")),
-                    spki_sha256: csr.spki_sha256,
-                });
-                g.edge(cv, kv, Edge::PairsWith);
-            }
+            g.edge(nv, cv, Edge::Holds);
+            let kv = g.vertex_of_key(&csr.spki_sha256);
+            g.edge(cv, kv, Edge::PairsWith);
         }
     }
 }
 
 /// Keys of every node: pair `.key` files with their `.crt`, and the service-account key set.
-fn add_keys(snap: &Snapshot, inv: &Inventory, g: &mut TrustGraph) {
-    let by_fp = &inv.certs;
-    for node in snap.nodes.values() {
-        for (host, copies) in &node.files {
-            if in_use_of_host_path(host).is_none() {
-                continue;
-            }
-            let (stem, fingerprint_file) =
-                if let Some(s) = host.strip_suffix(layout::FINGERPRINT_SUFFIX) {
-                    (s.strip_suffix(".key").unwrap_or(s).to_string(), true)
-                } else if let Some(s) = host.strip_suffix(".key") {
-                    (s.to_string(), false)
-                } else {
-                    continue;
-                };
-            let Some((data, source, logical)) = file_bytes(snap, copies) else {
-                continue;
-            };
-            let parsed: Result<Vec<(String, Option<pki::KeyInfo>)>, pki::PkiError> =
-                if fingerprint_file {
-                    pki::parse_pub_fingerprints(data)
-                        .map(|v| v.into_iter().map(|f| (f, None)).collect())
-                } else {
-                    pki::parse_keys(data).map(|v| {
-                        for k in &v {
-                            if let pki::KeyStatus::NotParsed(reason) = &k.status {
-                                g.key_problems.push(KeyProblem::at(
-                                    &node.name,
-                                    &source,
-                                    &logical,
-                                    format!("key #{}: not parsed: {reason}", k.index),
-                                ));
-                            }
-                        }
-                        v.into_iter()
-                            .filter_map(|k| k.spki_sha256.clone().map(|s| (s, Some(k))))
-                            .collect()
-                    })
-                };
-            let spkis = match parsed {
-                Ok(v) => v,
-                Err(e) => {
-                    g.key_problems.push(KeyProblem::at(
-                        &node.name,
-                        &source,
-                        &logical,
-                        e.to_string(),
-                    ));
-                    continue;
-                }
-            };
-            let name = layout::file_name(host);
-            let key_vertices: Vec<NodeIndex> = spkis
-                .iter()
-                .map(|(s, _)| {
-                    g.vertex(Vertex::Key {
-                        spki_sha256: s.clone(),
-                        label: format!("key {}", s.get(..12).unwrap_or(s)),
-                    })
-                })
-                .collect();
-            if layout::is_service_key_name(name) {
-                let set = g.vertex(Vertex::SaKeySet {
-                    node: node.name.clone(),
+fn add_keys(model: &Model, g: &mut TrustGraph) {
+    for f in model.keys.values() {
+        for problem in f.problems() {
+            g.key_problems.push(KeyProblem::at(&f.origin, problem));
+        }
+        if f.list.is_err() {
+            continue;
+        }
+        let spkis = f.spkis();
+        let key_vertices: Vec<NodeIndex> = spkis.iter().map(|s| g.vertex_of_key(s)).collect();
+        let host = &f.origin.host;
+        if layout::is_service_key_name(layout::file_name(host)) {
+            let set = g.held(
+                &f.origin.node,
+                Vertex::SaKeySet {
+                    node: f.origin.node.clone(),
                     path: host.clone(),
-                });
-                let nv = g.vertex(Vertex::Node {
-                    name: node.name.clone(),
-                });
-                g.edge(nv, set, Edge::Holds);
-                for k in &key_vertices {
-                    g.edge(set, *k, Edge::Verifies);
-                }
-                continue;
+                },
+            );
+            for k in &key_vertices {
+                g.edge(set, *k, Edge::Verifies);
             }
-            // Pair with the first certificate of the sibling `.crt` (Go's X509KeyPair).
-            let crt = format!("{stem}.crt");
-            let Some(crt_copies) = node.files.get(&crt) else {
-                continue;
-            };
-            let Some((crt_data, _, crt_logical)) = file_bytes(snap, crt_copies) else {
-                continue;
-            };
-            let Ok(certs) = pki::parse_certs(crt_data) else {
-                continue;
-            };
-            let Some(first) = certs.first() else { continue };
-            let pairing = match spkis.first() {
-                Some((s, Some(k))) => {
-                    let _ = s;
-                    pki::pairing::pair(first, k)
-                }
-                Some((s, None)) => pki::pairing::pair_fingerprint(first, s),
+            continue;
+        }
+        // Pair with the first certificate of the sibling `.crt` (Go's X509KeyPair).
+        let stem = f.key_host().strip_suffix(".key").unwrap_or(f.key_host());
+        let crt = format!("{stem}.crt");
+        let Some(crt_file) = model.file(&f.origin.node, &crt) else {
+            continue;
+        };
+        let Some(first) = model.certs_of(&f.origin.node, &crt).next() else {
+            continue;
+        };
+        let pairing = match &f.list {
+            Ok(KeyList::Keys(keys)) => match keys.iter().find(|k| k.spki_sha256.is_some()) {
+                Some(k) => pki::pairing::pair(&first.cert, k),
                 None => Pairing::NotEvaluable("no key".into()),
-            };
-            match pairing {
-                Pairing::Match => {
-                    if by_fp.contains_key(&first.fingerprint_sha256)
-                        && let Some(k) = key_vertices.first()
-                    {
-                        let c = g.vertex_of_cert(&first.fingerprint_sha256);
-                        g.edge(c, *k, Edge::PairsWith);
-                    }
+            },
+            Ok(KeyList::Fingerprints(fps)) => match fps.first() {
+                Some(s) => pki::pairing::pair_fingerprint(&first.cert, s),
+                None => Pairing::NotEvaluable("no key".into()),
+            },
+            Err(_) => Pairing::NotEvaluable("not read".into()),
+        };
+        match pairing {
+            Pairing::Match => {
+                if let Some(k) = key_vertices.first() {
+                    let c = g.vertex_of_cert(&first.cert.fingerprint_sha256);
+                    g.edge(c, *k, Edge::PairsWith);
                 }
-                Pairing::Mismatch => g.mismatches.push(Mismatch {
-                    node: node.name.clone(),
-                    cert_path: crt_logical,
-                    key_path: logical,
-                    source,
-                }),
-                Pairing::NotEvaluable(_) => {}
             }
+            Pairing::Mismatch => g.mismatches.push(Mismatch {
+                node: f.origin.node.clone(),
+                cert_path: crt_file.origin.logical.clone(),
+                key_path: f.origin.logical.clone(),
+                source: f.origin.source.clone(),
+            }),
+            Pairing::NotEvaluable(_) => {}
         }
     }
 }

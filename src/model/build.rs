@@ -4,23 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{CsrFile, CsrRecord, FileDigest, FileOrigin, KeyFile, KubeconfigFile, Model};
-use crate::graph::certs::Inventory;
-use crate::graph::consistency::CA_FILES;
-use crate::graph::inventory::in_use_of_host_path;
+use super::{
+    CsrFile, CsrRecord, FileCerts, FileDigest, FileOrigin, KeyFile, KubeconfigFile, Model,
+};
+use crate::layout::{self, AgentCopy, CaFile};
+use crate::model::certs::Inventory;
+use crate::model::inventory::in_use_of_host_path;
 use crate::pki;
 use crate::snapshot::{HostFile, Node, Role, Snapshot};
-
-const TLS: &str = "var/lib/rancher/rke2/server/tls/";
-const AGENT: &str = "var/lib/rancher/rke2/agent/";
-
-/// The agents' copies of the server CA bundles, compared with the servers' files.
-const AGENT_COPIES: [&str; 2] = ["server-ca.crt", "client-ca.crt"];
-
-/// True for a kubeconfig's host path.
-pub(crate) fn is_kubeconfig_path(p: &str) -> bool {
-    p.ends_with(".kubeconfig") || p.ends_with("/rke2.yaml") || p == "rke2.yaml"
-}
 
 /// Resolve a path named inside a kubeconfig to a host path of the same node: absolute paths
 /// lose their leading `/`, relative ones are taken from the kubeconfig's directory.
@@ -110,15 +101,16 @@ fn read_kubeconfig(data: &[u8], origin: FileOrigin) -> Option<PendingKubeconfig>
     })
 }
 
-/// The fingerprints of the certificates of each wanted (node, host path), in file order.
+/// The certificates of each wanted (node, host path), in file order, with the copy read.
 fn certificates_by_file(
+    snap: &Snapshot,
     inv: &Inventory,
     wanted: &BTreeSet<(String, String)>,
-) -> BTreeMap<(String, String), Vec<String>> {
-    let mut by: BTreeMap<(String, String), Vec<(usize, &str)>> = BTreeMap::new();
+) -> BTreeMap<(String, String), FileCerts> {
     if wanted.is_empty() {
         return BTreeMap::new();
     }
+    let mut by: BTreeMap<(String, String), Vec<(usize, &str)>> = BTreeMap::new();
     let nodes: BTreeSet<&str> = wanted.iter().map(|(n, _)| n.as_str()).collect();
     for (fp, e) in &inv.certs {
         for l in &e.locations {
@@ -135,37 +127,37 @@ fn certificates_by_file(
         }
     }
     by.into_iter()
-        .map(|(k, mut v)| {
+        .filter_map(|((node, host), mut v)| {
+            let n = snap.nodes.get(&node)?;
+            let (_, origin) = read(snap, n, &host, n.files.get(&host)?)?;
             v.sort();
             v.dedup();
-            (k, v.into_iter().map(|(_, fp)| fp.to_string()).collect())
+            let certs = v.into_iter().map(|(_, fp)| fp.to_string()).collect();
+            Some(((node, host), FileCerts { origin, certs }))
         })
         .collect()
 }
 
-/// Build the credential model of `snap`.
-pub fn build(snap: &Snapshot) -> Model {
-    let certs = {
-        let _t = crate::timings::stage("inventory");
-        crate::graph::certs::build(snap)
-    };
-    let mut m = Model {
-        certs,
+/// The model of `snap` with its certificates only (what `certs` and `timeline` show).
+pub fn certificates(snap: &Snapshot) -> Model {
+    let _t = crate::timings::stage("inventory");
+    Model {
+        certs: crate::model::certs::build(snap),
         ..Model::default()
-    };
+    }
+}
+
+/// Build the whole credential model of `snap`.
+pub fn build(snap: &Snapshot) -> Model {
+    let mut m = certificates(snap);
     let mut kubeconfigs = Vec::new();
     let mut wanted: BTreeSet<(String, String)> = BTreeSet::new();
     let mut compared = Vec::new();
     for node in snap.nodes.values() {
         let server = node.roles.contains(&Role::Server);
         for (host, copies) in &node.files {
-            let compared_here = (server
-                && host
-                    .strip_prefix(TLS)
-                    .is_some_and(|f| CA_FILES.contains(&f)))
-                || host
-                    .strip_prefix(AGENT)
-                    .is_some_and(|f| AGENT_COPIES.contains(&f));
+            let compared_here = (server && CaFile::of_host_path(host).is_some())
+                || AgentCopy::of_host_path(host).is_some();
             if compared_here && let Some((data, origin)) = read(snap, node, host, copies) {
                 wanted.insert((node.name.clone(), host.clone()));
                 compared.push((origin, pki::sha256_hex(data)));
@@ -199,7 +191,7 @@ pub fn build(snap: &Snapshot) -> Model {
                         .map_err(|e| e.to_string());
                     m.csrs.insert(key, CsrFile { origin, requests });
                 }
-            } else if is_kubeconfig_path(host)
+            } else if layout::is_kubeconfig(host)
                 && let Some((data, origin)) = read(snap, node, host, copies)
                 && let Some(k) = read_kubeconfig(data, origin)
             {
@@ -213,10 +205,13 @@ pub fn build(snap: &Snapshot) -> Model {
             }
         }
     }
-    m.file_certs = certificates_by_file(&m.certs, &wanted);
+    m.file_certs = certificates_by_file(snap, &m.certs, &wanted);
     for (origin, sha256) in compared {
         let key = (origin.node.clone(), origin.host.clone());
-        let first_cert = m.file_certs.get(&key).and_then(|v| v.first().cloned());
+        let first_cert = m
+            .file_certs
+            .get(&key)
+            .and_then(|f| f.certs.first().cloned());
         m.digests.insert(
             key,
             FileDigest {
@@ -231,7 +226,7 @@ pub fn build(snap: &Snapshot) -> Model {
         let file = |h: &String| -> Vec<String> {
             m.file_certs
                 .get(&(node.clone(), h.clone()))
-                .cloned()
+                .map(|f| f.certs.clone())
                 .unwrap_or_default()
         };
         let mut trusts = k.cas.clone();
@@ -258,8 +253,8 @@ pub fn build(snap: &Snapshot) -> Model {
             },
         );
     }
-    m.tokens = crate::graph::tokens::all_tokens(snap);
-    m.served = crate::graph::tokens::served_hashes(snap);
+    m.tokens = crate::model::tokens::all_tokens(snap);
+    m.served = crate::model::tokens::served_hashes(snap);
     m
 }
 

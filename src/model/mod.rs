@@ -1,7 +1,7 @@
 //! The credential model: every credential of the snapshot parsed once, each with where it came
-//! from. Certificates (deduplicated by fingerprint, DER kept once: [`crate::graph::certs`]), key
+//! from. Certificates (deduplicated by fingerprint, DER kept once: [`crate::model::certs`]), key
 //! files and their `.pub-fingerprint` stand-ins, signing requests, kubeconfigs (the certificates
-//! they trust and present, embedded or by file reference), tokens of every source, the CA hash
+//! they trust and present, embedded or by file reference), tokens of every source ([`tokens`]), the CA hash
 //! each server serves, and the digests of the files that must agree between nodes.
 //!
 //! This is the one place above `pki` that reads credential bytes. The trust graph, the
@@ -11,15 +11,18 @@
 //! changed, a token set) and the same views and rules judge it.
 
 mod build;
+pub mod certs;
+pub mod inventory;
 pub mod keys;
+pub mod tokens;
 
 use std::collections::BTreeMap;
 
-pub use build::build;
+pub use build::{build, certificates};
 pub use keys::{KeyFile, KeyList, KeyRecord};
 
-use crate::graph::certs::{CertEntry, Inventory};
-use crate::graph::tokens::{NodeToken, ServedHash};
+use crate::model::certs::{CertEntry, Inventory};
+use crate::model::tokens::{NodeToken, ServedHash};
 
 /// Where a node file came from: the node, its host path, and the input and logical path that
 /// supplied the copy that was read.
@@ -85,7 +88,15 @@ pub struct Model {
     pub digests: BTreeMap<(String, String), FileDigest>,
     /// Certificates of each node file, in file order, by (node, host path) (only the files a view
     /// looks up: the certificates beside keys, the files kubeconfigs name, compared files).
-    pub file_certs: BTreeMap<(String, String), Vec<String>>,
+    pub file_certs: BTreeMap<(String, String), FileCerts>,
+}
+
+/// The certificates of one node file, by fingerprint in file order, and the copy they were read
+/// from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCerts {
+    pub origin: FileOrigin,
+    pub certs: Vec<String>,
 }
 
 impl Model {
@@ -94,8 +105,13 @@ impl Model {
         self.file_certs
             .get(&(node.to_string(), host.to_string()))
             .into_iter()
-            .flatten()
+            .flat_map(|f| f.certs.iter())
             .filter_map(|fp| self.certs.certs.get(fp))
+    }
+
+    /// The certificates of `host` on `node` with the copy they were read from.
+    pub fn file(&self, node: &str, host: &str) -> Option<&FileCerts> {
+        self.file_certs.get(&(node.to_string(), host.to_string()))
     }
 
     /// The key file (or its `.pub-fingerprint` stand-in) at `host` on `node`.

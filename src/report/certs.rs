@@ -2,7 +2,7 @@
 //! json`), and the table / csv of `harrow certs`, one row per occurrence, extending
 //! `rke2 certificate check -o table` across nodes.
 
-use crate::graph::certs::{CertEntry, Inventory, JudgeAt};
+use crate::model::certs::{CertEntry, Inventory, JudgeAt};
 use crate::timefmt::rfc3339;
 
 /// One certificate as the JSON contract names its fields. Fields are declared in
@@ -291,8 +291,8 @@ pub fn csv(inv: &Inventory, when: JudgeAt) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::certs::Location;
-    use crate::graph::inventory::{InUse, Owner};
+    use crate::model::certs::Location;
+    use crate::model::inventory::{InUse, Owner};
     use std::sync::Arc;
 
     /// An inventory of `n` entries (one real certificate under `n` keys, each with a location).

@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 
 use crate::analyze::Analysis;
 use crate::graph::consistency::Consistency;
-use crate::graph::tokens::{NodeToken, all_tokens};
 use crate::graph::trust::{TrustGraph, Vertex};
+use crate::model::Model;
+use crate::model::tokens::NodeToken;
 use crate::pki::secret::{FingerprintKey, Secret, is_masked};
 use crate::pki::token::TokenRole;
-use crate::snapshot::Snapshot;
 
 /// Every vertex's id, by vertex index (ids are built once, not per comparison).
 fn vertex_ids(g: &TrustGraph) -> Vec<String> {
@@ -62,7 +62,7 @@ pub fn write_json(
 ) -> std::io::Result<()> {
     let g = &a.graph;
     let consistency = &consistency_json(&a.consistency);
-    let tokens = &tokens_json(&a.snapshot, key);
+    let tokens = &tokens_json(&a.model, key);
     #[derive(serde::Serialize)]
     struct VertexJson<'a> {
         id: &'a str,
@@ -244,8 +244,8 @@ pub fn consistency_json(c: &Consistency) -> Value {
 /// `password_group` — occurrences with the same password share a group number (numbered in
 /// sorted order, so the output is deterministic) — plus a keyed fingerprint when a fingerprint
 /// key was given (`--fingerprint-key`).
-pub fn tokens_json(snap: &Snapshot, key: Option<&FingerprintKey>) -> Value {
-    let mut all: Vec<NodeToken> = all_tokens(snap).into_values().flatten().collect();
+pub fn tokens_json(model: &Model, key: Option<&FingerprintKey>) -> Value {
+    let mut all: Vec<&NodeToken> = model.tokens.values().flatten().collect();
     all.sort_by(|a, b| {
         (&a.node, &a.host_path, a.found.line, &a.found.key).cmp(&(
             &b.node,

@@ -170,7 +170,7 @@ impl serde::Serialize for Streamed<'_> {
 pub fn write(a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let doc = Streamed {
         head: head(a),
-        certificates: super::certs::CertificatesJson(&a.inventory, a.judge_at()),
+        certificates: super::certs::CertificatesJson(&a.model.certs, a.judge_at()),
     };
     serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;
     w.write_all(b"\n")

@@ -4,7 +4,7 @@
 use super::{copies_note, describe, live_or_not_evaluable, per_node};
 use crate::checks::rule::{Findings, Need, Rule, Verdict};
 use crate::checks::{Context, Severity};
-use crate::graph::certs::CertEntry;
+use crate::model::certs::CertEntry;
 use crate::pki::{ChainStatus, KeyAlgorithm};
 
 /// Certificate chain broken: issuer missing or signature not verifying.
@@ -79,7 +79,7 @@ fn cert005(cx: &Context, out: &mut Findings) -> Verdict {
         Err(v) => return v,
     };
     let mut n = 0;
-    for e in cx.inventory.certs.values() {
+    for e in cx.model.certs.certs.values() {
         if e.component_self_signed {
             continue;
         }
@@ -140,7 +140,7 @@ fn cert010(cx: &Context, out: &mut Findings) -> Verdict {
         Err(v) => return v,
     };
     let mut n = 0;
-    for e in cx.inventory.certs.values() {
+    for e in cx.model.certs.certs.values() {
         let Some(why) = weakness(e) else { continue };
         let what = describe(e);
         n += per_node(

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::DATA;
+use super::{DATA, describe};
 use crate::checks::common::{cross_server_gate, disagreement_findings, short};
 use crate::checks::rule::{Findings, Need, Rule, Verdict};
 use crate::checks::{Context, Evidence, Severity};
@@ -112,17 +112,16 @@ fn cert007(cx: &Context, out: &mut Findings) -> Verdict {
     )
 }
 
-/// Subject CN and first-certificate fingerprint of a CA bundle file.
-fn first_cert_label(data: &[u8]) -> String {
-    match crate::pki::parse_certs(data)
-        .ok()
-        .and_then(|c| c.into_iter().next())
-    {
-        Some(c) => format!(
-            "{} (sha256 {})",
-            c.subject_cn.clone().unwrap_or_else(|| c.subject.clone()),
-            short(&c.fingerprint_sha256)
-        ),
+/// Subject CN and first-certificate fingerprint of a compared CA bundle file of `node`.
+fn first_cert_label(cx: &Context, node: &str, host: &str) -> String {
+    let first = cx
+        .model
+        .digests
+        .get(&(node.to_string(), host.to_string()))
+        .and_then(|d| d.first_cert.as_deref())
+        .and_then(|fp| cx.model.certs.certs.get(fp));
+    match first {
+        Some(e) => describe(e),
         None => "no parsable certificate".into(),
     }
 }
@@ -136,9 +135,12 @@ fn cert008(cx: &Context, out: &mut Findings) -> Verdict {
                 .servers()
                 .into_iter()
                 .filter_map(|s| snap.nodes.get(s))
-                .filter_map(|n| n.files.get(&format!("{DATA}server/tls/{f}")))
-                .filter_map(|c| snap.first_copy(c))
-                .map(|(d, _, _)| first_cert_label(d))
+                .filter(|n| {
+                    cx.model
+                        .digests
+                        .contains_key(&(n.name.clone(), format!("{DATA}server/tls/{f}")))
+                })
+                .map(|n| first_cert_label(cx, &n.name, &format!("{DATA}server/tls/{f}")))
                 .collect();
             labels.sort();
             labels.dedup();
@@ -161,13 +163,7 @@ fn cert008(cx: &Context, out: &mut Findings) -> Verdict {
     }
     for s in &cx.consistency.stale {
         let name = s.file.rsplit('/').next().unwrap_or(&s.file);
-        let held = snap
-            .nodes
-            .get(&s.node)
-            .and_then(|n| n.files.get(&format!("{DATA}{}", s.file)))
-            .and_then(|c| snap.first_copy(c))
-            .map(|(d, _, _)| first_cert_label(d))
-            .unwrap_or_else(|| "an unreadable file".into());
+        let held = first_cert_label(cx, &s.node, &format!("{DATA}{}", s.file));
         let current = server_files
             .get(name)
             .map(|v| v.join(" / "))

@@ -5,7 +5,7 @@ use super::{DATA, copies_note, describe, live_nodes, per_node};
 use crate::checks::common::{instant, span};
 use crate::checks::rule::{Findings, Need, Rule, Verdict};
 use crate::checks::{Context, Severity};
-use crate::graph::certs::{CertEntry, Status};
+use crate::model::certs::{CertEntry, Status};
 
 /// High severity for a leaf in the renew window with less than this left.
 const HIGH_UNDER_SECONDS: i64 = 14 * 86_400;
@@ -157,7 +157,7 @@ fn cert001(cx: &Context, out: &mut Findings) -> Verdict {
     };
     let at = instant(cx.reference_time);
     let mut n = 0;
-    for e in cx.inventory.certs.values() {
+    for e in cx.model.certs.certs.values() {
         if cx.status(e) != Status::Expired {
             continue;
         }
@@ -194,7 +194,7 @@ fn cert002(cx: &Context, out: &mut Findings) -> Verdict {
     let at = instant(cx.reference_time);
     let window = cx.renew_window_days;
     let mut n = 0;
-    for e in cx.inventory.certs.values() {
+    for e in cx.model.certs.certs.values() {
         if cx.status(e) != Status::Warning || e.cert.is_ca {
             continue;
         }
@@ -226,7 +226,7 @@ fn cert004(cx: &Context, out: &mut Findings) -> Verdict {
     };
     let at = instant(cx.reference_time);
     let mut n = 0;
-    for e in cx.inventory.certs.values() {
+    for e in cx.model.certs.certs.values() {
         if cx.status(e) != Status::NotYetValid {
             continue;
         }

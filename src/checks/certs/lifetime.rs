@@ -6,7 +6,7 @@ use super::{copies_note, describe, live_by_node, live_or_not_evaluable, per_node
 use crate::checks::common::{instant, span};
 use crate::checks::rule::{Findings, Need, Rule, Verdict};
 use crate::checks::{Context, Severity};
-use crate::graph::inventory::Owner;
+use crate::model::inventory::Owner;
 
 /// A CA expires within this of the reference time: CERT003.
 const CA_HORIZON_SECONDS: i64 = 365 * 86_400;
@@ -84,7 +84,7 @@ fn cert003(cx: &Context, out: &mut Findings) -> Verdict {
     };
     let at = instant(cx.reference_time);
     let mut n = 0;
-    for (fp, e) in &cx.inventory.certs {
+    for (fp, e) in &cx.model.certs.certs {
         let what = describe(e);
         let not_after = instant(e.cert.not_after);
         if e.cert.is_ca {
@@ -113,7 +113,7 @@ fn cert003(cx: &Context, out: &mut Findings) -> Verdict {
             continue;
         }
         for issuer in &e.issuers {
-            let Some(ca) = cx.inventory.certs.get(issuer) else {
+            let Some(ca) = cx.model.certs.certs.get(issuer) else {
                 continue;
             };
             if issuer == fp || ca.cert.not_after >= e.cert.not_after {
@@ -156,7 +156,7 @@ fn cert016(cx: &Context, out: &mut Findings) -> Verdict {
     let window_seconds = i64::from(window) * 86_400;
     let mut seen = 0;
     let mut n = 0;
-    for e in cx.inventory.certs.values() {
+    for e in cx.model.certs.certs.values() {
         if !e.component_self_signed || live_by_node(e).is_empty() {
             continue;
         }

@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::common::short;
 use super::rule::{Findings, Need, Verdict};
 use super::{Context, Evidence, Severity};
-use crate::graph::certs::{CertEntry, Location};
-use crate::graph::inventory::InUse;
+use crate::model::certs::{CertEntry, Location};
+use crate::model::inventory::InUse;
 
 const DATA: &str = "var/lib/rancher/rke2/";
 
@@ -105,7 +105,7 @@ fn copies_note(locs: &[&Location]) -> String {
 fn live_nodes<'a>(cx: &Context<'a>) -> (usize, BTreeSet<&'a str>) {
     let mut count = 0;
     let mut nodes = BTreeSet::new();
-    for e in cx.inventory.certs.values() {
+    for e in cx.model.certs.certs.values() {
         let by = live_by_node(e);
         if !by.is_empty() {
             count += 1;

@@ -4,7 +4,7 @@
 use super::DATA;
 use crate::checks::rule::{Findings, Need, Rule, Verdict};
 use crate::checks::{Context, Evidence, Severity};
-use crate::graph::inventory::{InUse, in_use_of_host_path};
+use crate::model::inventory::{InUse, in_use_of_host_path};
 use crate::snapshot::Snapshot;
 
 /// Private key does not match the first certificate of its pair.

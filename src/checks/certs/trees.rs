@@ -7,7 +7,7 @@ use super::{DATA, host_of};
 use crate::checks::common::instant;
 use crate::checks::rule::{Findings, Need, Rule, Verdict};
 use crate::checks::{Context, Evidence, Severity};
-use crate::graph::inventory::{InUse, in_use_of_host_path};
+use crate::model::inventory::{InUse, in_use_of_host_path};
 
 /// Staged and backup certificate trees present.
 pub static CERT015: Rule = Rule {
@@ -72,7 +72,7 @@ struct Tree<'a> {
 fn trees<'a>(cx: &Context<'a>) -> Option<BTreeMap<(&'a str, String), Tree<'a>>> {
     let mut trees: BTreeMap<(&str, String), Tree> = BTreeMap::new();
     let mut any_node_cert = false;
-    for (fp, e) in &cx.inventory.certs {
+    for (fp, e) in &cx.model.certs.certs {
         for l in &e.locations {
             let Some(node) = l.node.as_deref() else {
                 continue;
