@@ -5,7 +5,7 @@
 //! give the place and, with `--fingerprint-key`, a keyed fingerprint — never the value.
 
 use super::{Evidence, Finding, Judgement, Severity};
-use crate::pki::secret::{FingerprintKey, Secret, is_masked};
+use crate::pki::secret::{FingerprintKey, Secret, is_placeholder};
 use crate::pki::token::scan_yaml_tree;
 use crate::snapshot::{Coverage, CoverageStatus, InputKind, Snapshot};
 
@@ -90,7 +90,7 @@ pub(super) fn evaluate(snap: &Snapshot, key: Option<&FingerprintKey>, j: &mut Ju
             let scan = scan_yaml_tree(path, &file.data);
             for t in &scan.found {
                 let pw = t.token.password.expose();
-                if is_masked(pw) {
+                if is_placeholder(pw) {
                     continue;
                 }
                 found += 1;
@@ -156,7 +156,7 @@ pub(super) fn evaluate(snap: &Snapshot, key: Option<&FingerprintKey>, j: &mut Ju
         let Some(tok) = o.value.pointer("/status/token").and_then(|v| v.as_str()) else {
             continue;
         };
-        if is_masked(tok) {
+        if is_placeholder(tok) {
             continue;
         }
         let Some(tree) = snap.trees.get(o.input) else {

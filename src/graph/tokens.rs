@@ -243,7 +243,7 @@ pub fn tokens_json(
     snap: &Snapshot,
     key: Option<&crate::pki::secret::FingerprintKey>,
 ) -> serde_json::Value {
-    use crate::pki::secret::{Secret, is_masked};
+    use crate::pki::secret::{Secret, is_placeholder};
     use serde_json::json;
     let mut all: Vec<NodeToken> = all_tokens(snap).into_values().flatten().collect();
     all.sort_by(|a, b| {
@@ -258,7 +258,7 @@ pub fn tokens_json(
     let mut out = Vec::new();
     for t in &all {
         let pw = &t.found.token.password;
-        let group = if is_masked(pw.expose()) {
+        let group = if is_placeholder(pw.expose()) {
             None
         } else {
             match groups.iter().position(|g| *g == pw) {

@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use super::PkiError;
-use super::secret::{Secret, is_masked};
+use super::secret::{Secret, is_placeholder};
 
 const PREFIX: &str = "K10";
 
@@ -191,7 +191,7 @@ impl TokenScan {
         role: TokenRole,
         v: &str,
     ) {
-        if is_masked(v) {
+        if is_placeholder(v) {
             self.masked.push(Masked {
                 source: source.into(),
                 line,
@@ -266,7 +266,7 @@ pub fn scan_env_file(source: &str, data: &[u8]) -> TokenScan {
             _ => continue,
         };
         if role.1 {
-            if !is_masked(value) {
+            if !is_placeholder(value) {
                 scan.file_refs.push(TokenFileRef {
                     source: source.into(),
                     line: Some(i + 1),
@@ -348,7 +348,7 @@ pub fn scan_rke2_config(config: Option<(&str, &[u8])>, dropins: &[(&str, &[u8])]
             ("token-file", TokenRole::Server),
             ("agent-token-file", TokenRole::Agent),
         ] {
-            if let Some(p) = map.get(key).and_then(scalar).filter(|p| !is_masked(p)) {
+            if let Some(p) = map.get(key).and_then(scalar).filter(|p| !is_placeholder(p)) {
                 let r = TokenFileRef {
                     source: path.to_string(),
                     line: find_line(&text, key, Some(&p)),
@@ -409,7 +409,7 @@ fn walk(source: &str, outer: &str, v: &Value, depth: usize, scan: &mut TokenScan
                     continue;
                 }
                 if matches!(k.as_str(), "token-file" | "agent-token-file")
-                    && let Some(p) = scalar(val).filter(|p| !is_masked(p))
+                    && let Some(p) = scalar(val).filter(|p| !is_placeholder(p))
                 {
                     scan.file_refs.push(TokenFileRef {
                         source: source.into(),
