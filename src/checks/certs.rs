@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::common::{
     NEEDS_NODE_SNAPSHOTS, cover, cover_result, cross_server_gate, disagreement_findings, instant,
-    servers, short, span, title,
+    short, span, title,
 };
 use super::{Context, Evidence, Finding, Judgement, Severity};
 use crate::graph::certs::{CertEntry, Location, Status};
@@ -609,7 +609,8 @@ fn strip_to_host(logical: &str) -> &str {
 /// CERT007: a cluster CA file that differs between servers.
 fn ca_differs(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
     const CODE: &str = "CERT007";
-    let holders: Vec<&str> = servers(snap)
+    let holders: Vec<&str> = snap
+        .servers()
         .into_iter()
         .filter(|s| {
             snap.nodes.get(*s).is_some_and(|n| {
@@ -675,7 +676,8 @@ fn stale_agent_copies(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
     let server_files: BTreeMap<&str, Vec<String>> = ["server-ca.crt", "client-ca.crt"]
         .into_iter()
         .map(|f| {
-            let mut labels: Vec<String> = servers(snap)
+            let mut labels: Vec<String> = snap
+                .servers()
                 .into_iter()
                 .filter_map(|s| snap.nodes.get(s))
                 .filter_map(|n| n.files.get(&format!("{DATA}server/tls/{f}")))

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::{Evidence, Finding, Judgement, Severity, catalog};
 use crate::graph::consistency::{Disagreement, Variant};
-use crate::snapshot::{Coverage, CoverageStatus, Role, Snapshot};
+use crate::snapshot::{Coverage, CoverageStatus, Snapshot};
 
 /// What supplies node files when none were given.
 pub const NEEDS_NODE_SNAPSHOTS: &str = "node snapshots of the cluster's nodes (`harrow collect`, or a tar of /etc/rancher and /var/lib/rancher/rke2); a support bundle never carries server/tls or agent certificates";
@@ -69,15 +69,6 @@ pub fn short(fp: &str) -> &str {
     fp.get(..16).unwrap_or(fp)
 }
 
-/// Servers of the snapshot (nodes with the server role), sorted by name.
-pub fn servers(snap: &Snapshot) -> Vec<&str> {
-    snap.nodes
-        .values()
-        .filter(|n| n.roles.contains(&Role::Server))
-        .map(|n| n.name.as_str())
-        .collect()
-}
-
 /// The applicability of a rule comparing one file across servers: `Some(row)` when it cannot
 /// be evaluated (one server: not-applicable; fewer than two servers hold the file:
 /// not-evaluable), `None` when at least two servers hold it.
@@ -86,7 +77,7 @@ pub fn cross_server_gate(
     holders: &[&str],
     what: &str,
 ) -> Option<(CoverageStatus, String, Option<&'static str>)> {
-    let servers = servers(snap);
+    let servers = snap.servers();
     // One server is a single-server cluster only when a support bundle's node list says so;
     // one node snapshot alone says nothing about the other servers.
     let listed = snap.nodes.values().any(|n| n.object.is_some());

@@ -4,8 +4,8 @@
 //! `.pub-fingerprint` file stands for the key it replaced; no key material is ever shown.
 
 use super::common::{
-    NEEDS_NODE_SNAPSHOTS, cover, cover_result, cross_server_gate, disagreement_findings, servers,
-    short, title,
+    NEEDS_NODE_SNAPSHOTS, cover, cover_result, cross_server_gate, disagreement_findings, short,
+    title,
 };
 use super::{Context, Evidence, Finding, Judgement, Severity};
 use crate::pki::{self, KeyAlgorithm};
@@ -151,7 +151,8 @@ fn current_key_first(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
 /// SAKEY002.
 fn same_on_every_server(snap: &Snapshot, cx: &Context, j: &mut Judgement) {
     const CODE: &str = "SAKEY002";
-    let holders: Vec<&str> = servers(snap)
+    let holders: Vec<&str> = snap
+        .servers()
         .into_iter()
         .filter(|s| holds(snap, s, "service.key"))
         .collect();
