@@ -322,21 +322,12 @@ pub(crate) fn read_tar(
                             mtime,
                         ),
                         Want::Scan => ctx.scan(&full, &mut data),
-                        Want::Nested => {
-                            if depth >= ctx.limits.max_depth {
-                                ctx.issue(
-                                    IssueKind::TooDeep,
-                                    &full,
-                                    format!(
-                                        "refused: nested archive deeper than {} levels (--max-depth)",
-                                        ctx.limits.max_depth
-                                    ),
-                                );
-                                Ok(())
-                            } else {
-                                super::nested::read_stream(ctx, &full, &mut data, depth + 1)
-                            }
-                        }
+                        Want::Nested => super::nested::read_nested(
+                            ctx,
+                            &full,
+                            depth + 1,
+                            super::nested::Nested::Stream(&mut data),
+                        ),
                     };
                     if res.is_err() {
                         stream_ok = false;

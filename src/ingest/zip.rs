@@ -14,9 +14,8 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use flate2::Crc;
 use flate2::read::DeflateDecoder;
 
-use super::Container;
-use super::detect::detect;
 use super::entry::{Broken, Counter, Counting, Ctx, Packed, error_kind, read_full};
+use super::nested::Nested;
 use super::{IssueKind, Want};
 
 /// Read + Seek as one object-safe trait.
@@ -321,9 +320,9 @@ impl<R: Read> Read for Verify<R> {
 
 /// Where an entry's data is and how it is packed.
 pub(crate) struct Located {
-    data_start: u64,
-    csize: u64,
-    method: u16,
+    pub data_start: u64,
+    pub csize: u64,
+    pub method: u16,
 }
 
 /// Find the data of a record through its local header.
@@ -387,7 +386,11 @@ pub(crate) fn locate(
 }
 
 /// An inflating, verifying reader over an entry's data.
-fn open<'s>(src: &'s mut dyn ReadSeek, loc: &Located, rec: &Record) -> Box<dyn Read + 's> {
+pub(crate) fn open<'s>(
+    src: &'s mut dyn ReadSeek,
+    loc: &Located,
+    rec: &Record,
+) -> Box<dyn Read + 's> {
     let window = Window::new(src, loc.data_start, loc.csize);
     let inner: Box<dyn Read + 's> = if loc.method == 8 {
         Box::new(DeflateDecoder::new(BufReader::with_capacity(
@@ -602,41 +605,7 @@ pub(crate) fn entry(
             ctx.scan(full, &mut r)
         }
         Want::Nested => {
-            if depth >= ctx.limits.max_depth {
-                ctx.issue(
-                    IssueKind::TooDeep,
-                    full,
-                    format!(
-                        "refused: nested archive deeper than {} levels (--max-depth)",
-                        ctx.limits.max_depth
-                    ),
-                );
-                return Ok(());
-            }
-            let head = {
-                let mut r = open(src, loc, rec);
-                super::nested::peek(ctx, full, &mut r)?
-            };
-            let prefix = format!("{full}!");
-            match detect(&head) {
-                Some(Container::Zip) if loc.method == 0 => {
-                    // Stored: read in place.
-                    let mut w = Window::new(src, loc.data_start, loc.csize);
-                    read_zip(ctx, &mut w, loc.csize, &prefix, depth + 1)
-                }
-                Some(_) => {
-                    let mut r = open(src, loc, rec);
-                    super::nested::read_stream(ctx, full, &mut r, depth + 1)
-                }
-                None => {
-                    ctx.issue(
-                        IssueKind::Corrupt,
-                        full,
-                        "selected as a nested archive but not a zip, tar, tar.gz or tar.xz",
-                    );
-                    Ok(())
-                }
-            }
+            super::nested::read_nested(ctx, full, depth + 1, Nested::ZipEntry { src, loc, rec })
         }
     }
 }
