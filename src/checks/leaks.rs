@@ -6,7 +6,7 @@
 
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{Context, Evidence, Severity};
-use crate::pki::secret::{FingerprintKey, Secret, is_masked};
+use crate::pki::secret::{FingerprintKey, Secret, is_placeholder};
 use crate::pki::token::scan_yaml_tree;
 use crate::snapshot::InputKind;
 
@@ -116,7 +116,7 @@ fn bundle001(cx: &Context, out: &mut Findings) -> Verdict {
             let scan = scan_yaml_tree(path, &file.data);
             for t in &scan.found {
                 let pw = t.token.password.expose();
-                if is_masked(pw) {
+                if is_placeholder(pw) {
                     continue;
                 }
                 found += 1;
@@ -185,7 +185,7 @@ fn bundle001(cx: &Context, out: &mut Findings) -> Verdict {
         let Some(tok) = o.value.pointer("/status/token").and_then(|v| v.as_str()) else {
             continue;
         };
-        if is_masked(tok) {
+        if is_placeholder(tok) {
             continue;
         }
         let Some(tree) = snap.trees.get(o.input) else {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::layout::{self, AgentCopy, CaFile};
 use crate::model::{FileOrigin, Model};
-use crate::snapshot::{Role, Snapshot};
+use crate::snapshot::Snapshot;
 
 /// The cluster CA files compared across servers, inside `server/tls/` (the names of
 /// [`CaFile::ALL`], for callers that join them to the directory themselves).
@@ -120,12 +120,7 @@ fn variants(model: &Model, host: &str, servers: &[&str], keys: bool) -> Vec<Vari
 /// Compare every copy.
 pub fn check(snap: &Snapshot, model: &Model) -> Consistency {
     let mut c = Consistency::default();
-    let servers: Vec<&str> = snap
-        .nodes
-        .values()
-        .filter(|n| n.roles.contains(&Role::Server))
-        .map(|n| n.name.as_str())
-        .collect();
+    let servers = snap.servers();
     let mut current_bundles: BTreeMap<AgentCopy, Vec<String>> = BTreeMap::new();
     for ca in CaFile::ALL {
         let v = variants(model, ca.host_path(), &servers, false);

@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::entry::{Ctx, Packed, drain};
-use super::nested::read_tar_family;
-use super::zip::read_zip;
-use super::{Container, IssueKind, Want};
+use super::nested::{Nested, read_nested};
+use super::{IssueKind, Want};
 
 /// A reader that hashes what passes through it.
 struct Hashing<R> {
@@ -29,7 +28,7 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-fn open_nofollow(p: &Path) -> io::Result<File> {
+pub(crate) fn open_nofollow(p: &Path) -> io::Result<File> {
     OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
@@ -126,7 +125,7 @@ pub(crate) fn read_dir(ctx: &mut Ctx<'_>, root: &Path) {
         let want = ctx.want(path);
         let digest = match want {
             Want::Nested => {
-                read_nested_file(ctx, path, fs_path);
+                let _ = read_nested(ctx, path, 1, Nested::File(fs_path));
                 hash_file(fs_path)
             }
             _ => read_file(ctx, path, fs_path, want),
@@ -171,42 +170,4 @@ fn read_file(ctx: &mut Ctx<'_>, path: &str, fs_path: &Path, want: Want) -> io::R
     };
     drain(&mut r)?;
     Ok(hex::encode(r.hasher.finalize()))
-}
-
-/// Descend into an archive stored as a file of the directory.
-fn read_nested_file(ctx: &mut Ctx<'_>, path: &str, fs_path: &Path) {
-    if ctx.limits.max_depth == 0 {
-        ctx.issue(
-            IssueKind::TooDeep,
-            path,
-            "refused: nested archive deeper than 0 levels (--max-depth)",
-        );
-        return;
-    }
-    let mut f = match open_nofollow(fs_path) {
-        Ok(f) => f,
-        Err(e) => {
-            ctx.issue(IssueKind::Unreadable, path, format!("cannot open: {e}"));
-            return;
-        }
-    };
-    let mut head = vec![0u8; super::detect::PEEK];
-    let got = super::entry::read_full(&mut f, &mut head).unwrap_or(0);
-    head.truncate(got);
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let prefix = format!("{path}!");
-    match super::detect::detect(&head) {
-        Some(Container::Zip) => {
-            let _ = read_zip(ctx, &mut f, len, &prefix, 1);
-        }
-        Some(kind) => {
-            let chained = io::Cursor::new(head).chain(f);
-            let _ = read_tar_family(ctx, kind, chained, &prefix, 1);
-        }
-        None => ctx.issue(
-            IssueKind::Corrupt,
-            path,
-            "selected as a nested archive but not a zip, tar, tar.gz or tar.xz",
-        ),
-    }
 }

@@ -1,24 +1,27 @@
-//! Archives inside archives, read from a stream: the container is detected from the first
-//! bytes, then a tar family stream is decoded on the fly and a zip is spilled to an anonymous
-//! temp file (zips need random access).
+//! Archives inside archives: [`read_nested`] is the one dispatch for a tar member, a zip entry or
+//! a file of a directory selected as an archive. The container is detected from the first
+//! bytes; a tar family stream is decoded on the fly, a zip is read in place when it can be and
+//! otherwise spilled to an anonymous temp file (zips need random access).
 
 use std::io::{self, Read};
+use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
 use super::Container;
 use super::IssueKind;
 use super::detect::{PEEK, detect};
+use super::dir::open_nofollow;
 use super::entry::{Broken, Ctx, error_kind, read_full};
 use super::tar::read_tar;
-use super::zip::{counting, spill_and_read};
+use super::zip::{Located, ReadSeek, Record, Window, counting, open, read_zip, spill_and_read};
 
 /// Memory limit of the xz decoder (dictionary and state), in KiB. `xz -9` needs 64 MiB.
 pub(crate) const XZ_MEM_LIMIT_KB: u32 = 96 << 10;
 
 /// The first bytes of a nested archive, for content detection; a stream that cannot be read is
 /// an issue on `full`.
-pub(crate) fn peek(ctx: &mut Ctx<'_>, full: &str, r: &mut dyn Read) -> Result<Vec<u8>, Broken> {
+fn peek(ctx: &mut Ctx<'_>, full: &str, r: &mut dyn Read) -> Result<Vec<u8>, Broken> {
     let mut head = vec![0u8; PEEK];
     match read_full(r, &mut head) {
         Ok(n) => {
@@ -36,20 +39,93 @@ pub(crate) fn peek(ctx: &mut Ctx<'_>, full: &str, r: &mut dyn Read) -> Result<Ve
     }
 }
 
-/// Read a nested archive from a stream. `full` is the logical path of the archive entry.
-pub(crate) fn read_stream(
+/// Where the bytes of an archive found inside an input are.
+pub(crate) enum Nested<'a> {
+    /// A member of a tar stream, read once from front to back.
+    Stream(&'a mut dyn Read),
+    /// A zip entry: streamed inflated and verified; a stored zip in it is read in place.
+    ZipEntry {
+        src: &'a mut dyn ReadSeek,
+        loc: &'a Located,
+        rec: &'a Record,
+    },
+    /// A file of a directory input: a zip in it is read in place.
+    File(&'a Path),
+}
+
+/// The one place that decides how an archive inside an input is read: refused beyond
+/// `max_depth`, then recognised by content. A zip with random access (a stored zip entry, a
+/// file) is read in place, a streamed zip is spilled to a temp file, a tar, tar.gz or tar.xz is
+/// decoded on the fly, and anything else is refused. `full` is the archive's logical path,
+/// `depth` its own depth (a node zip in a bundle is 1).
+pub(crate) fn read_nested(
     ctx: &mut Ctx<'_>,
     full: &str,
-    r: &mut dyn Read,
     depth: u32,
+    src: Nested<'_>,
 ) -> Result<(), Broken> {
-    let head = peek(ctx, full, r)?;
+    if depth > ctx.limits.max_depth {
+        ctx.issue(
+            IssueKind::TooDeep,
+            full,
+            format!(
+                "refused: nested archive deeper than {} levels (--max-depth)",
+                ctx.limits.max_depth
+            ),
+        );
+        return Ok(());
+    }
     let prefix = format!("{full}!");
+    match src {
+        Nested::Stream(r) => {
+            let head = peek(ctx, full, r)?;
+            read_streamed(ctx, full, depth, head, r)
+        }
+        Nested::ZipEntry { src, loc, rec } => {
+            let mut r = open(src, loc, rec);
+            let head = peek(ctx, full, &mut r)?;
+            if loc.method == 0 && detect(&head) == Some(Container::Zip) {
+                drop(r);
+                let mut w = Window::new(src, loc.data_start, loc.csize);
+                return read_zip(ctx, &mut w, loc.csize, &prefix, depth);
+            }
+            read_streamed(ctx, full, depth, head, &mut r)
+        }
+        Nested::File(path) => {
+            let mut f = match open_nofollow(path) {
+                Ok(f) => f,
+                Err(e) => {
+                    ctx.issue(IssueKind::Unreadable, full, format!("cannot open: {e}"));
+                    return Ok(());
+                }
+            };
+            let mut head = vec![0u8; PEEK];
+            // A file that cannot be read is not recognised (and reported as such) below.
+            let got = read_full(&mut f, &mut head).unwrap_or(0);
+            head.truncate(got);
+            if detect(&head) == Some(Container::Zip) {
+                let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+                return read_zip(ctx, &mut f, len, &prefix, depth);
+            }
+            read_streamed(ctx, full, depth, head, &mut f)
+        }
+    }
+}
+
+/// A nested archive read as a stream, `head` already read from `rest`: a zip is spilled to a
+/// temp file, a tar family stream decoded, anything else refused.
+fn read_streamed(
+    ctx: &mut Ctx<'_>,
+    full: &str,
+    depth: u32,
+    head: Vec<u8>,
+    rest: &mut dyn Read,
+) -> Result<(), Broken> {
     match detect(&head) {
-        Some(Container::Zip) => spill_and_read(ctx, full, &head, r, depth),
+        Some(Container::Zip) => spill_and_read(ctx, full, &head, rest, depth),
         Some(kind) => {
-            let chained = io::Cursor::new(head).chain(r);
-            read_tar_family(ctx, kind, chained, &prefix, depth)
+            let chained = io::Cursor::new(head).chain(rest);
+            read_tar_family(ctx, kind, chained, &format!("{full}!"), depth)
         }
         None => {
             ctx.issue(
@@ -95,7 +171,7 @@ fn xz_decoder<R: Read>(src: R) -> lzma_rust2::XzReader<io::BufReader<R>> {
 }
 
 /// Decode a tar, tar.gz or tar.xz stream and read its entries.
-pub(crate) fn read_tar_family<R: Read>(
+fn read_tar_family<R: Read>(
     ctx: &mut Ctx<'_>,
     kind: Container,
     src: R,

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::io::{self, Read};
 
 use super::entry::{Broken, Counter, Ctx, Packed, drain, error_kind, read_full};
+use super::nested::{Nested, read_nested};
 use super::{IssueKind, Want};
 
 /// Largest GNU long-name or PAX extension header kept in memory.
@@ -151,223 +152,316 @@ pub(crate) fn read_tar(
     prefix: &str,
     depth: u32,
 ) -> Result<(), Broken> {
+    let mut tar = TarStream {
+        prefix,
+        depth,
+        counter,
+        last: String::from("(start of archive)"),
+        passed: BTreeSet::new(),
+    };
     let mut entries: u64 = 0;
-    let mut last = String::from("(start of archive)");
     let mut pending = Pending::default();
-    let mut header = [0u8; 512];
-    let mut passed: BTreeSet<String> = BTreeSet::new();
     loop {
+        let Some(header) = tar.next_header(ctx, r)? else {
+            return Ok(());
+        };
+        entries += 1;
+        if entries > ctx.limits.max_entries {
+            tar.too_many_entries(ctx, &header);
+            return Ok(());
+        }
+        let Some(hsize) = number(&header[124..136]) else {
+            ctx.issue(
+                IssueKind::Corrupt,
+                &tar.after_last(),
+                "unreadable size field in the next header; the rest of the archive is not read",
+            );
+            return Err(Broken);
+        };
+        let kind = header[156];
+        if matches!(kind, b'L' | b'K' | b'x' | b'g') {
+            pending = tar.extension(ctx, r, kind, hsize, pending)?;
+            continue;
+        }
+        let entry = Entry::new(&header, std::mem::take(&mut pending), hsize);
+        let mut data = r.take(entry.size);
+        tar.body(ctx, &entry, &mut data)?;
+        tar.finish(ctx, data, entry.size)?;
+    }
+}
+
+/// One tar stream being read.
+struct TarStream<'a> {
+    /// The enclosing logical path plus `!`, empty at top level.
+    prefix: &'a str,
+    depth: u32,
+    counter: &'a Counter,
+    /// The last entry named: issues about what follows name it.
+    last: String,
+    /// Files passed over (not selected), for links to them that come later (at most 100,000).
+    passed: BTreeSet<String>,
+}
+
+/// An entry's header fields, with the overrides of its extension headers applied.
+struct Entry {
+    kind: u8,
+    size: u64,
+    name: Vec<u8>,
+    link: Vec<u8>,
+    mode: Option<u32>,
+    mtime: Option<i64>,
+}
+
+impl Entry {
+    fn new(header: &[u8; 512], p: Pending, hsize: u64) -> Entry {
+        let name = p.name.unwrap_or_else(|| {
+            let name = cstr(&header[0..100]);
+            let posix = &header[257..263] == b"ustar\0";
+            let pre = cstr(&header[345..500]);
+            if posix && !pre.is_empty() {
+                let mut v = pre.to_vec();
+                v.push(b'/');
+                v.extend_from_slice(name);
+                v
+            } else {
+                name.to_vec()
+            }
+        });
+        Entry {
+            kind: header[156],
+            size: p.size.unwrap_or(hsize),
+            name,
+            link: p.link.unwrap_or_else(|| cstr(&header[157..257]).to_vec()),
+            mode: number(&header[100..108]).map(|m| (m & 0o7777) as u32),
+            mtime: p
+                .mtime
+                .or_else(|| number(&header[136..148]).and_then(|t| i64::try_from(t).ok())),
+        }
+    }
+}
+
+impl Pending {
+    /// These overrides with an extension header's `data` applied.
+    fn with(mut self, kind: u8, data: &[u8]) -> Pending {
+        match kind {
+            b'L' => self.name = Some(cstr(data).to_vec()),
+            b'K' => self.link = Some(cstr(data).to_vec()),
+            _ => parse_pax(data, &mut self),
+        }
+        self
+    }
+}
+
+impl TarStream<'_> {
+    /// Where an issue about the stream after the last entry is recorded.
+    fn after_last(&self) -> String {
+        format!("{}{}", self.prefix, self.last)
+    }
+
+    /// The next header: `None` at the end of the archive (end of stream or a zero block).
+    fn next_header(
+        &self,
+        ctx: &mut Ctx<'_>,
+        r: &mut dyn Read,
+    ) -> Result<Option<[u8; 512]>, Broken> {
+        let mut header = [0u8; 512];
         let got = match read_full(r, &mut header) {
             Ok(n) => n,
             Err(e) => {
                 ctx.issue(
                     error_kind(&e),
-                    &format!("{prefix}{last}"),
+                    &self.after_last(),
                     format!("archive stream failed after this entry: {e}"),
                 );
-                break Err(Broken);
+                return Err(Broken);
             }
         };
         if got == 0 {
-            break Ok(());
+            return Ok(None);
         }
         if got < 512 {
             ctx.issue(
                 IssueKind::Truncated,
-                &format!("{prefix}{last}"),
+                &self.after_last(),
                 "archive ends inside the header after this entry",
             );
-            break Err(Broken);
+            return Err(Broken);
         }
         if header.iter().all(|&b| b == 0) {
-            break Ok(());
+            return Ok(None);
         }
         if !checksum_ok(&header) {
             ctx.issue(
                 IssueKind::Corrupt,
-                &format!("{prefix}{last}"),
+                &self.after_last(),
                 "bad tar header checksum after this entry; the rest of the archive is not read",
             );
-            break Err(Broken);
+            return Err(Broken);
         }
-        entries += 1;
-        if entries > ctx.limits.max_entries {
-            let name = String::from_utf8_lossy(cstr(&header[0..100])).into_owned();
-            ctx.issue(
-                IssueKind::TooManyEntries,
-                &format!("{prefix}{name}"),
-                format!(
-                    "refused: more than {} entries in this archive (--max-entries); this and later entries are not read",
-                    ctx.limits.max_entries
-                ),
-            );
-            break Ok(());
-        }
-        let Some(hsize) = number(&header[124..136]) else {
-            ctx.issue(
-                IssueKind::Corrupt,
-                &format!("{prefix}{last}"),
-                "unreadable size field in the next header; the rest of the archive is not read",
-            );
-            break Err(Broken);
-        };
-        let kind = header[156];
-        // Extension headers: bounded, applied to the next entry.
-        if matches!(kind, b'L' | b'K' | b'x' | b'g') {
-            let res = if hsize > MAX_EXTENSION || kind == b'g' {
-                if kind != b'g' {
-                    ctx.issue(
-                        IssueKind::Corrupt,
-                        &format!("{prefix}{last}"),
-                        format!(
-                            "an extension header of {hsize} bytes after this entry is over {MAX_EXTENSION} bytes and ignored"
-                        ),
-                    );
-                }
-                skip(r, hsize.saturating_add(padding(hsize)))
-            } else {
-                let mut data = Vec::new();
-                match r.take(hsize).read_to_end(&mut data) {
-                    Ok(n) if (n as u64) < hsize => Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "stream ends inside an extension header",
-                    )),
-                    Ok(_) => {
-                        match kind {
-                            b'L' => pending.name = Some(cstr(&data).to_vec()),
-                            b'K' => pending.link = Some(cstr(&data).to_vec()),
-                            _ => parse_pax(&data, &mut pending),
-                        }
-                        skip(r, padding(hsize))
-                    }
-                    Err(e) => Err(e),
-                }
-            };
-            if let Err(e) = res {
-                ctx.issue(
-                    error_kind(&e),
-                    &format!("{prefix}{last}"),
-                    format!("archive stream failed after this entry: {e}"),
-                );
-                break Err(Broken);
-            }
-            continue;
-        }
-        let p = std::mem::take(&mut pending);
-        let size = p.size.unwrap_or(hsize);
-        let raw_name = match p.name {
-            Some(n) => n,
-            None => {
-                let name = cstr(&header[0..100]);
-                let posix = &header[257..263] == b"ustar\0";
-                let pre = cstr(&header[345..500]);
-                if posix && !pre.is_empty() {
-                    let mut v = pre.to_vec();
-                    v.push(b'/');
-                    v.extend_from_slice(name);
-                    v
-                } else {
-                    name.to_vec()
-                }
-            }
-        };
-        let raw_link = p.link.unwrap_or_else(|| cstr(&header[157..257]).to_vec());
-        let mode = number(&header[100..108]).map(|m| (m & 0o7777) as u32);
-        let mtime = p
-            .mtime
-            .or_else(|| number(&header[136..148]).and_then(|t| i64::try_from(t).ok()));
+        Ok(Some(header))
+    }
 
-        let name = ctx.entry_name(prefix, &raw_name);
-        let mut data = r.take(size);
-        let mut stream_ok = true;
-        if let Some(inner) = name.filter(|n| !n.is_empty()) {
-            let full = format!("{prefix}{inner}");
-            last = inner.clone();
-            ctx.see(&full);
-            match kind {
-                b'1' | b'2' => {
-                    let target = String::from_utf8_lossy(&raw_link).into_owned();
-                    ctx.link(prefix, &inner, &target, kind == b'1');
-                    if let Some(resolved) =
-                        ctx.tree.links.get(&full).and_then(|l| l.resolved.clone())
-                        && ctx.link_wanted.contains_key(&resolved)
-                    {
-                        // Chains: a wanted link pointing at this link wants its target too.
-                        ctx.propagate_link_wants();
-                        if passed.contains(&resolved) {
-                            ctx.issue(
-                                IssueKind::LinkTargetNotLoaded,
-                                &full,
-                                format!(
-                                    "its target `{resolved}` came earlier in the one-pass tar stream and was not selected, so it was not loaded"
-                                ),
-                            );
-                        }
-                    }
-                }
-                b'0' | 0 | b'7' => {
-                    let want = ctx.want(&full);
-                    let res = match want {
-                        Want::Skip => {
-                            if passed.len() < 100_000 {
-                                passed.insert(full.clone());
-                            }
-                            Ok(())
-                        }
-                        Want::Load => ctx.load(
-                            &full,
-                            &mut data,
-                            Packed::Counted(counter.clone(), counter.get()),
-                            mode,
-                            mtime,
-                        ),
-                        Want::Scan => ctx.scan(&full, &mut data),
-                        Want::Nested => {
-                            if depth >= ctx.limits.max_depth {
-                                ctx.issue(
-                                    IssueKind::TooDeep,
-                                    &full,
-                                    format!(
-                                        "refused: nested archive deeper than {} levels (--max-depth)",
-                                        ctx.limits.max_depth
-                                    ),
-                                );
-                                Ok(())
-                            } else {
-                                super::nested::read_stream(ctx, &full, &mut data, depth + 1)
-                            }
-                        }
-                    };
-                    if res.is_err() {
-                        stream_ok = false;
-                    }
-                }
-                _ => {}
+    fn too_many_entries(&self, ctx: &mut Ctx<'_>, header: &[u8; 512]) {
+        let name = String::from_utf8_lossy(cstr(&header[0..100])).into_owned();
+        ctx.issue(
+            IssueKind::TooManyEntries,
+            &format!("{}{name}", self.prefix),
+            format!(
+                "refused: more than {} entries in this archive (--max-entries); this and later entries are not read",
+                ctx.limits.max_entries
+            ),
+        );
+    }
+
+    /// Read an extension header (GNU long name or link, PAX) of `size` bytes: `pending` with it
+    /// applied. Global PAX headers, and others over [`MAX_EXTENSION`] (noted), are skipped.
+    fn extension(
+        &self,
+        ctx: &mut Ctx<'_>,
+        r: &mut dyn Read,
+        kind: u8,
+        size: u64,
+        pending: Pending,
+    ) -> Result<Pending, Broken> {
+        let res = if size > MAX_EXTENSION || kind == b'g' {
+            if kind != b'g' {
+                ctx.issue(
+                    IssueKind::Corrupt,
+                    &self.after_last(),
+                    format!(
+                        "an extension header of {size} bytes after this entry is over {MAX_EXTENSION} bytes and ignored"
+                    ),
+                );
             }
-        }
-        if !stream_ok {
-            break Err(Broken);
-        }
-        let rest = data.limit();
-        let res = drain(&mut data).and_then(|n| {
-            if n < rest {
-                Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("stream ends {} bytes before the end of the entry", rest - n),
-                ))
-            } else {
-                skip(r, padding(size))
-            }
-        });
-        if let Err(e) = res {
+            skip(r, size.saturating_add(padding(size))).map(|()| pending)
+        } else {
+            read_extension(r, size).map(|data| pending.with(kind, &data))
+        };
+        res.map_err(|e| {
             ctx.issue(
                 error_kind(&e),
-                &format!("{prefix}{last}"),
-                format!("archive stream failed inside or after this entry: {e}"),
+                &self.after_last(),
+                format!("archive stream failed after this entry: {e}"),
             );
-            break Err(Broken);
+            Broken
+        })
+    }
+
+    /// An entry's body: a link is recorded, a file loaded, scanned, descended into or passed
+    /// (whatever is left of `data` is drained by [`TarStream::finish`]).
+    fn body(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        entry: &Entry,
+        data: &mut dyn Read,
+    ) -> Result<(), Broken> {
+        let Some(inner) = ctx
+            .entry_name(self.prefix, &entry.name)
+            .filter(|n| !n.is_empty())
+        else {
+            return Ok(());
+        };
+        let full = format!("{}{inner}", self.prefix);
+        self.last = inner.clone();
+        ctx.see(&full);
+        match entry.kind {
+            b'1' | b'2' => {
+                self.link(ctx, &inner, &full, entry);
+                Ok(())
+            }
+            b'0' | 0 | b'7' => self.file(ctx, &full, entry, data),
+            _ => Ok(()),
         }
     }
+
+    /// Record a symlink (`2`) or hardlink (`1`); a wanted link whose target was already passed
+    /// over is noted.
+    fn link(&self, ctx: &mut Ctx<'_>, inner: &str, full: &str, entry: &Entry) {
+        let target = String::from_utf8_lossy(&entry.link).into_owned();
+        ctx.link(self.prefix, inner, &target, entry.kind == b'1');
+        if let Some(resolved) = ctx.tree.links.get(full).and_then(|l| l.resolved.clone())
+            && ctx.link_wanted.contains_key(&resolved)
+        {
+            // Chains: a wanted link pointing at this link wants its target too.
+            ctx.propagate_link_wants();
+            if self.passed.contains(&resolved) {
+                ctx.issue(
+                    IssueKind::LinkTargetNotLoaded,
+                    full,
+                    format!(
+                        "its target `{resolved}` came earlier in the one-pass tar stream and was not selected, so it was not loaded"
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A regular file, as the selector wants it.
+    fn file(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        full: &str,
+        entry: &Entry,
+        data: &mut dyn Read,
+    ) -> Result<(), Broken> {
+        match ctx.want(full) {
+            Want::Skip => {
+                if self.passed.len() < 100_000 {
+                    self.passed.insert(full.to_string());
+                }
+                Ok(())
+            }
+            Want::Load => ctx.load(
+                full,
+                data,
+                Packed::Counted(self.counter.clone(), self.counter.get()),
+                entry.mode,
+                entry.mtime,
+            ),
+            Want::Scan => ctx.scan(full, data),
+            Want::Nested => read_nested(ctx, full, self.depth + 1, Nested::Stream(data)),
+        }
+    }
+
+    /// Drain what is left of an entry's `data` and its block padding.
+    fn finish(
+        &self,
+        ctx: &mut Ctx<'_>,
+        mut data: io::Take<&mut (dyn Read + '_)>,
+        size: u64,
+    ) -> Result<(), Broken> {
+        let rest = data.limit();
+        let res = match drain(&mut data) {
+            Ok(n) if n < rest => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("stream ends {} bytes before the end of the entry", rest - n),
+            )),
+            Ok(_) => skip(data.into_inner(), padding(size)),
+            Err(e) => Err(e),
+        };
+        res.map_err(|e| {
+            ctx.issue(
+                error_kind(&e),
+                &self.after_last(),
+                format!("archive stream failed inside or after this entry: {e}"),
+            );
+            Broken
+        })
+    }
+}
+
+/// The body of a kept extension header and its block padding.
+fn read_extension(r: &mut dyn Read, size: u64) -> io::Result<Vec<u8>> {
+    let mut data = Vec::new();
+    let n = r.take(size).read_to_end(&mut data)?;
+    if (n as u64) < size {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "stream ends inside an extension header",
+        ));
+    }
+    skip(r, padding(size))?;
+    Ok(data)
 }
 
 #[cfg(test)]

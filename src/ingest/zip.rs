@@ -14,9 +14,8 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use flate2::Crc;
 use flate2::read::DeflateDecoder;
 
-use super::Container;
-use super::detect::detect;
 use super::entry::{Broken, Counter, Counting, Ctx, Packed, error_kind, read_full};
+use super::nested::Nested;
 use super::{IssueKind, Want};
 
 /// Read + Seek as one object-safe trait.
@@ -321,9 +320,9 @@ impl<R: Read> Read for Verify<R> {
 
 /// Where an entry's data is and how it is packed.
 pub(crate) struct Located {
-    data_start: u64,
-    csize: u64,
-    method: u16,
+    pub data_start: u64,
+    pub csize: u64,
+    pub method: u16,
 }
 
 /// Find the data of a record through its local header.
@@ -387,7 +386,11 @@ pub(crate) fn locate(
 }
 
 /// An inflating, verifying reader over an entry's data.
-fn open<'s>(src: &'s mut dyn ReadSeek, loc: &Located, rec: &Record) -> Box<dyn Read + 's> {
+pub(crate) fn open<'s>(
+    src: &'s mut dyn ReadSeek,
+    loc: &Located,
+    rec: &Record,
+) -> Box<dyn Read + 's> {
     let window = Window::new(src, loc.data_start, loc.csize);
     let inner: Box<dyn Read + 's> = if loc.method == 8 {
         Box::new(DeflateDecoder::new(BufReader::with_capacity(
@@ -415,88 +418,14 @@ pub(crate) fn read_zip(
     prefix: &str,
     depth: u32,
 ) -> Result<(), Broken> {
-    let dir = match find_directory(src, len) {
-        Ok(Some(d)) => d,
-        Ok(None) => {
-            let at = if prefix.is_empty() {
-                String::new()
-            } else {
-                prefix.trim_end_matches('!').to_string()
-            };
-            ctx.issue(
-                IssueKind::Truncated,
-                &at,
-                "no zip central directory (archive cut short?): walking the local headers instead",
-            );
-            return super::zipscan::scan_local(ctx, src, len, prefix, depth);
-        }
-        Err(e) => {
-            let at = prefix.trim_end_matches('!').to_string();
-            ctx.issue(
-                error_kind(&e),
-                &at,
-                format!("cannot read the zip directory: {e}"),
-            );
-            return Err(Broken);
-        }
+    let Some(dir) = directory(ctx, src, len, prefix)? else {
+        return super::zipscan::scan_local(ctx, src, len, prefix, depth);
     };
-    // Stream the central directory, at most max_entries records.
-    let mut records: Vec<(String, Record)> = Vec::new();
-    let mut count: u64 = 0;
-    {
-        if src.seek(SeekFrom::Start(dir.start)).is_err() {
-            ctx.issue(
-                IssueKind::Corrupt,
-                prefix.trim_end_matches('!'),
-                "cannot seek to the central directory",
-            );
-            return Err(Broken);
-        }
-        let cd_len = dir.size.min(len.saturating_sub(dir.start));
-        let mut cd = BufReader::with_capacity(64 << 10, Window::new(src, dir.start, cd_len));
-        loop {
-            let rec = match read_record(&mut cd) {
-                Ok(Some(r)) => r,
-                Ok(None) => break,
-                Err(e) => {
-                    let at = records
-                        .last()
-                        .map(|(p, _)| p.clone())
-                        .unwrap_or_else(|| prefix.trim_end_matches('!').to_string());
-                    ctx.issue(
-                        error_kind(&e),
-                        &at,
-                        format!("central directory unreadable after this entry: {e}"),
-                    );
-                    break;
-                }
-            };
-            count += 1;
-            if count > ctx.limits.max_entries {
-                let name = String::from_utf8_lossy(&rec.name).into_owned();
-                ctx.issue(
-                    IssueKind::TooManyEntries,
-                    &format!("{prefix}{name}"),
-                    format!(
-                        "refused: the archive declares {} entries, more than {} (--max-entries); this and later entries are not read",
-                        dir.entries, ctx.limits.max_entries
-                    ),
-                );
-                break;
-            }
-            let Some(inner) = ctx.entry_name(prefix, &rec.name) else {
-                continue;
-            };
-            if inner.is_empty() {
-                continue;
-            }
-            records.push((inner, rec));
-        }
-    }
-    if count == 0 && dir.entries > 0 {
+    let listed = list_records(ctx, src, len, &dir, prefix)?;
+    if listed.count == 0 && dir.entries > 0 {
         ctx.issue(
             IssueKind::Corrupt,
-            prefix.trim_end_matches('!'),
+            archive_at(prefix),
             format!(
                 "the end record declares {} entries but no central directory record was found: walking the local headers instead",
                 dir.entries
@@ -504,56 +433,199 @@ pub(crate) fn read_zip(
         );
         return super::zipscan::scan_local(ctx, src, len, prefix, depth);
     }
-    // Phase 1: every entry seen; directories and symlinks recorded.
-    for (inner, rec) in &records {
-        let full = format!("{prefix}{inner}");
+    let at = Archive {
+        len,
+        base: dir.base,
+        prefix,
+        depth,
+    };
+    record_links(ctx, src, &at, &listed.records);
+    read_wanted(ctx, src, &at, &listed.records);
+    Ok(())
+}
+
+/// The logical path of the archive whose entries are under `prefix` (empty at top level).
+fn archive_at(prefix: &str) -> &str {
+    prefix.trim_end_matches('!')
+}
+
+/// The central directory, or `None` (noted) when there is none and the local headers are to be
+/// walked instead.
+fn directory(
+    ctx: &mut Ctx<'_>,
+    src: &mut dyn ReadSeek,
+    len: u64,
+    prefix: &str,
+) -> Result<Option<Directory>, Broken> {
+    match find_directory(src, len) {
+        Ok(Some(d)) => Ok(Some(d)),
+        Ok(None) => {
+            ctx.issue(
+                IssueKind::Truncated,
+                archive_at(prefix),
+                "no zip central directory (archive cut short?): walking the local headers instead",
+            );
+            Ok(None)
+        }
+        Err(e) => {
+            ctx.issue(
+                error_kind(&e),
+                archive_at(prefix),
+                format!("cannot read the zip directory: {e}"),
+            );
+            Err(Broken)
+        }
+    }
+}
+
+/// The records of a central directory, by logical name.
+struct Listed {
+    /// The records with a usable name, in directory order.
+    records: Vec<(String, Record)>,
+    /// Records read (named or not), up to one over `max_entries`.
+    count: u64,
+}
+
+/// Stream the central directory, at most `max_entries` records.
+fn list_records(
+    ctx: &mut Ctx<'_>,
+    src: &mut dyn ReadSeek,
+    len: u64,
+    dir: &Directory,
+    prefix: &str,
+) -> Result<Listed, Broken> {
+    let mut records: Vec<(String, Record)> = Vec::new();
+    let mut count: u64 = 0;
+    if src.seek(SeekFrom::Start(dir.start)).is_err() {
+        ctx.issue(
+            IssueKind::Corrupt,
+            archive_at(prefix),
+            "cannot seek to the central directory",
+        );
+        return Err(Broken);
+    }
+    let cd_len = dir.size.min(len.saturating_sub(dir.start));
+    let mut cd = BufReader::with_capacity(64 << 10, Window::new(src, dir.start, cd_len));
+    loop {
+        let rec = match read_record(&mut cd) {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => {
+                let at = records
+                    .last()
+                    .map(|(p, _)| p.clone())
+                    .unwrap_or_else(|| archive_at(prefix).to_string());
+                ctx.issue(
+                    error_kind(&e),
+                    &at,
+                    format!("central directory unreadable after this entry: {e}"),
+                );
+                break;
+            }
+        };
+        count += 1;
+        if count > ctx.limits.max_entries {
+            let name = String::from_utf8_lossy(&rec.name).into_owned();
+            ctx.issue(
+                IssueKind::TooManyEntries,
+                &format!("{prefix}{name}"),
+                format!(
+                    "refused: the archive declares {} entries, more than {} (--max-entries); this and later entries are not read",
+                    dir.entries, ctx.limits.max_entries
+                ),
+            );
+            break;
+        }
+        if let Some(inner) = ctx.entry_name(prefix, &rec.name)
+            && !inner.is_empty()
+        {
+            records.push((inner, rec));
+        }
+    }
+    Ok(Listed { records, count })
+}
+
+/// The zip archive being read: its length, where its offsets start, its logical place.
+struct Archive<'p> {
+    len: u64,
+    /// Offset added to every stored offset (data prepended to the archive).
+    base: u64,
+    prefix: &'p str,
+    depth: u32,
+}
+
+/// Every entry seen; symlinks recorded with their targets (so links can make their targets
+/// wanted before any file is read).
+fn record_links(
+    ctx: &mut Ctx<'_>,
+    src: &mut dyn ReadSeek,
+    at: &Archive<'_>,
+    records: &[(String, Record)],
+) {
+    for (inner, rec) in records {
+        let full = format!("{}{inner}", at.prefix);
         ctx.see(&full);
         if rec.is_dir() || !rec.is_symlink() {
             continue;
         }
-        let target = match locate(src, len, dir.base, rec) {
-            Ok(loc) => {
-                let mut r = open(src, &loc, rec);
-                let mut t = Vec::new();
-                match r.by_ref().take(4096).read_to_end(&mut t) {
-                    Ok(_) => Some(String::from_utf8_lossy(&t).into_owned()),
-                    Err(e) => {
-                        ctx.issue(
-                            error_kind(&e),
-                            &full,
-                            format!("unreadable link target: {e}"),
-                        );
-                        None
-                    }
-                }
-            }
-            Err((kind, msg)) => {
-                ctx.issue(kind, &full, msg);
-                None
-            }
-        };
-        if let Some(t) = target {
-            ctx.link(prefix, inner, &t, false);
+        if let Some(t) = link_target(ctx, src, at, &full, rec) {
+            ctx.link(at.prefix, inner, &t, false);
         }
     }
     ctx.propagate_link_wants();
-    // Phase 2: wanted files, in archive order (sequential reads).
+}
+
+/// A symlink entry's target (its data, at most 4 KiB); `None` (noted) when unreadable.
+fn link_target(
+    ctx: &mut Ctx<'_>,
+    src: &mut dyn ReadSeek,
+    at: &Archive<'_>,
+    full: &str,
+    rec: &Record,
+) -> Option<String> {
+    let loc = match locate(src, at.len, at.base, rec) {
+        Ok(loc) => loc,
+        Err((kind, msg)) => {
+            ctx.issue(kind, full, msg);
+            return None;
+        }
+    };
+    let mut r = open(src, &loc, rec);
+    let mut t = Vec::new();
+    match r.by_ref().take(4096).read_to_end(&mut t) {
+        Ok(_) => Some(String::from_utf8_lossy(&t).into_owned()),
+        Err(e) => {
+            ctx.issue(error_kind(&e), full, format!("unreadable link target: {e}"));
+            None
+        }
+    }
+}
+
+/// The wanted files, in archive order (sequential reads). Entries whose data overlap the
+/// previous wanted entry's are refused (the overlapping-entry zip bomb makes thousands of
+/// entries share one inflating kernel). Entries are independent: a broken one is recorded and
+/// the next one is read.
+fn read_wanted(
+    ctx: &mut Ctx<'_>,
+    src: &mut dyn ReadSeek,
+    at: &Archive<'_>,
+    records: &[(String, Record)],
+) {
     let mut order: Vec<usize> = (0..records.len()).collect();
     order.sort_by_key(|&i| records[i].1.offset);
-    // End of the data of the last wanted entry: entries whose data overlap are refused (the
-    // overlapping-entry zip bomb makes thousands of entries share one inflating kernel).
+    // End of the data of the last wanted entry.
     let mut prev_end: u64 = 0;
     for i in order {
         let (inner, rec) = &records[i];
         if rec.is_dir() || rec.is_symlink() {
             continue;
         }
-        let full = format!("{prefix}{inner}");
+        let full = format!("{}{inner}", at.prefix);
         let want = ctx.want(&full);
         if want == Want::Skip {
             continue;
         }
-        let loc = match locate(src, len, dir.base, rec) {
+        let loc = match locate(src, at.len, at.base, rec) {
             Ok(l) => l,
             Err((kind, msg)) => {
                 ctx.issue(kind, &full, msg);
@@ -569,10 +641,8 @@ pub(crate) fn read_zip(
             continue;
         }
         prev_end = loc.data_start.saturating_add(loc.csize);
-        // Entries are independent: a broken one is recorded and the next one is read.
-        let _ = entry(ctx, src, &full, rec, &loc, want, depth);
+        let _ = entry(ctx, src, &full, rec, &loc, want, at.depth);
     }
-    Ok(())
 }
 
 /// Handle one wanted entry of a zip whose data is located.
@@ -602,41 +672,7 @@ pub(crate) fn entry(
             ctx.scan(full, &mut r)
         }
         Want::Nested => {
-            if depth >= ctx.limits.max_depth {
-                ctx.issue(
-                    IssueKind::TooDeep,
-                    full,
-                    format!(
-                        "refused: nested archive deeper than {} levels (--max-depth)",
-                        ctx.limits.max_depth
-                    ),
-                );
-                return Ok(());
-            }
-            let head = {
-                let mut r = open(src, loc, rec);
-                super::nested::peek(ctx, full, &mut r)?
-            };
-            let prefix = format!("{full}!");
-            match detect(&head) {
-                Some(Container::Zip) if loc.method == 0 => {
-                    // Stored: read in place.
-                    let mut w = Window::new(src, loc.data_start, loc.csize);
-                    read_zip(ctx, &mut w, loc.csize, &prefix, depth + 1)
-                }
-                Some(_) => {
-                    let mut r = open(src, loc, rec);
-                    super::nested::read_stream(ctx, full, &mut r, depth + 1)
-                }
-                None => {
-                    ctx.issue(
-                        IssueKind::Corrupt,
-                        full,
-                        "selected as a nested archive but not a zip, tar, tar.gz or tar.xz",
-                    );
-                    Ok(())
-                }
-            }
+            super::nested::read_nested(ctx, full, depth + 1, Nested::ZipEntry { src, loc, rec })
         }
     }
 }

@@ -12,7 +12,7 @@ use super::PkiError;
 use super::cert::{Cert, parse_certs};
 use super::key::{KeyInfo, parse_keys};
 use super::kubeconfig::decode_b64;
-use super::secret::is_masked;
+use super::secret::is_placeholder;
 
 /// What `dynamic-cert.json` holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,10 +54,10 @@ pub fn parse_dynamic_cert(data: &[u8]) -> Result<DynamicCert, PkiError> {
         secret_type: raw.secret_type,
         annotations: raw.metadata.annotations,
         certs: crt
-            .filter(|s| !is_masked(s))
+            .filter(|s| !is_placeholder(s))
             .map(|s| decode_b64(&s).and_then(|b| parse_certs(&b))),
         keys: key
-            .filter(|s| !is_masked(s))
+            .filter(|s| !is_placeholder(s))
             .map(|s| decode_b64(&s).and_then(|b| parse_keys(&b))),
     })
 }

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use super::PkiError;
 use super::cert::{Cert, parse_certs};
 use super::key::{KeyInfo, parse_keys};
-use super::secret::{Secret, is_masked};
+use super::secret::{Secret, is_placeholder};
 
 /// A cluster entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,14 +187,14 @@ pub fn parse_kubeconfig(data: &[u8]) -> Result<Kubeconfig, PkiError> {
             let password = password.map(Zeroizing::new);
             let mut masked = Vec::new();
             let mut note = |k: &str, v: &Option<Zeroizing<String>>| {
-                if v.as_ref().is_some_and(|s| is_masked(s)) {
+                if v.as_ref().is_some_and(|s| is_placeholder(s)) {
                     masked.push(k.to_string());
                 }
             };
             note("client-key-data", &key_data);
             note("token", &token);
             note("password", &password);
-            if cert_data.as_ref().is_some_and(|s| is_masked(s)) {
+            if cert_data.as_ref().is_some_and(|s| is_placeholder(s)) {
                 masked.push("client-certificate-data".into());
             }
             KubeUser {
@@ -203,14 +203,14 @@ pub fn parse_kubeconfig(data: &[u8]) -> Result<Kubeconfig, PkiError> {
                     .map(|d| decode_b64(&d).and_then(|b| parse_certs(&b))),
                 client_cert_file: present(cert_file),
                 client_key: key_data
-                    .filter(|s| !is_masked(s))
+                    .filter(|s| !is_placeholder(s))
                     .map(|d| decode_b64(&d).and_then(|b| parse_keys(&b))),
                 client_key_file: present(key_file),
                 token: token
-                    .filter(|s| !is_masked(s))
+                    .filter(|s| !is_placeholder(s))
                     .map(|s| Secret::new(s.as_str())),
                 password: password
-                    .filter(|s| !is_masked(s))
+                    .filter(|s| !is_placeholder(s))
                     .map(|s| Secret::new(s.as_str())),
                 masked,
             }
@@ -236,7 +236,7 @@ pub fn parse_kubeconfig(data: &[u8]) -> Result<Kubeconfig, PkiError> {
 }
 
 fn present(v: Option<String>) -> Option<String> {
-    v.filter(|s| !is_masked(s))
+    v.filter(|s| !is_placeholder(s))
 }
 
 /// Base64 (standard alphabet, whitespace ignored) into a zeroizing buffer.

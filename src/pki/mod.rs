@@ -36,7 +36,7 @@ pub use dynamic_cert::{DynamicCert, parse_dynamic_cert};
 pub use key::{KeyFormat, KeyInfo, KeyStatus, parse_keys, parse_pub_fingerprints};
 pub use kubeconfig::{Kubeconfig, parse_kubeconfig};
 pub use pairing::{Pairing, pair, pair_files, pair_fingerprint};
-pub use secret::{FingerprintKey, Secret, is_masked};
+pub use secret::{FingerprintKey, Secret, is_placeholder};
 pub use token::{
     ConfigTokens, Token, TokenFileRef, TokenForm, TokenFound, TokenRole, TokenScan, parse_token,
     scan_env_file, scan_rancherd_config, scan_rke2_config, scan_token_file, scan_yaml_tree,

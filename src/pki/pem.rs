@@ -81,52 +81,94 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
 /// A block being read: label, body lines, header lines.
 type OpenBlock<'a> = (String, Vec<&'a [u8]>, Vec<&'a [u8]>);
 
-/// Split `data` into its PEM blocks, in file order. Text outside blocks is ignored.
+/// Split `data` into its PEM blocks, in file order. Text outside blocks is ignored; the first
+/// malformed block is the error.
 pub fn parse_blocks(data: &[u8]) -> Result<Vec<PemBlock>, PkiError> {
-    let mut blocks = Vec::new();
-    let mut open: Option<OpenBlock<'_>> = None;
-    for raw_line in data.split(|b| *b == b'\n') {
-        let line = trim_ascii(raw_line);
-        if let Some(rest) = line.strip_prefix(b"-----BEGIN ") {
-            if let Some((label, _, _)) = &open {
-                return Err(PkiError::Pem(format!("BEGIN inside an open {label} block")));
-            }
-            let label = rest
-                .strip_suffix(b"-----")
-                .ok_or_else(|| PkiError::Pem("BEGIN line without trailing dashes".into()))?;
-            let label = String::from_utf8_lossy(label).into_owned();
-            open = Some((label, Vec::new(), Vec::new()));
-            continue;
+    blocks(data).collect()
+}
+
+/// The PEM blocks of `data`, in file order, decoded one at a time (a reader that needs only the
+/// first few blocks stops early). The first malformed block is yielded as its error and ends
+/// the iteration.
+pub fn blocks(data: &[u8]) -> Blocks<'_> {
+    Blocks {
+        lines: data.split(is_newline),
+        done: false,
+    }
+}
+
+fn is_newline(b: &u8) -> bool {
+    *b == b'\n'
+}
+
+/// The iterator of [`blocks`].
+pub struct Blocks<'a> {
+    lines: std::slice::Split<'a, u8, fn(&u8) -> bool>,
+    done: bool,
+}
+
+impl Iterator for Blocks<'_> {
+    type Item = Result<PemBlock, PkiError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
         }
-        if let Some(rest) = line.strip_prefix(b"-----END ") {
-            let Some((label, body, headers)) = open.take() else {
-                return Err(PkiError::Pem("END line without BEGIN".into()));
-            };
-            let end_label = rest.strip_suffix(b"-----").unwrap_or(rest);
-            if end_label != label.as_bytes() {
-                return Err(PkiError::Pem(format!(
-                    "{label} block ends with END {}",
-                    String::from_utf8_lossy(end_label)
-                )));
-            }
-            blocks.push(finish_block(label, &body, &headers)?);
-            continue;
+        let block = self.next_block();
+        if !matches!(block, Some(Ok(_))) {
+            self.done = true;
         }
-        if let Some((_, body, headers)) = open.as_mut() {
-            if line.is_empty() {
+        block
+    }
+}
+
+impl<'a> Blocks<'a> {
+    /// Read lines up to the end of the next block: `None` when no block is left.
+    fn next_block(&mut self) -> Option<Result<PemBlock, PkiError>> {
+        let mut open: Option<OpenBlock<'a>> = None;
+        for raw_line in self.lines.by_ref() {
+            let line = trim_ascii(raw_line);
+            if let Some(rest) = line.strip_prefix(b"-----BEGIN ") {
+                if let Some((label, _, _)) = &open {
+                    return Some(Err(PkiError::Pem(format!(
+                        "BEGIN inside an open {label} block"
+                    ))));
+                }
+                let Some(label) = rest.strip_suffix(b"-----") else {
+                    return Some(Err(PkiError::Pem(
+                        "BEGIN line without trailing dashes".into(),
+                    )));
+                };
+                let label = String::from_utf8_lossy(label).into_owned();
+                open = Some((label, Vec::new(), Vec::new()));
                 continue;
             }
-            if body.is_empty() && line.contains(&b':') {
-                headers.push(line);
-            } else {
-                body.push(line);
+            if let Some(rest) = line.strip_prefix(b"-----END ") {
+                let Some((label, body, headers)) = open.take() else {
+                    return Some(Err(PkiError::Pem("END line without BEGIN".into())));
+                };
+                let end_label = rest.strip_suffix(b"-----").unwrap_or(rest);
+                if end_label != label.as_bytes() {
+                    return Some(Err(PkiError::Pem(format!(
+                        "{label} block ends with END {}",
+                        String::from_utf8_lossy(end_label)
+                    ))));
+                }
+                return Some(finish_block(label, &body, &headers));
+            }
+            if let Some((_, body, headers)) = open.as_mut() {
+                if line.is_empty() {
+                    continue;
+                }
+                if body.is_empty() && line.contains(&b':') {
+                    headers.push(line);
+                } else {
+                    body.push(line);
+                }
             }
         }
+        open.map(|(label, _, _)| Err(PkiError::Pem(format!("{label} block has no END line"))))
     }
-    if let Some((label, _, _)) = open {
-        return Err(PkiError::Pem(format!("{label} block has no END line")));
-    }
-    Ok(blocks)
 }
 
 fn finish_block(label: String, body: &[&[u8]], headers: &[&[u8]]) -> Result<PemBlock, PkiError> {
@@ -234,6 +276,22 @@ mod tests {
         let pem = b"-----BEGIN PUBLIC KEY-----\naGVsbG8hIQ==\n-----END PUBLIC KEY-----\n";
         let blocks = parse_blocks(pem).unwrap();
         assert!(matches!(blocks[0].der, Some(Der::Public(_))));
+    }
+
+    #[test]
+    fn blocks_stop_at_the_first_malformed_block() {
+        let pem = b"-----BEGIN CERTIFICATE-----\naGVsbG8hIQ==\n-----END CERTIFICATE-----\n\
+            -----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n\
+            -----BEGIN CERTIFICATE-----\naGVsbG8hIQ==\n-----END CERTIFICATE-----\n";
+        let read: Vec<_> = blocks(pem).collect();
+        assert_eq!(read.len(), 2);
+        assert_eq!(
+            read[0].as_ref().unwrap().der.as_deref(),
+            Some(&b"hello!!"[..])
+        );
+        assert!(matches!(read[1], Err(PkiError::Pem(_))));
+        assert!(matches!(parse_blocks(pem), Err(PkiError::Pem(_))));
+        assert_eq!(blocks(b"no pem here").count(), 0);
     }
 
     #[test]

@@ -48,9 +48,11 @@ impl PartialEq for Secret {
 
 impl Eq for Secret {}
 
-/// Whether a collected value is a placeholder for a secret the collector removed: `***`
-/// (any run of asterisks), the empty string, or the string `null`.
-pub fn is_masked(value: &str) -> bool {
+/// Whether a collected secret value (a token, a password, key data) holds no secret: a stand-in
+/// for one that was removed (the collector's `***`, rke2's `********`: any run of asterisks),
+/// the empty string, or the string `null`. A wider question than
+/// [`crate::snapshot::is_masked`], which asks only whether the collector masked a value.
+pub fn is_placeholder(value: &str) -> bool {
     let v = value.trim();
     v.is_empty() || v == "null" || v.bytes().all(|b| b == b'*')
 }
@@ -140,10 +142,12 @@ mod tests {
     }
 
     #[test]
-    fn masked_values() {
-        for v in ["***", "", "null", "  ", "********"] {
-            assert!(is_masked(v), "{v:?}");
+    fn placeholders_hold_no_secret() {
+        for v in ["***", "", "null", "  ", "********", " *** "] {
+            assert!(is_placeholder(v), "{v:?}");
         }
-        assert!(!is_masked("K10abc::server:pw"));
+        for v in ["K10abc::server:pw", "pw***", "nullable", "*a*"] {
+            assert!(!is_placeholder(v), "{v:?}");
+        }
     }
 }

@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use super::PkiError;
-use super::secret::{Secret, is_masked};
+use super::secret::{Secret, is_placeholder};
 use crate::layout;
 
 const PREFIX: &str = "K10";
@@ -186,7 +186,7 @@ impl TokenScan {
         role: TokenRole,
         v: &str,
     ) {
-        if is_masked(v) {
+        if is_placeholder(v) {
             self.masked.push(Masked {
                 source: source.into(),
                 line,
@@ -261,7 +261,7 @@ pub fn scan_env_file(source: &str, data: &[u8]) -> TokenScan {
             continue;
         };
         if role.1 {
-            if !is_masked(value) {
+            if !is_placeholder(value) {
                 scan.file_refs.push(TokenFileRef {
                     source: source.into(),
                     line: Some(i + 1),
@@ -337,7 +337,7 @@ pub fn scan_rke2_config(config: Option<(&str, &[u8])>, dropins: &[(&str, &[u8])]
             }
         }
         for (key, role) in layout::CONFIG_TOKEN_FILE_KEYS {
-            if let Some(p) = map.get(key).and_then(scalar).filter(|p| !is_masked(p)) {
+            if let Some(p) = map.get(key).and_then(scalar).filter(|p| !is_placeholder(p)) {
                 let r = TokenFileRef {
                     source: path.to_string(),
                     line: find_line(&text, key, Some(&p)),
@@ -399,7 +399,7 @@ fn walk(source: &str, outer: &str, v: &Value, depth: usize, scan: &mut TokenScan
                 if let Some((_, role)) = layout::CONFIG_TOKEN_FILE_KEYS
                     .iter()
                     .find(|(key, _)| key == k)
-                    && let Some(p) = scalar(val).filter(|p| !is_masked(p))
+                    && let Some(p) = scalar(val).filter(|p| !is_placeholder(p))
                 {
                     scan.file_refs.push(TokenFileRef {
                         source: source.into(),

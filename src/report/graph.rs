@@ -13,7 +13,7 @@ use crate::graph::consistency::Consistency;
 use crate::graph::trust::{TrustGraph, Vertex};
 use crate::model::Model;
 use crate::model::tokens::NodeToken;
-use crate::pki::secret::{FingerprintKey, Secret, is_masked};
+use crate::pki::secret::{FingerprintKey, Secret, is_placeholder};
 use crate::pki::token::TokenRole;
 
 /// Every vertex's id, by vertex index (ids are built once, not per comparison).
@@ -258,7 +258,7 @@ pub fn tokens_json(model: &Model, key: Option<&FingerprintKey>) -> Value {
     let mut out = Vec::new();
     for t in &all {
         let pw = &t.found.token.password;
-        let group = if is_masked(pw.expose()) {
+        let group = if is_placeholder(pw.expose()) {
             None
         } else {
             match groups.iter().position(|g| *g == pw) {

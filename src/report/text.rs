@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::{by_severity, by_status, status_str};
 use crate::analyze::Analysis;
 use crate::checks::Severity;
-use crate::snapshot::{CoverageStatus, InputKind, Role};
+use crate::snapshot::{CoverageStatus, InputKind};
 use crate::timefmt::rfc3339;
 
 fn kind_word(k: InputKind) -> &'static str {
@@ -19,8 +19,21 @@ fn kind_word(k: InputKind) -> &'static str {
     }
 }
 
-/// Render the text report.
+/// Render the text report: one section after the other.
 pub fn render(a: &Analysis) -> String {
+    [
+        header(a),
+        inputs(a),
+        nodes(a),
+        findings(a),
+        not_evaluated(a),
+        summary(a),
+    ]
+    .concat()
+}
+
+/// The demo line, the cluster line, the reference and collection times, and a refusal.
+fn header(a: &Analysis) -> String {
     let mut o = String::new();
     let snap = &a.snapshot;
     if a.demo {
@@ -29,42 +42,7 @@ pub fn render(a: &Analysis) -> String {
             "demo: no INPUT given, analyzing the shipped demo (bundles/demo) at its collection time"
         );
     }
-    let servers = snap
-        .nodes
-        .values()
-        .filter(|n| n.roles.contains(&Role::Server))
-        .count();
-    let agents = snap
-        .nodes
-        .values()
-        .filter(|n| n.roles.contains(&Role::Agent))
-        .count();
-    let mut head = format!(
-        "harrow {} · {} input{} · cluster of {} node{} ({} server{}, {} agent{})",
-        env!("CARGO_PKG_VERSION"),
-        snap.inputs.len(),
-        plural(snap.inputs.len()),
-        snap.nodes.len(),
-        plural(snap.nodes.len()),
-        servers,
-        plural(servers),
-        agents,
-        plural(agents),
-    );
-    match (&snap.cluster.rke2_version, &snap.cluster.kubernetes_version) {
-        (Some(v), _) => {
-            let _ = write!(head, " · rke2 {v}");
-        }
-        (None, Some(k)) => {
-            let _ = write!(head, " · kubernetes {k}");
-        }
-        _ => head.push_str(" · version unknown"),
-    }
-    let _ = write!(head, " (renew window {} d)", a.renew_window_days);
-    if let Some(h) = &snap.cluster.harvester_version {
-        let _ = write!(head, " · harvester {h}");
-    }
-    let _ = writeln!(o, "{head}");
+    let _ = writeln!(o, "{}", cluster_line(a));
     let collected: Vec<String> = snap
         .inputs
         .iter()
@@ -93,8 +71,46 @@ pub fn render(a: &Analysis) -> String {
     if let Some(r) = &snap.refused {
         let _ = writeln!(o, "\nREFUSED: {r}");
     }
+    o
+}
 
-    let _ = writeln!(o, "\nINPUTS");
+/// `harrow <version> · N inputs · cluster of N nodes (…) · rke2 … (renew window …) · harvester …`
+fn cluster_line(a: &Analysis) -> String {
+    let snap = &a.snapshot;
+    let servers = snap.servers().len();
+    let agents = snap.agents().len();
+    let mut head = format!(
+        "harrow {} · {} input{} · cluster of {} node{} ({} server{}, {} agent{})",
+        env!("CARGO_PKG_VERSION"),
+        snap.inputs.len(),
+        plural(snap.inputs.len()),
+        snap.nodes.len(),
+        plural(snap.nodes.len()),
+        servers,
+        plural(servers),
+        agents,
+        plural(agents),
+    );
+    match (&snap.cluster.rke2_version, &snap.cluster.kubernetes_version) {
+        (Some(v), _) => {
+            let _ = write!(head, " · rke2 {v}");
+        }
+        (None, Some(k)) => {
+            let _ = write!(head, " · kubernetes {k}");
+        }
+        _ => head.push_str(" · version unknown"),
+    }
+    let _ = write!(head, " (renew window {} d)", a.renew_window_days);
+    if let Some(h) = &snap.cluster.harvester_version {
+        let _ = write!(head, " · harvester {h}");
+    }
+    head
+}
+
+/// INPUTS: one line per input.
+fn inputs(a: &Analysis) -> String {
+    let snap = &a.snapshot;
+    let mut o = String::from("\nINPUTS\n");
     for (idx, i) in snap.inputs.iter().enumerate() {
         let sha = i.sha256.get(..12).unwrap_or(&i.sha256);
         let _ = write!(o, "  {}  {}  sha256 {}", i.name, kind_word(i.kind), sha);
@@ -116,32 +132,45 @@ pub fn render(a: &Analysis) -> String {
         }
         o.push('\n');
     }
-    if !snap.nodes.is_empty() {
-        let _ = writeln!(o, "\nNODES");
-        let width = snap.nodes.keys().map(|k| k.len()).max().unwrap_or(0);
-        for n in snap.nodes.values() {
-            let roles: Vec<&str> = n.roles.iter().map(|r| r.as_str()).collect();
-            let addrs: Vec<&str> = n.addresses.iter().map(|s| s.as_str()).collect();
-            let _ = writeln!(
-                o,
-                "  {:width$}  {:40}  {}",
-                n.name,
-                roles.join(","),
-                if addrs.is_empty() {
-                    "-".to_string()
-                } else {
-                    addrs.join(" ")
-                },
-            );
-            let _ = writeln!(
-                o,
-                "  {:width$}  sources: {}",
-                "",
-                n.sources.iter().cloned().collect::<Vec<_>>().join(", ")
-            );
-        }
-    }
+    o
+}
 
+/// NODES: roles, addresses and sources of each node; nothing when there is no node.
+fn nodes(a: &Analysis) -> String {
+    let snap = &a.snapshot;
+    let mut o = String::new();
+    if snap.nodes.is_empty() {
+        return o;
+    }
+    let _ = writeln!(o, "\nNODES");
+    let width = snap.nodes.keys().map(|k| k.len()).max().unwrap_or(0);
+    for n in snap.nodes.values() {
+        let roles: Vec<&str> = n.roles.iter().map(|r| r.as_str()).collect();
+        let addrs: Vec<&str> = n.addresses.iter().map(|s| s.as_str()).collect();
+        let _ = writeln!(
+            o,
+            "  {:width$}  {:40}  {}",
+            n.name,
+            roles.join(","),
+            if addrs.is_empty() {
+                "-".to_string()
+            } else {
+                addrs.join(" ")
+            },
+        );
+        let _ = writeln!(
+            o,
+            "  {:width$}  sources: {}",
+            "",
+            n.sources.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    o
+}
+
+/// One section per severity with findings, worst first.
+fn findings(a: &Analysis) -> String {
+    let mut o = String::new();
     for sev in Severity::ALL {
         let fs: Vec<_> = a.findings.iter().filter(|f| f.severity == sev).collect();
         if fs.is_empty() {
@@ -165,35 +194,40 @@ pub fn render(a: &Analysis) -> String {
             }
         }
     }
+    o
+}
 
-    let not_judged: Vec<_> = a
-        .coverage
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.status,
-                CoverageStatus::NotEvaluable | CoverageStatus::NotApplicable
-            )
-        })
-        .collect();
-    let notes: Vec<_> = snap.coverage.iter().collect();
-    if !not_judged.is_empty() || !notes.is_empty() {
-        let _ = writeln!(o, "\nNOT EVALUATED");
-        for c in not_judged.iter().copied().chain(notes.iter().copied()) {
-            let _ = write!(o, "  {:9} {:14} {}", c.rule, status_str(c.status), c.reason);
-            if let Some(n) = &c.needs {
-                let _ = write!(o, "  → {n}");
-            }
-            o.push('\n');
-        }
+/// NOT EVALUATED: rules not evaluable or not applicable, then the snapshot's coverage notes.
+fn not_evaluated(a: &Analysis) -> String {
+    let mut o = String::new();
+    let not_judged = a.coverage.iter().filter(|c| {
+        matches!(
+            c.status,
+            CoverageStatus::NotEvaluable | CoverageStatus::NotApplicable
+        )
+    });
+    let rows: Vec<_> = not_judged.chain(&a.snapshot.coverage).collect();
+    if rows.is_empty() {
+        return o;
     }
+    let _ = writeln!(o, "\nNOT EVALUATED");
+    for c in rows {
+        let _ = write!(o, "  {:9} {:14} {}", c.rule, status_str(c.status), c.reason);
+        if let Some(n) = &c.needs {
+            let _ = write!(o, "  → {n}");
+        }
+        o.push('\n');
+    }
+    o
+}
 
+/// The last line: findings by severity and rules by coverage status.
+fn summary(a: &Analysis) -> String {
     let sev = by_severity(a);
     let st = by_status(a);
     let get = |s: CoverageStatus| st.get(&s).copied().unwrap_or(0);
-    let _ = writeln!(
-        o,
-        "\n{} critical, {} high, {} medium, {} low, {} info · {} rules: {} pass, {} fail, {} not evaluated, {} not applicable",
+    format!(
+        "\n{} critical, {} high, {} medium, {} low, {} info · {} rules: {} pass, {} fail, {} not evaluated, {} not applicable\n",
         sev[&Severity::Critical],
         sev[&Severity::High],
         sev[&Severity::Medium],
@@ -204,8 +238,7 @@ pub fn render(a: &Analysis) -> String {
         get(CoverageStatus::Fail),
         get(CoverageStatus::NotEvaluable),
         get(CoverageStatus::NotApplicable),
-    );
-    o
+    )
 }
 
 fn plural(n: usize) -> &'static str {

@@ -1,6 +1,7 @@
 //! Building the snapshot: classify each input, read bundle metadata and objects, node zips and
 //! node snapshots, derive the node inventory and cluster versions, check that all inputs are one
-//! cluster, and collect coverage notes.
+//! cluster, and collect coverage notes. [`build`] is the sequence of those steps; each step
+//! takes what the earlier ones returned and returns its own part.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,11 +14,11 @@ use super::certs::{all_cert_fingerprints, first_cert_fingerprint};
 use super::classify::{Layout, classify, time_from_bundle_name};
 use super::kube::{index_bundle, parse_metadata};
 use super::model::{
-    BundleMeta, ClusterInfo, IdentityKeys, InputInfo, InputKind, InputSummary, KubeObject, Node,
-    Note, Snapshot,
+    BundleMeta, ClusterInfo, Coverage, IdentityKeys, InputInfo, InputKind, InputSummary,
+    KubeObject, Node, Note, Snapshot,
 };
 use super::nodes::{
-    active_rke2_unit, add_host_path, all_paths, file_roles, finish_roles, label_facts,
+    LabelFacts, active_rke2_unit, add_host_path, all_paths, file_roles, finish_roles, label_facts,
     manifest_from_value, node_addresses, snapshot_addresses, snapshot_node_name, zip_host_path,
 };
 use super::notes::{
@@ -33,262 +34,67 @@ const UNIT_LOG_CAP: u64 = 10 * 1024 * 1024;
 /// Inputs collected further apart than this are reported.
 const FAR_APART_SECONDS: i64 = 24 * 3600;
 
-/// One input's build state.
-struct Work<'a> {
-    idx: usize,
-    tree: &'a InputTree,
-    layout: Layout,
-    info: InputInfo,
-    collected_at: Option<OffsetDateTime>,
-}
-
-/// Per-node facts gathered before roles are final.
-#[derive(Default)]
-struct NodeFacts {
-    labels: Option<super::nodes::LabelFacts>,
-    /// From `commands/systemctl-show-rke2.txt`: rke2-server active (true) or only rke2-agent.
-    unit_server: Option<bool>,
-}
-
 /// Build the snapshot from every input read, each with the node name given on the command line
 /// (`NAME=PATH`) if any. Inputs of different clusters are refused here (`Snapshot::refused`).
+///
+/// The steps: classify each input; read bundles (metadata, objects) and node snapshots (the
+/// node and its files); date each input; take nodes from `Node` objects and keep one copy of
+/// each object; read the bundles' node zips; merge the nodes and give them roles; then the
+/// identity keys, the cluster facts, the one-cluster check, and the notes.
 pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snapshot {
     let (trees, given): (Vec<InputTree>, Vec<Option<String>>) = inputs.into_iter().unzip();
-    let mut notes: Vec<Note> = Vec::new();
-    let mut coverage = Vec::new();
-    let mut objects: Vec<KubeObject> = Vec::new();
-    let mut bundles: Vec<BundleMeta> = Vec::new();
-    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
-    let mut facts: BTreeMap<String, NodeFacts> = BTreeMap::new();
-    let mut rke2_from_snapshots: Vec<String> = Vec::new();
-    let mut harvester_release: BTreeMap<String, String> = BTreeMap::new();
-
-    let mut work: Vec<Work<'_>> = trees
+    let classified = classify_inputs(&trees, given);
+    let read = read_inputs(&classified, limits);
+    let dates: Vec<Dated> = classified
         .iter()
-        .enumerate()
-        .map(|(idx, tree)| Work {
-            idx,
-            tree,
-            layout: classify(tree),
-            info: InputInfo {
-                given_name: given.get(idx).cloned().flatten(),
-                ..InputInfo::default()
-            },
-            collected_at: None,
-        })
+        .zip(&read.infos)
+        .map(|(c, info)| collection_time(c, info, &read.bundles))
         .collect();
-
-    // Pass 1: bundles (metadata, objects) and node snapshots (files).
-    for w in work.iter_mut() {
-        ingest_issue_notes(w.tree, &mut notes, &mut coverage);
-        match w.layout.clone() {
-            Layout::Bundle { top } => {
-                w.info.prefix = top.clone();
-                if let Some(g) = &w.info.given_name {
-                    notes.push(note(
-                        INPUT001,
-                        "info",
-                        "node name ignored for a support bundle",
-                        format!(
-                            "{}: `{g}=` names the node of a node snapshot; this input is a support bundle, whose nodes are named by the bundle",
-                            w.tree.name
-                        ),
-                        vec![(w.tree.name.clone(), None)],
-                    ));
-                }
-                read_bundle(w, limits, &mut objects, &mut bundles, &mut notes);
-            }
-            Layout::NodeSnapshot { prefix, others } => {
-                w.info.prefix = prefix.clone();
-                if !others.is_empty() {
-                    notes.push(note(
-                        INPUT001,
-                        "info",
-                        "several host trees in one node snapshot",
-                        format!(
-                            "{}: host paths under `{}` are used; also found under {}",
-                            w.tree.name,
-                            if prefix.is_empty() {
-                                "/"
-                            } else {
-                                prefix.as_str()
-                            },
-                            others.join(", ")
-                        ),
-                        vec![(w.tree.name.clone(), None)],
-                    ));
-                }
-                read_snapshot(
-                    w,
-                    limits,
-                    &mut nodes,
-                    &mut facts,
-                    &mut notes,
-                    &mut rke2_from_snapshots,
-                );
-            }
-            Layout::Directory => {
-                notes.push(note(
-                    INPUT001,
-                    "info",
-                    "input not recognised",
-                    format!(
-                        "{}: neither a support bundle (no metadata.yaml, no yamls/) nor a node snapshot (no var/lib/rancher/rke2, etc/rancher)",
-                        w.tree.name
-                    ),
-                    vec![(w.tree.name.clone(), None)],
-                ));
-            }
-            Layout::Unreadable(_) => {}
-        }
-    }
-
-    // Collection times.
-    for w in work.iter_mut() {
-        collection_time(w, &bundles, &mut notes);
-    }
-
-    // Pass 2: nodes from Node objects (every bundle's), then one copy of each object: the
-    // newest input's.
-    for (oi, obj) in objects.iter().enumerate() {
-        if obj.kind != "Node" || obj.api_version != "v1" || obj.name.is_empty() {
-            continue;
-        }
-        let Some(w) = work.get(obj.input) else {
-            continue;
-        };
-        let node = nodes.entry(obj.name.clone()).or_insert_with(|| Node {
-            name: obj.name.clone(),
-            ..Node::default()
-        });
-        node.sources.insert(w.tree.provenance(&obj.path));
-        node.inputs.insert(obj.input);
-        node.addresses.extend(node_addresses(obj));
-        if node.object.is_none() {
-            node.object = Some(oi);
-        }
-        if let Some(v) = str_at(&obj.value, &["status", "nodeInfo", "kubeletVersion"]) {
-            node.kubelet_version = Some(v.to_string());
-        }
-        let lf = label_facts(obj);
-        let f = facts.entry(obj.name.clone()).or_default();
-        match &mut f.labels {
-            Some(prev) => {
-                prev.roles.extend(lf.roles);
-                prev.runs_server = prev.runs_server.or(lf.runs_server);
-            }
-            None => f.labels = Some(lf),
-        }
-    }
-
-    if bundles.len() > 1 {
-        objects = dedupe_objects(objects, &work);
-        for node in nodes.values_mut() {
-            node.object = objects
-                .iter()
-                .position(|o| o.kind == "Node" && o.api_version == "v1" && o.name == node.name);
-            if let Some(o) = node.object.and_then(|i| objects.get(i))
-                && let Some(v) = str_at(&o.value, &["status", "nodeInfo", "kubeletVersion"])
-            {
-                node.kubelet_version = Some(v.to_string());
-            }
-        }
-    }
-
-    // Pass 3: bundle node zips.
-    for w in &work {
-        if let Layout::Bundle { top } = &w.layout {
-            read_node_zips(
-                w,
-                top,
-                limits,
-                &mut nodes,
-                &mut notes,
-                &mut harvester_release,
-            );
-        }
-    }
-    for w in &work {
-        if let Layout::NodeSnapshot { prefix, .. } = &w.layout
-            && let Some(name) = &w.info.node
-            && let Some(v) = w
-                .tree
-                .resolve(&format!("{prefix}etc/harvester-release.yaml"))
-                .and_then(|f| yaml::parse(&f.data, limits).ok())
-                .and_then(|v| str_at(&v, &["harvester"]).map(str::to_string))
-        {
-            harvester_release.entry(name.clone()).or_insert(v);
-        }
-    }
-
-    // Roles.
-    for (name, node) in nodes.iter_mut() {
-        let lf = facts.get(name).and_then(|f| f.labels.clone());
-        let unit_server = facts.get(name).and_then(|f| f.unit_server);
-        match lf {
-            Some(lf) if !lf.roles.is_empty() || lf.runs_server.is_some() => {
-                node.roles = lf.roles;
-                node.roles_source = Some("labels".into());
-                finish_roles(&mut node.roles, lf.runs_server, true);
-            }
-            other => {
-                let mut roles = file_roles(&node.present);
-                if !roles.is_empty() || unit_server.is_some() {
-                    node.roles_source = Some("files".into());
-                    finish_roles(&mut roles, unit_server, false);
-                } else if other.is_some() {
-                    // A Node object without role labels or node-args: an agent.
-                    node.roles_source = Some("labels".into());
-                    finish_roles(&mut roles, None, true);
-                }
-                node.roles = roles;
-            }
-        }
-    }
-
-    // Identity keys.
-    for w in work.iter_mut() {
-        w.info.identity = identity(w, &objects, &bundles, &nodes);
-    }
-
+    let collected_at: Vec<Option<OffsetDateTime>> = dates.iter().map(|d| d.at).collect();
+    let listed = listed_nodes(&read.objects, &trees);
+    let (objects, listed_nodes) = one_copy_of_each(
+        read.objects,
+        listed.nodes,
+        read.bundles.len(),
+        &collected_at,
+    );
+    let zips = read_node_zips(&classified, limits);
+    let nodes = merge_nodes(
+        read.nodes
+            .into_iter()
+            .chain(listed_nodes.into_values())
+            .chain(zips.nodes),
+    );
+    let nodes = assign_roles(nodes, &listed.labels, &read.unit_server);
+    let harvester_release = first_per_node(zips.releases.into_iter().chain(read.releases));
+    let identities: Vec<IdentityKeys> = classified
+        .iter()
+        .map(|c| identity(c, &objects, &read.bundles, &nodes))
+        .collect();
     let cluster = cluster_info(
-        &bundles,
+        &read.bundles,
         &nodes,
         &objects,
-        &rke2_from_snapshots,
+        &read.rke2_versions,
         &harvester_release,
     );
-    let refused = check_one_cluster(&work);
-    far_apart_note(&work, &mut notes);
-
-    let mut inputs = Vec::new();
-    let mut input_info = Vec::new();
-    for w in work {
-        let (kind, error) = match &w.layout {
-            Layout::Bundle { .. } => (InputKind::HarvesterSupportBundle, None),
-            Layout::NodeSnapshot { .. } => (InputKind::NodeSnapshot, None),
-            Layout::Directory => (InputKind::Directory, None),
-            Layout::Unreadable(e) => (InputKind::Unreadable, Some(e.clone())),
-        };
-        inputs.push(InputSummary {
-            path: w.tree.path.clone(),
-            name: w.tree.name.clone(),
-            kind,
-            sha256: w.tree.sha256.clone(),
-            collected_at: w.collected_at,
-            error,
-        });
-        input_info.push(w.info);
-    }
-
-    notes.sort();
-    notes.dedup();
-    coverage.sort();
-    coverage.dedup();
+    let names: Vec<&str> = trees.iter().map(|t| t.name.as_str()).collect();
+    let refused = check_one_cluster(&names, &identities);
+    let far_apart = far_apart_note(&names, &collected_at);
+    let notes = sorted(
+        read.notes
+            .into_iter()
+            .chain(dates.iter().filter_map(|d| d.note.clone()))
+            .chain(zips.notes)
+            .chain(far_apart)
+            .collect(),
+    );
+    let coverage = sorted(read.coverage);
+    let (inputs, input_info) = summaries(&classified, read.infos, &dates, identities);
     Snapshot {
         inputs,
         trees,
-        bundles,
+        bundles: read.bundles,
         cluster,
         nodes,
         objects,
@@ -299,24 +105,138 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
     }
 }
 
-fn read_bundle(
-    w: &mut Work<'_>,
-    limits: &Limits,
-    objects: &mut Vec<KubeObject>,
-    bundles: &mut Vec<BundleMeta>,
-    notes: &mut Vec<Note>,
-) {
-    let Layout::Bundle { top } = &w.layout else {
-        return;
+/// One input and what it turned out to be.
+struct Classified<'a> {
+    idx: usize,
+    tree: &'a InputTree,
+    layout: Layout,
+    /// The node name given on the command line (`NAME=PATH`).
+    given_name: Option<String>,
+}
+
+fn classify_inputs(trees: &[InputTree], given: Vec<Option<String>>) -> Vec<Classified<'_>> {
+    trees
+        .iter()
+        .zip(given)
+        .enumerate()
+        .map(|(idx, (tree, given_name))| Classified {
+            idx,
+            tree,
+            layout: classify(tree),
+            given_name,
+        })
+        .collect()
+}
+
+/// What one input gives in the first pass: bundle metadata and objects, or a node snapshot's
+/// node.
+#[derive(Default)]
+struct InputRead {
+    /// Prefix and given name; for a node snapshot its manifest and node name too.
+    info: InputInfo,
+    notes: Vec<Note>,
+    coverage: Vec<Coverage>,
+    bundle: Option<BundleMeta>,
+    objects: Vec<KubeObject>,
+    /// A node snapshot's node, with its host files.
+    node: Option<Node>,
+    /// From a node snapshot's `commands/systemctl-show-rke2.txt`: rke2-server is active (true)
+    /// or only rke2-agent.
+    unit_server: Option<bool>,
+    /// From a node snapshot's `commands/rke2-version.txt`.
+    rke2_version: Option<String>,
+    /// From a node snapshot's `etc/harvester-release.yaml`.
+    harvester_release: Option<String>,
+}
+
+/// The first pass over every input, in input order.
+#[derive(Default)]
+struct InputsRead {
+    /// One per input.
+    infos: Vec<InputInfo>,
+    notes: Vec<Note>,
+    coverage: Vec<Coverage>,
+    bundles: Vec<BundleMeta>,
+    objects: Vec<KubeObject>,
+    /// The node snapshots' nodes (a node may come several times).
+    nodes: Vec<Node>,
+    /// Per node name: whether a node snapshot shows rke2-server active.
+    unit_server: BTreeMap<String, bool>,
+    rke2_versions: Vec<String>,
+    /// Node name and Harvester version, per node snapshot.
+    releases: Vec<(String, String)>,
+}
+
+fn read_inputs(classified: &[Classified<'_>], limits: &Limits) -> InputsRead {
+    let mut all = InputsRead::default();
+    for c in classified {
+        let read = read_input(c, limits);
+        if let (Some(node), Some(unit)) = (&read.node, read.unit_server) {
+            let server = all.unit_server.entry(node.name.clone()).or_insert(false);
+            *server = *server || unit;
+        }
+        if let (Some(node), Some(v)) = (&read.node, read.harvester_release) {
+            all.releases.push((node.name.clone(), v));
+        }
+        all.infos.push(read.info);
+        all.notes.extend(read.notes);
+        all.coverage.extend(read.coverage);
+        all.bundles.extend(read.bundle);
+        all.objects.extend(read.objects);
+        all.nodes.extend(read.node);
+        all.rke2_versions.extend(read.rke2_version);
+    }
+    all
+}
+
+/// Read one input as what it is, with the notes of its ingest issues.
+fn read_input(c: &Classified<'_>, limits: &Limits) -> InputRead {
+    let mut read = match &c.layout {
+        Layout::Bundle { top } => read_bundle(c, top, limits),
+        Layout::NodeSnapshot { prefix, others } => read_snapshot(c, prefix, others, limits),
+        Layout::Directory => InputRead {
+            notes: vec![note(
+                INPUT001,
+                "info",
+                "input not recognised",
+                format!(
+                    "{}: neither a support bundle (no metadata.yaml, no yamls/) nor a node snapshot (no var/lib/rancher/rke2, etc/rancher)",
+                    c.tree.name
+                ),
+                vec![(c.tree.name.clone(), None)],
+            )],
+            ..InputRead::default()
+        },
+        Layout::Unreadable(_) => InputRead::default(),
     };
-    let tree = w.tree;
-    let meta = parse_metadata(w.idx, tree, top, limits, notes).unwrap_or_else(|| BundleMeta {
-        input: w.idx,
+    read.info.given_name = c.given_name.clone();
+    ingest_issue_notes(c.tree, &mut read.notes, &mut read.coverage);
+    read
+}
+
+/// A support bundle: metadata, objects, and notes on what it lacks.
+fn read_bundle(c: &Classified<'_>, top: &str, limits: &Limits) -> InputRead {
+    let tree = c.tree;
+    let mut notes = Vec::new();
+    if let Some(g) = &c.given_name {
+        notes.push(note(
+            INPUT001,
+            "info",
+            "node name ignored for a support bundle",
+            format!(
+                "{}: `{g}=` names the node of a node snapshot; this input is a support bundle, whose nodes are named by the bundle",
+                tree.name
+            ),
+            vec![(tree.name.clone(), None)],
+        ));
+    }
+    let meta = parse_metadata(c.idx, tree, top, limits, &mut notes).unwrap_or_else(|| BundleMeta {
+        input: c.idx,
         top: top.trim_end_matches('/').to_string(),
         ..BundleMeta::default()
     });
-    bundles.push(meta);
-    index_bundle(w.idx, tree, top, limits, objects, notes);
+    let mut objects = Vec::new();
+    index_bundle(c.idx, tree, top, limits, &mut objects, &mut notes);
 
     let errlog = format!("{top}bundleGenerationError.log");
     if let Some(f) = tree.resolve(&errlog)
@@ -343,24 +263,46 @@ fn read_bundle(
             vec![(tree.provenance(&nodes_dir), None)],
         ));
     }
+    InputRead {
+        info: InputInfo {
+            prefix: top.to_string(),
+            ..InputInfo::default()
+        },
+        notes,
+        bundle: Some(meta),
+        objects,
+        ..InputRead::default()
+    }
 }
 
+/// A node snapshot: its manifest, the node it holds and that node's host files.
 fn read_snapshot(
-    w: &mut Work<'_>,
+    c: &Classified<'_>,
+    prefix: &str,
+    others: &[String],
     limits: &Limits,
-    nodes: &mut BTreeMap<String, Node>,
-    facts: &mut BTreeMap<String, NodeFacts>,
-    notes: &mut Vec<Note>,
-    rke2_versions: &mut Vec<String>,
-) {
-    let Layout::NodeSnapshot { prefix, .. } = &w.layout else {
-        return;
-    };
-    let tree = w.tree;
+) -> InputRead {
+    let tree = c.tree;
+    let mut notes = Vec::new();
+    if !others.is_empty() {
+        notes.push(note(
+            INPUT001,
+            "info",
+            "several host trees in one node snapshot",
+            format!(
+                "{}: host paths under `{}` are used; also found under {}",
+                tree.name,
+                if prefix.is_empty() { "/" } else { prefix },
+                others.join(", ")
+            ),
+            vec![(tree.name.clone(), None)],
+        ));
+    }
     let manifest_path = format!("{prefix}snapshot.yaml");
+    let mut manifest = None;
     if let Some(f) = tree.resolve(&manifest_path) {
         match yaml::parse(&f.data, limits) {
-            Ok(v) => w.info.manifest = Some(manifest_from_value(&v)),
+            Ok(v) => manifest = Some(manifest_from_value(&v)),
             Err(e) if e.refused => {
                 notes.push(refusal_note(tree, &manifest_path, &e.message, e.pointer()))
             }
@@ -373,53 +315,226 @@ fn read_snapshot(
             )),
         }
     }
-    let (name, source) = snapshot_node_name(
-        tree,
-        prefix,
-        w.info.given_name.as_deref(),
-        w.info.manifest.as_ref(),
-    );
-    w.info.node = Some(name.clone());
-    w.info.node_name_source = Some(source.to_string());
+    let (name, source) =
+        snapshot_node_name(tree, prefix, c.given_name.as_deref(), manifest.as_ref());
 
-    let node = nodes.entry(name.clone()).or_insert_with(|| Node {
+    let mut node = Node {
         name: name.clone(),
         ..Node::default()
-    });
+    };
     node.sources.insert(tree.name.clone());
-    node.inputs.insert(w.idx);
+    node.inputs.insert(c.idx);
     node.addresses.extend(snapshot_addresses(tree, prefix));
-    if let Some(unit) = active_rke2_unit(tree, prefix) {
-        let f = facts.entry(name.clone()).or_default();
-        f.unit_server = Some(f.unit_server.unwrap_or(false) || unit);
-    }
     for (path, readable) in all_paths(tree) {
         if path.contains('!') {
             continue;
         }
-        if let Some(host) = path.strip_prefix(prefix.as_str()) {
-            add_host_path(node, w.idx, host.to_string(), path, readable);
+        if let Some(host) = path.strip_prefix(prefix) {
+            add_host_path(&mut node, c.idx, host.to_string(), path, readable);
         }
     }
-
-    if let Some(f) = tree.resolve(&format!("{prefix}commands/rke2-version.txt"))
-        && let Some(v) = rke2_version_from_text(&String::from_utf8_lossy(&f.data))
-    {
-        rke2_versions.push(v);
+    let rke2_version = tree
+        .resolve(&format!("{prefix}commands/rke2-version.txt"))
+        .and_then(|f| rke2_version_from_text(&String::from_utf8_lossy(&f.data)));
+    let harvester_release = tree
+        .resolve(&format!("{prefix}etc/harvester-release.yaml"))
+        .and_then(|f| yaml::parse(&f.data, limits).ok())
+        .and_then(|v| str_at(&v, &["harvester"]).map(str::to_string));
+    InputRead {
+        info: InputInfo {
+            prefix: prefix.to_string(),
+            node: Some(name),
+            node_name_source: Some(source.to_string()),
+            manifest,
+            ..InputInfo::default()
+        },
+        notes,
+        node: Some(node),
+        unit_server: active_rke2_unit(tree, prefix),
+        rke2_version,
+        harvester_release,
+        ..InputRead::default()
     }
 }
 
-fn read_node_zips(
-    w: &Work<'_>,
-    top: &str,
-    limits: &Limits,
-    nodes: &mut BTreeMap<String, Node>,
-    notes: &mut Vec<Note>,
-    harvester_release: &mut BTreeMap<String, String>,
-) {
-    let tree = w.tree;
+/// When an input was collected, whether that was estimated, and the note saying so.
+struct Dated {
+    at: Option<OffsetDateTime>,
+    estimated: bool,
+    note: Option<Note>,
+}
+
+fn collection_time(c: &Classified<'_>, info: &InputInfo, bundles: &[BundleMeta]) -> Dated {
+    let undated = Dated {
+        at: None,
+        estimated: false,
+        note: None,
+    };
+    match &c.layout {
+        Layout::Bundle { top } => {
+            let meta = bundles
+                .iter()
+                .find(|b| b.input == c.idx)
+                .and_then(|b| b.created_at);
+            let at = meta
+                .or_else(|| {
+                    if top.is_empty() {
+                        None
+                    } else {
+                        time_from_bundle_name(top)
+                    }
+                })
+                .or_else(|| time_from_bundle_name(&c.tree.name));
+            Dated { at, ..undated }
+        }
+        Layout::NodeSnapshot { prefix, .. } => {
+            if let Some(t) = info.manifest.as_ref().and_then(|m| m.collected_at) {
+                return Dated {
+                    at: Some(t),
+                    ..undated
+                };
+            }
+            let newest = c
+                .tree
+                .files
+                .iter()
+                .filter(|(p, _)| p.starts_with(prefix.as_str()) && !p.contains('!'))
+                .filter_map(|(_, f)| f.mtime)
+                .max();
+            let Some(t) = newest.and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok()) else {
+                return undated;
+            };
+            Dated {
+                at: Some(t),
+                estimated: true,
+                note: Some(note(
+                    INPUT001,
+                    "info",
+                    "collection time estimated",
+                    format!(
+                        "{}: no snapshot.yaml; collection time estimated as {} (the newest file modification time)",
+                        c.tree.name,
+                        rfc3339(t)
+                    ),
+                    vec![(c.tree.name.clone(), None)],
+                )),
+            }
+        }
+        Layout::Directory | Layout::Unreadable(_) => undated,
+    }
+}
+
+/// Nodes named by the `Node` objects of every bundle, and what their labels say about roles.
+struct Listed {
+    nodes: BTreeMap<String, Node>,
+    labels: BTreeMap<String, LabelFacts>,
+}
+
+/// The nodes of the `Node` objects (all copies, every bundle's): sources, addresses, kubelet
+/// version and the first object's index.
+fn listed_nodes(objects: &[KubeObject], trees: &[InputTree]) -> Listed {
+    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
+    let mut labels: BTreeMap<String, LabelFacts> = BTreeMap::new();
+    for (oi, obj) in objects.iter().enumerate() {
+        if obj.kind != "Node" || obj.api_version != "v1" || obj.name.is_empty() {
+            continue;
+        }
+        let Some(tree) = trees.get(obj.input) else {
+            continue;
+        };
+        let node = nodes.entry(obj.name.clone()).or_insert_with(|| Node {
+            name: obj.name.clone(),
+            ..Node::default()
+        });
+        node.sources.insert(tree.provenance(&obj.path));
+        node.inputs.insert(obj.input);
+        node.addresses.extend(node_addresses(obj));
+        if node.object.is_none() {
+            node.object = Some(oi);
+        }
+        if let Some(v) = str_at(&obj.value, &["status", "nodeInfo", "kubeletVersion"]) {
+            node.kubelet_version = Some(v.to_string());
+        }
+        let lf = label_facts(obj);
+        match labels.get_mut(&obj.name) {
+            Some(prev) => {
+                prev.roles.extend(lf.roles);
+                prev.runs_server = prev.runs_server.or(lf.runs_server);
+            }
+            None => {
+                labels.insert(obj.name.clone(), lf);
+            }
+        }
+    }
+    Listed { nodes, labels }
+}
+
+/// With several bundles, one copy of each object (see [`dedupe_objects`]) and the listed nodes
+/// pointed at the copies kept; with one bundle, the objects and nodes as they are.
+fn one_copy_of_each(
+    objects: Vec<KubeObject>,
+    nodes: BTreeMap<String, Node>,
+    bundles: usize,
+    collected_at: &[Option<OffsetDateTime>],
+) -> (Vec<KubeObject>, BTreeMap<String, Node>) {
+    if bundles < 2 {
+        return (objects, nodes);
+    }
+    let objects = dedupe_objects(objects, collected_at);
+    let nodes = relink_objects(nodes, &objects);
+    (objects, nodes)
+}
+
+/// Point each node at its `Node` object among `objects` (one copy of each kept), taking that
+/// copy's kubelet version when it has one.
+fn relink_objects(
+    mut nodes: BTreeMap<String, Node>,
+    objects: &[KubeObject],
+) -> BTreeMap<String, Node> {
+    for node in nodes.values_mut() {
+        node.object = objects
+            .iter()
+            .position(|o| o.kind == "Node" && o.api_version == "v1" && o.name == node.name);
+        if let Some(o) = node.object.and_then(|i| objects.get(i))
+            && let Some(v) = str_at(&o.value, &["status", "nodeInfo", "kubeletVersion"])
+        {
+            node.kubelet_version = Some(v.to_string());
+        }
+    }
+    nodes
+}
+
+/// What the bundles' node zips give.
+#[derive(Default)]
+struct ZipsRead {
+    /// One node per node zip, with that zip's host files.
+    nodes: Vec<Node>,
+    notes: Vec<Note>,
+    /// Node name and Harvester version, per node zip.
+    releases: Vec<(String, String)>,
+}
+
+/// The node zips of every bundle, in input order.
+fn read_node_zips(classified: &[Classified<'_>], limits: &Limits) -> ZipsRead {
+    let mut all = ZipsRead::default();
+    for c in classified {
+        if let Layout::Bundle { top } = &c.layout {
+            let read = bundle_node_zips(c, top, limits);
+            all.nodes.extend(read.nodes);
+            all.notes.extend(read.notes);
+            all.releases.extend(read.releases);
+        }
+    }
+    all
+}
+
+/// One bundle's node zips (`nodes/<name>.zip`): each node's host files, Harvester version and
+/// truncated logs; and the bundle's truncated pod logs.
+fn bundle_node_zips(c: &Classified<'_>, top: &str, limits: &Limits) -> ZipsRead {
+    let tree = c.tree;
     let nodes_dir = format!("{top}nodes/");
     let paths = all_paths(tree);
+    let mut read = ZipsRead::default();
     // zip logical path → node name
     let mut zips: BTreeMap<String, String> = BTreeMap::new();
     for (p, _) in &paths {
@@ -433,12 +548,12 @@ fn read_node_zips(
         }
     }
     for (zip, name) in zips {
-        let node = nodes.entry(name.clone()).or_insert_with(|| Node {
+        let mut node = Node {
             name: name.clone(),
             ..Node::default()
-        });
+        };
         node.sources.insert(tree.provenance(&zip));
-        node.inputs.insert(w.idx);
+        node.inputs.insert(c.idx);
         let inner_prefix = format!("{zip}!");
         let mut content = false;
         let start = paths.partition_point(|(p, _)| *p < inner_prefix.as_str());
@@ -448,11 +563,11 @@ fn read_node_zips(
             };
             if let Some(host) = zip_host_path(inner) {
                 content = true;
-                add_host_path(node, w.idx, host, path, readable);
+                add_host_path(&mut node, c.idx, host, path, readable);
             }
         }
         if !content {
-            notes.push(Note {
+            read.notes.push(Note {
                 node: Some(name.clone()),
                 ..note(
                     BUNDLE002,
@@ -469,55 +584,65 @@ fn read_node_zips(
         if let Some(hf) = node.files.get("etc/harvester-release.yaml")
             && let Some(f) = hf
                 .iter()
-                .find(|h| h.input == w.idx)
+                .find(|h| h.input == c.idx)
                 .and_then(|h| tree.resolve(&h.logical))
             && let Ok(v) = yaml::parse(&f.data, limits)
             && let Some(h) = str_at(&v, &["harvester"])
         {
-            harvester_release
-                .entry(name.clone())
-                .or_insert_with(|| h.to_string());
+            read.releases.push((name.clone(), h.to_string()));
         }
-        // Truncated or capped node logs.
-        for (host, list) in &node.files {
-            if !host.starts_with("logs/") {
+        read.notes.extend(truncated_node_logs(tree, &node));
+        read.nodes.push(node);
+    }
+    read.notes.extend(truncated_pod_logs(tree, top));
+    read
+}
+
+/// Notes on a node zip's logs that ended early or were capped by the collector.
+fn truncated_node_logs(tree: &InputTree, node: &Node) -> Vec<Note> {
+    let mut notes = Vec::new();
+    let name = &node.name;
+    for (host, list) in &node.files {
+        if !host.starts_with("logs/") {
+            continue;
+        }
+        for hf in list {
+            let Some(log) = tree.logs.get(&hf.logical) else {
                 continue;
-            }
-            for hf in list.iter().filter(|h| h.input == w.idx) {
-                let Some(log) = tree.logs.get(&hf.logical) else {
-                    continue;
-                };
-                let why = if log.incomplete {
-                    Some(
-                        "the log stream ended early (truncated or corrupt); lines after the break are missing",
+            };
+            let why = if log.incomplete {
+                Some(
+                    "the log stream ended early (truncated or corrupt); lines after the break are missing",
+                )
+            } else if log.bytes == UNIT_LOG_CAP {
+                Some("the log was capped at 10 MiB by the collector; older lines are missing")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                notes.push(Note {
+                    node: Some(name.clone()),
+                    ..note(
+                        BUNDLE002,
+                        "info",
+                        format!("bundle incomplete: truncated log {host} on {name}"),
+                        format!("{}: {why}", tree.provenance(&hf.logical)),
+                        vec![(tree.provenance(&hf.logical), None)],
                     )
-                } else if log.bytes == UNIT_LOG_CAP {
-                    Some("the log was capped at 10 MiB by the collector; older lines are missing")
-                } else {
-                    None
-                };
-                if let Some(why) = why {
-                    notes.push(Note {
-                        node: Some(name.clone()),
-                        ..note(
-                            BUNDLE002,
-                            "info",
-                            format!("bundle incomplete: truncated log {host} on {name}"),
-                            format!("{}: {why}", tree.provenance(&hf.logical)),
-                            vec![(tree.provenance(&hf.logical), None)],
-                        )
-                    });
-                }
+                });
             }
         }
     }
-    // Pod logs scanned at the bundle level.
-    for (path, log) in &tree.logs {
-        if path.contains('!') || !path.starts_with(top) {
-            continue;
-        }
-        if log.incomplete {
-            notes.push(note(
+    notes
+}
+
+/// Notes on the pod logs a bundle holds outside its node zips that ended early.
+fn truncated_pod_logs(tree: &InputTree, top: &str) -> Vec<Note> {
+    tree.logs
+        .iter()
+        .filter(|(path, log)| !path.contains('!') && path.starts_with(top) && log.incomplete)
+        .map(|(path, _)| {
+            note(
                 BUNDLE002,
                 "info",
                 "bundle incomplete: truncated log",
@@ -526,14 +651,134 @@ fn read_node_zips(
                     tree.provenance(path)
                 ),
                 vec![(tree.provenance(path), None)],
-            ));
+            )
+        })
+        .collect()
+}
+
+/// One node per name, the views of every input merged: sources, inputs, addresses, host files
+/// and paths united; the object index and kubelet version of the one that has them.
+fn merge_nodes(nodes: impl IntoIterator<Item = Node>) -> BTreeMap<String, Node> {
+    let mut merged: BTreeMap<String, Node> = BTreeMap::new();
+    for node in nodes {
+        match merged.get_mut(&node.name) {
+            Some(into) => merge_node(into, node),
+            None => {
+                merged.insert(node.name.clone(), node);
+            }
         }
     }
+    merged
+}
+
+fn merge_node(into: &mut Node, from: Node) {
+    into.sources.extend(from.sources);
+    into.inputs.extend(from.inputs);
+    into.addresses.extend(from.addresses);
+    into.present.extend(from.present);
+    for (host, copies) in from.files {
+        let list = into.files.entry(host).or_default();
+        for hf in copies {
+            if !list.contains(&hf) {
+                list.push(hf);
+            }
+        }
+        list.sort_by(|a, b| (a.input, &a.logical).cmp(&(b.input, &b.logical)));
+    }
+    into.kubelet_version = into.kubelet_version.take().or(from.kubelet_version);
+    into.object = into.object.or(from.object);
+}
+
+/// Each node's roles: from its `Node` object's labels when they say anything, else from its
+/// host files and rke2 unit, else (a `Node` object that says nothing) an agent.
+fn assign_roles(
+    mut nodes: BTreeMap<String, Node>,
+    labels: &BTreeMap<String, LabelFacts>,
+    unit_server: &BTreeMap<String, bool>,
+) -> BTreeMap<String, Node> {
+    for (name, node) in nodes.iter_mut() {
+        let lf = labels.get(name).cloned();
+        let unit_server = unit_server.get(name).copied();
+        match lf {
+            Some(lf) if !lf.roles.is_empty() || lf.runs_server.is_some() => {
+                node.roles = lf.roles;
+                node.roles_source = Some("labels".into());
+                finish_roles(&mut node.roles, lf.runs_server, true);
+            }
+            other => {
+                let mut roles = file_roles(&node.present);
+                if !roles.is_empty() || unit_server.is_some() {
+                    node.roles_source = Some("files".into());
+                    finish_roles(&mut roles, unit_server, false);
+                } else if other.is_some() {
+                    // A Node object without role labels or node-args: an agent.
+                    node.roles_source = Some("labels".into());
+                    finish_roles(&mut roles, None, true);
+                }
+                node.roles = roles;
+            }
+        }
+    }
+    nodes
+}
+
+/// The first value given for each node name.
+fn first_per_node(values: impl IntoIterator<Item = (String, String)>) -> BTreeMap<String, String> {
+    let mut first = BTreeMap::new();
+    for (name, v) in values {
+        first.entry(name).or_insert(v);
+    }
+    first
+}
+
+/// Sorted, without repeats.
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The inputs as the report lists them, and how each was understood.
+fn summaries(
+    classified: &[Classified<'_>],
+    infos: Vec<InputInfo>,
+    dates: &[Dated],
+    identities: Vec<IdentityKeys>,
+) -> (Vec<InputSummary>, Vec<InputInfo>) {
+    classified
+        .iter()
+        .zip(infos.into_iter().zip(dates).zip(identities))
+        .map(|(c, ((info, dated), identity))| {
+            let (kind, error) = match &c.layout {
+                Layout::Bundle { .. } => (InputKind::HarvesterSupportBundle, None),
+                Layout::NodeSnapshot { .. } => (InputKind::NodeSnapshot, None),
+                Layout::Directory => (InputKind::Directory, None),
+                Layout::Unreadable(e) => (InputKind::Unreadable, Some(e.clone())),
+            };
+            let summary = InputSummary {
+                path: c.tree.path.clone(),
+                name: c.tree.name.clone(),
+                kind,
+                sha256: c.tree.sha256.clone(),
+                collected_at: dated.at,
+                error,
+            };
+            let info = InputInfo {
+                collected_at_estimated: dated.estimated,
+                identity,
+                ..info
+            };
+            (summary, info)
+        })
+        .unzip()
 }
 
 /// Keep one copy of each object (API group, kind, namespace, name) present in several inputs:
 /// the one from the input collected last (ties: the first input). Order is kept.
-fn dedupe_objects(objects: Vec<KubeObject>, work: &[Work<'_>]) -> Vec<KubeObject> {
+fn dedupe_objects(
+    objects: Vec<KubeObject>,
+    collected_at: &[Option<OffsetDateTime>],
+) -> Vec<KubeObject> {
     type Key = (String, String, Option<String>, String);
     let key = |o: &KubeObject| -> Key {
         let group = o
@@ -544,7 +789,7 @@ fn dedupe_objects(objects: Vec<KubeObject>, work: &[Work<'_>]) -> Vec<KubeObject
         (group, o.kind.clone(), o.namespace.clone(), o.name.clone())
     };
     let rank = |input: usize| {
-        let t = work.get(input).and_then(|w| w.collected_at);
+        let t = collected_at.get(input).copied().flatten();
         (t, std::cmp::Reverse(input))
     };
     let mut best: BTreeMap<Key, usize> = BTreeMap::new();
@@ -563,55 +808,6 @@ fn dedupe_objects(objects: Vec<KubeObject>, work: &[Work<'_>]) -> Vec<KubeObject
         .collect()
 }
 
-fn collection_time(w: &mut Work<'_>, bundles: &[BundleMeta], notes: &mut Vec<Note>) {
-    match &w.layout {
-        Layout::Bundle { top } => {
-            let meta = bundles
-                .iter()
-                .find(|b| b.input == w.idx)
-                .and_then(|b| b.created_at);
-            w.collected_at = meta
-                .or_else(|| {
-                    if top.is_empty() {
-                        None
-                    } else {
-                        time_from_bundle_name(top)
-                    }
-                })
-                .or_else(|| time_from_bundle_name(&w.tree.name));
-        }
-        Layout::NodeSnapshot { prefix, .. } => {
-            if let Some(t) = w.info.manifest.as_ref().and_then(|m| m.collected_at) {
-                w.collected_at = Some(t);
-                return;
-            }
-            let newest = w
-                .tree
-                .files
-                .iter()
-                .filter(|(p, _)| p.starts_with(prefix.as_str()) && !p.contains('!'))
-                .filter_map(|(_, f)| f.mtime)
-                .max();
-            if let Some(t) = newest.and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok()) {
-                w.collected_at = Some(t);
-                w.info.collected_at_estimated = true;
-                notes.push(note(
-                    INPUT001,
-                    "info",
-                    "collection time estimated",
-                    format!(
-                        "{}: no snapshot.yaml; collection time estimated as {} (the newest file modification time)",
-                        w.tree.name,
-                        rfc3339(t)
-                    ),
-                    vec![(w.tree.name.clone(), None)],
-                ));
-            }
-        }
-        Layout::Directory | Layout::Unreadable(_) => {}
-    }
-}
-
 /// Record a CA bundle's first-certificate fingerprint in `first` and all of its certificates in
 /// `any`.
 fn add_ca(pem: &[u8], first: &mut BTreeSet<String>, any: &mut BTreeSet<String>) {
@@ -622,7 +818,7 @@ fn add_ca(pem: &[u8], first: &mut BTreeSet<String>, any: &mut BTreeSet<String>) 
 }
 
 fn identity(
-    w: &Work<'_>,
+    w: &Classified<'_>,
     objects: &[KubeObject],
     bundles: &[BundleMeta],
     nodes: &BTreeMap<String, Node>,
@@ -682,11 +878,13 @@ fn identity(
 }
 
 /// `Some(reason)` when the inputs with identity keys fall into more than one group of inputs
-/// linked by shared keys.
-fn check_one_cluster(work: &[Work<'_>]) -> Option<String> {
-    let keyed: Vec<&Work<'_>> = work
+/// linked by shared keys. `names` and `identities` are per input.
+fn check_one_cluster(names: &[&str], identities: &[IdentityKeys]) -> Option<String> {
+    let keyed: Vec<(&str, &IdentityKeys)> = names
         .iter()
-        .filter(|w| !w.info.identity.is_empty())
+        .copied()
+        .zip(identities)
+        .filter(|(_, id)| !id.is_empty())
         .collect();
     if keyed.len() < 2 {
         return None;
@@ -702,12 +900,7 @@ fn check_one_cluster(work: &[Work<'_>]) -> Option<String> {
     }
     for a in 0..keyed.len() {
         for b in a + 1..keyed.len() {
-            if !keyed[a]
-                .info
-                .identity
-                .shared_with(&keyed[b].info.identity)
-                .is_empty()
-            {
+            if !keyed[a].1.shared_with(keyed[b].1).is_empty() {
                 let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
                 if ra != rb {
                     parent[rb] = ra;
@@ -716,9 +909,9 @@ fn check_one_cluster(work: &[Work<'_>]) -> Option<String> {
         }
     }
     let mut groups: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
-    for (i, w) in keyed.iter().enumerate() {
+    for (i, (name, _)) in keyed.iter().enumerate() {
         let r = find(&mut parent, i);
-        groups.entry(r).or_default().push(w.tree.name.as_str());
+        groups.entry(r).or_default().push(name);
     }
     if groups.len() < 2 {
         return None;
@@ -733,33 +926,33 @@ fn check_one_cluster(work: &[Work<'_>]) -> Option<String> {
     ))
 }
 
-fn far_apart_note(work: &[Work<'_>], notes: &mut Vec<Note>) {
-    let times: Vec<(OffsetDateTime, &str)> = work
+/// A note when the inputs were collected more than a day apart. `names` and `collected_at` are
+/// per input.
+fn far_apart_note(names: &[&str], collected_at: &[Option<OffsetDateTime>]) -> Option<Note> {
+    let times: Vec<(OffsetDateTime, &str)> = collected_at
         .iter()
-        .filter_map(|w| w.collected_at.map(|t| (t, w.tree.name.as_str())))
+        .zip(names)
+        .filter_map(|(t, name)| t.map(|t| (t, *name)))
         .collect();
-    let (Some(min), Some(max)) = (
-        times.iter().min_by_key(|t| t.0),
-        times.iter().max_by_key(|t| t.0),
-    ) else {
-        return;
-    };
-    if (max.0 - min.0).whole_seconds() > FAR_APART_SECONDS {
-        let hours = (max.0 - min.0).whole_hours();
-        notes.push(note(
-            INPUT001,
-            "info",
-            "inputs collected far apart",
-            format!(
-                "{} was collected at {} and {} at {} ({hours} h apart): merged as one cluster, but state may have changed in between; `harrow diff` compares before/after snapshots",
-                min.1,
-                rfc3339(min.0),
-                max.1,
-                rfc3339(max.0)
-            ),
-            vec![(min.1.to_string(), None), (max.1.to_string(), None)],
-        ));
+    let min = times.iter().min_by_key(|t| t.0)?;
+    let max = times.iter().max_by_key(|t| t.0)?;
+    if (max.0 - min.0).whole_seconds() <= FAR_APART_SECONDS {
+        return None;
     }
+    let hours = (max.0 - min.0).whole_hours();
+    Some(note(
+        INPUT001,
+        "info",
+        "inputs collected far apart",
+        format!(
+            "{} was collected at {} and {} at {} ({hours} h apart): merged as one cluster, but state may have changed in between; `harrow diff` compares before/after snapshots",
+            min.1,
+            rfc3339(min.0),
+            max.1,
+            rfc3339(max.0)
+        ),
+        vec![(min.1.to_string(), None), (max.1.to_string(), None)],
+    ))
 }
 
 fn cluster_info(

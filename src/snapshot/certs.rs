@@ -1,41 +1,32 @@
 //! The minimal certificate reading the snapshot needs (the PKI stage does the real work): the
 //! first certificate of a PEM bundle, its SHA-256 fingerprint (identity keys) and its subject
-//! common name (node naming from `serving-kubelet.crt` / `client-kubelet.crt`).
+//! common name (node naming from `serving-kubelet.crt` / `client-kubelet.crt`). PEM is read with
+//! the crate's one PEM reader, [`crate::pki::pem`].
 
-use sha2::{Digest, Sha256};
-use x509_parser::pem::Pem;
+use crate::pki::pem::{self, Der};
+use crate::pki::sha256_hex;
 
 /// Blocks looked at before giving up on finding a certificate.
 const MAX_BLOCKS: usize = 64;
 
-/// DER of the first `CERTIFICATE` block of a PEM text.
-pub fn first_cert_der(pem: &[u8]) -> Option<Vec<u8>> {
-    for block in Pem::iter_from_buffer(pem).take(MAX_BLOCKS) {
-        match block {
-            Ok(p) if p.label == "CERTIFICATE" => return Some(p.contents),
-            Ok(_) => continue,
-            Err(_) => return None,
-        }
-    }
-    None
+/// The decoded `CERTIFICATE` blocks among the first [`MAX_BLOCKS`] blocks of a PEM text, up to
+/// the first malformed block.
+fn cert_blocks(pem: &[u8]) -> impl Iterator<Item = Der> + '_ {
+    pem::blocks(pem)
+        .take(MAX_BLOCKS)
+        .map_while(Result::ok)
+        .filter(|b| b.label == "CERTIFICATE")
+        .filter_map(|b| b.der)
 }
 
-/// Lower-case hex SHA-256 of DER bytes.
-pub fn sha256_hex(der: &[u8]) -> String {
-    hex::encode(Sha256::digest(der))
+/// DER of the first `CERTIFICATE` block of a PEM text.
+fn first_cert_der(pem: &[u8]) -> Option<Der> {
+    cert_blocks(pem).next()
 }
 
 /// SHA-256 of every certificate of a PEM text (at most the first 64 blocks).
 pub fn all_cert_fingerprints(pem: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
-    for block in Pem::iter_from_buffer(pem).take(MAX_BLOCKS) {
-        match block {
-            Ok(p) if p.label == "CERTIFICATE" => out.push(sha256_hex(&p.contents)),
-            Ok(_) => continue,
-            Err(_) => break,
-        }
-    }
-    out
+    cert_blocks(pem).map(|d| sha256_hex(&d)).collect()
 }
 
 /// SHA-256 of the first certificate of a PEM text.

@@ -176,7 +176,10 @@ impl KubeObject {
     }
 }
 
-/// True for a value the collector masked.
+/// True for a value the support-bundle collector masked: it writes `"***"` over the values of
+/// keys named `passwd`, `password`, `secret`, `token` and `agent-token`. Whether a secret value
+/// holds no secret at all (empty, `null`, rke2's `********`) is a wider question:
+/// [`crate::pki::secret::is_placeholder`].
 pub fn is_masked(s: &str) -> bool {
     s == "***"
 }
@@ -461,5 +464,18 @@ impl Snapshot {
     /// The latest collection time among the inputs.
     pub fn latest_collection(&self) -> Option<OffsetDateTime> {
         self.inputs.iter().filter_map(|i| i.collected_at).max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_collectors_mask_is_masked() {
+        assert!(is_masked("***"));
+        for v in ["", "null", "********", "*", " *** ", "pw", "***x"] {
+            assert!(!is_masked(v), "{v:?}");
+        }
     }
 }
