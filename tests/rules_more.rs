@@ -1,6 +1,7 @@
 //! More certificate and service-account key rules through `harrow analyze -o json`: weak crypto
 //! (CERT010), a CA expiring within a year or outlived by a leaf (CERT003), a weak RSA key in
-//! `service.key` (SAKEY003), expiring component self-signed serving certificates (CERT016).
+//! `service.key` (SAKEY003), expiring component self-signed serving certificates (CERT016), CA keys left
+//! on cluster members (CERT011).
 //! Where no committed fixture shows the fault, the test extracts the healthy fixture's `s1.tgz`
 //! into a temporary node snapshot directory and adds weak material made with the `openssl`
 //! command line; `bundles/` is never modified.
@@ -333,4 +334,64 @@ fn cert016_not_evaluable_on_a_support_bundle_alone() {
     let doc = analyze(&support_bundle(), COLLECTED);
     assert_eq!(status(&doc, "CERT016"), "not-evaluable");
     assert!(coverage(&doc, "CERT016")["needs"].is_string());
+}
+
+#[test]
+fn cert011_root_ca_key_left_in_server_tls_fails_high_on_s1() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s1 = healthy_s1(tmp.path());
+    let key = openssl(tmp.path(), &["genrsa", "2048"], b"");
+    std::fs::write(s1.join(format!("{TLS}root-ca.key")), &key).expect("write");
+    let doc = analyze_dir(&s1, BEFORE_WINDOW);
+    assert_eq!(status(&doc, "CERT011"), "fail");
+    let high: Vec<_> = findings(&doc, "CERT011")
+        .into_iter()
+        .filter(|f| f["severity"] == "high")
+        .collect();
+    assert_eq!(high.len(), 1, "{high:?}");
+    assert_eq!(high[0]["node"], "s1");
+    assert_eq!(high[0]["target"], format!("{TLS}root-ca.key"));
+    // Named by place and public-key hash, never by its bytes.
+    let text = doc.to_string();
+    assert!(!text.contains("PRIVATE KEY"), "{text}");
+    let body: String = String::from_utf8_lossy(&key)
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    assert!(!body.is_empty() && !text.contains(&body));
+}
+
+#[test]
+fn cert011_staged_self_signed_rotation_appends_root_keys_low() {
+    let doc = variant("rotate-ca-staged", COLLECTED);
+    assert_eq!(status(&doc, "CERT011"), "fail");
+    let all = findings(&doc, "CERT011");
+    assert!(!all.is_empty());
+    for f in &all {
+        assert_eq!(f["severity"], "low", "{f}");
+        let target = f["target"].as_str().unwrap_or("");
+        assert!(target.ends_with("-ca.key"), "{target}");
+        assert!(
+            f["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("appended root key"),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn cert011_passes_on_the_healthy_cluster() {
+    let doc = variant("healthy", COLLECTED);
+    assert_eq!(status(&doc, "CERT011"), "pass");
+    assert!(findings(&doc, "CERT011").is_empty());
+}
+
+#[test]
+fn cert011_not_evaluable_on_a_support_bundle_alone() {
+    let doc = analyze(&support_bundle(), COLLECTED);
+    assert_eq!(status(&doc, "CERT011"), "not-evaluable");
+    assert!(coverage(&doc, "CERT011")["needs"].is_string());
 }

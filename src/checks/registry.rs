@@ -24,6 +24,7 @@ pub static RULES: &[&Rule] = &[
     &certs::copies::CERT007,
     &certs::copies::CERT008,
     &certs::chain::CERT010,
+    &certs::keys::CERT011,
     &certs::trees::CERT015,
     &certs::lifetime::CERT016,
     &bundle::INPUT001,

@@ -2,7 +2,7 @@
 //! checks, one file per small family: `expiry` (CERT001 expired, CERT002 renew window, CERT004
 //! not yet valid), `lifetime` (CERT003 CA within a year or outlived by a leaf, CERT016 component
 //! self-signed certificates), `chain` (CERT005 chain broken, CERT010 weak crypto), `pairs`
-//! (CERT006 key mismatch), `copies` (CERT007 CA differs between servers, CERT008 stale agent
+//! (CERT006 key mismatch), `keys` (CERT011 CA keys left on cluster members), `copies` (CERT007 CA differs between servers, CERT008 stale agent
 //! copy), `trees` (CERT015 staged and backup trees).
 //!
 //! Expiry rules judge *live* certificates only (rules.md, "In use"); staged and backup ones are
@@ -13,6 +13,7 @@
 pub mod chain;
 pub mod copies;
 pub mod expiry;
+pub mod keys;
 pub mod lifetime;
 pub mod pairs;
 pub mod trees;
