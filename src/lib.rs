@@ -18,6 +18,7 @@
 //! - [`graph`] builds the trust graph.
 //! - [`checks`] judges the model (rules with codes) and records coverage.
 //! - [`report`] renders text and JSON.
+//! - [`vocab`] is the bottom floor: `Severity`, `Origin`, `Finding`, `Coverage`.
 //! - [`cli`] holds the clap definitions; `main.rs` is a thin shell around [`cli::main_with_args`].
 
 #![forbid(unsafe_code)]
@@ -36,3 +37,4 @@ pub mod report;
 pub mod snapshot;
 pub mod timefmt;
 pub mod timings;
+pub mod vocab;

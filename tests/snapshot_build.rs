@@ -1,7 +1,7 @@
 //! The snapshot stage on in-memory inputs: the bundle encoding quirks (`"null"`, floats,
 //! `items: []`, masked `***`, alias bombs, malformed YAML), input classification and prefixes,
 //! collection times, roles (labels, witness taint, files), node naming, one-cluster identity,
-//! and the BUNDLE002/BUNDLE003 coverage notes.
+//! and the notes of an incomplete bundle and of refused entries, and the remarks.
 
 // clippy.toml lets #[test] functions unwrap, panic and print; this lets their helpers too.
 #![allow(
@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use harrow::ingest::{
     Container, IngestIssue, InputTree, IssueKind, Limits, Link, ScannedLog, VFile,
 };
-use harrow::snapshot::{CoverageStatus, InputKind, Role, Snapshot, build};
+use harrow::snapshot::{InputKind, NoteKind, Role, Snapshot, build};
 
 const TOP: &str = "supportbundle_0c1d_2026-11-20T10-00-00Z/";
 
@@ -362,13 +362,19 @@ fn alias_bomb_is_refused_and_the_rest_loads() {
     bomb.push_str("kind: List\n");
     let path = format!("{TOP}yamls/namespaced/default/v1/configmaps.yaml");
     let s = run(vec![bundle().file(&path, bomb).done()]);
-    let refusals: Vec<_> = s.notes.iter().filter(|n| n.rule == "BUNDLE003").collect();
+    let refusals: Vec<_> = s
+        .notes
+        .iter()
+        .filter(|n| n.kind == NoteKind::Refused)
+        .collect();
     assert_eq!(refusals.len(), 1, "{:#?}", s.notes);
-    assert_eq!(refusals[0].severity, "high");
-    assert_eq!(refusals[0].evidence[0].0, format!("bundle.zip!{path}"));
+    assert_eq!(
+        refusals[0].evidence[0].display().split(':').next(),
+        Some(format!("bundle.zip!{path}").as_str())
+    );
     assert!(
         refusals[0].evidence[0]
-            .1
+            .pointer
             .as_deref()
             .is_some_and(|p| p.starts_with("line "))
     );
@@ -392,9 +398,15 @@ fn malformed_yaml_is_noted_with_position() {
         .filter(|n| n.title.contains("serviceaccounts.yaml"))
         .collect();
     assert_eq!(bad.len(), 1, "{:#?}", s.notes);
-    assert_eq!(bad[0].rule, "BUNDLE002");
-    assert_eq!(bad[0].evidence[0].0, format!("bundle.zip!{path}"));
-    assert!(bad[0].evidence[0].1.is_some(), "line/column pointer");
+    assert_eq!(bad[0].kind, NoteKind::Incomplete);
+    assert_eq!(
+        (
+            bad[0].evidence[0].input.as_str(),
+            bad[0].evidence[0].path.as_str()
+        ),
+        ("bundle.zip", path.as_str())
+    );
+    assert!(bad[0].evidence[0].pointer.is_some(), "line/column pointer");
     assert_eq!(s.nodes.len(), 4, "the rest still loads");
 }
 
@@ -418,11 +430,7 @@ fn bundle_incomplete_notes() {
         titles.contains(&"bundle incomplete: collection errors"),
         "{titles:?}"
     );
-    assert!(
-        s.notes
-            .iter()
-            .all(|n| n.rule == "BUNDLE002" && n.severity == "info")
-    );
+    assert!(s.notes.iter().all(|n| n.kind == NoteKind::Incomplete));
 
     let s = run(vec![
         bundle()
@@ -471,15 +479,19 @@ fn ingest_issues_become_bundle003_and_coverage() {
             .issue(IssueKind::LinkOutsideTree, "x/bin", "/usr/bin")
             .done(),
     ]);
-    let refusals: Vec<_> = s.notes.iter().filter(|n| n.rule == "BUNDLE003").collect();
+    let refusals: Vec<_> = s
+        .notes
+        .iter()
+        .filter(|n| n.kind == NoteKind::Refused)
+        .collect();
     assert_eq!(refusals.len(), 1);
     assert_eq!(
-        refusals[0].evidence[0].0,
+        refusals[0].evidence[0].display(),
         format!("bundle.zip!{TOP}yamls/namespaced/default/v1/events.yaml")
     );
-    assert_eq!(s.coverage.len(), 1);
-    assert_eq!(s.coverage[0].status, CoverageStatus::NotApplicable);
-    assert!(s.coverage[0].reason.contains("bundle.zip!x/bin"));
+    // A link leaving the tree is no fault: a remark, said in BUNDLE003's one coverage row.
+    assert_eq!(s.remarks.len(), 1);
+    assert!(s.remarks[0].contains("bundle.zip!x/bin"), "{:?}", s.remarks);
 }
 
 #[test]
@@ -504,7 +516,7 @@ fn unreadable_input() {
     assert!(
         s.notes
             .iter()
-            .any(|n| n.rule == "BUNDLE003" && n.evidence[0].0 == "junk.bin")
+            .any(|n| n.kind == NoteKind::Refused && n.evidence[0].display() == "junk.bin")
     );
     assert_eq!(s.refused, None);
 }

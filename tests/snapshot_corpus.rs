@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use harrow::ingest::{Budget, InputTree, Limits, read_input};
-use harrow::snapshot::{AnalysisSelector, InputKind, Role, build};
+use harrow::snapshot::{AnalysisSelector, InputKind, NoteKind, Role, build};
 
 const CORPUS: &str =
     "../shared/corpus/supportbundle_9b6b22de-6e5d-4905-aec8-1f226e413986_2022-03-22T23-49-32Z.zip";
@@ -122,15 +122,15 @@ fn corpus_2022_bundle_loads() {
     assert_eq!(id.server_ca.len(), 1, "kube-root-ca.crt fingerprint");
     assert!(id.node_names.contains("node1"));
     assert!(
-        !snap.notes.iter().any(|n| n.rule == "BUNDLE003"),
+        !snap.notes.iter().any(|n| n.kind == NoteKind::Refused),
         "{:#?}",
         snap.notes
     );
     // The generation error log only lists never-listable resources in this bundle? Either way
     // every note names its evidence as input!path.
     for note in &snap.notes {
-        for (src, _) in &note.evidence {
-            assert!(src.starts_with("supportbundle_"), "{src}");
+        for o in &note.evidence {
+            assert!(o.input.starts_with("supportbundle_"), "{o:?}");
         }
     }
     eprintln!(
@@ -138,7 +138,7 @@ fn corpus_2022_bundle_loads() {
         snap.objects.len(),
         snap.notes
             .iter()
-            .map(|n| (&n.rule, &n.title))
+            .map(|n| (n.kind, &n.title))
             .collect::<Vec<_>>()
     );
 }

@@ -4,8 +4,8 @@
 //! snapshot is built, as notes; this module turns them into findings and verdicts.
 
 use super::rule::{Findings, Need, Rule, Verdict};
-use super::{Context, Evidence, Severity};
-use crate::snapshot::InputKind;
+use super::{Context, Severity};
+use crate::snapshot::{InputKind, NoteKind};
 
 /// Support bundle incomplete.
 pub static BUNDLE002: Rule = Rule {
@@ -24,7 +24,7 @@ unknown OS `ID`), and logs cut short.
 **Why it matters.** Every rule that needs the missing part becomes not-evaluable; a report on an
 incomplete bundle must say what it could not see rather than pass it.
 
-**Evidence.** The bundle's `bundleGenerationError.log` line, or the path of the missing or empty
+**Origin.** The bundle's `bundleGenerationError.log` line, or the path of the missing or empty
 part.
 
 **Remediation.** Collect a new bundle (raise `support-bundle-node-collection-timeout` when nodes are
@@ -93,25 +93,18 @@ separate diff, not for one merged analysis.
     evaluate: input001,
 };
 
-/// One finding per snapshot note of `out`'s rule, with the note's title, severity and evidence;
-/// returns how many.
-fn from_notes(cx: &Context, out: &mut Findings, code: &str, remediation: &str) -> usize {
+/// One finding per snapshot note of `kind`, with the note's title and evidence; returns how many.
+fn from_notes(cx: &Context, out: &mut Findings, kind: NoteKind, remediation: &str) -> usize {
     let mut n = 0;
-    for note in cx.snapshot.notes.iter().filter(|n| n.rule == code) {
-        let f = out.add(
+    for note in cx.snapshot.notes.iter().filter(|n| n.kind == kind) {
+        out.add(
             note.node.clone(),
             None,
             note.message.clone(),
-            note.evidence
-                .iter()
-                .map(|(p, ptr)| Evidence::from_provenance(p, ptr.clone()))
-                .collect(),
+            note.evidence.clone(),
             remediation.to_string(),
-        );
-        f.title = note.title.clone();
-        if let Some(s) = Severity::parse(&note.severity) {
-            f.severity = s;
-        }
+        )
+        .title = note.title.clone();
         n += 1;
     }
     n
@@ -121,7 +114,7 @@ fn bundle002(cx: &Context, out: &mut Findings) -> Verdict {
     let n = from_notes(
         cx,
         out,
-        BUNDLE002.code,
+        NoteKind::Incomplete,
         "collect a new bundle (raise support-bundle-node-collection-timeout if nodes are missing), or add node snapshots with `harrow collect`",
     );
     let has_bundle = cx
@@ -139,17 +132,32 @@ fn bundle003(cx: &Context, out: &mut Findings) -> Verdict {
     let n = from_notes(
         cx,
         out,
-        BUNDLE003.code,
+        NoteKind::Refused,
         "inspect the entry by hand; if it is legitimate, raise the limit named in the message with its flag and rerun",
     );
-    Verdict::judged(format!("{n} finding(s)"), "every input was read in full")
+    // What the ingest passed over without a fault (links leaving the tree, link targets not
+    // loaded) is said in this rule's one coverage row.
+    let remarks = &cx.snapshot.remarks;
+    let passed_over = if remarks.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} entr(ies) passed over: {}",
+            remarks.len(),
+            remarks.join("; ")
+        )
+    };
+    Verdict::judged(
+        format!("{n} finding(s){passed_over}"),
+        format!("every input was read in full{passed_over}"),
+    )
 }
 
 fn input001(cx: &Context, out: &mut Findings) -> Verdict {
     let n = from_notes(
         cx,
         out,
-        INPUT001.code,
+        NoteKind::InputFact,
         "weigh time-dependent judgements with this in mind; collect the inputs together, and name node snapshots with NAME=PATH where the name was guessed",
     );
     Verdict::judged(

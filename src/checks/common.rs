@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use super::Evidence;
+use super::Origin;
 use super::rule::{Findings, Need, Verdict};
 use crate::graph::consistency::{Disagreement, Variant};
 use crate::snapshot::Snapshot;
@@ -88,14 +88,10 @@ pub fn disagreement_findings(
     describe: impl Fn(&Variant) -> String,
     remediation: &str,
 ) {
-    let evidence = |v: &Variant| -> Vec<Evidence> {
+    let evidence = |v: &Variant| -> Vec<Origin> {
         v.holders
             .iter()
-            .map(|(_, source, path)| Evidence {
-                source: source.clone(),
-                path: path.clone(),
-                pointer: None,
-            })
+            .map(|(_, source, path)| Origin::new(source.clone(), path.clone()))
             .collect()
     };
     let nodes = |v: &Variant| -> String {
@@ -130,11 +126,7 @@ pub fn disagreement_findings(
             continue;
         }
         for (node, source, path) in &v.holders {
-            let mut ev = vec![Evidence {
-                source: source.clone(),
-                path: path.clone(),
-                pointer: None,
-            }];
+            let mut ev = vec![Origin::new(source.clone(), path.clone())];
             ev.extend(evidence(main).into_iter().take(1));
             out.add(
                 Some(node.clone()),

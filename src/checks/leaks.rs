@@ -5,7 +5,7 @@
 //! give the place and, with `--fingerprint-key`, a keyed fingerprint — never the value.
 
 use super::rule::{Findings, Need, Rule, Verdict};
-use super::{Context, Evidence, Severity};
+use super::{Context, Origin, Severity};
 use crate::pki::secret::{FingerprintKey, Secret, is_placeholder};
 use crate::pki::token::scan_yaml_tree;
 use crate::snapshot::InputKind;
@@ -24,7 +24,7 @@ dumps in `oem/install/console.log` (token and password hash), `clusterregistrati
 `status.token` (not an excluded resource), and any PEM private key in a node's collected configs.
 Values the collector did mask (`***`) are absent, not secrets.
 
-**Evidence.** The place only: the bundle, the nested path with `!`, and the line or YAML path. With
+**Origin.** The place only: the bundle, the nested path with `!`, and the line or YAML path. With
 `--fingerprint-key FILE` the finding also carries a keyed HMAC-SHA256 fingerprint (`hm:…`), so
 two bundles can be compared without showing the value. A bare hash is never shown: a short token
 falls to a dictionary.
@@ -76,11 +76,7 @@ fn leak(
         node,
         Some(target),
         message,
-        vec![Evidence {
-            source: source.to_string(),
-            path: path.to_string(),
-            pointer,
-        }],
+        vec![Origin::new(source, path).at(pointer)],
         REMEDIATION.into(),
     )
     .title = title.into();

@@ -16,101 +16,11 @@ pub mod rule;
 mod sakey;
 mod tokens;
 
-use serde::Serialize;
-
-use crate::snapshot::{Coverage, Snapshot};
+use crate::snapshot::Snapshot;
+pub use crate::vocab::{Coverage, CoverageStatus, Finding, Origin, Severity};
 
 pub use registry::RULES;
 pub use rule::{Need, Rule, Verdict};
-
-/// Finding severity, worst first when sorted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Critical,
-    High,
-    Medium,
-    Low,
-    Info,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 5] = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::High => "high",
-            Severity::Medium => "medium",
-            Severity::Low => "low",
-            Severity::Info => "info",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Severity> {
-        Severity::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
-
-/// A pointer to the evidence: the input (file name), the logical path inside it (nested archives
-/// joined by `!`), and a line number or YAML path where known.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Evidence {
-    pub source: String,
-    pub path: String,
-    pub pointer: Option<String>,
-}
-
-impl Evidence {
-    /// Split a provenance string `input!path` into source and path.
-    pub fn from_provenance(prov: &str, pointer: Option<String>) -> Evidence {
-        match prov.split_once('!') {
-            Some((s, p)) => Evidence {
-                source: s.to_string(),
-                path: p.to_string(),
-                pointer,
-            },
-            None => Evidence {
-                source: prov.to_string(),
-                path: String::new(),
-                pointer,
-            },
-        }
-    }
-
-    /// `input!path[:pointer]`, the form a person can open.
-    pub fn display(&self) -> String {
-        let mut s = self.source.clone();
-        if !self.path.is_empty() {
-            s.push('!');
-            s.push_str(&self.path);
-        }
-        if let Some(p) = &self.pointer {
-            s.push(':');
-            s.push_str(p);
-        }
-        s
-    }
-}
-
-/// One finding: a rule that failed for one target.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Finding {
-    pub severity: Severity,
-    pub rule: String,
-    pub node: Option<String>,
-    pub target: Option<String>,
-    pub title: String,
-    pub message: String,
-    pub evidence: Vec<Evidence>,
-    pub remediation: String,
-}
 
 /// Everything the rules produced.
 #[derive(Debug, Default)]

@@ -8,7 +8,7 @@
 //! a fail from the findings written), not evaluable (with the [`Need`] that would make it
 //! evaluable) or not applicable. The runner turns the verdict into the rule's one coverage row.
 
-use super::{Context, Evidence, Finding, Severity};
+use super::{Context, Finding, Origin, Severity};
 
 /// The data a rule reads. Its `hint` is the sentence a not-evaluable coverage row shows as
 /// "needs": which input would supply the data.
@@ -139,7 +139,7 @@ impl Findings {
         node: Option<String>,
         target: Option<String>,
         message: String,
-        evidence: Vec<Evidence>,
+        evidence: Vec<Origin>,
         remediation: String,
     ) -> &mut Finding {
         self.list.push(Finding {

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{by_severity, by_status, status_str};
+use super::{by_severity, by_status};
 use crate::analyze::Analysis;
 use crate::snapshot::InputKind;
 use crate::timefmt::rfc3339;
@@ -81,7 +81,7 @@ fn head(a: &Analysis) -> Value {
                 "node": f.node,
                 "target": f.target,
                 "evidence": f.evidence.iter().map(|e| json!({
-                    "source": e.source, "path": e.path, "pointer": e.pointer,
+                    "source": e.input, "path": e.path, "pointer": e.pointer,
                 })).collect::<Vec<_>>(),
                 "remediation": f.remediation,
             })
@@ -90,11 +90,10 @@ fn head(a: &Analysis) -> Value {
     let coverage: Vec<Value> = a
         .coverage
         .iter()
-        .chain(snap.coverage.iter())
         .map(|c| {
             let mut v = json!({
                 "rule": c.rule,
-                "status": status_str(c.status),
+                "status": c.status.as_str(),
                 "reason": c.reason,
             });
             if let Some(n) = &c.needs {
@@ -109,7 +108,7 @@ fn head(a: &Analysis) -> Value {
         .collect();
     let rules: serde_json::Map<String, Value> = by_status(a)
         .into_iter()
-        .map(|(s, n)| (status_str(s).to_string(), json!(n)))
+        .map(|(s, n)| (s.as_str().to_string(), json!(n)))
         .collect();
     let mut doc = json!({
         "schema_version": 1,

@@ -47,12 +47,3 @@ pub fn by_status(a: &Analysis) -> BTreeMap<CoverageStatus, usize> {
 fn pretty_line(v: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
 }
-
-pub fn status_str(s: CoverageStatus) -> &'static str {
-    match s {
-        CoverageStatus::Pass => "pass",
-        CoverageStatus::Fail => "fail",
-        CoverageStatus::NotEvaluable => "not-evaluable",
-        CoverageStatus::NotApplicable => "not-applicable",
-    }
-}

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{by_severity, by_status, status_str};
+use super::{by_severity, by_status};
 use crate::analyze::Analysis;
 use crate::checks::Severity;
 use crate::snapshot::{CoverageStatus, InputKind};
@@ -197,7 +197,7 @@ fn findings(a: &Analysis) -> String {
     o
 }
 
-/// NOT EVALUATED: rules not evaluable or not applicable, then the snapshot's coverage notes.
+/// NOT EVALUATED: rules not evaluable or not applicable.
 fn not_evaluated(a: &Analysis) -> String {
     let mut o = String::new();
     let not_judged = a.coverage.iter().filter(|c| {
@@ -206,13 +206,13 @@ fn not_evaluated(a: &Analysis) -> String {
             CoverageStatus::NotEvaluable | CoverageStatus::NotApplicable
         )
     });
-    let rows: Vec<_> = not_judged.chain(&a.snapshot.coverage).collect();
+    let rows: Vec<_> = not_judged.collect();
     if rows.is_empty() {
         return o;
     }
     let _ = writeln!(o, "\nNOT EVALUATED");
     for c in rows {
-        let _ = write!(o, "  {:9} {:14} {}", c.rule, status_str(c.status), c.reason);
+        let _ = write!(o, "  {:9} {:14} {}", c.rule, c.status.as_str(), c.reason);
         if let Some(n) = &c.needs {
             let _ = write!(o, "  → {n}");
         }

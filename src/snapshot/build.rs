@@ -1,6 +1,6 @@
 //! Building the snapshot: classify each input, read bundle metadata and objects, node zips and
 //! node snapshots, derive the node inventory and cluster versions, check that all inputs are one
-//! cluster, and collect coverage notes. [`build`] is the sequence of those steps; each step
+//! cluster, and collect notes and remarks. [`build`] is the sequence of those steps; each step
 //! takes what the earlier ones returned and returns its own part.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,17 +14,14 @@ use super::certs::{all_cert_fingerprints, first_cert_fingerprint};
 use super::classify::{Layout, classify, time_from_bundle_name};
 use super::kube::{index_bundle, parse_metadata};
 use super::model::{
-    BundleMeta, ClusterInfo, Coverage, IdentityKeys, InputInfo, InputKind, InputSummary,
-    KubeObject, Node, Note, Snapshot,
+    BundleMeta, ClusterInfo, IdentityKeys, InputInfo, InputKind, InputSummary, KubeObject, Node,
+    Note, NoteKind, Snapshot,
 };
 use super::nodes::{
     LabelFacts, active_rke2_unit, add_host_path, all_paths, file_roles, finish_roles, label_facts,
     manifest_from_value, node_addresses, snapshot_addresses, snapshot_node_name, zip_host_path,
 };
-use super::notes::{
-    BUNDLE002, INPUT001, generation_error_note, ingest_issue_notes, malformed_note, note,
-    refusal_note,
-};
+use super::notes::{generation_error_note, ingest_issue_notes, malformed_note, note, refusal_note};
 use super::value::{as_str, get, str_at};
 use super::version::{KubeVersion, rke2_version_from_text};
 use super::yaml;
@@ -89,7 +86,7 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
             .chain(far_apart)
             .collect(),
     );
-    let coverage = sorted(read.coverage);
+    let remarks = sorted(read.remarks);
     let (inputs, input_info) = summaries(&classified, read.infos, &dates, identities);
     Snapshot {
         inputs,
@@ -99,7 +96,7 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
         nodes,
         objects,
         notes,
-        coverage,
+        remarks,
         refused,
         input_info,
     }
@@ -135,7 +132,7 @@ struct InputRead {
     /// Prefix and given name; for a node snapshot its manifest and node name too.
     info: InputInfo,
     notes: Vec<Note>,
-    coverage: Vec<Coverage>,
+    remarks: Vec<String>,
     bundle: Option<BundleMeta>,
     objects: Vec<KubeObject>,
     /// A node snapshot's node, with its host files.
@@ -155,7 +152,7 @@ struct InputsRead {
     /// One per input.
     infos: Vec<InputInfo>,
     notes: Vec<Note>,
-    coverage: Vec<Coverage>,
+    remarks: Vec<String>,
     bundles: Vec<BundleMeta>,
     objects: Vec<KubeObject>,
     /// The node snapshots' nodes (a node may come several times).
@@ -180,7 +177,7 @@ fn read_inputs(classified: &[Classified<'_>], limits: &Limits) -> InputsRead {
         }
         all.infos.push(read.info);
         all.notes.extend(read.notes);
-        all.coverage.extend(read.coverage);
+        all.remarks.extend(read.remarks);
         all.bundles.extend(read.bundle);
         all.objects.extend(read.objects);
         all.nodes.extend(read.node);
@@ -196,8 +193,7 @@ fn read_input(c: &Classified<'_>, limits: &Limits) -> InputRead {
         Layout::NodeSnapshot { prefix, others } => read_snapshot(c, prefix, others, limits),
         Layout::Directory => InputRead {
             notes: vec![note(
-                INPUT001,
-                "info",
+                NoteKind::InputFact,
                 "input not recognised",
                 format!(
                     "{}: neither a support bundle (no metadata.yaml, no yamls/) nor a node snapshot (no var/lib/rancher/rke2, etc/rancher)",
@@ -210,7 +206,7 @@ fn read_input(c: &Classified<'_>, limits: &Limits) -> InputRead {
         Layout::Unreadable(_) => InputRead::default(),
     };
     read.info.given_name = c.given_name.clone();
-    ingest_issue_notes(c.tree, &mut read.notes, &mut read.coverage);
+    ingest_issue_notes(c.tree, &mut read.notes, &mut read.remarks);
     read
 }
 
@@ -220,8 +216,7 @@ fn read_bundle(c: &Classified<'_>, top: &str, limits: &Limits) -> InputRead {
     let mut notes = Vec::new();
     if let Some(g) = &c.given_name {
         notes.push(note(
-            INPUT001,
-            "info",
+                NoteKind::InputFact,
             "node name ignored for a support bundle",
             format!(
                 "{}: `{g}=` names the node of a node snapshot; this input is a support bundle, whose nodes are named by the bundle",
@@ -253,8 +248,7 @@ fn read_bundle(c: &Classified<'_>, top: &str, limits: &Limits) -> InputRead {
     });
     if !has_nodes {
         notes.push(note(
-            BUNDLE002,
-            "info",
+                NoteKind::Incomplete,
             "bundle incomplete: no nodes/",
             format!(
                 "{}: the bundle has no nodes/ folder: node collection timed out or was not triggered, so no node configs or logs are available",
@@ -286,8 +280,7 @@ fn read_snapshot(
     let mut notes = Vec::new();
     if !others.is_empty() {
         notes.push(note(
-            INPUT001,
-            "info",
+            NoteKind::InputFact,
             "several host trees in one node snapshot",
             format!(
                 "{}: host paths under `{}` are used; also found under {}",
@@ -408,8 +401,7 @@ fn collection_time(c: &Classified<'_>, info: &InputInfo, bundles: &[BundleMeta])
                 at: Some(t),
                 estimated: true,
                 note: Some(note(
-                    INPUT001,
-                    "info",
+                    NoteKind::InputFact,
                     "collection time estimated",
                     format!(
                         "{}: no snapshot.yaml; collection time estimated as {} (the newest file modification time)",
@@ -570,8 +562,7 @@ fn bundle_node_zips(c: &Classified<'_>, top: &str, limits: &Limits) -> ZipsRead 
             read.notes.push(Note {
                 node: Some(name.clone()),
                 ..note(
-                    BUNDLE002,
-                    "info",
+                NoteKind::Incomplete,
                     format!("bundle incomplete: empty node zip {name}.zip"),
                     format!(
                         "{}: the node zip holds no files (the collector does not know the node's OS, or the node failed to report)",
@@ -623,8 +614,7 @@ fn truncated_node_logs(tree: &InputTree, node: &Node) -> Vec<Note> {
                 notes.push(Note {
                     node: Some(name.clone()),
                     ..note(
-                        BUNDLE002,
-                        "info",
+                        NoteKind::Incomplete,
                         format!("bundle incomplete: truncated log {host} on {name}"),
                         format!("{}: {why}", tree.provenance(&hf.logical)),
                         vec![(tree.provenance(&hf.logical), None)],
@@ -643,8 +633,7 @@ fn truncated_pod_logs(tree: &InputTree, top: &str) -> Vec<Note> {
         .filter(|(path, log)| !path.contains('!') && path.starts_with(top) && log.incomplete)
         .map(|(path, _)| {
             note(
-                BUNDLE002,
-                "info",
+                NoteKind::Incomplete,
                 "bundle incomplete: truncated log",
                 format!(
                     "{}: the log stream ended early (truncated or corrupt)",
@@ -941,8 +930,7 @@ fn far_apart_note(names: &[&str], collected_at: &[Option<OffsetDateTime>]) -> Op
     }
     let hours = (max.0 - min.0).whole_hours();
     Some(note(
-        INPUT001,
-        "info",
+        NoteKind::InputFact,
         "inputs collected far apart",
         format!(
             "{} was collected at {} and {} at {} ({hours} h apart): merged as one cluster, but state may have changed in between; `harrow diff` compares before/after snapshots",

@@ -6,6 +6,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::ingest::InputTree;
+pub use crate::vocab::{Coverage, CoverageStatus, Origin};
 
 /// What an input turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -184,37 +185,27 @@ pub fn is_masked(s: &str) -> bool {
     s == "***"
 }
 
-/// A coverage note: something that could not be (fully) evaluated or was refused.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Coverage {
-    /// Rule code (`BUNDLE002`, `BUNDLE003`, …).
-    pub rule: String,
-    pub status: CoverageStatus,
-    pub reason: String,
-    /// Which input would make it evaluable, when it is not evaluable.
-    pub needs: Option<String>,
+/// What a note raised while building the snapshot is about; each kind is judged by one rule
+/// of the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NoteKind {
+    /// The bundle is incomplete: generation errors, missing or empty node zips, malformed files.
+    Incomplete,
+    /// An entry was refused as unsafe or over a limit.
+    Refused,
+    /// A fact about the inputs worth knowing before trusting the report.
+    InputFact,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CoverageStatus {
-    Pass,
-    Fail,
-    NotEvaluable,
-    NotApplicable,
-}
-
-/// A finding raised while building the snapshot (bundle hygiene: BUNDLE002, BUNDLE003; malformed
-/// files).
+/// A finding raised while building the snapshot (bundle hygiene, malformed files, facts about
+/// the inputs).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Note {
-    pub rule: String,
-    pub severity: String,
+    pub kind: NoteKind,
     pub title: String,
     pub message: String,
     pub node: Option<String>,
-    /// Provenance of the evidence (`input!path`), optional pointer (line, YAML path).
-    pub evidence: Vec<(String, Option<String>)>,
+    pub evidence: Vec<Origin>,
 }
 
 /// Cluster-wide facts.
@@ -237,7 +228,9 @@ pub struct Snapshot {
     pub nodes: BTreeMap<String, Node>,
     pub objects: Vec<KubeObject>,
     pub notes: Vec<Note>,
-    pub coverage: Vec<Coverage>,
+    /// What the ingest passed over without it being a fault (links leaving an archive's tree,
+    /// link targets not loaded), one sentence each.
+    pub remarks: Vec<String>,
     /// Set when the inputs belong to different clusters: the reason. The analysis refuses.
     pub refused: Option<String>,
     /// Per input (same order as `inputs`): layout, prefix, node, manifest, identity keys.

@@ -1,22 +1,15 @@
-//! Notes and coverage raised while building the snapshot: BUNDLE002 (bundle incomplete:
-//! generation errors, missing `nodes/`, empty node zips, truncated logs, malformed files),
-//! BUNDLE003 (entries refused by the ingest limits or YAML budgets), and INPUT notes about the
-//! inputs themselves (collection times far apart, estimated times, unrecognised inputs). Every
-//! note carries evidence as `<input name>!<logical path>` plus a pointer where known.
+//! Notes and remarks raised while building the snapshot: the bundle is incomplete
+//! ([`NoteKind::Incomplete`]: generation errors, missing `nodes/`, empty node zips, truncated
+//! logs, malformed files), entries were refused by the ingest limits or YAML budgets
+//! ([`NoteKind::Refused`]), facts about the inputs themselves ([`NoteKind::InputFact`]:
+//! collection times far apart, estimated times, unrecognised inputs). Every note carries its
+//! evidence as [`Origin`]s; the rules of the registry judge them.
 
 use std::collections::BTreeSet;
 
 use crate::ingest::{InputTree, IssueKind};
 
-use super::model::{Coverage, CoverageStatus, Note};
-
-/// Bundle incomplete (info).
-pub const BUNDLE002: &str = "BUNDLE002";
-/// An entry refused as unsafe or over a limit (high).
-pub const BUNDLE003: &str = "BUNDLE003";
-/// Facts about the inputs (info): collected far apart, estimated time, not recognised, several
-/// host trees in one snapshot, a node name that could not be applied.
-pub const INPUT001: &str = "INPUT001";
+use super::model::{Note, NoteKind, Origin};
 
 /// Resources that can never be LISTed; their lines in `bundleGenerationError.log` are normal.
 pub const NEVER_LISTABLE: &[&str] = &[
@@ -33,25 +26,26 @@ pub const NEVER_LISTABLE: &[&str] = &[
     "evictions",
 ];
 
-/// A note with one piece of evidence.
+/// A note with its evidence, given as provenance strings (`input!path`) and pointers.
 pub fn note(
-    rule: &str,
-    severity: &str,
+    kind: NoteKind,
     title: impl Into<String>,
     message: impl Into<String>,
     evidence: Vec<(String, Option<String>)>,
 ) -> Note {
     Note {
-        rule: rule.to_string(),
-        severity: severity.to_string(),
+        kind,
         title: title.into(),
         message: message.into(),
         node: None,
-        evidence,
+        evidence: evidence
+            .into_iter()
+            .map(|(p, ptr)| Origin::from_provenance(&p, ptr))
+            .collect(),
     }
 }
 
-/// A file that could not be parsed: BUNDLE002 (info), naming the file and the position.
+/// A file that could not be parsed (the bundle is incomplete), naming the file and the position.
 pub fn malformed_note(
     tree: &InputTree,
     path: &str,
@@ -64,8 +58,7 @@ pub fn malformed_note(
         .map(|p| format!(" at {p}"))
         .unwrap_or_default();
     note(
-        BUNDLE002,
-        "info",
+        NoteKind::Incomplete,
         format!("malformed {what}: {}", short(path)),
         format!(
             "{}{at}: {message}; the file is ignored, the rest of the input still loads",
@@ -75,15 +68,14 @@ pub fn malformed_note(
     )
 }
 
-/// A file refused by a budget (YAML depth or aliases): BUNDLE003 (high).
+/// A file refused by a budget (YAML depth or aliases).
 pub fn refusal_note(tree: &InputTree, path: &str, message: &str, pointer: Option<String>) -> Note {
     let at = pointer
         .as_deref()
         .map(|p| format!(" at {p}"))
         .unwrap_or_default();
     note(
-        BUNDLE003,
-        "high",
+        NoteKind::Refused,
         format!("entry refused: {}", short(path)),
         format!(
             "{}{at}: {message}; the entry was refused, the rest of the input still loads",
@@ -98,9 +90,9 @@ fn short(path: &str) -> &str {
     last.rsplit('/').next().unwrap_or(last)
 }
 
-/// Notes and coverage from the ingest issues of one input: refusals are BUNDLE003 (high); links
-/// leaving the tree and undecodable names are coverage entries only.
-pub fn ingest_issue_notes(tree: &InputTree, notes: &mut Vec<Note>, coverage: &mut Vec<Coverage>) {
+/// Notes and remarks from the ingest issues of one input: refusals are notes; links leaving the
+/// tree and undecodable names are remarks only.
+pub fn ingest_issue_notes(tree: &InputTree, notes: &mut Vec<Note>, remarks: &mut Vec<String>) {
     for issue in &tree.issues {
         let place = if issue.entry.is_empty() {
             tree.name.clone()
@@ -128,8 +120,7 @@ pub fn ingest_issue_notes(tree: &InputTree, notes: &mut Vec<Note>, coverage: &mu
                 format!("entry refused ({what}): {}", short(&issue.entry))
             };
             notes.push(note(
-                BUNDLE003,
-                "high",
+                NoteKind::Refused,
                 title,
                 format!("{place}: {}", issue.message),
                 vec![(place, None)],
@@ -146,17 +137,12 @@ pub fn ingest_issue_notes(tree: &InputTree, notes: &mut Vec<Note>, coverage: &mu
                 ),
                 _ => format!("{place}: {}", issue.message),
             };
-            coverage.push(Coverage {
-                rule: BUNDLE003.to_string(),
-                status: CoverageStatus::NotApplicable,
-                reason,
-                needs: None,
-            });
+            remarks.push(reason);
         }
     }
 }
 
-/// BUNDLE002 from `bundleGenerationError.log`: every line except resources that can never be
+/// The bundle is incomplete, from `bundleGenerationError.log`: every line except resources that can never be
 /// listed. One note per input, with the line numbers as pointers (first 20).
 pub fn generation_error_note(tree: &InputTree, path: &str, data: &[u8]) -> Option<Note> {
     let text = String::from_utf8_lossy(data);
@@ -193,8 +179,7 @@ pub fn generation_error_note(tree: &InputTree, path: &str, data: &[u8]) -> Optio
         .map(|(n, _)| (tree.provenance(path), Some(format!("line {n}"))))
         .collect();
     Some(note(
-        BUNDLE002,
-        "info",
+        NoteKind::Incomplete,
         "bundle incomplete: collection errors",
         message,
         evidence,
@@ -243,14 +228,11 @@ BUG: Support bundle: cannot get log for pod foo\n\
 Failed to get /apis/longhorn.io/v1beta2/volumes: timeout\n";
         let n = generation_error_note(&t, "sb/bundleGenerationError.log", log2);
         let n = n.unwrap_or_else(|| panic!("no note"));
-        assert_eq!(n.rule, BUNDLE002);
+        assert_eq!(n.kind, NoteKind::Incomplete);
         assert_eq!(n.evidence.len(), 2);
         assert_eq!(
             n.evidence[0],
-            (
-                "b.zip!sb/bundleGenerationError.log".to_string(),
-                Some("line 2".to_string())
-            )
+            Origin::new("b.zip", "sb/bundleGenerationError.log").at(Some("line 2".to_string()))
         );
         assert!(n.message.contains("volumes"), "{}", n.message);
     }

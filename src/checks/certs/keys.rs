@@ -3,7 +3,7 @@
 //! self-signed CA rotation (low, informational).
 
 use crate::checks::rule::{Findings, Need, Rule, Verdict};
-use crate::checks::{Context, Evidence, Severity};
+use crate::checks::{Context, Origin, Severity};
 use crate::layout::{self, CaFile};
 use crate::model::{KeyFile, KeyList};
 
@@ -52,12 +52,11 @@ beyond knowing they are there.
 };
 
 /// The evidence of a key file: its input and logical path.
-fn evidence(f: &KeyFile) -> Vec<Evidence> {
-    vec![Evidence {
-        source: f.origin.source.clone(),
-        path: f.origin.logical.clone(),
-        pointer: None,
-    }]
+fn evidence(f: &KeyFile) -> Vec<Origin> {
+    vec![Origin::new(
+        f.origin.source.clone(),
+        f.origin.logical.clone(),
+    )]
 }
 
 /// True for a cluster CA's key file, live (`server/tls/`) or staged for `rotate-ca`

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::common::short;
 use super::rule::{Findings, Need, Verdict};
-use super::{Context, Evidence, Severity};
+use super::{Context, Origin, Severity};
 use crate::model::certs::{CertEntry, Location};
 use crate::model::inventory::InUse;
 
@@ -41,12 +41,11 @@ fn live_by_node(e: &CertEntry) -> BTreeMap<&str, Vec<&Location>> {
     by
 }
 
-fn evidence_of(locs: &[&Location]) -> Vec<Evidence> {
+fn evidence_of(locs: &[&Location]) -> Vec<Origin> {
     locs.iter()
-        .map(|l| Evidence {
-            source: l.source.to_string(),
-            path: l.path.to_string(),
-            pointer: (l.index > 0).then(|| format!("certificate #{}", l.index + 1)),
+        .map(|l| {
+            Origin::new(l.source.to_string(), l.path.to_string())
+                .at((l.index > 0).then(|| format!("certificate #{}", l.index + 1)))
         })
         .collect()
 }

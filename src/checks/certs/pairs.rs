@@ -3,7 +3,7 @@
 
 use super::DATA;
 use crate::checks::rule::{Findings, Need, Rule, Verdict};
-use crate::checks::{Context, Evidence, Severity};
+use crate::checks::{Context, Origin, Severity};
 use crate::model::inventory::{InUse, in_use_of_host_path};
 use crate::snapshot::Snapshot;
 
@@ -71,16 +71,8 @@ fn cert006(cx: &Context, out: &mut Findings) -> Verdict {
                 m.node, m.key_path, m.cert_path
             ),
             vec![
-                Evidence {
-                    source: m.source.clone(),
-                    path: m.cert_path.clone(),
-                    pointer: None,
-                },
-                Evidence {
-                    source: m.source.clone(),
-                    path: m.key_path.clone(),
-                    pointer: None,
-                },
+                Origin::new(m.source.clone(), m.cert_path.clone()),
+                Origin::new(m.source.clone(), m.key_path.clone()),
             ],
             "put back the key that belongs to the certificate (from a backup server/tls-<unix>/), or delete both files and restart rke2 on the node so the pair is reissued; for a staged pair, regenerate the staging directory".into(),
         );

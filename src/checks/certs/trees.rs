@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{DATA, host_of};
 use crate::checks::common::instant;
 use crate::checks::rule::{Findings, Need, Rule, Verdict};
-use crate::checks::{Context, Evidence, Severity};
+use crate::checks::{Context, Origin, Severity};
 use crate::model::inventory::{InUse, in_use_of_host_path};
 
 /// Staged and backup certificate trees present.
@@ -129,11 +129,7 @@ fn cert015(cx: &Context, out: &mut Findings) -> Verdict {
                 opt(t.newest),
                 opt(t.first_expiry)
             ),
-            vec![Evidence {
-                source: t.source.to_string(),
-                path: t.logical_root.clone(),
-                pointer: None,
-            }],
+            vec![Origin::new(t.source.to_string(), t.logical_root.clone())],
             if t.in_use == InUse::Staged {
                 "a staged CA rotation waits for `rke2 certificate rotate-ca --path=…`: finish it (servers first, then agents) or remove the staging directory so nobody applies stale material later".into()
             } else {

@@ -1,0 +1,172 @@
+//! The words every floor shares, at the bottom of the house: [`Severity`], [`Origin`] (where
+//! something was found), [`Finding`] and [`Coverage`]. The snapshot's notes, the rules, the
+//! renderers and later the simulator and the executor speak them; nothing here depends on any
+//! other module of the crate.
+
+use serde::Serialize;
+
+/// Finding severity, worst first when sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// Where something was found: the input (its file name as given), the logical path inside it
+/// (nested archives joined by `!`), and a pointer inside the file where known (a line number, a
+/// YAML path, `certificate #2`, `key #2`). Node files also name their node and host path.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Origin {
+    pub input: String,
+    pub path: String,
+    pub pointer: Option<String>,
+    pub node: Option<String>,
+    /// The node's path without the leading `/` (`var/lib/rancher/rke2/server/tls/…`).
+    pub host: Option<String>,
+}
+
+impl Origin {
+    /// An origin in `input` at `path`.
+    pub fn new(input: impl Into<String>, path: impl Into<String>) -> Origin {
+        Origin {
+            input: input.into(),
+            path: path.into(),
+            ..Origin::default()
+        }
+    }
+
+    /// The same origin with a pointer inside the file.
+    pub fn at(mut self, pointer: Option<String>) -> Origin {
+        self.pointer = pointer;
+        self
+    }
+
+    /// The same origin, of `host` on `node`.
+    pub fn on(mut self, node: impl Into<String>, host: impl Into<String>) -> Origin {
+        self.node = Some(node.into());
+        self.host = Some(host.into());
+        self
+    }
+
+    /// Split a provenance string `input!path` into input and path.
+    pub fn from_provenance(prov: &str, pointer: Option<String>) -> Origin {
+        let (input, path) = prov.split_once('!').unwrap_or((prov, ""));
+        Origin::new(input, path).at(pointer)
+    }
+
+    /// `input!path[:pointer]`, the form a person can open.
+    pub fn display(&self) -> String {
+        let mut s = self.input.clone();
+        if !self.path.is_empty() {
+            s.push('!');
+            s.push_str(&self.path);
+        }
+        if let Some(p) = &self.pointer {
+            s.push(':');
+            s.push_str(p);
+        }
+        s
+    }
+}
+
+/// One finding: a rule that failed for one target.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Finding {
+    pub severity: Severity,
+    pub rule: String,
+    pub node: Option<String>,
+    pub target: Option<String>,
+    pub title: String,
+    pub message: String,
+    pub evidence: Vec<Origin>,
+    pub remediation: String,
+}
+
+/// One rule's coverage in one run: whether it passed, failed, could not be evaluated (and what
+/// would make it evaluable) or does not apply.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Coverage {
+    /// Rule code (`BUNDLE002`, `CERT001`, …).
+    pub rule: String,
+    pub status: CoverageStatus,
+    pub reason: String,
+    /// Which input would make it evaluable, when it is not evaluable.
+    pub needs: Option<String>,
+}
+
+/// A rule's status in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CoverageStatus {
+    Pass,
+    Fail,
+    NotEvaluable,
+    NotApplicable,
+}
+
+impl CoverageStatus {
+    /// `pass`, `fail`, `not-evaluable`, `not-applicable`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CoverageStatus::Pass => "pass",
+            CoverageStatus::Fail => "fail",
+            CoverageStatus::NotEvaluable => "not-evaluable",
+            CoverageStatus::NotApplicable => "not-applicable",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_display_as_a_person_opens_them() {
+        let o =
+            Origin::from_provenance("b.zip!x/nodes/n1.zip!n1/configs/a.yaml", Some("31".into()));
+        assert_eq!(o.input, "b.zip");
+        assert_eq!(o.path, "x/nodes/n1.zip!n1/configs/a.yaml");
+        assert_eq!(o.display(), "b.zip!x/nodes/n1.zip!n1/configs/a.yaml:31");
+        assert_eq!(Origin::new("n1.tgz", "").display(), "n1.tgz");
+    }
+
+    #[test]
+    fn severities_sort_worst_first_and_parse_back() {
+        let mut v = Severity::ALL.to_vec();
+        v.reverse();
+        v.sort();
+        assert_eq!(v, Severity::ALL.to_vec());
+        for s in Severity::ALL {
+            assert_eq!(Severity::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Severity::parse("severe"), None);
+    }
+}
