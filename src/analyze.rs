@@ -267,34 +267,26 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Result<Analysis> {
         let _t = crate::timings::stage("model");
         crate::model::build(&snap)
     };
-    let (graph, consistency) = if opts.through < Through::Graph {
+    let (graph, consistency, Judgement { findings, coverage }) = if opts.through < Through::Graph {
         (
             TrustGraph::default(),
             crate::graph::consistency::Consistency::default(),
+            Judgement::default(),
         )
     } else {
-        let t = crate::timings::stage("graph");
-        let g = crate::graph::trust::build(&model);
-        drop(t);
-        let _t = crate::timings::stage("consistency");
-        (g, crate::graph::consistency::check(&snap, &model))
+        let judged = judge_through(
+            &snap,
+            &model,
+            crate::model::certs::JudgeAt {
+                at: reference_time,
+                window_days: renew_window_days,
+            },
+            &renew_window_source,
+            opts.fingerprint_key.as_ref(),
+            opts.through,
+        );
+        (judged.graph, judged.consistency, judged.judgement)
     };
-    let Judgement { findings, coverage } =
-        if snap.refused.is_some() || opts.through < Through::Rules {
-            Judgement::default()
-        } else {
-            let _t = crate::timings::stage("checks");
-            checks::evaluate(&checks::Context {
-                snapshot: &snap,
-                model: &model,
-                graph: &graph,
-                consistency: &consistency,
-                reference_time,
-                renew_window_days,
-                renew_window_source: &renew_window_source,
-                key: opts.fingerprint_key.as_ref(),
-            })
-        };
     Ok(Analysis {
         snapshot: snap,
         reference_time,
@@ -308,6 +300,63 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Result<Analysis> {
         consistency,
         demo: opts.demo,
     })
+}
+
+/// The views of one model and the rules' judgement of it.
+#[derive(Debug)]
+pub struct Judged {
+    pub graph: TrustGraph,
+    pub consistency: crate::graph::consistency::Consistency,
+    pub judgement: Judgement,
+}
+
+/// Build the views of `model` (trust graph, consistency) and run every rule of the registry on
+/// it at `when`: what `analyze` does after building the model, and what a simulator does after
+/// each effect ([`crate::model::effect::apply`]).
+pub fn judge(
+    snap: &Snapshot,
+    model: &Model,
+    when: crate::model::certs::JudgeAt,
+    renew_window_source: &str,
+    key: Option<&crate::pki::secret::FingerprintKey>,
+) -> Judged {
+    judge_through(snap, model, when, renew_window_source, key, Through::Rules)
+}
+
+fn judge_through(
+    snap: &Snapshot,
+    model: &Model,
+    when: crate::model::certs::JudgeAt,
+    renew_window_source: &str,
+    key: Option<&crate::pki::secret::FingerprintKey>,
+    through: Through,
+) -> Judged {
+    let t = crate::timings::stage("graph");
+    let graph = crate::graph::trust::build(model);
+    drop(t);
+    let t = crate::timings::stage("consistency");
+    let consistency = crate::graph::consistency::check(snap, model);
+    drop(t);
+    let judgement = if snap.refused.is_some() || through < Through::Rules {
+        Judgement::default()
+    } else {
+        let _t = crate::timings::stage("checks");
+        checks::evaluate(&checks::Context {
+            snapshot: snap,
+            model,
+            graph: &graph,
+            consistency: &consistency,
+            reference_time: when.at,
+            renew_window_days: when.window_days,
+            renew_window_source,
+            key,
+        })
+    };
+    Judged {
+        graph,
+        consistency,
+        judgement,
+    }
 }
 
 #[cfg(test)]

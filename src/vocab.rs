@@ -76,6 +76,16 @@ impl Origin {
         self
     }
 
+    /// The node of a node file (empty for other origins).
+    pub fn node_name(&self) -> &str {
+        self.node.as_deref().unwrap_or("")
+    }
+
+    /// The host path of a node file (empty for other origins).
+    pub fn host_path(&self) -> &str {
+        self.host.as_deref().unwrap_or("")
+    }
+
     /// Split a provenance string `input!path` into input and path.
     pub fn from_provenance(prov: &str, pointer: Option<String>) -> Origin {
         let (input, path) = prov.split_once('!').unwrap_or((prov, ""));

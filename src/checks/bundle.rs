@@ -24,7 +24,7 @@ unknown OS `ID`), and logs cut short.
 **Why it matters.** Every rule that needs the missing part becomes not-evaluable; a report on an
 incomplete bundle must say what it could not see rather than pass it.
 
-**Origin.** The bundle's `bundleGenerationError.log` line, or the path of the missing or empty
+**Evidence.** The bundle's `bundleGenerationError.log` line, or the path of the missing or empty
 part.
 
 **Remediation.** Collect a new bundle (raise `support-bundle-node-collection-timeout` when nodes are

@@ -88,16 +88,11 @@ pub fn disagreement_findings(
     describe: impl Fn(&Variant) -> String,
     remediation: &str,
 ) {
-    let evidence = |v: &Variant| -> Vec<Origin> {
-        v.holders
-            .iter()
-            .map(|(_, source, path)| Origin::new(source.clone(), path.clone()))
-            .collect()
-    };
+    let evidence = |v: &Variant| -> Vec<Origin> { v.holders.clone() };
     let nodes = |v: &Variant| -> String {
         v.holders
             .iter()
-            .map(|h| h.0.as_str())
+            .map(|h| h.node_name())
             .collect::<Vec<_>>()
             .join(",")
     };
@@ -125,11 +120,12 @@ pub fn disagreement_findings(
         if i == m {
             continue;
         }
-        for (node, source, path) in &v.holders {
-            let mut ev = vec![Origin::new(source.clone(), path.clone())];
+        for holder in &v.holders {
+            let node = holder.node_name();
+            let mut ev = vec![holder.clone()];
             ev.extend(evidence(main).into_iter().take(1));
             out.add(
-                Some(node.clone()),
+                Some(node.to_string()),
                 Some(d.file.clone()),
                 format!(
                     "{} on {node} differs from the other servers' copy: {node} holds {}; {} hold(s) {}",
@@ -156,7 +152,7 @@ mod tests {
             first: Some(id.into()),
             holders: nodes
                 .iter()
-                .map(|n| (n.to_string(), format!("{n}.tgz"), "f".to_string()))
+                .map(|n| Origin::new(format!("{n}.tgz"), "f").on(*n, "f"))
                 .collect(),
         }
     }

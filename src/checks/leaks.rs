@@ -24,7 +24,7 @@ dumps in `oem/install/console.log` (token and password hash), `clusterregistrati
 `status.token` (not an excluded resource), and any PEM private key in a node's collected configs.
 Values the collector did mask (`***`) are absent, not secrets.
 
-**Origin.** The place only: the bundle, the nested path with `!`, and the line or YAML path. With
+**Evidence.** The place only: the bundle, the nested path with `!`, and the line or YAML path. With
 `--fingerprint-key FILE` the finding also carries a keyed HMAC-SHA256 fingerprint (`hm:…`), so
 two bundles can be compared without showing the value. A bare hash is never shown: a short token
 falls to a dictionary.

@@ -83,7 +83,7 @@ pub static SAKEY003: Rule = Rule {
 key's algorithm, size and public-key (SubjectPublicKeyInfo) SHA-256. No private material is shown.
 
 **What it reports.** One finding per weak key and node: the key's position in service.key, its
-public-key hash prefix and its size. Origin points at the file with the key number.
+public-key hash prefix and its size. Evidence points at the file with the key number.
 
 **Why it matters.** service.key holds the keys the apiserver uses to verify service-account tokens
 (the first one also signs them, as service.current.key). An RSA key under 2048 bits is below current
@@ -135,7 +135,7 @@ fn sakey001(cx: &Context, out: &mut Findings) -> Verdict {
                 "on {}, service.current.key (the key that signs service-account tokens) {place}: at the next start rke2 rewrites it from service.key's first key and switches the signing key",
                 p.node
             ),
-            vec![Origin::new(p.source.clone(), p.logical.clone())],
+            vec![p.origin.clone()],
             "change service-account keys only through `rke2 certificate rotate-ca --path=…` with the new key first and the old keys kept after it, then restart every server; if service.key was edited by hand, restore the list whose first key is the current signing key".into(),
         );
     }
@@ -209,7 +209,7 @@ fn sakey003(cx: &Context, out: &mut Findings) -> Verdict {
                     node.name,
                     k.index + 1
                 ),
-                vec![Origin::new(f.origin.source.clone(), f.origin.logical.clone()).at(Some(format!("key #{}", k.index + 1)))],
+                vec![Origin::new(f.origin.input.clone(), f.origin.path.clone()).at(Some(format!("key #{}", k.index + 1)))],
                 "generate an RSA 2048+ (or ECDSA) service-account key and install it with `rke2 certificate rotate-ca --path=…` (new key first in service.key, older keys kept after it until their tokens expire), then restart every server; drop the weak key once no token it signed is in use".into(),
             );
             n += 1;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::common::short;
 use super::rule::{Findings, Need, Rule, Verdict};
-use super::{Context, Origin, Severity};
+use super::{Context, Severity};
 
 /// Token pins a CA hash other than the cluster's server CA.
 pub static TOKEN001: Rule = Rule {
@@ -71,7 +71,7 @@ fn token001(cx: &Context, out: &mut Findings) -> Verdict {
                 u.node,
                 short(&u.pinned_hash)
             ),
-            vec![Origin::new(u.source.clone(), u.logical.clone()).at(u.line.map(|l| l.to_string()))],
+            vec![u.origin.clone().at(u.line.map(|l| l.to_string()))],
             "before the node's next rke2 start, set its token to the cluster's current K10<hash>::… form (the hash part of a server's /var/lib/rancher/rke2/server/token) or to the short form without a hash, in every source that sets it (config.yaml and drop-ins, rancherd config, /oem)".into(),
         );
     }

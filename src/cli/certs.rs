@@ -43,7 +43,7 @@ pub(super) fn run(a: CertsArgs) -> Result<i32> {
     for p in &inv.problems {
         super::warn(
             "certs",
-            &Error::input(&p.source, Some(p.path.clone()), &p.message),
+            &Error::input(&p.origin.input, Some(p.origin.path.clone()), &p.message),
         );
     }
     let t = crate::timings::stage("output");

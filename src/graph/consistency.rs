@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::layout::{self, AgentCopy, CaFile};
-use crate::model::{FileOrigin, Model};
+use crate::model::{Model, Origin};
 use crate::snapshot::Snapshot;
 
 /// The cluster CA files compared across servers, inside `server/tls/` (the names of
@@ -26,8 +26,8 @@ pub struct Variant {
     pub sha256: String,
     /// Fingerprint of the first certificate (or first key's public key), when it parses.
     pub first: Option<String>,
-    /// (node, input name, logical path).
-    pub holders: Vec<(String, String, String)>,
+    /// Where each holding server's copy was read (node set), sorted by node.
+    pub holders: Vec<Origin>,
 }
 
 /// A file that differs between nodes that should hold the same bytes.
@@ -43,8 +43,7 @@ pub struct Disagreement {
 pub struct StaleCopy {
     pub node: String,
     pub file: String,
-    pub source: String,
-    pub logical: String,
+    pub origin: Origin,
     /// The servers' file (`server/tls/server-ca.crt`).
     pub compared_with: String,
 }
@@ -53,8 +52,7 @@ pub struct StaleCopy {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct CurrentKeyProblem {
     pub node: String,
-    pub source: String,
-    pub logical: String,
+    pub origin: Origin,
     /// Position of the current key in `service.key`, `None` when absent from the list.
     pub position: Option<usize>,
 }
@@ -74,7 +72,7 @@ fn version<'m>(
     node: &str,
     host: &str,
     keys: bool,
-) -> Option<(String, Option<String>, &'m FileOrigin)> {
+) -> Option<(String, Option<String>, &'m Origin)> {
     if keys {
         // Key files are compared by their public keys (a pub-fingerprint file and the key file
         // it replaced agree).
@@ -103,15 +101,13 @@ fn variants(model: &Model, host: &str, servers: &[&str], keys: bool) -> Vec<Vari
             first,
             holders: Vec::new(),
         });
-        v.holders.push((
-            name.to_string(),
-            origin.source.clone(),
-            origin.logical.clone(),
-        ));
+        v.holders.push(origin.clone());
     }
     let mut out: Vec<Variant> = by.into_values().collect();
     for v in &mut out {
-        v.holders.sort();
+        v.holders.sort_by(|a, b| {
+            (a.node_name(), &a.input, &a.path).cmp(&(b.node_name(), &b.input, &b.path))
+        });
     }
     out.sort();
     out
@@ -159,8 +155,7 @@ pub fn check(snap: &Snapshot, model: &Model) -> Consistency {
                 c.stale.push(StaleCopy {
                     node: node.name.clone(),
                     file: copy.data_relative().into(),
-                    source: d.origin.source.clone(),
-                    logical: d.origin.logical.clone(),
+                    origin: d.origin.clone(),
                     compared_with: copy.mirrors().data_relative().into(),
                 });
             }
@@ -175,8 +170,7 @@ pub fn check(snap: &Snapshot, model: &Model) -> Consistency {
             let list = list.spkis();
             c.current_key.push(CurrentKeyProblem {
                 node: node.name.clone(),
-                source: current.origin.source.clone(),
-                logical: current.origin.logical.clone(),
+                origin: current.origin.clone(),
                 position: list.iter().position(|k| *k == cur),
             });
         }

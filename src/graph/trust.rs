@@ -15,7 +15,7 @@ use petgraph::visit::EdgeRef;
 use crate::layout::{self, CaFile, short_path as short};
 use crate::model::certs::Inventory;
 use crate::model::inventory::InUse;
-use crate::model::{FileOrigin, KeyList, Model};
+use crate::model::{KeyList, Model, Origin};
 use crate::pki::{self, Pairing};
 
 /// What a graph vertex stands for.
@@ -158,17 +158,16 @@ impl Edge {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Mismatch {
     pub node: String,
-    pub cert_path: String,
-    pub key_path: String,
-    pub source: String,
+    /// The certificate file and the key file.
+    pub cert: Origin,
+    pub key: Origin,
 }
 
 /// A key file (or one key in it) that could not be read: encrypted, OpenSSH, malformed.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct KeyProblem {
     pub node: String,
-    pub source: String,
-    pub path: String,
+    pub origin: Origin,
     pub reason: String,
 }
 
@@ -177,8 +176,8 @@ pub struct KeyProblem {
 pub struct UnpinnedToken {
     pub node: String,
     pub host_path: String,
-    pub source: String,
-    pub logical: String,
+    /// The source file of the token (its line is `line`).
+    pub origin: Origin,
     pub line: Option<usize>,
     pub pinned_hash: String,
 }
@@ -338,7 +337,14 @@ pub fn build(model: &Model) -> TrustGraph {
     add_keys(model, &mut g);
     add_csrs(model, &mut g);
     add_tokens(model, &mut g);
-    g.mismatches.sort();
+    g.mismatches.sort_by(|a, b| {
+        (&a.node, &a.cert.path, &a.key.path, &a.cert.input).cmp(&(
+            &b.node,
+            &b.cert.path,
+            &b.key.path,
+            &b.cert.input,
+        ))
+    });
     g.unpinned.sort();
     g.key_problems.sort();
     g
@@ -373,8 +379,7 @@ fn add_tokens(model: &Model, g: &mut TrustGraph) {
                     g.unpinned.push(UnpinnedToken {
                         node: node.clone(),
                         host_path: t.host_path.clone(),
-                        source: t.source.clone(),
-                        logical: t.logical.clone(),
+                        origin: Origin::new(t.source.as_str(), t.logical.as_str()),
                         line: t.found.line,
                         pinned_hash: hash.clone(),
                     });
@@ -390,11 +395,10 @@ fn add_tokens(model: &Model, g: &mut TrustGraph) {
 }
 
 impl KeyProblem {
-    fn at(origin: &FileOrigin, reason: String) -> Self {
+    fn at(origin: &Origin, reason: String) -> Self {
         KeyProblem {
-            node: origin.node.clone(),
-            source: origin.source.clone(),
-            path: origin.logical.clone(),
+            node: origin.node_name().to_string(),
+            origin: Origin::new(origin.input.as_str(), origin.path.as_str()),
             reason,
         }
     }
@@ -452,10 +456,10 @@ fn node_vertex(
 fn add_kubeconfigs(model: &Model, g: &mut TrustGraph) {
     for k in model.kubeconfigs.values() {
         let kv = g.held(
-            &k.origin.node,
+            k.origin.node_name(),
             Vertex::Kubeconfig {
-                node: k.origin.node.clone(),
-                path: k.origin.host.clone(),
+                node: k.origin.node_name().to_string(),
+                path: k.origin.host_path().to_string(),
             },
         );
         for fp in &k.trusts {
@@ -488,12 +492,12 @@ fn add_csrs(model: &Model, g: &mut TrustGraph) {
             }
         };
         let nv = g.vertex(Vertex::Node {
-            name: f.origin.node.clone(),
+            name: f.origin.node_name().to_string(),
         });
         for (index, csr) in requests.iter().enumerate() {
             let cv = g.vertex(Vertex::Csr {
-                node: f.origin.node.clone(),
-                path: f.origin.host.clone(),
+                node: f.origin.node_name().to_string(),
+                path: f.origin.host_path().to_string(),
                 index,
                 subject: csr.subject.clone(),
             });
@@ -515,13 +519,13 @@ fn add_keys(model: &Model, g: &mut TrustGraph) {
         }
         let spkis = f.spkis();
         let key_vertices: Vec<NodeIndex> = spkis.iter().map(|s| g.vertex_of_key(s)).collect();
-        let host = &f.origin.host;
+        let host = f.origin.host_path();
         if layout::is_service_key_name(layout::file_name(host)) {
             let set = g.held(
-                &f.origin.node,
+                f.origin.node_name(),
                 Vertex::SaKeySet {
-                    node: f.origin.node.clone(),
-                    path: host.clone(),
+                    node: f.origin.node_name().to_string(),
+                    path: host.to_string(),
                 },
             );
             for k in &key_vertices {
@@ -532,10 +536,10 @@ fn add_keys(model: &Model, g: &mut TrustGraph) {
         // Pair with the first certificate of the sibling `.crt` (Go's X509KeyPair).
         let stem = f.key_host().strip_suffix(".key").unwrap_or(f.key_host());
         let crt = format!("{stem}.crt");
-        let Some(crt_file) = model.file(&f.origin.node, &crt) else {
+        let Some(crt_file) = model.file(f.origin.node_name(), &crt) else {
             continue;
         };
-        let Some(first) = model.certs_of(&f.origin.node, &crt).next() else {
+        let Some(first) = model.certs_of(f.origin.node_name(), &crt).next() else {
             continue;
         };
         let pairing = match &f.list {
@@ -557,10 +561,9 @@ fn add_keys(model: &Model, g: &mut TrustGraph) {
                 }
             }
             Pairing::Mismatch => g.mismatches.push(Mismatch {
-                node: f.origin.node.clone(),
-                cert_path: crt_file.origin.logical.clone(),
-                key_path: f.origin.logical.clone(),
-                source: f.origin.source.clone(),
+                node: f.origin.node_name().to_string(),
+                cert: crt_file.origin.clone(),
+                key: f.origin.clone(),
             }),
             Pairing::NotEvaluable(_) => {}
         }

@@ -4,9 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{
-    CsrFile, CsrRecord, FileCerts, FileDigest, FileOrigin, KeyFile, KubeconfigFile, Model,
-};
+use super::{CsrFile, CsrRecord, FileCerts, FileDigest, KeyFile, KubeconfigFile, Model, Origin};
 use crate::layout::{self, AgentCopy, CaFile};
 use crate::model::certs::Inventory;
 use crate::model::inventory::in_use_of_host_path;
@@ -42,22 +40,17 @@ fn read<'a>(
     node: &Node,
     host: &str,
     copies: &[HostFile],
-) -> Option<(&'a [u8], FileOrigin)> {
+) -> Option<(&'a [u8], Origin)> {
     let (data, source, logical) = snap.first_copy(copies)?;
     Some((
         data,
-        FileOrigin {
-            node: node.name.clone(),
-            host: host.to_string(),
-            source,
-            logical,
-        },
+        Origin::new(source, logical).on(node.name.as_str(), host),
     ))
 }
 
 /// A kubeconfig as read, before the files it names are resolved.
 struct PendingKubeconfig {
-    origin: FileOrigin,
+    origin: Origin,
     /// Embedded CA certificates, and CA files named (host paths).
     cas: Vec<String>,
     ca_files: Vec<String>,
@@ -65,7 +58,7 @@ struct PendingKubeconfig {
     users: Vec<(Vec<String>, Option<String>)>,
 }
 
-fn read_kubeconfig(data: &[u8], origin: FileOrigin) -> Option<PendingKubeconfig> {
+fn read_kubeconfig(data: &[u8], origin: Origin) -> Option<PendingKubeconfig> {
     let kc = pki::kubeconfig::parse_kubeconfig(data).ok()?;
     let fps = |v: &Option<Result<Vec<pki::Cert>, pki::PkiError>>| -> Vec<String> {
         match v {
@@ -78,7 +71,7 @@ fn read_kubeconfig(data: &[u8], origin: FileOrigin) -> Option<PendingKubeconfig>
     for c in &kc.clusters {
         cas.extend(fps(&c.ca));
         if let Some(f) = &c.ca_file {
-            ca_files.push(host_ref(&origin.host, f));
+            ca_files.push(host_ref(origin.host_path(), f));
         }
     }
     let users = kc
@@ -89,7 +82,7 @@ fn read_kubeconfig(data: &[u8], origin: FileOrigin) -> Option<PendingKubeconfig>
                 fps(&u.client_cert),
                 u.client_cert_file
                     .as_ref()
-                    .map(|f| host_ref(&origin.host, f)),
+                    .map(|f| host_ref(origin.host_path(), f)),
             )
         })
         .collect();
@@ -207,7 +200,10 @@ pub fn build(snap: &Snapshot) -> Model {
     }
     m.file_certs = certificates_by_file(snap, &m.certs, &wanted);
     for (origin, sha256) in compared {
-        let key = (origin.node.clone(), origin.host.clone());
+        let key = (
+            origin.node_name().to_string(),
+            origin.host_path().to_string(),
+        );
         let first_cert = m
             .file_certs
             .get(&key)
@@ -222,7 +218,7 @@ pub fn build(snap: &Snapshot) -> Model {
         );
     }
     for k in kubeconfigs {
-        let node = k.origin.node.clone();
+        let node = k.origin.node_name().to_string();
         let file = |h: &String| -> Vec<String> {
             m.file_certs
                 .get(&(node.clone(), h.clone()))
@@ -245,7 +241,7 @@ pub fn build(snap: &Snapshot) -> Model {
             })
             .collect();
         m.kubeconfigs.insert(
-            (node.clone(), k.origin.host.clone()),
+            (node.clone(), k.origin.host_path().to_string()),
             KubeconfigFile {
                 origin: k.origin,
                 trusts,

@@ -14,6 +14,7 @@ use super::inventory::{InUse, Owner, in_use_of_host_path, owner_of_ca};
 use crate::layout::{self, is_credential_file};
 use crate::pki::{self, Cert, ChainStatus};
 use crate::snapshot::Snapshot;
+use crate::vocab::Origin;
 
 /// Where one copy of a certificate was found. The strings are shared (every certificate of a
 /// node names the same node and input; every certificate of a file the same paths).
@@ -74,25 +75,34 @@ pub struct CertEntry {
 /// A file that looked like certificate material but did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ParseProblem {
-    pub source: String,
-    pub path: String,
-    pub node: Option<String>,
+    pub origin: Origin,
     pub message: String,
 }
 
 impl ParseProblem {
     fn at(loc: &Location, message: String) -> Self {
         ParseProblem {
-            source: loc.source.to_string(),
-            path: loc.path.to_string(),
-            node: loc.node.as_deref().map(str::to_string),
+            origin: loc.origin(),
             message,
         }
     }
 }
 
+impl Location {
+    /// The full origin of this compact location (node and host path set when from a node).
+    pub fn origin(&self) -> Origin {
+        Origin {
+            input: self.source.to_string(),
+            path: self.path.to_string(),
+            pointer: None,
+            node: self.node.as_deref().map(str::to_string),
+            host: self.host_path.as_deref().map(str::to_string),
+        }
+    }
+}
+
 /// The whole inventory.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Inventory {
     /// By fingerprint.
     pub certs: BTreeMap<String, CertEntry>,

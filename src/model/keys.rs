@@ -1,7 +1,7 @@
 //! Key files of the credential model: a `.key` file's keys (public halves only) or a collected
 //! `.pub-fingerprint` file's SubjectPublicKeyInfo hashes, which stand for the keys they replaced.
 
-use super::FileOrigin;
+use super::Origin;
 use crate::pki::{self, KeyInfo, KeyStatus};
 
 /// One key of a key file: public material only.
@@ -19,14 +19,14 @@ pub enum KeyList {
 /// A key file or its `.pub-fingerprint` stand-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyFile {
-    pub origin: FileOrigin,
+    pub origin: Origin,
     /// The keys, or why the file could not be read.
     pub list: Result<KeyList, String>,
 }
 
 impl KeyFile {
     /// Read `data`, a `.pub-fingerprint` file when `fingerprints`, else a key file.
-    pub fn read(origin: FileOrigin, data: &[u8], fingerprints: bool) -> KeyFile {
+    pub fn read(origin: Origin, data: &[u8], fingerprints: bool) -> KeyFile {
         let list = if fingerprints {
             pki::parse_pub_fingerprints(data).map(KeyList::Fingerprints)
         } else {
@@ -40,15 +40,13 @@ impl KeyFile {
 
     /// True for a `.pub-fingerprint` file.
     pub fn is_fingerprint_file(&self) -> bool {
-        self.origin.host.ends_with(".pub-fingerprint")
+        self.origin.host_path().ends_with(".pub-fingerprint")
     }
 
     /// The host path of the key this file is or stands for (`….key`).
     pub fn key_host(&self) -> &str {
-        self.origin
-            .host
-            .strip_suffix(".pub-fingerprint")
-            .unwrap_or(&self.origin.host)
+        let host = self.origin.host_path();
+        host.strip_suffix(".pub-fingerprint").unwrap_or(host)
     }
 
     /// The public-key hashes of the file's keys, in file order (keys whose public half could
@@ -83,13 +81,8 @@ impl KeyFile {
 mod tests {
     use super::*;
 
-    fn origin(host: &str) -> FileOrigin {
-        FileOrigin {
-            node: "s1".into(),
-            host: host.into(),
-            source: "s1.tgz".into(),
-            logical: host.into(),
-        }
+    fn origin(host: &str) -> Origin {
+        Origin::new("s1.tgz", host).on("s1", host)
     }
 
     #[test]

@@ -6,12 +6,13 @@
 //!
 //! This is the one place above `pki` that reads credential bytes. The trust graph, the
 //! consistency checks, the timeline and the rules are views of it; none of them parses bytes
-//! again. It holds no time: status at an instant is asked of it. A later rotation simulator
-//! derives the next model from this one by applying an effect (a file replaced, a key list
-//! changed, a token set) and the same views and rules judge it.
+//! again. It holds no time: status at an instant is asked of it. [`effect::apply`] derives the
+//! next model from this one (a file copied or removed), and the same views and rules judge it
+//! ([`crate::analyze::judge`]): the ground the rotation simulator stands on.
 
 mod build;
 pub mod certs;
+pub mod effect;
 pub mod inventory;
 pub mod keys;
 pub mod tokens;
@@ -23,24 +24,12 @@ pub use keys::{KeyFile, KeyList, KeyRecord};
 
 use crate::model::certs::{CertEntry, Inventory};
 use crate::model::tokens::{NodeToken, ServedHash};
-
-/// Where a node file came from: the node, its host path, and the input and logical path that
-/// supplied the copy that was read.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct FileOrigin {
-    pub node: String,
-    /// The node's path without the leading `/` (`var/lib/rancher/rke2/server/tls/…`).
-    pub host: String,
-    /// The input's file name.
-    pub source: String,
-    /// The logical path inside the input (nested archives joined by `!`).
-    pub logical: String,
-}
+pub use crate::vocab::Origin;
 
 /// A signing request file (`*.csr`): the requests it holds, or why it was not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsrFile {
-    pub origin: FileOrigin,
+    pub origin: Origin,
     pub requests: Result<Vec<CsrRecord>, String>,
 }
 
@@ -55,7 +44,7 @@ pub struct CsrRecord {
 /// certificate of each user), by fingerprint, whether embedded or named by file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KubeconfigFile {
-    pub origin: FileOrigin,
+    pub origin: Origin,
     pub trusts: Vec<String>,
     pub presents: Vec<String>,
 }
@@ -64,13 +53,13 @@ pub struct KubeconfigFile {
 /// its bytes and the fingerprint of its first certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileDigest {
-    pub origin: FileOrigin,
+    pub origin: Origin,
     pub sha256: String,
     pub first_cert: Option<String>,
 }
 
 /// The credential model of one snapshot.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Model {
     /// Every certificate, by fingerprint, with its locations and issuers.
     pub certs: Inventory,
@@ -95,7 +84,7 @@ pub struct Model {
 /// from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileCerts {
-    pub origin: FileOrigin,
+    pub origin: Origin,
     pub certs: Vec<String>,
 }
 

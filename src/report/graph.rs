@@ -113,14 +113,14 @@ pub fn write_json(
         consistency,
         edges: Edges(&es),
         key_mismatches: g.mismatches.iter().map(|m| json!({
-            "node": m.node, "source": m.source, "cert": m.cert_path, "key": m.key_path,
+            "node": m.node, "source": m.key.input, "cert": m.cert.path, "key": m.key.path,
         })).collect(),
         key_problems: g.key_problems.iter().map(|k| json!({
-            "node": k.node, "source": k.source, "path": k.path, "reason": k.reason,
+            "node": k.node, "source": k.origin.input, "path": k.origin.path, "reason": k.reason,
         })).collect(),
         tokens,
         unpinned_tokens: g.unpinned.iter().map(|u| json!({
-            "node": u.node, "source": u.source, "path": u.logical, "line": u.line, "pinned_hash": u.pinned_hash,
+            "node": u.node, "source": u.origin.input, "path": u.origin.path, "line": u.line, "pinned_hash": u.pinned_hash,
         })).collect(),
         vertices: Vertices(&vs),
     };
@@ -226,15 +226,15 @@ pub fn consistency_json(c: &Consistency) -> Value {
             "variants": d.variants.iter().map(|v| json!({
                 "id": v.sha256,
                 "first": v.first,
-                "nodes": v.holders.iter().map(|h| h.0.clone()).collect::<Vec<_>>(),
+                "nodes": v.holders.iter().map(|h| h.node_name()).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "stale_copies": c.stale.iter().map(|s| json!({
-            "node": s.node, "file": s.file, "source": s.source, "path": s.logical,
+            "node": s.node, "file": s.file, "source": s.origin.input, "path": s.origin.path,
             "compared_with": s.compared_with,
         })).collect::<Vec<_>>(),
         "service_current_key": c.current_key.iter().map(|k| json!({
-            "node": k.node, "source": k.source, "path": k.logical, "position": k.position,
+            "node": k.node, "source": k.origin.input, "path": k.origin.path, "position": k.position,
         })).collect::<Vec<_>>(),
     })
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::{DATA, describe};
 use crate::checks::common::{cross_server_gate, disagreement_findings, short};
 use crate::checks::rule::{Findings, Need, Rule, Verdict};
-use crate::checks::{Context, Origin, Severity};
+use crate::checks::{Context, Severity};
 
 /// Cluster CA file differs between server nodes.
 pub static CERT007: Rule = Rule {
@@ -175,7 +175,7 @@ fn cert008(cx: &Context, out: &mut Findings) -> Verdict {
                 "{}'s {} starts with {held}, which matches no server's {}: the servers serve {current}",
                 s.node, s.file, s.compared_with
             ),
-            vec![Origin::new(s.source.clone(), s.logical.clone())],
+            vec![s.origin.clone()],
             "the agent re-fetches the CA bundles from a server at start: make sure its token pins the current CA hash (TOKEN001), then restart rke2-agent (rke2-server on servers) on the node".into(),
         );
     }

@@ -53,10 +53,7 @@ beyond knowing they are there.
 
 /// The evidence of a key file: its input and logical path.
 fn evidence(f: &KeyFile) -> Vec<Origin> {
-    vec![Origin::new(
-        f.origin.source.clone(),
-        f.origin.logical.clone(),
-    )]
+    vec![Origin::new(f.origin.input.clone(), f.origin.path.clone())]
 }
 
 /// True for a cluster CA's key file, live (`server/tls/`) or staged for `rotate-ca`
@@ -87,11 +84,11 @@ fn cert011(cx: &Context, out: &mut Findings) -> Verdict {
         if OFF_CLUSTER_KEYS.contains(&name) {
             high += 1;
             out.add(
-                Some(f.origin.node.clone()),
+                Some(f.origin.node_name().to_string()),
                 Some(host.to_string()),
                 format!(
                     "{} on {} holds the private key of a custom CA (public key sha256 {first}): whoever reads this node can sign certificates the whole cluster trusts",
-                    f.origin.host, f.origin.node
+                    f.origin.host_path(), f.origin.node_name()
                 ),
                 evidence(f),
                 "move the key to offline storage (keep a backup for the next custom CA rotation) and delete it from the node, including staging and backup trees".into(),
@@ -106,12 +103,12 @@ fn cert011(cx: &Context, out: &mut Findings) -> Verdict {
         if is_cluster_ca_key(host) && keys > 1 {
             appended += 1;
             out.add(
-                Some(f.origin.node.clone()),
+                Some(f.origin.node_name().to_string()),
                 Some(host.to_string()),
                 format!(
                     "{} on {} holds {keys} keys: the CA key then {} appended root key(s), as a self-signed CA rotation leaves them",
-                    f.origin.host,
-                    f.origin.node,
+                    f.origin.host_path(),
+                    f.origin.node_name(),
                     keys - 1
                 ),
                 evidence(f),

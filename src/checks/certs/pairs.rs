@@ -3,7 +3,7 @@
 
 use super::DATA;
 use crate::checks::rule::{Findings, Need, Rule, Verdict};
-use crate::checks::{Context, Origin, Severity};
+use crate::checks::{Context, Severity};
 use crate::model::inventory::{InUse, in_use_of_host_path};
 use crate::snapshot::Snapshot;
 
@@ -60,19 +60,19 @@ fn cert006(cx: &Context, out: &mut Findings) -> Verdict {
         );
     }
     for m in &cx.graph.mismatches {
-        let place = in_use_of_host_path(strip_to_host(&m.cert_path))
+        let place = in_use_of_host_path(strip_to_host(&m.cert.path))
             .map(InUse::as_str)
             .unwrap_or("live");
         out.add(
             Some(m.node.clone()),
-            Some(m.cert_path.clone()),
+            Some(m.cert.path.clone()),
             format!(
                 "on {}, the first key of {} does not belong to the first certificate of {} ({place} pair): rke2 fails to load the pair",
-                m.node, m.key_path, m.cert_path
+                m.node, m.key.path, m.cert.path
             ),
             vec![
-                Origin::new(m.source.clone(), m.cert_path.clone()),
-                Origin::new(m.source.clone(), m.key_path.clone()),
+                m.cert.clone(),
+                m.key.clone(),
             ],
             "put back the key that belongs to the certificate (from a backup server/tls-<unix>/), or delete both files and restart rke2 on the node so the pair is reissued; for a staged pair, regenerate the staging directory".into(),
         );
