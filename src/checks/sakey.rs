@@ -7,11 +7,10 @@
 use super::common::{cross_server_gate, disagreement_findings, short};
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{Context, Origin, Severity};
+use crate::layout;
 use crate::model::KeyList;
 use crate::pki::KeyAlgorithm;
 use crate::snapshot::Snapshot;
-
-const TLS: &str = "var/lib/rancher/rke2/server/tls/";
 
 /// Service.current.key is not the first key of service.key.
 pub static SAKEY001: Rule = Rule {
@@ -101,11 +100,11 @@ the tokens they signed expire), then restart every server; drop the weak key onc
     evaluate: sakey003,
 };
 
-fn holds(snap: &Snapshot, node: &str, name: &str) -> bool {
+fn holds(snap: &Snapshot, node: &str, host: &str) -> bool {
     snap.nodes.get(node).is_some_and(|n| {
-        n.files.contains_key(&format!("{TLS}{name}"))
+        n.files.contains_key(host)
             || n.files
-                .contains_key(&format!("{TLS}{name}.pub-fingerprint"))
+                .contains_key(&format!("{host}{}", layout::FINGERPRINT_SUFFIX))
     })
 }
 
@@ -115,7 +114,9 @@ fn sakey001(cx: &Context, out: &mut Findings) -> Verdict {
         .nodes
         .keys()
         .map(String::as_str)
-        .filter(|n| holds(snap, n, "service.key") && holds(snap, n, "service.current.key"))
+        .filter(|n| {
+            holds(snap, n, layout::SERVICE_KEY) && holds(snap, n, layout::SERVICE_CURRENT_KEY)
+        })
         .collect();
     if checked.is_empty() {
         return Verdict::not_evaluable(
@@ -130,7 +131,7 @@ fn sakey001(cx: &Context, out: &mut Findings) -> Verdict {
         };
         out.add(
             Some(p.node.clone()),
-            Some(format!("{TLS}service.current.key")),
+            Some(layout::SERVICE_CURRENT_KEY.to_string()),
             format!(
                 "on {}, service.current.key (the key that signs service-account tokens) {place}: at the next start rke2 rewrites it from service.key's first key and switches the signing key",
                 p.node
@@ -152,7 +153,7 @@ fn sakey002(cx: &Context, out: &mut Findings) -> Verdict {
     let holders: Vec<&str> = snap
         .servers()
         .into_iter()
-        .filter(|s| holds(snap, s, "service.key"))
+        .filter(|s| holds(snap, s, layout::SERVICE_KEY))
         .collect();
     if let Some(v) = cross_server_gate(snap, &holders, "service.key") {
         return v;
@@ -182,7 +183,7 @@ fn sakey002(cx: &Context, out: &mut Findings) -> Verdict {
 }
 
 fn sakey003(cx: &Context, out: &mut Findings) -> Verdict {
-    let path = format!("{TLS}service.key");
+    let path = layout::SERVICE_KEY.to_string();
     let mut checked = Vec::new();
     let mut n = 0;
     for node in cx.snapshot.nodes.values() {

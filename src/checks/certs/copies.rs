@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use super::{DATA, describe};
+use super::describe;
 use crate::checks::common::{cross_server_gate, disagreement_findings, short};
 use crate::checks::rule::{Findings, Need, Rule, Verdict};
 use crate::checks::{Context, Severity};
+use crate::layout::{self, AgentCopy, CaFile};
 
 /// Cluster CA file differs between server nodes.
 pub static CERT007: Rule = Rule {
@@ -77,9 +78,9 @@ fn cert007(cx: &Context, out: &mut Findings) -> Verdict {
         .into_iter()
         .filter(|s| {
             snap.nodes.get(*s).is_some_and(|n| {
-                crate::graph::consistency::CA_FILES
+                CaFile::ALL
                     .iter()
-                    .any(|f| n.files.contains_key(&format!("{DATA}server/tls/{f}")))
+                    .any(|c| n.files.contains_key(c.host_path()))
             })
         })
         .collect();
@@ -128,9 +129,10 @@ fn first_cert_label(cx: &Context, node: &str, host: &str) -> String {
 
 fn cert008(cx: &Context, out: &mut Findings) -> Verdict {
     let snap = cx.snapshot;
-    let server_files: BTreeMap<&str, Vec<String>> = ["server-ca.crt", "client-ca.crt"]
+    let server_files: BTreeMap<&str, Vec<String>> = AgentCopy::ALL
         .into_iter()
-        .map(|f| {
+        .map(|copy| {
+            let server_file = copy.mirrors().host_path();
             let mut labels: Vec<String> = snap
                 .servers()
                 .into_iter()
@@ -138,20 +140,20 @@ fn cert008(cx: &Context, out: &mut Findings) -> Verdict {
                 .filter(|n| {
                     cx.model
                         .digests
-                        .contains_key(&(n.name.clone(), format!("{DATA}server/tls/{f}")))
+                        .contains_key(&(n.name.clone(), server_file.to_string()))
                 })
-                .map(|n| first_cert_label(cx, &n.name, &format!("{DATA}server/tls/{f}")))
+                .map(|n| first_cert_label(cx, &n.name, server_file))
                 .collect();
             labels.sort();
             labels.dedup();
-            (f, labels)
+            (copy.file_name(), labels)
         })
         .collect();
     let have_server = server_files.values().any(|v| !v.is_empty());
     let have_agent = snap.nodes.values().any(|n| {
-        ["server-ca.crt", "client-ca.crt"]
+        AgentCopy::ALL
             .iter()
-            .any(|f| n.files.contains_key(&format!("{DATA}agent/{f}")))
+            .any(|c| n.files.contains_key(c.host_path()))
     });
     if !have_server || !have_agent {
         let reason = if have_server {
@@ -163,7 +165,7 @@ fn cert008(cx: &Context, out: &mut Findings) -> Verdict {
     }
     for s in &cx.consistency.stale {
         let name = s.file.rsplit('/').next().unwrap_or(&s.file);
-        let held = first_cert_label(cx, &s.node, &format!("{DATA}{}", s.file));
+        let held = first_cert_label(cx, &s.node, &format!("{}{}", layout::DATA_DIR, s.file));
         let current = server_files
             .get(name)
             .map(|v| v.join(" / "))

@@ -1,7 +1,7 @@
 //! Expiry of live certificates at the reference time: CERT001 expired, CERT002 inside the renew
 //! window of the cluster's version (high under 14 days), CERT004 not yet valid.
 
-use super::{DATA, copies_note, describe, live_nodes, per_node};
+use super::{copies_note, describe, live_nodes, per_node};
 use crate::checks::common::{instant, span};
 use crate::checks::rule::{Findings, Need, Rule, Verdict};
 use crate::checks::{Context, Severity};
@@ -143,7 +143,7 @@ fn renewal_of(e: &CertEntry, host: &str) -> String {
         "the supervisor's listener certificate (dynamic-cert.json) renews itself every 6 h while rke2-server runs: check that rke2-server is running on the node and that its clock is right".into()
     } else if e.component_self_signed {
         "a kube-controller-manager / kube-scheduler certificate the component signed itself is not renewed by an rke2 restart: delete it (and its key) and restart the component".into()
-    } else if host.starts_with(&format!("{DATA}agent/")) {
+    } else if host.starts_with(crate::layout::AGENT_DIR) {
         "agent certificates are re-signed at every agent start: restart rke2-agent (rke2-server on servers) on the node".into()
     } else {
         "server certificates and kubeconfig client certificates renew when rke2 restarts inside the renew window: restart rke2-server on the node (or run `rke2 certificate rotate` and restart)".into()

@@ -26,8 +26,6 @@ use super::{Context, Origin, Severity};
 use crate::model::certs::{CertEntry, Location};
 use crate::model::inventory::InUse;
 
-const DATA: &str = "var/lib/rancher/rke2/";
-
 /// Live locations of a certificate grouped by node.
 fn live_by_node(e: &CertEntry) -> BTreeMap<&str, Vec<&Location>> {
     let mut by: BTreeMap<&str, Vec<&Location>> = BTreeMap::new();

@@ -1,9 +1,9 @@
 //! Key and certificate pairs: CERT006, the first key of a `.key` (or its `.pub-fingerprint`
 //! line) does not match the first certificate of the `.crt` beside it.
 
-use super::DATA;
 use crate::checks::rule::{Findings, Need, Rule, Verdict};
 use crate::checks::{Context, Severity};
+use crate::layout;
 use crate::model::inventory::{InUse, in_use_of_host_path};
 use crate::snapshot::Snapshot;
 
@@ -60,7 +60,7 @@ fn cert006(cx: &Context, out: &mut Findings) -> Verdict {
         );
     }
     for m in &cx.graph.mismatches {
-        let place = in_use_of_host_path(strip_to_host(&m.cert.path))
+        let place = in_use_of_host_path(layout::host_part(&m.cert.path))
             .map(InUse::as_str)
             .unwrap_or("live");
         out.add(
@@ -90,32 +90,4 @@ fn cert006(cx: &Context, out: &mut Findings) -> Verdict {
         format!("{n} key/certificate pair(s) do not match{unread}"),
         format!("every key beside a certificate pairs with its first certificate{unread}"),
     )
-}
-
-/// The host path inside a logical path (node zips and directories prefix it).
-fn strip_to_host(logical: &str) -> &str {
-    let inner = logical.rsplit('!').next().unwrap_or(logical);
-    for anchor in [DATA, "opt/rke2/", "etc/rancher/"] {
-        if let Some(i) = inner.find(anchor) {
-            return &inner[i..];
-        }
-    }
-    inner
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_paths_are_found_inside_logical_paths() {
-        assert_eq!(
-            strip_to_host("b.zip!n1/var/lib/rancher/rke2/server/tls/x.crt"),
-            "var/lib/rancher/rke2/server/tls/x.crt"
-        );
-        assert_eq!(
-            strip_to_host("var/lib/rancher/rke2/server/rotate-ca/tls/x.crt"),
-            "var/lib/rancher/rke2/server/rotate-ca/tls/x.crt"
-        );
-    }
 }

@@ -3,11 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{DATA, host_of};
+use super::host_of;
 use crate::checks::common::instant;
 use crate::checks::rule::{Findings, Need, Rule, Verdict};
 use crate::checks::{Context, Origin, Severity};
-use crate::model::inventory::{InUse, in_use_of_host_path};
+use crate::layout;
+use crate::model::inventory::InUse;
 
 /// Staged and backup certificate trees present.
 pub static CERT015: Rule = Rule {
@@ -40,21 +41,6 @@ rules.md CERT015 and "In use".
     evaluate: cert015,
 };
 
-/// The root of a staged or backup tree holding `host`.
-fn tree_root(host: &str) -> Option<String> {
-    if host.starts_with("opt/rke2/server/") {
-        return Some("opt/rke2/server/".into());
-    }
-    let rest = host.strip_prefix(DATA)?;
-    let mut parts = rest.split('/');
-    let (a, b) = (parts.next()?, parts.next()?);
-    parts.next()?;
-    match in_use_of_host_path(host)? {
-        InUse::Staged | InUse::Backup => Some(format!("{DATA}{a}/{b}/")),
-        _ => None,
-    }
-}
-
 /// One staged or backup tree on one node.
 struct Tree<'a> {
     in_use: InUse,
@@ -82,7 +68,7 @@ fn trees<'a>(cx: &Context<'a>) -> Option<BTreeMap<(&'a str, String), Tree<'a>>> 
                 continue;
             }
             let host = host_of(l);
-            let Some(root) = tree_root(host) else {
+            let Some(root) = layout::tree_root(host).map(str::to_string) else {
                 continue;
             };
             let prefix_len = l.path.len().saturating_sub(host.len());
@@ -141,29 +127,4 @@ fn cert015(cx: &Context, out: &mut Findings) -> Verdict {
         format!("{} staged or backup tree(s)", trees.len()),
         "no staged (server/rotate-ca, /opt/rke2/server) or backup (tls-<unix>) certificate tree on the nodes",
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tree_roots_name_the_staging_or_backup_directory() {
-        assert_eq!(
-            tree_root("var/lib/rancher/rke2/server/tls-1794967200/client-admin.crt").as_deref(),
-            Some("var/lib/rancher/rke2/server/tls-1794967200/")
-        );
-        assert_eq!(
-            tree_root("var/lib/rancher/rke2/server/rotate-ca/tls/server-ca.crt").as_deref(),
-            Some("var/lib/rancher/rke2/server/rotate-ca/")
-        );
-        assert_eq!(
-            tree_root("opt/rke2/server/tls/server-ca.crt").as_deref(),
-            Some("opt/rke2/server/")
-        );
-        assert_eq!(
-            tree_root("var/lib/rancher/rke2/server/tls/server-ca.crt"),
-            None
-        );
-    }
 }
