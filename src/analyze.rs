@@ -208,10 +208,21 @@ impl Analysis {
     }
 }
 
-/// Read every input, one thread per input, sharing one byte budget.
+/// The data the analysis reads: what the registered rules need, and the node files the
+/// credential model is built from (`certs`, `graph` and `timeline` show them without rules).
+pub fn needs() -> Vec<crate::vocab::Need> {
+    let mut v = checks::registry::needs();
+    v.extend(crate::model::NEEDS);
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Read every input, one thread per input, sharing one byte budget; the snapshot loads what
+/// [`needs`] names.
 pub fn read_inputs(specs: &[InputSpec], limits: &Limits) -> Vec<InputTree> {
     let budget = Budget::new();
-    let selector = AnalysisSelector;
+    let selector = AnalysisSelector::for_needs(&needs());
     std::thread::scope(|s| {
         let handles: Vec<_> = specs
             .iter()

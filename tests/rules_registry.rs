@@ -107,3 +107,27 @@ fn findings_carry_the_registered_title_unless_the_rule_names_its_own() {
         assert_eq!(f["title"], rule.title, "{code}");
     }
 }
+
+#[test]
+fn the_snapshot_loads_what_the_registered_rules_and_the_model_need() {
+    use harrow::snapshot::AnalysisSelector;
+    let needs = harrow::analyze::needs();
+    for r in RULES {
+        for n in r.needs {
+            assert!(needs.contains(n), "{} needs {n:?}", r.code);
+        }
+    }
+    let names = |s: &AnalysisSelector| -> Vec<(&'static str, String)> {
+        s.host_areas()
+            .iter()
+            .map(|(a, w)| (a.name, format!("{w:?}")))
+            .collect()
+    };
+    let ours = AnalysisSelector::for_needs(&needs);
+    // Every host area there is to load is loaded because a rule or the model needs it (or the
+    // snapshot names nodes with it)...
+    assert_eq!(names(&ours), names(&AnalysisSelector::default()));
+    // ...and data nobody needs is not loaded.
+    let bare = AnalysisSelector::for_needs(&[]);
+    assert!(names(&bare).len() < names(&ours).len());
+}

@@ -934,7 +934,7 @@ fn odd_paths_never_panic() {
     ];
     let mut t = Tree::new("odd.tar");
     for p in odd {
-        let _ = harrow::snapshot::AnalysisSelector.want(p);
+        let _ = harrow::snapshot::AnalysisSelector::default().want(p);
         t = t.file(p, b"\xff\xfe: [").seen(p).log(p, 0, true);
     }
     let s = run(vec![t.done(), Tree::new("empty").done()]);

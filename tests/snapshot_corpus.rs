@@ -32,7 +32,7 @@ fn corpus() -> Option<PathBuf> {
 }
 
 fn load(path: &Path, limits: &Limits) -> InputTree {
-    read_input(path, limits, &AnalysisSelector, &Budget::new())
+    read_input(path, limits, &AnalysisSelector::default(), &Budget::new())
 }
 
 #[test]

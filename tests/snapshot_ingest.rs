@@ -91,8 +91,8 @@ fn plain_tar_node_snapshots_load() {
     }
     let limits = Limits::default();
     let budget = Budget::new();
-    let t1 = read_input(&dot, &limits, &AnalysisSelector, &budget);
-    let t2 = read_input(&pre, &limits, &AnalysisSelector, &budget);
+    let t1 = read_input(&dot, &limits, &AnalysisSelector::default(), &budget);
+    let t2 = read_input(&pre, &limits, &AnalysisSelector::default(), &budget);
     assert!(
         !t1.files
             .keys()

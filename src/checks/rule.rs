@@ -9,53 +9,7 @@
 //! evaluable) or not applicable. The runner turns the verdict into the rule's one coverage row.
 
 use super::{Context, Finding, Origin, Severity};
-
-/// The data a rule reads. Its `hint` is the sentence a not-evaluable coverage row shows as
-/// "needs": which input would supply the data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Need {
-    /// The inputs themselves and what the ingest recorded (every input supplies it).
-    Inputs,
-    /// A Harvester support bundle (its node configs, objects and logs).
-    SupportBundle,
-    /// Files from nodes: certificates, keys, tokens, CA bundles (node snapshots).
-    NodeFiles,
-    /// Node snapshots of at least two servers, to compare files between servers.
-    TwoServers,
-    /// Node snapshots of the other servers, or the bundle's node list, to know a cluster has one
-    /// server only.
-    OtherServers,
-}
-
-impl Need {
-    /// What supplies this data, as the coverage row's `needs`.
-    pub fn hint(self) -> &'static str {
-        match self {
-            Need::Inputs => "any readable input",
-            Need::SupportBundle => "a Harvester support bundle of the cluster",
-            Need::NodeFiles => {
-                "node snapshots of the cluster's nodes (`harrow collect`, or a tar of /etc/rancher and /var/lib/rancher/rke2); a support bundle never carries server/tls or agent certificates"
-            }
-            Need::TwoServers => {
-                "node snapshots of at least two server nodes (`harrow collect` on each server)"
-            }
-            Need::OtherServers => {
-                "node snapshots of the other servers, or the support bundle (its node list shows a single-server cluster)"
-            }
-        }
-    }
-
-    /// A short name for the data, as the rule's doc page and `harrow rules` list it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Need::Inputs => "inputs",
-            Need::SupportBundle => "support-bundle",
-            Need::NodeFiles => "node-files",
-            Need::TwoServers => "two-servers",
-            Need::OtherServers => "other-servers",
-        }
-    }
-}
+pub use crate::vocab::Need;
 
 /// One rule: everything about it in one place.
 #[derive(Debug)]

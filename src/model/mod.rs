@@ -80,6 +80,9 @@ pub struct Model {
     pub file_certs: BTreeMap<(String, String), FileCerts>,
 }
 
+/// The data the model is built from, whatever rules run: the nodes' credential files.
+pub const NEEDS: [crate::vocab::Need; 1] = [crate::vocab::Need::NodeFiles];
+
 /// The certificates of one node file, by fingerprint in file order, and the copy they were read
 /// from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,8 @@
 //!
 //! - **Load** (read into memory, charged): bundle `metadata.yaml` and `bundleGenerationError.log`;
 //!   the `yamls/` lists of [`YAML_WHITELIST`]; everything under a node zip's `configs/`; node host
-//!   paths by the layout's areas ([`HOST_AREAS`], declared in [`crate::layout::area`]): rke2
+//!   paths by the layout's areas that the rules' needs name ([`HOST_AREAS`],
+//!   [`AnalysisSelector::for_needs`], declared in [`crate::layout::area`]): rke2
 //!   `server/` except `db/`, `manifests/`, `static/` (charts) and
 //!   `logs/` (audit logs); the files directly in rke2 `agent/` plus its
 //!   `pod-manifests/`, `etc/` and `tls-*/` backups (not `containerd/`, `images/`, `logs/`);
@@ -22,10 +23,77 @@
 
 use crate::ingest::{Selector, Want};
 use crate::layout::area::{self, Area};
+use crate::vocab::Need;
 
-/// The entries the analysis needs, by logical path.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct AnalysisSelector;
+/// The entries the analysis needs, by logical path. Its host areas come from the data the
+/// registered rules and the credential model need ([`AnalysisSelector::for_needs`]): a node
+/// file no need names is never inflated.
+#[derive(Debug, Clone)]
+pub struct AnalysisSelector {
+    host: Vec<(&'static Area, Want)>,
+}
+
+impl Default for AnalysisSelector {
+    /// The selector for every kind of data.
+    fn default() -> Self {
+        AnalysisSelector::for_needs(&Need::ALL)
+    }
+}
+
+/// The host areas a kind of data is read from.
+pub fn areas_of(need: Need) -> &'static [&'static Area] {
+    match need {
+        Need::NodeFiles | Need::TwoServers | Need::OtherServers => &[
+            &area::SERVER_TREE,
+            &area::AGENT_FILES,
+            &area::AGENT_SUBTREES,
+            &area::CUSTOM_CA_STAGING,
+            &area::RANCHER_CONFIG,
+            &area::OEM,
+            &area::UNIT_ENV_FILES,
+        ],
+        Need::Inputs | Need::SupportBundle => &[],
+    }
+}
+
+/// The host areas the snapshot reads for itself, whatever the rules need: what names and
+/// describes a node (hostname, OS release, accounts, sysctl).
+pub const SNAPSHOT_AREAS: &[&Area] = &[&area::HOST_FILES];
+
+impl AnalysisSelector {
+    /// The selector for `needs`: the skips of [`HOST_AREAS`] always, its loads when the snapshot
+    /// or one of `needs` reads that area, in [`HOST_AREAS`]' order.
+    pub fn for_needs(needs: &[Need]) -> AnalysisSelector {
+        // Areas are constants: compared by name, each name declared once in the layout.
+        let wanted = |a: &Area| {
+            SNAPSHOT_AREAS.iter().any(|s| s.name == a.name)
+                || needs
+                    .iter()
+                    .any(|n| areas_of(*n).iter().any(|s| s.name == a.name))
+        };
+        AnalysisSelector {
+            host: HOST_AREAS
+                .iter()
+                .filter(|(a, w)| *w != Want::Load || wanted(a))
+                .map(|(a, w)| (*a, *w))
+                .collect(),
+        }
+    }
+
+    /// The host areas this selector reads or leaves, in order.
+    pub fn host_areas(&self) -> &[(&'static Area, Want)] {
+        &self.host
+    }
+
+    /// The decision for a path that starts with a host path anchor, or `None` when `segs` does
+    /// not start with one.
+    fn host_want(&self, segs: &[&str]) -> Option<Want> {
+        self.host
+            .iter()
+            .find(|(a, _)| a.matches(segs))
+            .map(|(_, w)| *w)
+    }
+}
 
 /// Substrings that make a scanned log line worth keeping: TOKEN003/TOKEN006 join and bootstrap
 /// failures, FW008 drop logs, CERT014 expiry messages.
@@ -367,7 +435,7 @@ impl AnalysisSelector {
 
         // Host paths under any prefix.
         for j in 0..n {
-            if let Some(w) = host_want(&segs[j..]) {
+            if let Some(w) = self.host_want(&segs[j..]) {
                 return w;
             }
         }
@@ -424,7 +492,9 @@ fn is_harvester_pod(pod: &str) -> bool {
     }
 }
 
-/// The host areas the analysis reads or leaves, in order: the first area a path lies in decides.
+/// Every host area the analysis may read or leave, in order: the first area a path lies in
+/// decides. A selector keeps the skips and the loads its needs name
+/// ([`AnalysisSelector::for_needs`]).
 /// The rke2 data directory ends with a catch-all skip, so nothing else under it is loaded (nor
 /// tried at a deeper prefix).
 pub const HOST_AREAS: &[(&Area, Want)] = &[
@@ -439,15 +509,6 @@ pub const HOST_AREAS: &[(&Area, Want)] = &[
     (&area::HOST_FILES, Want::Load),
     (&area::UNIT_ENV_FILES, Want::Load),
 ];
-
-/// The decision for a path that starts with a host path anchor, or `None` when `segs` does not
-/// start with one ([`HOST_AREAS`]).
-pub fn host_want(segs: &[&str]) -> Option<Want> {
-    HOST_AREAS
-        .iter()
-        .find(|(a, _)| a.matches(segs))
-        .map(|(_, w)| *w)
-}
 
 impl Selector for AnalysisSelector {
     fn want(&self, path: &str) -> Want {
@@ -467,7 +528,7 @@ mod tests {
     use super::*;
 
     fn w(p: &str) -> Want {
-        AnalysisSelector.want(p)
+        AnalysisSelector::default().want(p)
     }
 
     const TOP: &str = "supportbundle_9b6b22de_2022-03-22T23-49-32Z";
@@ -678,6 +739,37 @@ mod tests {
             assert_eq!(w(&format!("node1/{p}")), Want::Load, "{p}");
         }
         assert_eq!(w(&format!("{}x.yaml", layout::MANIFESTS_DIR)), Want::Skip);
+    }
+
+    #[test]
+    fn host_area_names_are_unique_as_the_selector_compares_them() {
+        let mut names: Vec<&str> = HOST_AREAS.iter().map(|(a, _)| a.name).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n, "{names:?}");
+    }
+
+    #[test]
+    fn a_selector_for_inputs_alone_reads_no_node_credentials() {
+        use crate::layout;
+        let s = AnalysisSelector::for_needs(&[Need::Inputs]);
+        for p in [
+            layout::SERVICE_KEY,
+            layout::SERVER_TOKEN,
+            layout::CONFIG_FILE,
+            layout::CaFile::ServerCa.host_path(),
+        ] {
+            assert_eq!(s.want(p), Want::Skip, "{p}");
+            assert_eq!(AnalysisSelector::default().want(p), Want::Load, "{p}");
+        }
+        // The snapshot's own areas stay: a node is still named.
+        assert_eq!(s.want(layout::HOSTNAME), Want::Load);
+        // Node files of a bundle's node zip are not host areas: still loaded.
+        assert_eq!(
+            s.want("sb/nodes/n1.zip!n1/configs/oem/90_custom.yaml"),
+            Want::Load
+        );
     }
 
     #[test]
