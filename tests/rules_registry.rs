@@ -10,23 +10,15 @@
     clippy::print_stderr
 )]
 
+mod rules_common;
 mod support;
 
 use std::collections::BTreeMap;
 
 use harrow::checks::RULES;
 use serde_json::Value;
-use support::{Test, inputs_in};
-
-fn analyze(inputs: &[String], at: &str) -> Value {
-    Test::new()
-        .arg("analyze")
-        .args(inputs)
-        .args(["-o", "json", "--fail-on", "none", "--at", at])
-        .run()
-        .code(0)
-        .json()
-}
+use rules_common::analyze;
+use support::inputs_in;
 
 /// Coverage rows per rule code.
 fn rows(doc: &Value) -> BTreeMap<String, usize> {

@@ -8,6 +8,7 @@
 //! [`Effect::CopyFile`] from a server's `server/tls/server-ca.crt` to the agent's
 //! `agent/server-ca.crt`).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::Model;
@@ -117,35 +118,53 @@ fn copy(old: &Model, m: &mut Model, from: &NodeFile, to: &NodeFile) {
     }
     let origin =
         super::Origin::new(SIMULATED, to.host.as_str()).on(to.node.as_str(), to.host.as_str());
-    let key = to.key();
-    if let Some(k) = old.keys.get(&from.key()) {
-        let mut k = k.clone();
-        k.origin = origin.clone();
-        m.keys.insert(key.clone(), k);
-    }
-    if let Some(c) = old.csrs.get(&from.key()) {
-        let mut c = c.clone();
-        c.origin = origin.clone();
-        m.csrs.insert(key.clone(), c);
-    }
-    if let Some(k) = old.kubeconfigs.get(&from.key()) {
-        let mut k = k.clone();
-        k.origin = origin.clone();
-        m.kubeconfigs.insert(key.clone(), k);
-    }
-    if let Some(d) = old.digests.get(&from.key()) {
-        let mut d = d.clone();
-        d.origin = origin.clone();
-        m.digests.insert(key.clone(), d);
-    }
+    let (from_key, to_key) = (from.key(), to.key());
+    copy_record(&old.keys, &mut m.keys, &from_key, &to_key, &origin, |k| {
+        &mut k.origin
+    });
+    copy_record(&old.csrs, &mut m.csrs, &from_key, &to_key, &origin, |c| {
+        &mut c.origin
+    });
+    copy_record(
+        &old.kubeconfigs,
+        &mut m.kubeconfigs,
+        &from_key,
+        &to_key,
+        &origin,
+        |k| &mut k.origin,
+    );
+    copy_record(
+        &old.digests,
+        &mut m.digests,
+        &from_key,
+        &to_key,
+        &origin,
+        |d| &mut d.origin,
+    );
     if !in_file.is_empty() {
         in_file.sort();
         m.file_certs.insert(
-            key,
+            to_key,
             super::FileCerts {
                 origin,
                 certs: in_file.into_iter().map(|(_, fp)| fp).collect(),
             },
         );
+    }
+}
+
+/// Copy the record of `from` in `old` to `to` in `new`, with `origin` as where it now sits.
+fn copy_record<T: Clone>(
+    old: &BTreeMap<(String, String), T>,
+    new: &mut BTreeMap<(String, String), T>,
+    from: &(String, String),
+    to: &(String, String),
+    origin: &super::Origin,
+    origin_of: impl Fn(&mut T) -> &mut super::Origin,
+) {
+    if let Some(r) = old.get(from) {
+        let mut r = r.clone();
+        *origin_of(&mut r) = origin.clone();
+        new.insert(to.clone(), r);
     }
 }

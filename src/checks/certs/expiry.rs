@@ -129,11 +129,33 @@ fn scope(cx: &Context) -> Result<String, Verdict> {
     ))
 }
 
-/// The verdict of an expiry rule: `n` findings among `scope`, `none` when there are none.
-fn verdict(n: usize, scope: &str, none: &str, window: &str) -> Verdict {
+/// An expiry rule: every live certificate in `status` at the reference time goes through
+/// `each` (which writes its findings and returns how many); the verdict names the scope, `none`
+/// when nothing was found, and `note` after either.
+fn judge_status(
+    cx: &Context,
+    out: &mut Findings,
+    status: Status,
+    none: &str,
+    note: &str,
+    mut each: impl FnMut(&CertEntry, &str, &mut Findings) -> usize,
+) -> Verdict {
+    let scope = match scope(cx) {
+        Ok(s) => s,
+        Err(v) => return v,
+    };
+    let at = instant(cx.reference_time);
+    let n: usize = cx
+        .model
+        .certs
+        .certs
+        .values()
+        .filter(|e| cx.status(e) == status)
+        .map(|e| each(e, &at, out))
+        .sum();
     Verdict::judged(
-        format!("{n} finding(s) among {scope}{window}"),
-        format!("{scope}: {none}{window}"),
+        format!("{n} finding(s) among {scope}{note}"),
+        format!("{scope}: {none}{note}"),
     )
 }
 
@@ -151,102 +173,96 @@ fn renewal_of(e: &CertEntry, host: &str) -> String {
 }
 
 fn cert001(cx: &Context, out: &mut Findings) -> Verdict {
-    let scope = match scope(cx) {
-        Ok(s) => s,
-        Err(v) => return v,
-    };
-    let at = instant(cx.reference_time);
-    let mut n = 0;
-    for e in cx.model.certs.certs.values() {
-        if cx.status(e) != Status::Expired {
-            continue;
-        }
-        let ago = span(cx.residual(e));
-        let what = describe(e);
-        let not_after = instant(e.cert.not_after);
-        n += per_node(
-            e,
-            out,
-            None,
-            |node, locs| {
-                format!(
-                    "{what} on {node} expired at {not_after}, {ago} before the reference time {at}{}",
-                    copies_note(locs)
-                )
-            },
-            |host| {
-                if e.cert.is_ca {
-                    "a CA is never renewed automatically: rotate it with `rke2 certificate rotate-ca` (v1.26.2+/v1.25.7+/v1.24.11+/v1.23.17+), then restart every server and agent".to_string()
-                } else {
-                    renewal_of(e, host)
-                }
-            },
-        );
-    }
-    verdict(n, &scope, "none expired", "")
+    judge_status(
+        cx,
+        out,
+        Status::Expired,
+        "none expired",
+        "",
+        |e, at, out| {
+            let ago = span(cx.residual(e));
+            let what = describe(e);
+            let not_after = instant(e.cert.not_after);
+            per_node(
+                e,
+                out,
+                None,
+                |node, locs| {
+                    format!(
+                        "{what} on {node} expired at {not_after}, {ago} before the reference time {at}{}",
+                        copies_note(locs)
+                    )
+                },
+                |host| {
+                    if e.cert.is_ca {
+                        "a CA is never renewed automatically: rotate it with `rke2 certificate rotate-ca` (v1.26.2+/v1.25.7+/v1.24.11+/v1.23.17+), then restart every server and agent".to_string()
+                    } else {
+                        renewal_of(e, host)
+                    }
+                },
+            )
+        },
+    )
 }
 
 fn cert002(cx: &Context, out: &mut Findings) -> Verdict {
-    let scope = match scope(cx) {
-        Ok(s) => s,
-        Err(v) => return v,
-    };
-    let at = instant(cx.reference_time);
     let window = cx.renew_window_days;
-    let mut n = 0;
-    for e in cx.model.certs.certs.values() {
-        if cx.status(e) != Status::Warning || e.cert.is_ca {
-            continue;
-        }
-        let left = span(cx.residual(e));
-        let what = describe(e);
-        let not_after = instant(e.cert.not_after);
-        let severity = (cx.residual(e) < HIGH_UNDER_SECONDS).then_some(Severity::High);
-        n += per_node(
-            e,
-            out,
-            severity,
-            |node, locs| {
-                format!(
-                    "{what} on {node} expires at {not_after}, {left} after the reference time {at}: inside the {window}-day renew window{}",
-                    copies_note(locs)
-                )
-            },
-            |host| renewal_of(e, host),
-        );
-    }
-    let window = format!(" (window {window} days: {})", cx.renew_window_source);
-    verdict(n, &scope, "no leaf inside the renew window", &window)
+    let note = format!(" (window {window} days: {})", cx.renew_window_source);
+    judge_status(
+        cx,
+        out,
+        Status::Warning,
+        "no leaf inside the renew window",
+        &note,
+        |e, at, out| {
+            if e.cert.is_ca {
+                return 0;
+            }
+            let left = span(cx.residual(e));
+            let what = describe(e);
+            let not_after = instant(e.cert.not_after);
+            let severity = (cx.residual(e) < HIGH_UNDER_SECONDS).then_some(Severity::High);
+            per_node(
+                e,
+                out,
+                severity,
+                |node, locs| {
+                    format!(
+                        "{what} on {node} expires at {not_after}, {left} after the reference time {at}: inside the {window}-day renew window{}",
+                        copies_note(locs)
+                    )
+                },
+                |host| renewal_of(e, host),
+            )
+        },
+    )
 }
 
 fn cert004(cx: &Context, out: &mut Findings) -> Verdict {
-    let scope = match scope(cx) {
-        Ok(s) => s,
-        Err(v) => return v,
-    };
-    let at = instant(cx.reference_time);
-    let mut n = 0;
-    for e in cx.model.certs.certs.values() {
-        if cx.status(e) != Status::NotYetValid {
-            continue;
-        }
-        let ahead = span((e.cert.not_before - cx.reference_time).whole_seconds());
-        let what = describe(e);
-        let not_before = instant(e.cert.not_before);
-        n += per_node(
-            e,
-            out,
-            None,
-            |node, locs| {
-                format!(
-                    "{what} on {node} is valid only from {not_before}, {ahead} after the reference time {at}{}",
-                    copies_note(locs)
-                )
-            },
-            |_| {
-                "check the clocks (chrony/NTP) of the node that issued it and of the nodes that use it; if the certificate is future-dated, reissue it once the clocks agree (restart rke2 on the node)".to_string()
-            },
-        );
-    }
-    verdict(n, &scope, "none before its NotBefore", "")
+    judge_status(
+        cx,
+        out,
+        Status::NotYetValid,
+        "none before its NotBefore",
+        "",
+        |e, at, out| {
+            let ahead = span((e.cert.not_before - cx.reference_time).whole_seconds());
+            let what = describe(e);
+            let not_before = instant(e.cert.not_before);
+            per_node(
+                e,
+                out,
+                None,
+                |node, locs| {
+                    format!(
+                        "{what} on {node} is valid only from {not_before}, {ahead} after the reference time {at}{}",
+                        copies_note(locs)
+                    )
+                },
+                |_| {
+                    "check the clocks (chrony/NTP) of the node that issued it and of the nodes that use it; if the certificate is future-dated, reissue it once the clocks agree (restart rke2 on the node)".to_string()
+                },
+            )
+        },
+    )
 }
