@@ -11,6 +11,7 @@
 #   - certs:    harrow certs, graph and analyze -o json on --certs certificates (gen-certs, 100000)
 # Outputs of both binaries are also compared byte for byte (certs -o json, graph -o json).
 # Inputs go to bench-out/compare/ (gitignored). Needs GNU time (`apt-get install time`).
+# BASE_BIN=path skips building BASE_REV and uses that binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,13 +35,20 @@ TIME_BIN=${BENCH_TIME_BIN:-/usr/bin/time}
 
 OUT=bench-out/compare
 mkdir -p "$OUT"
-BASE_DIR=$(mktemp -d)
-trap 'git worktree remove --force "$BASE_DIR" >/dev/null 2>&1 || true' EXIT
-git worktree add -q --detach "$BASE_DIR" "$BASE_REV"
-echo "bench-compare: building $BASE_REV and the working tree (release)" >&2
-(cd "$BASE_DIR" && CARGO_TARGET_DIR=${BASE_TARGET:-$PWD/../harrow-base-target} cargo build --release --quiet -p harrow --bin harrow)
-BASE=${BASE_TARGET:-$BASE_DIR/../harrow-base-target}/release/harrow
-cargo build --release --quiet -p harrow --bin harrow -p benchgen -p harrow-fixtures --bin gen-certs
+if [ -n "${BASE_BIN:-}" ]; then
+    BASE=$BASE_BIN  # a release build of BASE_REV made earlier
+else
+    BASE_DIR=$(mktemp -d)
+    trap 'git worktree remove --force "$BASE_DIR" >/dev/null 2>&1 || true' EXIT
+    git worktree add -q --detach "$BASE_DIR" "$BASE_REV"
+    echo "bench-compare: building $BASE_REV (release)" >&2
+    (cd "$BASE_DIR" && CARGO_TARGET_DIR="$BASE_DIR/target" cargo build --release --quiet -p harrow --bin harrow)
+    BASE=$BASE_DIR/target/release/harrow
+fi
+echo "bench-compare: building the working tree (release)" >&2
+cargo build --release --quiet -p harrow --bin harrow
+cargo build --release --quiet -p benchgen
+cargo build --release --quiet -p harrow-fixtures --bin gen-certs
 NEW=target/release/harrow
 
 [ -f "$OUT/bundle.zip" ] || target/release/benchgen bundle "$OUT/bundle.zip" --size "$SIZE" >&2
@@ -50,10 +58,11 @@ CERT_INPUT=$(target/release/gen-certs --count "$CERTS" --sample 10 --out "$OUT")
 measure() { # label binary args... -> "seconds kib"
     local tf; tf=$(mktemp)
     "$TIME_BIN" -f '%e %M' -o "$tf" "$@" >/dev/null 2>/dev/null || true
-    cat "$tf"; rm -f "$tf"
+    # GNU time writes "Command exited with non-zero status N" first when the command fails.
+    tail -n 1 "$tf"; rm -f "$tf"
 }
 stats() { # values on stdin -> "min median max"
-    sort -g | awk '{ v[NR] = $1 } END { printf "%s %s %s", v[1], v[int((NR + 1) / 2)], v[NR] }'
+    sort -g | awk '{ v[NR] = $1 } END { printf "%s %s %s\n", v[1], v[int((NR + 1) / 2)], v[NR] }'
 }
 row() { # name args...
     local name=$1; shift

@@ -360,6 +360,7 @@ fn judge_through(
             reference_time: when.at,
             renew_window_days: when.window_days,
             renew_window_source,
+            live: Default::default(),
             key,
         })
     };

@@ -16,8 +16,8 @@ mod support;
 use std::collections::BTreeMap;
 
 use harrow::checks::RULES;
-use serde_json::Value;
 use rules_common::analyze;
+use serde_json::Value;
 use support::inputs_in;
 
 /// Coverage rows per rule code.

@@ -41,6 +41,8 @@ pub struct Context<'a> {
     pub reference_time: time::OffsetDateTime,
     pub renew_window_days: u32,
     pub renew_window_source: &'a str,
+    /// The live certificates and the nodes holding them, computed by the first rule that asks.
+    pub live: std::cell::OnceCell<(usize, std::collections::BTreeSet<&'a str>)>,
     /// Keys the fingerprints of secrets (`--fingerprint-key`); without it findings name the
     /// place only.
     pub key: Option<&'a crate::pki::secret::FingerprintKey>,

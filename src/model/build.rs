@@ -94,6 +94,9 @@ fn read_kubeconfig(data: &[u8], origin: Origin) -> Option<PendingKubeconfig> {
     })
 }
 
+/// Certificates of one file by (position in the file, fingerprint).
+type Positions<'a> = Vec<(usize, &'a str)>;
+
 /// The certificates of each wanted (node, host path), in file order, with the copy read.
 fn certificates_by_file(
     snap: &Snapshot,
@@ -103,32 +106,38 @@ fn certificates_by_file(
     if wanted.is_empty() {
         return BTreeMap::new();
     }
-    let mut by: BTreeMap<(String, String), Vec<(usize, &str)>> = BTreeMap::new();
-    let nodes: BTreeSet<&str> = wanted.iter().map(|(n, _)| n.as_str()).collect();
+    // Looked up by borrowed node and host, so the pass over every location allocates nothing.
+    let mut by: BTreeMap<&str, BTreeMap<&str, Positions>> = BTreeMap::new();
+    for (node, host) in wanted {
+        by.entry(node.as_str())
+            .or_default()
+            .insert(host.as_str(), Vec::new());
+    }
     for (fp, e) in &inv.certs {
         for l in &e.locations {
             let (Some(node), Some(host)) = (l.node.as_deref(), l.host_path.as_deref()) else {
                 continue;
             };
-            if !nodes.contains(node) {
-                continue;
-            }
-            let key = (node.to_string(), host.to_string());
-            if wanted.contains(&key) {
-                by.entry(key).or_default().push((l.index, fp));
+            if let Some(v) = by.get_mut(node).and_then(|h| h.get_mut(host)) {
+                v.push((l.index, fp));
             }
         }
     }
-    by.into_iter()
-        .filter_map(|((node, host), mut v)| {
-            let n = snap.nodes.get(&node)?;
-            let (_, origin) = read(snap, n, &host, n.files.get(&host)?)?;
-            v.sort();
-            v.dedup();
-            let certs = v.into_iter().map(|(_, fp)| fp.to_string()).collect();
-            Some(((node, host), FileCerts { origin, certs }))
-        })
-        .collect()
+    let by = by.into_iter().flat_map(|(node, hosts)| {
+        hosts
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(move |(host, v)| ((node.to_string(), host.to_string()), v))
+    });
+    by.filter_map(|((node, host), mut v)| {
+        let n = snap.nodes.get(&node)?;
+        let (_, origin) = read(snap, n, &host, n.files.get(&host)?)?;
+        v.sort();
+        v.dedup();
+        let certs = v.into_iter().map(|(_, fp)| fp.to_string()).collect();
+        Some(((node, host), FileCerts { origin, certs }))
+    })
+    .collect()
 }
 
 /// The model of `snap` with its certificates only (what `certs` and `timeline` show).

@@ -116,7 +116,7 @@ certificate; once they agree, reissue a future-dated certificate (restart rke2 o
 /// not-evaluable verdict when the inputs hold no live certificate.
 fn scope(cx: &Context) -> Result<String, Verdict> {
     let (live, nodes) = live_nodes(cx);
-    if live == 0 {
+    if *live == 0 {
         return Err(Verdict::not_evaluable(
             "no live certificate (server/tls, agent, kubeconfigs) in the inputs",
             Need::NodeFiles,
@@ -124,7 +124,7 @@ fn scope(cx: &Context) -> Result<String, Verdict> {
     }
     Ok(format!(
         "{live} live certificate(s) on {} judged at {}",
-        nodes.into_iter().collect::<Vec<_>>().join(","),
+        nodes.iter().copied().collect::<Vec<_>>().join(","),
         instant(cx.reference_time)
     ))
 }

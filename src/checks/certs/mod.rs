@@ -99,18 +99,25 @@ fn copies_note(locs: &[&Location]) -> String {
     format!("; also in {}", others.join(", "))
 }
 
-/// The live certificates and the nodes holding them.
-fn live_nodes<'a>(cx: &Context<'a>) -> (usize, BTreeSet<&'a str>) {
-    let mut count = 0;
-    let mut nodes = BTreeSet::new();
-    for e in cx.model.certs.certs.values() {
-        let by = live_by_node(e);
-        if !by.is_empty() {
-            count += 1;
-            nodes.extend(by.into_keys());
+/// The live certificates and the nodes holding them, counted once per run (seven rules ask).
+fn live_nodes<'c, 'a>(cx: &'c Context<'a>) -> &'c (usize, BTreeSet<&'a str>) {
+    cx.live.get_or_init(|| {
+        let mut count = 0;
+        let mut nodes = BTreeSet::new();
+        for e in cx.model.certs.certs.values() {
+            let mut live = false;
+            for l in &e.locations {
+                if l.in_use == InUse::Live
+                    && let Some(n) = l.node.as_deref()
+                {
+                    live = true;
+                    nodes.insert(n);
+                }
+            }
+            count += usize::from(live);
         }
-    }
-    (count, nodes)
+        (count, nodes)
+    })
 }
 
 /// The number of live certificates, or the not-evaluable verdict when the inputs hold none.
