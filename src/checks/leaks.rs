@@ -6,8 +6,9 @@
 
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{Context, Origin, Severity};
+use crate::layout::TokenRole;
+use crate::model::exposed::ExposedKind;
 use crate::pki::secret::{FingerprintKey, Secret, is_placeholder};
-use crate::pki::token::scan_yaml_tree;
 use crate::snapshot::InputKind;
 
 /// Secrets left unmasked in the support bundle.
@@ -44,20 +45,11 @@ delete copies that are not needed.
 
 const REMEDIATION: &str = "treat this bundle as secret: share it only with people allowed to join nodes to the cluster, and delete copies you do not need; the token cannot be rotated on Harvester";
 
-fn fingerprint(key: Option<&FingerprintKey>, value: &str) -> String {
-    match key {
-        Some(k) => format!(" (fingerprint {})", k.fingerprint(&Secret::new(value))),
-        None => String::new(),
+fn fingerprint(key: Option<&FingerprintKey>, value: Option<&Secret>) -> String {
+    match (key, value) {
+        (Some(k), Some(v)) => format!(" (fingerprint {})", k.fingerprint(v)),
+        _ => String::new(),
     }
-}
-
-/// True for a crypt(3) password hash (`$1$`, `$5$`, `$6$`, `$y$`, `$2b$`…).
-fn is_password_hash(v: &str) -> bool {
-    let v = v.trim().trim_matches(['"', '\'']);
-    ["$1$", "$5$", "$6$", "$y$", "$2a$", "$2b$", "$2y$", "$7$"]
-        .iter()
-        .any(|p| v.starts_with(p))
-        && v.len() > 20
 }
 
 /// One BUNDLE001 finding at `source!path[:pointer]`, with its own title.
@@ -95,86 +87,45 @@ fn bundle001(cx: &Context, out: &mut Findings) -> Verdict {
         return Verdict::not_applicable("no support bundle among the inputs");
     }
     let mut found = 0usize;
-    // Node configs collected into the bundle's node zips.
-    for idx in &bundle_inputs {
-        let Some(tree) = snap.trees.get(*idx) else {
-            continue;
-        };
-        for (path, file) in &tree.files {
-            let Some((_, inner)) = path.rsplit_once('!') else {
-                continue;
-            };
-            if !inner.contains("/configs/") {
-                continue;
-            }
-            let node = inner.split('/').next().map(str::to_string);
-            let text = String::from_utf8_lossy(&file.data);
-            let scan = scan_yaml_tree(path, &file.data);
-            for t in &scan.found {
-                let pw = t.token.password.expose();
-                if is_placeholder(pw) {
-                    continue;
-                }
-                found += 1;
-                let role = match t.role {
-                    crate::pki::token::TokenRole::Server => "server",
-                    crate::pki::token::TokenRole::Agent => "agent",
+    // Node configs collected into the bundle's node zips, as the model read them.
+    for x in &cx.model.exposed {
+        found += 1;
+        let (title, message) = match &x.kind {
+            ExposedKind::Token { role, key: k } => {
+                let role = match role {
+                    TokenRole::Server => "server",
+                    TokenRole::Agent => "agent",
                 };
-                leak(
-                    out,
-                    node.clone(),
-                    inner.to_string(),
+                (
                     "cluster token left unmasked by the collector",
                     format!(
-                        "the {role} token (`{}`) is readable in the bundle{}",
-                        t.key,
-                        fingerprint(key, pw)
+                        "the {role} token (`{k}`) is readable in the bundle{}",
+                        fingerprint(key, x.value.as_ref())
                     ),
-                    &tree.name,
-                    path,
-                    t.line.map(|l| l.to_string()),
-                );
+                )
             }
-            for (n, line) in text.lines().enumerate() {
-                let l = line.trim();
-                let hash_value = l
-                    .split_once(':')
-                    .filter(|(k, _)| {
-                        let k = k.trim().trim_start_matches("- ").to_ascii_lowercase();
-                        k.ends_with("password") || k.ends_with("passwd")
-                    })
-                    .map(|(_, v)| v.trim());
-                if let Some(v) = hash_value.filter(|v| is_password_hash(v)) {
-                    found += 1;
-                    leak(
-                        out,
-                        node.clone(),
-                        inner.to_string(),
-                        "password hash left unmasked by the collector",
-                        format!(
-                            "a password hash is readable in the bundle{}",
-                            fingerprint(key, v)
-                        ),
-                        &tree.name,
-                        path,
-                        Some((n + 1).to_string()),
-                    );
-                }
-                if l.starts_with("-----BEGIN") && l.contains("PRIVATE KEY-----") {
-                    found += 1;
-                    leak(
-                        out,
-                        node.clone(),
-                        inner.to_string(),
-                        "private key left in the bundle",
-                        "a PEM private key is readable in the bundle".into(),
-                        &tree.name,
-                        path,
-                        Some((n + 1).to_string()),
-                    );
-                }
-            }
-        }
+            ExposedKind::PasswordHash => (
+                "password hash left unmasked by the collector",
+                format!(
+                    "a password hash is readable in the bundle{}",
+                    fingerprint(key, x.value.as_ref())
+                ),
+            ),
+            ExposedKind::PrivateKey => (
+                "private key left in the bundle",
+                "a PEM private key is readable in the bundle".to_string(),
+            ),
+        };
+        leak(
+            out,
+            x.origin.node.clone(),
+            x.inner.clone(),
+            title,
+            message,
+            &x.origin.input,
+            &x.origin.path,
+            x.origin.pointer.clone(),
+        );
     }
     // Rancher cluster registration tokens are not excluded from bundles.
     for o in snap.objects_of("ClusterRegistrationToken") {
@@ -200,7 +151,7 @@ fn bundle001(cx: &Context, out: &mut Findings) -> Verdict {
             format!(
                 "status.token of ClusterRegistrationToken {} is readable in the bundle{}",
                 o.name,
-                fingerprint(key, tok)
+                fingerprint(key, Some(&Secret::new(tok)))
             ),
             &tree.name,
             &o.path,

@@ -258,6 +258,7 @@ pub fn build(snap: &Snapshot) -> Model {
             },
         );
     }
+    m.exposed = super::exposed::scan(snap);
     m.tokens = crate::model::tokens::all_tokens(snap);
     m.served = crate::model::tokens::served_hashes(snap);
     m

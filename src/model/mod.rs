@@ -13,6 +13,7 @@
 mod build;
 pub mod certs;
 pub mod effect;
+pub mod exposed;
 pub mod inventory;
 pub mod keys;
 pub mod tokens;
@@ -73,6 +74,8 @@ pub struct Model {
     pub tokens: BTreeMap<String, Vec<NodeToken>>,
     /// The CA hash each server serves.
     pub served: Vec<ServedHash>,
+    /// Secrets the support bundles expose in their node configs.
+    pub exposed: Vec<exposed::Exposed>,
     /// Files compared between nodes, by (node, host path).
     pub digests: BTreeMap<(String, String), FileDigest>,
     /// Certificates of each node file, in file order, by (node, host path) (only the files a view

@@ -1,0 +1,126 @@
+//! Secrets a Harvester support bundle exposes in its node configs: cluster tokens the collector
+//! did not mask (inside `content: |` blocks of `/oem` files, in the installer's console log),
+//! crypt(3) password hashes, PEM private keys. Read once with the rest of the credential model;
+//! the value is kept only as a [`Secret`] (zeroized, never printed), for keyed fingerprints.
+
+use super::Origin;
+use crate::layout::TokenRole;
+use crate::pki::secret::{Secret, is_placeholder};
+use crate::pki::token::scan_yaml_tree;
+use crate::snapshot::{InputKind, Snapshot};
+
+/// What kind of secret was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExposedKind {
+    /// A cluster token, under the config key that holds it.
+    Token { role: TokenRole, key: String },
+    /// A crypt(3) password hash.
+    PasswordHash,
+    /// A PEM private key (its first line).
+    PrivateKey,
+}
+
+/// One secret readable in a bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exposed {
+    /// The bundle, the path inside it, the line; the node whose configs hold it.
+    pub origin: Origin,
+    /// The path inside the node zip (`n1/configs/oem/90_custom.yaml`).
+    pub inner: String,
+    pub kind: ExposedKind,
+    /// The value, for keyed fingerprints only (none for private keys).
+    pub value: Option<Secret>,
+}
+
+/// True for a crypt(3) password hash (`$1$`, `$5$`, `$6$`, `$y$`, `$2b$`…).
+pub fn is_password_hash(v: &str) -> bool {
+    let v = v.trim().trim_matches(['"', '\'']);
+    ["$1$", "$5$", "$6$", "$y$", "$2a$", "$2b$", "$2y$", "$7$"]
+        .iter()
+        .any(|p| v.starts_with(p))
+        && v.len() > 20
+}
+
+/// Every secret readable in the node configs of the snapshot's support bundles.
+pub fn scan(snap: &Snapshot) -> Vec<Exposed> {
+    let mut out = Vec::new();
+    for (idx, input) in snap.inputs.iter().enumerate() {
+        if input.kind != InputKind::HarvesterSupportBundle {
+            continue;
+        }
+        let Some(tree) = snap.trees.get(idx) else {
+            continue;
+        };
+        for (path, file) in &tree.files {
+            let Some((_, inner)) = path.rsplit_once('!') else {
+                continue;
+            };
+            if !inner.contains("/configs/") {
+                continue;
+            }
+            let node = inner.split('/').next().unwrap_or_default();
+            let at = |line: Option<usize>| {
+                let mut o =
+                    Origin::new(tree.name.as_str(), path.as_str()).at(line.map(|l| l.to_string()));
+                o.node = Some(node.to_string());
+                o
+            };
+            for t in scan_yaml_tree(path, &file.data).found {
+                let pw = t.token.password.expose();
+                if is_placeholder(pw) {
+                    continue;
+                }
+                out.push(Exposed {
+                    origin: at(t.line),
+                    inner: inner.to_string(),
+                    kind: ExposedKind::Token {
+                        role: t.role,
+                        key: t.key.clone(),
+                    },
+                    value: Some(t.token.password.clone()),
+                });
+            }
+            let text = String::from_utf8_lossy(&file.data);
+            for (n, line) in text.lines().enumerate() {
+                let l = line.trim();
+                let hash_value = l
+                    .split_once(':')
+                    .filter(|(k, _)| {
+                        let k = k.trim().trim_start_matches("- ").to_ascii_lowercase();
+                        k.ends_with("password") || k.ends_with("passwd")
+                    })
+                    .map(|(_, v)| v.trim());
+                if let Some(v) = hash_value.filter(|v| is_password_hash(v)) {
+                    out.push(Exposed {
+                        origin: at(Some(n + 1)),
+                        inner: inner.to_string(),
+                        kind: ExposedKind::PasswordHash,
+                        value: Some(Secret::new(v)),
+                    });
+                }
+                if l.starts_with("-----BEGIN") && l.contains("PRIVATE KEY-----") {
+                    out.push(Exposed {
+                        origin: at(Some(n + 1)),
+                        inner: inner.to_string(),
+                        kind: ExposedKind::PrivateKey,
+                        value: None,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_hashes_are_recognised_by_their_crypt_prefix() {
+        assert!(is_password_hash("$6$rounds=4096$abcdefgh$0123456789abcdef"));
+        assert!(is_password_hash("'$y$j9T$abcdefghijklmnopqrstuv'"));
+        assert!(!is_password_hash("$6$short"));
+        assert!(!is_password_hash("hunter2-but-long-enough-to-pass"));
+    }
+}
