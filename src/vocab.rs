@@ -141,10 +141,10 @@ impl Need {
             Need::Inputs => "any readable input",
             Need::SupportBundle => "a Harvester support bundle of the cluster",
             Need::NodeFiles => {
-                "node snapshots of the cluster's nodes (`harrow collect`, or a tar of /etc/rancher and /var/lib/rancher/rke2); a support bundle never carries server/tls or agent certificates"
+                "node snapshots of the cluster's nodes (a tar of each node's /etc/rancher and /var/lib/rancher/rke2, with /oem on Harvester); a support bundle never carries server/tls or agent certificates"
             }
             Need::TwoServers => {
-                "node snapshots of at least two server nodes (`harrow collect` on each server)"
+                "node snapshots of at least two server nodes (a tar of /etc/rancher and /var/lib/rancher/rke2 on each server)"
             }
             Need::OtherServers => {
                 "node snapshots of the other servers, or the support bundle (its node list shows a single-server cluster)"

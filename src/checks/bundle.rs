@@ -28,7 +28,8 @@ incomplete bundle must say what it could not see rather than pass it.
 part.
 
 **Remediation.** Collect a new bundle (raise `support-bundle-node-collection-timeout` when nodes are
-late), or add node snapshots (`harrow collect`) for the nodes that are missing.
+late), or add node snapshots (a tar of each node's /etc/rancher and
+/var/lib/rancher/rke2) for the nodes that are missing.
 
 **Source.** `reference/harvester-bundle.md` §1 (`bundleGenerationError.log`, missing `nodes/`), §3b
 (empty node zips, 10 MiB-capped journal logs).
@@ -43,7 +44,7 @@ pub static BUNDLE003: Rule = Rule {
     title: "archive entry refused as unsafe or over a limit",
     source: "spec/product.md, Safety with untrusted archives",
     needs: &[Need::Inputs],
-    doc: r#"**What it flags.** An entry of an input that harrow refused to read: a path that escapes the
+    doc: r#"**What it flags.** An entry of an input that was refused: a path that escapes the
 archive's root (`..`), a NUL or drive prefix in a name, an entry whose inflated size, compression
 ratio or the run's total passes its limit, too many entries, archives nested too deep, a truncated
 archive or a corrupt compressed stream. The finding names the input and the entry; the rest of the
@@ -84,7 +85,7 @@ support bundle (where node names come from the bundle).
 far apart can disagree only because the cluster changed between the collections.
 
 **Remediation.** Collect the inputs together, with a `snapshot.yaml` holding the collection time
-in each node snapshot (what the planned `harrow collect` writes); name node snapshots with
+in each node snapshot (what a node snapshot may carry); name node snapshots with
 `NAME=PATH` when the name was guessed. Before/after comparisons of one cluster are a job for a
 separate diff, not for one merged analysis.
 
@@ -115,7 +116,7 @@ fn bundle002(cx: &Context, out: &mut Findings) -> Verdict {
         cx,
         out,
         NoteKind::Incomplete,
-        "collect a new bundle (raise support-bundle-node-collection-timeout if nodes are missing), or add node snapshots with `harrow collect`",
+        "collect a new bundle (raise support-bundle-node-collection-timeout if nodes are missing), or add node snapshots (a tar of each node's /etc/rancher and /var/lib/rancher/rke2)",
     );
     let has_bundle = cx
         .snapshot

@@ -38,7 +38,8 @@ certificates the component signed itself: delete them and restart the component.
 renewed automatically: `rke2 certificate rotate-ca` (from v1.26.2, v1.25.7, v1.24.11, v1.23.17).
 
 **Not evaluable** when the inputs hold no live certificate (a support bundle alone never carries
-`server/tls` or agent certificates): add node snapshots (`harrow collect`).
+`server/tls` or agent certificates): add node snapshots (a tar of each node's /etc/rancher and
+/var/lib/rancher/rke2).
 
 **Source.** `seeds/rke2-certificate-management.txt` (CM), `seeds/harvester-credentials.txt` (HC);
 rules.md CERT001.

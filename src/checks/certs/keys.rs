@@ -19,7 +19,7 @@ pub static CERT011: Rule = Rule {
     source: "seeds/rke2-certificate-management.txt (CM), reference/rke2-pki.md §4",
     needs: &[Need::NodeFiles],
     doc: r#"**What it reads.** The key files of every node in the credential model (private keys, or the
-`.pub-fingerprint` files `harrow collect` writes in their place), live, staged and backup trees
+`.pub-fingerprint` stand-ins a node snapshot may carry in their place), live, staged and backup trees
 alike. No key material is shown: findings name the file and the public-key hash.
 
 **What it reports.**

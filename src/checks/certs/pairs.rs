@@ -15,7 +15,7 @@ pub static CERT006: Rule = Rule {
     source: "reference/rke2-pki.md §1.0",
     needs: &[Need::NodeFiles],
     doc: r#"**What it reads.** The trust graph's key pairing: on every node, each `.key` file (or the
-`.key.pub-fingerprint` file `harrow collect` writes in its place) beside a `.crt` file, in the live,
+`.key.pub-fingerprint` stand-in a node snapshot may carry in its place) beside a `.crt` file, in the live,
 staged and backup trees. As RKE2 does (Go's `tls.X509KeyPair`), the first key pairs with the first
 certificate; further keys (cross-signing roots in `*-ca.key`, older keys in `service.key`) are not
 compared. Keys are compared by public key; no key material is shown.
