@@ -6,7 +6,9 @@
 mod analyze;
 mod certs;
 mod common;
+mod explain;
 mod graph;
+mod rules;
 mod timeline;
 
 use std::ffi::OsString;
@@ -43,6 +45,10 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// Dated list of what expires or breaks, from the reference time on.
     Timeline(timeline::TimelineArgs),
+    /// The rule catalog: every rule with its code, severity, title and the data it needs.
+    Rules(rules::RulesArgs),
+    /// One rule's documentation: what it reads and reports, why it matters, what to do.
+    Explain(explain::ExplainArgs),
 }
 
 /// Run harrow with these arguments (the first is the program name); returns the exit code.
@@ -65,6 +71,8 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Certs(a) => certs::run(a),
         Command::Graph(a) => graph::run(a),
         Command::Timeline(a) => timeline::run(a),
+        Command::Rules(a) => rules::run(a),
+        Command::Explain(a) => explain::run(a),
     })
     .unwrap_or_else(|_| {
         Err(Error::Internal(
@@ -88,6 +96,8 @@ impl Command {
             Command::Certs(_) => "certs",
             Command::Graph(_) => "graph",
             Command::Timeline(_) => "timeline",
+            Command::Rules(_) => "rules",
+            Command::Explain(_) => "explain",
         }
     }
 }

@@ -1,7 +1,63 @@
-//! The rule catalog as people read it: the page of one rule (`docs/rules/<CODE>.md`, and later
-//! `harrow explain`), generated from its definition in the registry.
+//! The rule catalog as people and programs read it, generated from the definitions in the
+//! registry: the page of one rule (`docs/rules/<CODE>.md`, `harrow explain`), and the catalog
+//! (`harrow rules`, as a table or JSON).
+
+use serde_json::json;
 
 use crate::checks::rule::Rule;
+
+/// The catalog as a table: code, severity, the data it needs, title.
+pub fn table(rules: &[&Rule]) -> String {
+    let mut rows: Vec<[String; 4]> = vec![[
+        "CODE".into(),
+        "SEVERITY".into(),
+        "NEEDS".into(),
+        "TITLE".into(),
+    ]];
+    for r in rules {
+        rows.push([
+            r.code.into(),
+            r.severity.as_str().into(),
+            r.needs
+                .iter()
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            r.title.into(),
+        ]);
+    }
+    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    let mut out = String::new();
+    for r in &rows {
+        out.push_str(&format!(
+            "{:w0$}  {:w1$}  {:w2$}  {}\n",
+            r[0], r[1], r[2], r[3]
+        ));
+    }
+    out.push_str(&format!(
+        "{} rules; `harrow explain CODE` shows one rule's page\n",
+        rules.len()
+    ));
+    out
+}
+
+/// The catalog as JSON: `[{code, severity, title, source, needs}]`, in code order.
+pub fn json(rules: &[&Rule]) -> String {
+    let v: Vec<serde_json::Value> = rules
+        .iter()
+        .map(|r| {
+            json!({
+                "code": r.code,
+                "severity": r.severity.as_str(),
+                "title": r.title,
+                "source": r.source,
+                "needs": r.needs.iter().map(|n| n.as_str()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    super::pretty_line(&v)
+}
 
 /// The Markdown page of `rule`: a heading with code, title and severity, the rule's own
 /// documentation, and the data it needs.
