@@ -16,6 +16,8 @@ use crate::report;
 pub enum Format {
     Text,
     Json,
+    /// SARIF 2.1.0, for code-scanning viewers.
+    Sarif,
 }
 
 /// `--fail-on` levels.
@@ -60,6 +62,10 @@ pub(super) fn run(a: AnalyzeArgs) -> Result<i32> {
         Format::Json => {
             write_out_with(a.out.as_deref(), &mut |w| report::json::write(&analysis, w))
         }
+        Format::Sarif => write_out(
+            a.out.as_deref(),
+            report::sarif::render(&analysis).as_bytes(),
+        ),
     }?;
     if let Some(reason) = &analysis.snapshot.refused {
         return Err(Error::Refused(reason.clone()));

@@ -8,6 +8,8 @@
 //! | `certs` | `harrow certs`: table, csv, and the `certificates` array (streamed, also embedded in the analyze JSON) |
 //! | `graph` | `harrow graph`: JSON (streamed, schema `docs/graph.schema.json`, with the consistency and tokens sections), dot, mermaid, and the `--blast-radius` listing (text, JSON) |
 //! | `timeline` | `harrow timeline`: text, JSON |
+//! | `sarif` | `harrow analyze -o sarif`: SARIF 2.1.0, rules from the registry |
+//! | `rules` | `harrow rules` (table, JSON), `harrow explain` and `docs/rules/*.md`: the pages generated from the definitions |
 //!
 //! All are deterministic: same inputs and reference time, same bytes.
 
@@ -15,6 +17,7 @@ pub mod certs;
 pub mod graph;
 pub mod json;
 pub mod rules;
+pub mod sarif;
 pub mod text;
 pub mod timeline;
 
