@@ -12,7 +12,8 @@
 //!   streams only the entries the analysis asked for into bounded memory.
 //! - [`snapshot`] merges the inputs of one cluster into one model: virtual files with provenance,
 //!   a Kubernetes object index, the node inventory and roles.
-//! - [`pki`] parses certificates, keys, tokens and computes the token CA hash.
+//! - [`pki`] parses certificates, keys, tokens and computes the token CA hash; [`parse`] the host
+//!   and configuration formats (`iptables-save`).
 //! - [`model`] is the credential model: every credential of the snapshot parsed once, with its
 //!   origin; the graph, consistency checks, timeline and rules are views of it.
 //! - [`graph`] builds the trust graph.
@@ -32,6 +33,7 @@ pub mod ingest;
 pub mod layout;
 pub mod model;
 pub mod par;
+pub mod parse;
 pub mod pki;
 pub mod report;
 pub mod snapshot;
