@@ -123,16 +123,19 @@ pub enum Need {
     /// Node snapshots of the other servers, or the bundle's node list, to know a cluster has one
     /// server only.
     OtherServers,
+    /// Command output a node snapshot carries (`iptables-save`): support bundles do not collect it.
+    NodeCommands,
 }
 
 impl Need {
     /// Every kind of data.
-    pub const ALL: [Need; 5] = [
+    pub const ALL: [Need; 6] = [
         Need::Inputs,
         Need::SupportBundle,
         Need::NodeFiles,
         Need::TwoServers,
         Need::OtherServers,
+        Need::NodeCommands,
     ];
 
     /// What supplies this data, as the coverage row's `needs`.
@@ -149,6 +152,9 @@ impl Need {
             Need::OtherServers => {
                 "node snapshots of the other servers, or the support bundle (its node list shows a single-server cluster)"
             }
+            Need::NodeCommands => {
+                "node snapshots with the output of `iptables-save` in commands/iptables-save.txt (a support bundle does not collect it)"
+            }
         }
     }
 
@@ -159,6 +165,7 @@ impl Need {
             Need::SupportBundle => "support-bundle",
             Need::NodeFiles => "node-files",
             Need::TwoServers => "two-servers",
+            Need::NodeCommands => "node-commands",
             Need::OtherServers => "other-servers",
         }
     }

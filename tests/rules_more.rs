@@ -22,22 +22,12 @@ use std::path::Path;
 
 use pki_support::openssl;
 
-use rules_common::{COLLECTED, analyze, coverage, findings, status, variant};
+use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status, variant};
 use support::{inputs_in, root};
 
 const TLS: &str = "var/lib/rancher/rke2/server/tls/";
 /// The healthy fixture judged before its server leaves enter the renew window.
 const BEFORE_WINDOW: &str = "2026-10-01T00:00:00Z";
-
-/// The healthy fixture's `s1.tgz` extracted into `<dir>/s1`, as a node snapshot directory.
-fn healthy_s1(dir: &Path) -> std::path::PathBuf {
-    let tgz = std::fs::File::open(root().join("bundles/fixtures/healthy/s1.tgz")).expect("s1.tgz");
-    let out = dir.join("s1");
-    tar::Archive::new(flate2::read::GzDecoder::new(tgz))
-        .unpack(&out)
-        .expect("unpack s1.tgz");
-    out
-}
 
 fn analyze_dir(node: &Path, at: &str) -> serde_json::Value {
     analyze(&[node.to_string_lossy().into_owned()], at)

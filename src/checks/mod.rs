@@ -9,6 +9,7 @@
 mod bundle;
 mod certs;
 mod common;
+mod firewall;
 pub mod gates;
 mod leaks;
 pub mod registry;

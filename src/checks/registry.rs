@@ -7,7 +7,7 @@
 //! `HARROW_BLESS=1 cargo test --lib rule_pages` to write its page.
 
 use super::rule::{Findings, Need, Rule, Verdict};
-use super::{Context, Finding, Judgement, bundle, certs, leaks, sakey, tokens};
+use super::{Context, Finding, Judgement, bundle, certs, firewall, leaks, sakey, tokens};
 use crate::snapshot::{Coverage, CoverageStatus};
 
 /// Every rule, sorted by code.
@@ -27,6 +27,8 @@ pub static RULES: &[&Rule] = &[
     &certs::keys::CERT011,
     &certs::trees::CERT015,
     &certs::lifetime::CERT016,
+    &firewall::FW001,
+    &firewall::FW003,
     &bundle::INPUT001,
     &sakey::SAKEY001,
     &sakey::SAKEY002,

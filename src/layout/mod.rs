@@ -69,6 +69,12 @@ pub const RANCHERD_DIR: &str = "etc/rancher/rancherd/";
 pub const NODE_DIR: &str = "etc/rancher/node/";
 /// The node password an agent sends when it joins (`rke2-Node-Password`).
 pub const NODE_PASSWORD: &str = "etc/rancher/node/password";
+/// `iptables-save` as a node snapshot carries it (command output beside the host tree).
+pub const IPTABLES_SAVE: &str = "commands/iptables-save.txt";
+/// The Harvester management bridge, the interface a host firewall chain guards.
+pub const MGMT_BRIDGE: &str = "mgmt-br";
+/// The chain Harvester's host firewall guide creates and attaches to INPUT for the bridge.
+pub const HARVESTER_CHAIN: &str = "HARVESTER_INPUT";
 /// The node's host name; a node snapshot without a better name is named by it.
 pub const HOSTNAME: &str = "etc/hostname";
 /// Harvester's `/oem`: cloud-init stage files (`90_custom.yaml`, `99_settings.yaml`,

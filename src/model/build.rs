@@ -259,6 +259,17 @@ pub fn build(snap: &Snapshot) -> Model {
         );
     }
     m.exposed = super::exposed::scan(snap);
+    for node in snap.nodes.values() {
+        if let Some((data, origin)) = node
+            .files
+            .get(layout::IPTABLES_SAVE)
+            .and_then(|c| read(snap, node, layout::IPTABLES_SAVE, c))
+        {
+            let rules = crate::parse::iptables::parse(data);
+            m.firewalls
+                .insert(node.name.clone(), super::Firewall { origin, rules });
+        }
+    }
     m.tokens = crate::model::tokens::all_tokens(snap);
     m.served = crate::model::tokens::served_hashes(snap);
     m

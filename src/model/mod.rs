@@ -74,6 +74,8 @@ pub struct Model {
     pub tokens: BTreeMap<String, Vec<NodeToken>>,
     /// The CA hash each server serves.
     pub served: Vec<ServedHash>,
+    /// Each node's `iptables-save` output, read once, by node name.
+    pub firewalls: BTreeMap<String, Firewall>,
     /// Secrets the support bundles expose in their node configs.
     pub exposed: Vec<exposed::Exposed>,
     /// Files compared between nodes, by (node, host path).
@@ -85,6 +87,13 @@ pub struct Model {
 
 /// The data the model is built from, whatever rules run: the nodes' credential files.
 pub const NEEDS: [crate::vocab::Need; 1] = [crate::vocab::Need::NodeFiles];
+
+/// A node's `iptables-save` output and where it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Firewall {
+    pub origin: Origin,
+    pub rules: crate::parse::iptables::Ruleset,
+}
 
 /// The certificates of one node file, by fingerprint in file order, and the copy they were read
 /// from.

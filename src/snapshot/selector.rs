@@ -52,7 +52,9 @@ pub fn areas_of(need: Need) -> &'static [&'static Area] {
             &area::OEM,
             &area::UNIT_ENV_FILES,
         ],
-        Need::Inputs | Need::SupportBundle => &[],
+        // Command outputs are not host areas: the selector loads a node snapshot's
+        // `commands/*.txt` for every need.
+        Need::Inputs | Need::SupportBundle | Need::NodeCommands => &[],
     }
 }
 

@@ -4,9 +4,11 @@
 
 #![allow(dead_code)]
 
+use std::path::Path;
+
 use serde_json::Value;
 
-use crate::support::{Test, inputs_in};
+use crate::support::{Test, inputs_in, root};
 
 /// Collection time of every fault variant.
 pub const COLLECTED: &str = "2026-11-20T10:00:00Z";
@@ -79,4 +81,14 @@ pub fn node_rules() -> Vec<&'static str> {
         })
         .map(|r| r.code)
         .collect()
+}
+
+/// The healthy fixture's `s1.tgz` extracted into `<dir>/s1`, as a node snapshot directory.
+pub fn healthy_s1(dir: &Path) -> std::path::PathBuf {
+    let tgz = std::fs::File::open(root().join("bundles/fixtures/healthy/s1.tgz")).expect("s1.tgz");
+    let out = dir.join("s1");
+    tar::Archive::new(flate2::read::GzDecoder::new(tgz))
+        .unpack(&out)
+        .expect("unpack s1.tgz");
+    out
 }
