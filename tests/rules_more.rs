@@ -23,7 +23,7 @@ use std::path::Path;
 use pki_support::openssl;
 
 use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status, variant};
-use support::{inputs_in, root};
+use support::inputs_in;
 
 const TLS: &str = "var/lib/rancher/rke2/server/tls/";
 /// The healthy fixture judged before its server leaves enter the renew window.
