@@ -20,7 +20,7 @@ mod support;
 
 use std::path::Path;
 
-use pki_support::openssl;
+use pki_support::{gen_key, openssl, self_signed};
 
 use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status, variant};
 use support::inputs_in;
@@ -384,4 +384,35 @@ fn cert011_not_evaluable_on_a_support_bundle_alone() {
     let doc = analyze(&support_bundle(), COLLECTED);
     assert_eq!(status(&doc, "CERT011"), "not-evaluable");
     assert!(coverage(&doc, "CERT011")["needs"].is_string());
+}
+
+#[test]
+fn cert003_custom_ca_named_acme_issuing_ca_in_server_ca_crt_is_judged() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s1 = healthy_s1(tmp.path());
+    let tls = s1.join("var/lib/rancher/rke2/server/tls");
+    let key = gen_key(tmp.path(), "p256");
+    let ca = self_signed(tmp.path(), &key, "Acme Issuing CA");
+    std::fs::write(tls.join("server-ca.key"), &key).expect("write key");
+    std::fs::write(tls.join("server-ca.crt"), &ca).expect("write CA");
+    // Judged now: the CA was made now and expires in 30 days.
+    let now = harrow::timefmt::rfc3339(time::OffsetDateTime::now_utc());
+    let doc = analyze_dir(&s1, &now);
+    assert_eq!(status(&doc, "CERT003"), "fail");
+    let acme: Vec<_> = findings(&doc, "CERT003")
+        .into_iter()
+        .filter(|f| {
+            f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Acme Issuing CA"))
+        })
+        .collect();
+    assert_eq!(acme.len(), 1, "{acme:?}");
+    assert_eq!(acme[0]["node"], "s1");
+    assert_eq!(
+        acme[0]["target"],
+        "var/lib/rancher/rke2/server/tls/server-ca.crt"
+    );
+    let msg = acme[0]["message"].as_str().unwrap_or_default();
+    assert!(msg.starts_with("custom-root CA"), "{msg}");
 }

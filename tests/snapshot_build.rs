@@ -72,6 +72,7 @@ impl Tree {
                 matches: Vec::new(),
                 matches_truncated: false,
                 incomplete,
+                head: String::new(),
             },
         );
         self

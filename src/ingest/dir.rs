@@ -98,7 +98,11 @@ pub(crate) fn read_dir(ctx: &mut Ctx<'_>, root: &Path) {
                 );
             }
             let Ok(ft) = e.file_type() else { continue };
-            ctx.see(&path);
+            // A stat only for log names (their size tells a log cut at the collector's cap).
+            let size = (ft.is_file() && super::is_log_name(&path))
+                .then(|| e.metadata().ok().map(|m| m.len()))
+                .flatten();
+            ctx.see(&path, size);
             if ft.is_symlink() {
                 match fs::read_link(e.path()) {
                     Ok(t) => {

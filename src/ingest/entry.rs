@@ -11,8 +11,8 @@ use memchr::memmem;
 
 use super::path;
 use super::{
-    Budget, IngestIssue, InputTree, IssueKind, Limits, Link, LogLine, ScannedLog, Selector, VFile,
-    Want,
+    Budget, IngestIssue, InputTree, IssueKind, LOG_HEAD_BYTES, Limits, Link, LogLine, ScannedLog,
+    Selector, VFile, Want, is_log_name,
 };
 
 /// Below this many inflated bytes the ratio limit does not apply (tiny files of spaces or
@@ -148,10 +148,16 @@ impl<'a> Ctx<'a> {
         });
     }
 
-    /// Record an entry path in `seen` (capped at `max_entries`).
-    pub fn see(&mut self, path: &str) {
+    /// Record an entry path in `seen` (capped at `max_entries`), and the size of a log-named
+    /// entry in `log_sizes` when it is known.
+    pub fn see(&mut self, path: &str, size: Option<u64>) {
         if (self.tree.seen.len() as u64) < self.limits.max_entries {
             self.tree.seen.push(path.to_string());
+            if let Some(n) = size
+                && is_log_name(path)
+            {
+                self.tree.log_sizes.insert(path.to_string(), n);
+            }
         } else if !self.seen_capped {
             self.seen_capped = true;
         }
@@ -348,6 +354,7 @@ impl<'a> Ctx<'a> {
             matches: Vec::new(),
             matches_truncated: false,
             incomplete: false,
+            head: String::new(),
         };
         let mut chunk = self.take_scratch();
         let mut carry: Vec<u8> = Vec::new();
@@ -368,8 +375,13 @@ impl<'a> Ctx<'a> {
                     break;
                 }
             };
-            log.bytes += n as u64;
             let buf = &chunk[..n];
+            if log.bytes == 0 {
+                let first = &buf[..buf.len().min(LOG_HEAD_BYTES)];
+                let first = memchr::memchr(b'\n', first).map_or(first, |i| &first[..i]);
+                log.head = String::from_utf8_lossy(first).into_owned();
+            }
+            log.bytes += n as u64;
             let mut start = 0;
             while let Some(i) = memchr::memchr(b'\n', &buf[start..]) {
                 let seg = &buf[start..start + i];

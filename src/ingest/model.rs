@@ -109,7 +109,13 @@ pub struct ScannedLog {
     pub matches_truncated: bool,
     /// True when the stream ended in error (truncated or corrupt): what was read is kept.
     pub incomplete: bool,
+    /// The start of the log's first line (at most [`LOG_HEAD_BYTES`] bytes, lossily decoded):
+    /// enough to tell a log that starts mid-line.
+    pub head: String,
 }
+
+/// Bytes of a scanned log's first line kept as [`ScannedLog::head`].
+pub const LOG_HEAD_BYTES: usize = 64;
 
 /// A symlink or hardlink recorded from an archive or directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +199,10 @@ pub struct InputTree {
     /// Every entry's logical path seen (files, dirs, links), loaded or not, capped by the limits.
     /// Lets the analysis know a file exists without loading it.
     pub seen: Vec<String>,
+    /// The size of every log-named entry seen ([`is_log_name`]), loaded, scanned or skipped, as
+    /// the archive header or the file system states it (capped with `seen`). Lets the analysis
+    /// tell a log the collector cut at its size cap without reading it.
+    pub log_sizes: BTreeMap<String, u64>,
     pub issues: Vec<IngestIssue>,
     /// Bytes loaded (charged) from this input.
     pub loaded_bytes: u64,
@@ -218,6 +228,22 @@ impl InputTree {
             }
         }
         None
+    }
+}
+
+/// True for a log file's name (the last segment of a logical path): `*.log` or a rotated
+/// `*.log.<n>`.
+pub fn is_log_name(path: &str) -> bool {
+    let name = path.rsplit(['/', '!']).next().unwrap_or(path);
+    match name.rsplit_once(".log") {
+        Some((stem, rest)) => {
+            !stem.is_empty()
+                && (rest.is_empty()
+                    || rest
+                        .strip_prefix('.')
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+        }
+        None => false,
     }
 }
 

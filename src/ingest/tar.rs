@@ -363,7 +363,8 @@ impl TarStream<'_> {
         };
         let full = format!("{}{inner}", self.prefix);
         self.last = inner.clone();
-        ctx.see(&full);
+        let file = matches!(entry.kind, b'0' | 0 | b'7');
+        ctx.see(&full, file.then_some(entry.size));
         match entry.kind {
             b'1' | b'2' => {
                 self.link(ctx, &inner, &full, entry);

@@ -564,7 +564,8 @@ fn record_links(
 ) {
     for (inner, rec) in records {
         let full = format!("{}{inner}", at.prefix);
-        ctx.see(&full);
+        let file = !rec.is_dir() && !rec.is_symlink();
+        ctx.see(&full, file.then_some(rec.usize));
         if rec.is_dir() || !rec.is_symlink() {
             continue;
         }

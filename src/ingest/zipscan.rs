@@ -175,7 +175,8 @@ pub(crate) fn scan_local(
         {
             let full = format!("{prefix}{inner}");
             last = inner.clone();
-            ctx.see(&full);
+            let file = !rec.name.ends_with(b"/");
+            ctx.see(&full, file.then_some(rec.usize));
             let want = ctx.want(&full);
             if !rec.name.ends_with(b"/") && want != Want::Skip {
                 match locate(src, len, 0, &rec) {

@@ -545,19 +545,40 @@ pub fn build(snap: &Snapshot) -> Inventory {
     Inventory { certs, problems }
 }
 
-/// CAs are owned by their kind (common name, object); a leaf inherits the owner of its issuer.
+/// CAs are owned by where they sit (a cluster CA file, live, staged or backup), then by their
+/// kind (common name, object) as a hint, then by what they sign (a CA that signs a cluster CA is
+/// a custom root); a leaf inherits the owner of its issuer.
 fn assign_owners(certs: &mut BTreeMap<String, CertEntry>) {
-    let ca_owner: BTreeMap<String, Owner> = certs
+    let mut ca_owner: BTreeMap<String, Owner> = certs
         .iter()
         .filter(|(_, e)| e.cert.is_ca)
         .map(|(fp, e)| {
             let hint = e.locations.first().map(|l| &*l.path);
+            let hosts = e.locations.iter().filter_map(|l| l.host_path.as_deref());
             (
                 fp.clone(),
-                owner_of_ca(e.cert.subject_cn.as_deref().unwrap_or(""), hint),
+                owner_of_ca(e.cert.subject_cn.as_deref().unwrap_or(""), hosts, hint),
             )
         })
         .collect();
+    // What a CA signs: the issuer of a cluster CA (a custom root above an intermediate in
+    // `server-ca.crt`) is a cluster CA too, whatever its name. Chains are short; a few rounds.
+    for _ in 0..8 {
+        let signers: Vec<String> = ca_owner
+            .iter()
+            .filter(|(_, o)| matches!(o, Owner::Rke2 | Owner::CustomRoot))
+            .filter_map(|(fp, _)| certs.get(fp))
+            .flat_map(|e| e.issuers.iter())
+            .filter(|i| ca_owner.get(*i) == Some(&Owner::Unknown))
+            .cloned()
+            .collect();
+        if signers.is_empty() {
+            break;
+        }
+        for fp in signers {
+            ca_owner.insert(fp, Owner::CustomRoot);
+        }
+    }
     for (fp, e) in certs.iter_mut() {
         e.owner = match ca_owner.get(fp) {
             Some(o) => *o,

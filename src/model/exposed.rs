@@ -2,6 +2,11 @@
 //! did not mask (inside `content: |` blocks of `/oem` files, in the installer's console log),
 //! crypt(3) password hashes, PEM private keys. Read once with the rest of the credential model;
 //! the value is kept only as a [`Secret`] (zeroized, never printed), for keyed fingerprints.
+//!
+//! As rules.md's BUNDLE001 says: in a token field of an oem, rancherd or rke2 config any value
+//! that is not a placeholder ([`is_placeholder_word`]: masked, empty, `null`, the literal
+//! `token`, `<token>`) is the secret; elsewhere a value counts only when it has a secret's shape
+//! (a crypt hash, a PEM private key, [`has_registration_token_shape`]).
 
 use super::Origin;
 use crate::layout::TokenRole;
@@ -41,6 +46,53 @@ pub fn is_password_hash(v: &str) -> bool {
         && v.len() > 20
 }
 
+/// True for a value that stands in for a secret rather than being one: what
+/// [`is_placeholder`] says (empty, `null`, masked `***`), or a placeholder word such as the
+/// literal `token` that `kubectl apply` leaves in a registration token's `status.token`,
+/// `<token>`, `${TOKEN}`, `password`, `redacted`.
+pub fn is_placeholder_word(value: &str) -> bool {
+    let v = value.trim().trim_matches(['"', '\'']);
+    if is_placeholder(v) {
+        return true;
+    }
+    let word = v
+        .trim_start_matches(['<', '$', '{', '['])
+        .trim_end_matches(['>', '}', ']'])
+        .trim()
+        .to_ascii_lowercase()
+        .replace('_', "-");
+    matches!(
+        word.as_str(),
+        "token"
+            | "agent-token"
+            | "cluster-token"
+            | "rke2-token"
+            | "k3s-token"
+            | "password"
+            | "passwd"
+            | "secret"
+            | "redacted"
+            | "none"
+            | "nil"
+            | "null"
+    )
+}
+
+/// True for a value shaped like a Rancher registration token (or any generated token): at least
+/// 40 ASCII letters and digits with the variety of a random string (Rancher's are 54 characters
+/// of `bcdfghjklmnpqrstvwxz2456789`).
+pub fn has_registration_token_shape(value: &str) -> bool {
+    let v = value.trim();
+    if v.len() < 40 || !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let mut seen = [false; 128];
+    for b in v.bytes() {
+        seen[usize::from(b & 0x7f)] = true;
+    }
+    seen.iter().filter(|s| **s).count() >= 10
+}
+
 /// Every secret readable in the node configs of the snapshot's support bundles.
 pub fn scan(snap: &Snapshot) -> Vec<Exposed> {
     let mut out = Vec::new();
@@ -67,7 +119,7 @@ pub fn scan(snap: &Snapshot) -> Vec<Exposed> {
             };
             for t in scan_yaml_tree(path, &file.data).found {
                 let pw = t.token.password.expose();
-                if is_placeholder(pw) {
+                if is_placeholder_word(pw) {
                     continue;
                 }
                 out.push(Exposed {
@@ -122,5 +174,41 @@ mod tests {
         assert!(is_password_hash("'$y$j9T$abcdefghijklmnopqrstuv'"));
         assert!(!is_password_hash("$6$short"));
         assert!(!is_password_hash("hunter2-but-long-enough-to-pass"));
+    }
+
+    #[test]
+    fn placeholder_words_are_not_secrets() {
+        for v in [
+            "token",
+            "TOKEN",
+            "<token>",
+            "${TOKEN}",
+            "'token'",
+            "***",
+            "",
+            "null",
+            "<password>",
+            "agent_token",
+        ] {
+            assert!(is_placeholder_word(v), "{v:?}");
+        }
+        for v in ["tokenized-value-1234", "K10abc::server:pw", "s3cr3t"] {
+            assert!(!is_placeholder_word(v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn registration_tokens_are_recognised_by_their_shape() {
+        assert!(has_registration_token_shape(
+            "x7kqzr2bn9c6dtvwlm5p8fghj4sxbq2n7wkrc9dz6tlpv5mhgf8jq4"
+        ));
+        assert!(!has_registration_token_shape("token"));
+        assert!(!has_registration_token_shape(&"a".repeat(54)));
+        assert!(!has_registration_token_shape(
+            "0123456789abcdef0123456789abcdef"
+        ));
+        assert!(!has_registration_token_shape(
+            "K10abcdef0123456789::server:0123456789abcdef0123456789"
+        ));
     }
 }

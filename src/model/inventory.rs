@@ -15,7 +15,7 @@
 use serde::Serialize;
 
 pub use crate::layout::is_credential_file;
-use crate::layout::{self, Tree};
+use crate::layout::{self, AgentCopy, CaFile, Tree};
 
 /// Where a certificate occurrence sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -77,11 +77,47 @@ pub fn in_use_of_host_path(host: &str) -> Option<InUse> {
     layout::in_use_of(host).map(InUse::from)
 }
 
-/// The owner of a CA, from its common name (and, for bundle objects, where it was found).
-pub fn owner_of_ca(common_name: &str, object_hint: Option<&str>) -> Owner {
+/// The cluster CA a host path holds: one of the five cluster CA files ([`CaFile`]) in the live
+/// layout, in a staged tree (`opt/rke2/server/tls/…`, `server/rotate-ca/tls/…`) or a backup tree
+/// (`server/tls-<unix>/…`), or an agent's copy of one ([`AgentCopy`]).
+pub fn cluster_ca_file_at(host: &str) -> Option<CaFile> {
+    if let Some(ca) = CaFile::of_host_path(host) {
+        return Some(ca);
+    }
+    if let Some(copy) = AgentCopy::of_host_path(host) {
+        return Some(copy.mirrors());
+    }
+    let root = layout::tree_root(host)?;
+    let rest = &host[root.len()..];
+    let rest = rest.strip_prefix("tls/").unwrap_or(rest);
+    CaFile::ALL.into_iter().find(|c| c.tls_name() == rest)
+}
+
+/// The owner of a CA, from where it sits first and its common name as a hint. A CA found at a
+/// cluster CA file path ([`cluster_ca_file_at`], live, staged or backup) is a cluster CA,
+/// whatever its name: `rke2` when the name is one rke2 gives, else `custom-root` (a custom CA
+/// called "Acme Issuing CA" in `server/tls/server-ca.crt` is judged like rke2's own). Elsewhere
+/// the name decides, then, for bundle objects, where the object was found (`object_hint`).
+/// [`assign_owners`](super::certs) also makes a CA that signs a cluster CA `custom-root`.
+pub fn owner_of_ca<'a>(
+    common_name: &str,
+    host_paths: impl IntoIterator<Item = &'a str>,
+    object_hint: Option<&str>,
+) -> Owner {
     let cn = common_name.to_ascii_lowercase();
     let base = cn.split('@').next().unwrap_or(&cn);
-    if layout::cluster_ca_of_common_name(base).is_some() {
+    let named_rke2 = layout::cluster_ca_of_common_name(base).is_some();
+    if host_paths
+        .into_iter()
+        .any(|h| cluster_ca_file_at(h).is_some())
+    {
+        return if named_rke2 {
+            Owner::Rke2
+        } else {
+            Owner::CustomRoot
+        };
+    }
+    if named_rke2 {
         return Owner::Rke2;
     }
     if base.ends_with("-root-ca")
@@ -136,33 +172,43 @@ mod tests {
     }
 
     #[test]
-    fn owners_follow_common_names() {
-        assert_eq!(owner_of_ca("rke2-server-ca@1700000000", None), Owner::Rke2);
-        assert_eq!(owner_of_ca("etcd-peer-ca@1700000000", None), Owner::Rke2);
+    fn owners_follow_common_names_elsewhere() {
         assert_eq!(
-            owner_of_ca("rke2-root-ca@1700000000", None),
+            owner_of_ca("rke2-server-ca@1700000000", [], None),
+            Owner::Rke2
+        );
+        assert_eq!(
+            owner_of_ca("etcd-peer-ca@1700000000", [], None),
+            Owner::Rke2
+        );
+        assert_eq!(
+            owner_of_ca("rke2-root-ca@1700000000", [], None),
             Owner::CustomRoot
         );
         assert_eq!(
-            owner_of_ca("rke2-intermediate-ca@1700000000", None),
+            owner_of_ca("rke2-intermediate-ca@1700000000", [], None),
             Owner::CustomRoot
         );
         assert_eq!(
-            owner_of_ca("dynamiclistener-ca@1700000000", None),
+            owner_of_ca("dynamiclistener-ca@1700000000", [], None),
             Owner::Rancher
         );
         assert_eq!(
-            owner_of_ca("kubevirt.io@1700000000", None),
+            owner_of_ca("kubevirt.io@1700000000", [], None),
             Owner::Component
         );
-        assert_eq!(owner_of_ca("cdi-apiserver-signer", None), Owner::Component);
+        assert_eq!(
+            owner_of_ca("cdi-apiserver-signer", [], None),
+            Owner::Component
+        );
         assert_eq!(
             owner_of_ca(
                 "something",
+                [],
                 Some("management.cattle.io/v3/settings.yaml#cacerts")
             ),
             Owner::Rancher
         );
-        assert_eq!(owner_of_ca("something", None), Owner::Unknown);
+        assert_eq!(owner_of_ca("something", [], None), Owner::Unknown);
     }
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use time::OffsetDateTime;
 
-use crate::ingest::{InputTree, Limits};
+use crate::ingest::{InputTree, Limits, is_log_name};
 use crate::timefmt::rfc3339;
 
 use super::certs::{all_cert_fingerprints, first_cert_fingerprint};
@@ -21,13 +21,14 @@ use super::nodes::{
     LabelFacts, active_rke2_unit, add_host_path, all_paths, file_roles, finish_roles, label_facts,
     manifest_from_value, node_addresses, snapshot_addresses, snapshot_node_name, zip_host_path,
 };
-use super::notes::{generation_error_note, ingest_issue_notes, malformed_note, note, refusal_note};
+use super::notes::{
+    generation_error_note, ingest_issue_notes, malformed_note, note, refusal_note,
+    truncated_log_notes,
+};
 use super::value::{as_str, get, str_at};
 use super::version::{KubeVersion, rke2_version_from_text};
 use super::yaml;
 
-/// Collector's cap on a unit log (`journalctl … | tail -c 10m`).
-const UNIT_LOG_CAP: u64 = 10 * 1024 * 1024;
 /// Inputs collected further apart than this are reported.
 const FAR_APART_SECONDS: i64 = 24 * 3600;
 
@@ -582,67 +583,47 @@ fn bundle_node_zips(c: &Classified<'_>, top: &str, limits: &Limits) -> ZipsRead 
         {
             read.releases.push((name.clone(), h.to_string()));
         }
-        read.notes.extend(truncated_node_logs(tree, &node));
+        read.notes
+            .extend(truncated_node_logs(tree, &name, &inner_prefix));
         read.nodes.push(node);
     }
     read.notes.extend(truncated_pod_logs(tree, top));
     read
 }
 
-/// Notes on a node zip's logs that ended early or were capped by the collector.
-fn truncated_node_logs(tree: &InputTree, node: &Node) -> Vec<Note> {
-    let mut notes = Vec::new();
-    let name = &node.name;
-    for (host, list) in &node.files {
-        if !host.starts_with("logs/") {
-            continue;
-        }
-        for hf in list {
-            let Some(log) = tree.logs.get(&hf.logical) else {
-                continue;
-            };
-            let why = if log.incomplete {
-                Some(
-                    "the log stream ended early (truncated or corrupt); lines after the break are missing",
-                )
-            } else if log.bytes == UNIT_LOG_CAP {
-                Some("the log was capped at 10 MiB by the collector; older lines are missing")
-            } else {
-                None
-            };
-            if let Some(why) = why {
-                notes.push(Note {
-                    node: Some(name.clone()),
-                    ..note(
-                        NoteKind::Incomplete,
-                        format!("bundle incomplete: truncated log {host} on {name}"),
-                        format!("{}: {why}", tree.provenance(&hf.logical)),
-                        vec![(tree.provenance(&hf.logical), None)],
-                    )
-                });
-            }
-        }
-    }
-    notes
+/// Notes on a node zip's truncated logs (entries under `inner_prefix`, the zip's logical path
+/// and `!`), every log of the zip, read or not.
+fn truncated_node_logs(tree: &InputTree, name: &str, inner_prefix: &str) -> Vec<Note> {
+    let logs: BTreeMap<String, &str> = tree
+        .logs
+        .keys()
+        .chain(tree.log_sizes.keys())
+        .filter(|p| is_log_name(p))
+        .filter_map(|p| {
+            let host = zip_host_path(p.strip_prefix(inner_prefix)?)?;
+            host.starts_with("logs/").then_some((host, p.as_str()))
+        })
+        .collect();
+    truncated_log_notes(
+        tree,
+        Some(name),
+        logs.iter().map(|(host, logical)| (host.as_str(), *logical)),
+    )
 }
 
-/// Notes on the pod logs a bundle holds outside its node zips that ended early.
+/// Notes on the truncated pod logs a bundle holds outside its node zips, read or not.
 fn truncated_pod_logs(tree: &InputTree, top: &str) -> Vec<Note> {
-    tree.logs
-        .iter()
-        .filter(|(path, log)| !path.contains('!') && path.starts_with(top) && log.incomplete)
-        .map(|(path, _)| {
-            note(
-                NoteKind::Incomplete,
-                "bundle incomplete: truncated log",
-                format!(
-                    "{}: the log stream ended early (truncated or corrupt)",
-                    tree.provenance(path)
-                ),
-                vec![(tree.provenance(path), None)],
-            )
-        })
-        .collect()
+    let logs: BTreeSet<&str> = tree
+        .logs
+        .keys()
+        .chain(tree.log_sizes.keys())
+        .map(String::as_str)
+        .filter(|p| !p.contains('!') && is_log_name(p))
+        .collect();
+    let logs = logs
+        .into_iter()
+        .filter_map(|p| p.strip_prefix(top).map(|short| (short, p)));
+    truncated_log_notes(tree, None, logs)
 }
 
 /// One node per name, the views of every input merged: sources, inputs, addresses, host files

@@ -1,6 +1,6 @@
 //! Notes and remarks raised while building the snapshot: the bundle is incomplete
 //! ([`NoteKind::Incomplete`]: generation errors, missing `nodes/`, empty node zips, truncated
-//! logs, malformed files), entries were refused by the ingest limits or YAML budgets
+//! logs — every log of a bundle, read or not, see [`truncated_log_notes`] — malformed files), entries were refused by the ingest limits or YAML budgets
 //! ([`NoteKind::Refused`]), facts about the inputs themselves ([`NoteKind::InputFact`]:
 //! collection times far apart, estimated times, unrecognised inputs). Every note carries its
 //! evidence as [`Origin`]s; the rules of the registry judge them.
@@ -43,6 +43,145 @@ pub fn note(
             .map(|(p, ptr)| Origin::from_provenance(&p, ptr))
             .collect(),
     }
+}
+
+/// The collector's cap on a unit log (`journalctl … | tail -c 10m`, reference
+/// harvester-bundle.md §3): a log of exactly this many bytes was cut, its first line mid-line.
+pub const UNIT_LOG_CAP: u64 = 10 * 1024 * 1024;
+
+/// More truncated logs than this in one node zip (or among the pod logs) make one note.
+const GROUP_OVER: usize = 3;
+
+/// Why a log of a bundle is truncated, if it is. `host` is its path in the node zip
+/// (`logs/rke2-server.log`) or in the bundle (`logs/<ns>/<pod>/<container>.log`).
+///
+/// Every log: its size (scanned, or as the archive states it for a skipped one) exactly the
+/// collector's cap; a scanned log whose stream ended early. The first line tells more for a
+/// scanned log: node unit logs are journal lines, and a capped one starts mid-line (said as
+/// evidence; their size is the proof, since `tail -c` cuts only logs over the cap); pod logs
+/// have no known byte cap, and one that does not start with its line's RFC 3339 timestamp was
+/// cut at its beginning.
+pub fn log_truncation(tree: &InputTree, host: &str, logical: &str) -> Option<String> {
+    let scanned = tree.logs.get(logical);
+    if scanned.is_some_and(|l| l.incomplete) {
+        return Some(
+            "the log stream ended early (truncated or corrupt); lines after the break are missing"
+                .into(),
+        );
+    }
+    let size = scanned
+        .map(|l| l.bytes)
+        .or_else(|| tree.log_sizes.get(logical).copied());
+    let in_node_zip = logical.contains('!');
+    if size == Some(UNIT_LOG_CAP) {
+        let mid = match scanned {
+            Some(l) if in_node_zip && starts_mid_journal_line(&l.head) == Some(true) => {
+                " and its first line starts mid-line"
+            }
+            _ => "",
+        };
+        return Some(format!(
+            "the log is exactly {UNIT_LOG_CAP} bytes (10 MiB), the collector's cap (`journalctl … | tail -c 10m`){mid}: older lines are missing"
+        ));
+    }
+    let pod_log = !in_node_zip && host.starts_with("logs/");
+    match scanned {
+        Some(l) if pod_log && starts_mid_pod_line(&l.head) == Some(true) => Some(
+            "the log starts mid-line (not with a timestamp): its beginning was cut, older lines are missing"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+/// Whether a journal log (`journalctl -o short[-precise]`) starts mid-line: its lines start
+/// with `Mmm dd hh:mm:ss` or are `-- ` markers (`-- Logs begin at …`, `-- Boot … --`). `None`
+/// when the head is too short to tell.
+pub fn starts_mid_journal_line(head: &str) -> Option<bool> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    if head.is_empty() || head.starts_with("-- ") {
+        return Some(false);
+    }
+    let b = head.as_bytes();
+    if b.len() < 15 {
+        return None;
+    }
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(|c| c.is_ascii_digit() || *c == b' ');
+    let ok = MONTHS.iter().any(|m| head.starts_with(m))
+        && b[3] == b' '
+        && digits(4..6)
+        && b[6] == b' '
+        && digits(7..9)
+        && b[9] == b':'
+        && digits(10..12)
+        && b[12] == b':'
+        && digits(13..15);
+    Some(!ok)
+}
+
+/// Whether a pod log (kubelet's, with timestamps) starts mid-line: its lines start with an
+/// RFC 3339 timestamp (`2026-11-20T10:00:00.123456789Z`). `None` when the head is too short.
+pub fn starts_mid_pod_line(head: &str) -> Option<bool> {
+    let b = head.as_bytes();
+    if b.is_empty() {
+        return Some(false);
+    }
+    if b.len() < 11 {
+        return None;
+    }
+    let d = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let ok = d(0..4) && b[4] == b'-' && d(5..7) && b[7] == b'-' && d(8..10) && b[10] == b'T';
+    Some(!ok)
+}
+
+/// BUNDLE002 notes on truncated logs, each `(host, logical)` judged by [`log_truncation`]: one
+/// note per log, or, over [`GROUP_OVER`] of them, one note naming them all (per node zip, or
+/// for the bundle's pod logs when `node` is `None`).
+pub fn truncated_log_notes<'a>(
+    tree: &InputTree,
+    node: Option<&str>,
+    logs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<Note> {
+    let found: Vec<(&str, &str, String)> = logs
+        .into_iter()
+        .filter_map(|(host, logical)| {
+            log_truncation(tree, host, logical).map(|why| (host, logical, why))
+        })
+        .collect();
+    let on = node.map(|n| format!(" on {n}")).unwrap_or_default();
+    let with_node = |n: Note| Note {
+        node: node.map(str::to_string),
+        ..n
+    };
+    if found.len() > GROUP_OVER {
+        let list: Vec<String> = found
+            .iter()
+            .map(|(host, _, why)| format!("{host}: {why}"))
+            .collect();
+        let evidence = found
+            .iter()
+            .map(|(_, logical, _)| (tree.provenance(logical), None))
+            .collect();
+        return vec![with_node(note(
+            NoteKind::Incomplete,
+            format!("bundle incomplete: {} truncated logs{on}", found.len()),
+            format!("{} truncated logs{on}: {}", found.len(), list.join("; ")),
+            evidence,
+        ))];
+    }
+    found
+        .into_iter()
+        .map(|(host, logical, why)| {
+            with_node(note(
+                NoteKind::Incomplete,
+                format!("bundle incomplete: truncated log {host}{on}"),
+                format!("{}: {why}", tree.provenance(logical)),
+                vec![(tree.provenance(logical), None)],
+            ))
+        })
+        .collect()
 }
 
 /// A file that could not be parsed (the bundle is incomplete), naming the file and the position.
@@ -235,5 +374,36 @@ Failed to get /apis/longhorn.io/v1beta2/volumes: timeout\n";
             Origin::new("b.zip", "sb/bundleGenerationError.log").at(Some("line 2".to_string()))
         );
         assert!(n.message.contains("volumes"), "{}", n.message);
+    }
+
+    #[test]
+    fn journal_and_pod_log_line_starts() {
+        assert_eq!(
+            starts_mid_journal_line("-- Logs begin at Sun 2022-03-06"),
+            Some(false)
+        );
+        assert_eq!(
+            starts_mid_journal_line("Mar 22 22:07:48.123456 node1 rancher-system-agent[1]: x"),
+            Some(false)
+        );
+        assert_eq!(
+            starts_mid_journal_line("Mar  2 22:07:48 node1 kernel: x"),
+            Some(false)
+        );
+        assert_eq!(
+            starts_mid_journal_line("r 22 22:07:48 node1 rancher-system-agent[1]: x"),
+            Some(true)
+        );
+        assert_eq!(starts_mid_journal_line(""), Some(false));
+        assert_eq!(starts_mid_journal_line("Mar 22"), None);
+        assert_eq!(
+            starts_mid_pod_line("2022-03-06T22:51:46.883418515Z WARNING: x"),
+            Some(false)
+        );
+        assert_eq!(
+            starts_mid_pod_line("6:46.883418515Z WARNING: x"),
+            Some(true)
+        );
+        assert_eq!(starts_mid_pod_line("2022"), None);
     }
 }
