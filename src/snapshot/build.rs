@@ -891,7 +891,7 @@ fn check_one_cluster(names: &[&str], identities: &[IdentityKeys]) -> Option<Stri
         .map(|g| format!("[{}]", g.join(", ")))
         .collect();
     Some(format!(
-        "the inputs belong to different clusters: {} share no identity key (server/client CA fingerprint, projectnamespaceuuid, node name); analyze each cluster separately, or use `harrow diff` for before/after snapshots",
+        "the inputs belong to different clusters: {} share no identity key (server/client CA fingerprint, projectnamespaceuuid, node name); analyze each cluster separately (inputs of one cluster taken at different times are compared run by run)",
         described.join(" and ")
     ))
 }
@@ -914,7 +914,7 @@ fn far_apart_note(names: &[&str], collected_at: &[Option<OffsetDateTime>]) -> Op
         NoteKind::InputFact,
         "inputs collected far apart",
         format!(
-            "{} was collected at {} and {} at {} ({hours} h apart): merged as one cluster, but state may have changed in between; `harrow diff` compares before/after snapshots",
+            "{} was collected at {} and {} at {} ({hours} h apart): merged as one cluster, but state may have changed in between; analyze before/after snapshots separately to compare them",
             min.1,
             rfc3339(min.0),
             max.1,
