@@ -110,7 +110,7 @@ impl At {
             At::Fixed(t) => Ok(Some(t)),
             At::Relative(d) => now.checked_add(d).map(Some).ok_or_else(|| {
                 Error::Usage(format!(
-                    "--at: {} {} {} is outside the years -9999 to 9999 (the range of dates harrow handles)",
+                    "--at: {} {} {} is outside the years -9999 to 9999 (the range of dates this tool handles)",
                     crate::timefmt::rfc3339(now),
                     if d.is_negative() { "minus" } else { "plus" },
                     offset_words(d)
@@ -397,7 +397,7 @@ mod tests {
         assert_eq!(
             far,
             Ok(Err(Error::Usage(
-                "--at: 2026-05-01T10:00:00Z plus 99999999 days is outside the years -9999 to 9999 (the range of dates harrow handles)".into()
+                "--at: 2026-05-01T10:00:00Z plus 99999999 days is outside the years -9999 to 9999 (the range of dates this tool handles)".into()
             )))
         );
         let past = At::parse("-9999999w").map(|a| a.resolve(now));
