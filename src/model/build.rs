@@ -259,7 +259,7 @@ pub fn build(snap: &Snapshot) -> Model {
         );
     }
     m.exposed = super::exposed::scan(snap);
-    m.tokens = crate::model::tokens::all_tokens(snap);
+    (m.tokens, m.joins) = crate::model::tokens::all_tokens_and_joins(snap);
     m.served = crate::model::tokens::served_hashes(snap);
     m
 }
