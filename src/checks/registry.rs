@@ -34,6 +34,9 @@ pub static RULES: &[&Rule] = &[
     &sakey::SAKEY002,
     &sakey::SAKEY003,
     &tokens::TOKEN001,
+    &tokens::TOKEN002,
+    &tokens::TOKEN004,
+    &tokens::TOKEN005,
 ];
 
 /// Look a rule up by code.

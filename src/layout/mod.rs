@@ -81,6 +81,8 @@ pub const HOSTNAME: &str = "etc/hostname";
 /// `harvester.config`) from which the rke2 and rancherd configs are rendered at every boot, so
 /// a token set there comes back after a reboot.
 pub const OEM_DIR: &str = "oem/";
+/// Harvester's install configuration in `/oem`: its presence marks a Harvester node.
+pub const OEM_HARVESTER_CONFIG: &str = "oem/harvester.config";
 
 /// Directories only an rke2 node has: found under some prefix of an input, they make it a node
 /// snapshot and the prefix its `/`.
@@ -143,6 +145,11 @@ pub const CONFIG_TOKEN_FILE_KEYS: [(&str, TokenRole); 2] = [
     ("token-file", TokenRole::Server),
     ("agent-token-file", TokenRole::Agent),
 ];
+/// The config key (`config.yaml`, drop-ins) naming the server a node joins (`https://…:9345`);
+/// a server without it starts a cluster of its own.
+pub const CONFIG_SERVER_KEY: &str = "server";
+/// Environment variables (unit environment files) naming the server a node joins.
+pub const ENV_SERVER_VARS: [&str; 2] = ["RKE2_URL", "K3S_URL"];
 /// Token keys in a cloud-config or rancherd YAML tree (`/oem`, rancherd): the config keys and
 /// the other spellings Harvester's install config uses for the agent token.
 pub const YAML_TOKEN_KEYS: [(&str, TokenRole); 4] = [

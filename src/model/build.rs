@@ -270,7 +270,7 @@ pub fn build(snap: &Snapshot) -> Model {
                 .insert(node.name.clone(), super::Firewall { origin, rules });
         }
     }
-    m.tokens = crate::model::tokens::all_tokens(snap);
+    (m.tokens, m.joins) = crate::model::tokens::all_tokens_and_joins(snap);
     m.served = crate::model::tokens::served_hashes(snap);
     m
 }

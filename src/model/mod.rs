@@ -24,7 +24,7 @@ pub use build::{build, certificates};
 pub use keys::{KeyFile, KeyList, KeyRecord};
 
 use crate::model::certs::{CertEntry, Inventory};
-use crate::model::tokens::{NodeToken, ServedHash};
+use crate::model::tokens::{NodeJoin, NodeToken, ServedHash};
 pub use crate::vocab::Origin;
 
 /// A signing request file (`*.csr`): the requests it holds, or why it was not read.
@@ -72,6 +72,8 @@ pub struct Model {
     pub kubeconfigs: BTreeMap<(String, String), KubeconfigFile>,
     /// Tokens of every source, by node.
     pub tokens: BTreeMap<String, Vec<NodeToken>>,
+    /// How each node's rke2 starts (tokens it uses, server it joins), by node.
+    pub joins: BTreeMap<String, NodeJoin>,
     /// The CA hash each server serves.
     pub served: Vec<ServedHash>,
     /// Each node's `iptables-save` output, read once, by node name.

@@ -151,6 +151,16 @@ pub struct TokenFileRef {
     pub path: String,
 }
 
+/// Where a config or environment names the server a node joins (`server:`, `RKE2_URL=`). The
+/// URL is public.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerRef {
+    pub source: String,
+    pub line: Option<usize>,
+    pub key: String,
+    pub url: String,
+}
+
 /// A value the collector masked (`***`, empty, `null`): absent, but present as a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Masked {
@@ -175,6 +185,8 @@ pub struct TokenScan {
     pub file_refs: Vec<TokenFileRef>,
     pub masked: Vec<Masked>,
     pub problems: Vec<TokenProblem>,
+    /// `RKE2_URL=` / `K3S_URL=` of an environment file: the server the node joins.
+    pub servers: Vec<ServerRef>,
 }
 
 impl TokenScan {
@@ -216,6 +228,7 @@ impl TokenScan {
         self.file_refs.extend(other.file_refs);
         self.masked.extend(other.masked);
         self.problems.extend(other.problems);
+        self.servers.extend(other.servers);
     }
 }
 
@@ -253,6 +266,17 @@ pub fn scan_env_file(source: &str, data: &[u8]) -> TokenScan {
         };
         let key = key.trim();
         let value = unquote(value.trim());
+        if layout::ENV_SERVER_VARS.contains(&key) {
+            if !is_placeholder(value) {
+                scan.servers.push(ServerRef {
+                    source: source.into(),
+                    line: Some(i + 1),
+                    key: key.into(),
+                    url: value.into(),
+                });
+            }
+            continue;
+        }
         let Some(role) = layout::ENV_TOKEN_VARS
             .iter()
             .find(|(k, _, _)| *k == key)
@@ -296,6 +320,9 @@ pub struct ConfigTokens {
     pub agent_token: Option<TokenFound>,
     pub token_file: Option<TokenFileRef>,
     pub agent_token_file: Option<TokenFileRef>,
+    /// The `server:` that wins: the server the node joins (`None`: it names none, as the first
+    /// server of a cluster does).
+    pub server: Option<ServerRef>,
     /// Files that did not parse as YAML (path, 1-based line if known). The message is not kept:
     /// parser messages may quote the source.
     pub unparsed: Vec<(String, Option<usize>)>,
@@ -350,6 +377,15 @@ pub fn scan_rke2_config(config: Option<(&str, &[u8])>, dropins: &[(&str, &[u8])]
                     TokenRole::Agent => out.agent_token_file = Some(r),
                 }
             }
+        }
+        if let Some(v) = map.get(layout::CONFIG_SERVER_KEY) {
+            let url = scalar(v).filter(|u| !is_placeholder(u));
+            out.server = url.map(|url| ServerRef {
+                source: path.to_string(),
+                line: find_line(&text, layout::CONFIG_SERVER_KEY, Some(&url)),
+                key: layout::CONFIG_SERVER_KEY.to_string(),
+                url,
+            });
         }
         out.scan.extend(scan);
     }
@@ -458,6 +494,9 @@ fn scan_lines(source: &str, outer: &str, text: &str, scan: &mut TokenScan) {
     }
     for p in &mut env.problems {
         p.line = relocate(&p.key);
+    }
+    for s in &mut env.servers {
+        s.line = relocate(&s.key);
     }
     for r in &mut env.file_refs {
         r.line = None;
