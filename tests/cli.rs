@@ -82,14 +82,16 @@ fn unknown_subcommand_is_a_usage_error() {
 
 #[test]
 fn every_input_unreadable_exits_2_and_names_the_input() {
+    // Files that exist but hold no archive: the report says why each is unreadable.
     let dir = tempfile::tempdir().expect("tempdir");
     let junk = dir.path().join("junk.zip");
     std::fs::write(&junk, b"this is not an archive").expect("write");
-    let missing = dir.path().join("missing.tgz");
+    let empty = dir.path().join("empty.tgz");
+    std::fs::write(&empty, b"").expect("write");
     let run = Test::new()
         .arg("analyze")
         .path(&junk)
-        .path(&missing)
+        .path(&empty)
         .args(["-o", "json", "--at", "2026-11-20T00:00:00Z"])
         .run()
         .code(2);
@@ -99,6 +101,70 @@ fn every_input_unreadable_exits_2_and_names_the_input() {
     for i in inputs {
         assert_eq!(i["kind"], "unreadable", "{i}");
         assert!(i["error"].as_str().is_some_and(|e| !e.is_empty()), "{i}");
+    }
+}
+
+/// Issue 9: a missing input file was reported three times over, as a BUNDLE003 finding with an
+/// empty sha256 and a remediation about limits.
+#[test]
+fn a_missing_input_file_is_a_usage_error_naming_it_once_and_no_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("nonexistent.zip");
+    for cmd in ["analyze", "certs", "graph", "timeline"] {
+        for format in ["text", "json"] {
+            let run = Test::new()
+                .arg(cmd)
+                .path(&missing)
+                .args(["--at", AT])
+                .args(if format == "json" {
+                    &["-o", "json"][..]
+                } else {
+                    &[]
+                })
+                .run()
+                .code(2);
+            assert_eq!(
+                run.stderr,
+                format!(
+                    "harrow {cmd}: {}: no such file or directory\n",
+                    missing.display()
+                )
+            );
+            assert_eq!(run.stdout, "", "{cmd} {format}");
+        }
+    }
+    // Among good inputs too (no partial report), and named `NAME=PATH`: the path is named.
+    let run = Test::new()
+        .args(["analyze", "bundles/demo/n1.tgz"])
+        .arg(format!("n2={}", missing.display()))
+        .run()
+        .code(2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "harrow analyze: {}: no such file or directory\n",
+            missing.display()
+        )
+    );
+    assert_eq!(run.stdout, "");
+}
+
+/// Issue 9: `harrow analyze "$UNSET"` analyzed the demo.
+#[test]
+fn an_empty_input_argument_is_a_usage_error_never_the_demo() {
+    for cmd in ["analyze", "certs", "graph", "timeline"] {
+        for args in [&[""][..], &["bundles/demo/n1.tgz", ""][..], &["  "][..]] {
+            let run = Test::new()
+                .arg(cmd)
+                .args(args)
+                .run()
+                .code(2)
+                .stderr_has(&format!("harrow {cmd}: INPUT "))
+                .stderr_has(" is empty");
+            assert_eq!(run.stdout, "", "{cmd} {args:?}");
+            assert!(!run.stderr.contains("demo input"), "{}", run.stderr);
+            assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        }
     }
 }
 
@@ -319,6 +385,32 @@ fn every_live_certificate_of_the_demo_has_a_verified_chain() {
             assert_eq!(chain, "valid", "{} {}", c["subject"], c["locations"]);
             assert!(c["issuer_fingerprint"].is_string(), "{}", c["subject"]);
         }
+    }
+}
+
+/// Issue 9: a chain whose CAs had not started at the reference time said `issuer-expired`.
+#[test]
+fn a_ca_not_yet_valid_is_labelled_issuer_not_yet_valid_not_issuer_expired() {
+    // The demo's CAs start in November 2025: before then every chain waits for its issuer, and
+    // after the CAs' end every chain has an expired issuer.
+    for (at, want) in [
+        ("2020-01-01T00:00:00Z", "issuer-not-yet-valid"),
+        ("9999-12-31T23:59:59Z", "issuer-expired"),
+    ] {
+        let doc = Test::new()
+            .args(["certs", "--at", at, "-o", "json"])
+            .run()
+            .code(0)
+            .json();
+        let signed: Vec<&str> = doc
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|c| c["chain_status"].as_str())
+            .filter(|s| *s != "self-signed")
+            .collect();
+        assert!(signed.len() >= 30, "{signed:?}");
+        assert!(signed.iter().all(|s| *s == want), "at {at}: {signed:?}");
     }
 }
 
