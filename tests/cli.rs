@@ -289,6 +289,89 @@ fn demo_analyze_text_golden() {
         .golden("analyze-demo.txt");
 }
 
+/// Issue 9: the NOT EVALUATED section repeated the same hint once per rule. On a support bundle
+/// alone (no node snapshot: most rules lack their input), each hint is on one line, and every rule
+/// not judged is named, in a list or a range (`CERT001–CERT006`).
+#[test]
+fn not_evaluated_groups_rules_that_miss_the_same_input_into_one_line() {
+    let bundle = support::inputs_in("bundles/demo")
+        .into_iter()
+        .find(|p| p.ends_with(".zip"))
+        .expect("the demo's support bundle");
+    let text = Test::new()
+        .args(["analyze", &bundle, "--at", AT])
+        .run()
+        .stdout;
+    let doc = Test::new()
+        .args(["analyze", &bundle, "--at", AT, "-o", "json"])
+        .run()
+        .json();
+    let coverage = doc["coverage"].as_array().expect("coverage");
+    let not_judged: Vec<&serde_json::Value> = coverage
+        .iter()
+        .filter(|c| c["status"] == "not-evaluable" || c["status"] == "not-applicable")
+        .collect();
+    let hints: std::collections::BTreeSet<&str> = not_judged
+        .iter()
+        .filter_map(|c| c["needs"].as_str())
+        .collect();
+    assert!(not_judged.len() >= 10, "{not_judged:?}");
+    assert!(hints.len() < not_judged.len(), "{hints:?}");
+
+    let section: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("NOT EVALUATED"))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        section.first().copied(),
+        Some(format!("NOT EVALUATED ({} rules)", not_judged.len()).as_str()),
+        "{text}"
+    );
+    // One line per distinct hint, each hint once.
+    let hint_lines: Vec<&&str> = section.iter().filter(|l| l.contains(" → ")).collect();
+    assert_eq!(hint_lines.len(), hints.len(), "{section:#?}");
+    for h in &hints {
+        assert_eq!(
+            section.iter().filter(|l| l.contains(h)).count(),
+            1,
+            "{h}: {section:#?}"
+        );
+    }
+    // Every rule not judged is named on its group's first line.
+    let named: std::collections::BTreeSet<String> = section[1..]
+        .iter()
+        .filter(|l| !l.starts_with("      "))
+        .flat_map(|l| codes_of(l))
+        .collect();
+    for c in &not_judged {
+        let code = c["rule"].as_str().expect("rule");
+        assert!(named.contains(code), "{code} missing: {section:#?}");
+    }
+    assert_eq!(named.len(), not_judged.len(), "{named:?}");
+}
+
+/// The codes a NOT EVALUATED line names, its ranges (`CERT001–CERT004`) expanded.
+fn codes_of(line: &str) -> Vec<String> {
+    let list = line.trim_start().split("  ").next().unwrap_or("");
+    let mut out = Vec::new();
+    for part in list.split(", ") {
+        match part.split_once('–') {
+            Some((first, last)) => {
+                let digits = |c: &str| c.find(|ch: char| ch.is_ascii_digit()).unwrap();
+                let (family, from) = first.split_at(digits(first));
+                let width = from.len();
+                let from: u32 = from.parse().unwrap();
+                let to: u32 = last[digits(last)..].parse().unwrap();
+                assert!(from < to, "{part}");
+                out.extend((from..=to).map(|n| format!("{family}{n:0width$}")));
+            }
+            None => out.push(part.to_string()),
+        }
+    }
+    out
+}
+
 #[test]
 fn witness_cluster_has_a_witness_server() {
     // Relative paths: the golden pins paths as given.
