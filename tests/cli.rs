@@ -82,14 +82,16 @@ fn unknown_subcommand_is_a_usage_error() {
 
 #[test]
 fn every_input_unreadable_exits_2_and_names_the_input() {
+    // Files that exist but hold no archive: the report says why each is unreadable.
     let dir = tempfile::tempdir().expect("tempdir");
     let junk = dir.path().join("junk.zip");
     std::fs::write(&junk, b"this is not an archive").expect("write");
-    let missing = dir.path().join("missing.tgz");
+    let empty = dir.path().join("empty.tgz");
+    std::fs::write(&empty, b"").expect("write");
     let run = Test::new()
         .arg("analyze")
         .path(&junk)
-        .path(&missing)
+        .path(&empty)
         .args(["-o", "json", "--at", "2026-11-20T00:00:00Z"])
         .run()
         .code(2);
@@ -99,6 +101,70 @@ fn every_input_unreadable_exits_2_and_names_the_input() {
     for i in inputs {
         assert_eq!(i["kind"], "unreadable", "{i}");
         assert!(i["error"].as_str().is_some_and(|e| !e.is_empty()), "{i}");
+    }
+}
+
+/// Issue 9: a missing input file was reported three times over, as a BUNDLE003 finding with an
+/// empty sha256 and a remediation about limits.
+#[test]
+fn a_missing_input_file_is_a_usage_error_naming_it_once_and_no_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("nonexistent.zip");
+    for cmd in ["analyze", "certs", "graph", "timeline"] {
+        for format in ["text", "json"] {
+            let run = Test::new()
+                .arg(cmd)
+                .path(&missing)
+                .args(["--at", AT])
+                .args(if format == "json" {
+                    &["-o", "json"][..]
+                } else {
+                    &[]
+                })
+                .run()
+                .code(2);
+            assert_eq!(
+                run.stderr,
+                format!(
+                    "harrow {cmd}: {}: no such file or directory\n",
+                    missing.display()
+                )
+            );
+            assert_eq!(run.stdout, "", "{cmd} {format}");
+        }
+    }
+    // Among good inputs too (no partial report), and named `NAME=PATH`: the path is named.
+    let run = Test::new()
+        .args(["analyze", "bundles/demo/n1.tgz"])
+        .arg(format!("n2={}", missing.display()))
+        .run()
+        .code(2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "harrow analyze: {}: no such file or directory\n",
+            missing.display()
+        )
+    );
+    assert_eq!(run.stdout, "");
+}
+
+/// Issue 9: `harrow analyze "$UNSET"` analyzed the demo.
+#[test]
+fn an_empty_input_argument_is_a_usage_error_never_the_demo() {
+    for cmd in ["analyze", "certs", "graph", "timeline"] {
+        for args in [&[""][..], &["bundles/demo/n1.tgz", ""][..], &["  "][..]] {
+            let run = Test::new()
+                .arg(cmd)
+                .args(args)
+                .run()
+                .code(2)
+                .stderr_has(&format!("harrow {cmd}: INPUT "))
+                .stderr_has(" is empty");
+            assert_eq!(run.stdout, "", "{cmd} {args:?}");
+            assert!(!run.stderr.contains("demo input"), "{}", run.stderr);
+            assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        }
     }
 }
 
@@ -223,6 +289,89 @@ fn demo_analyze_text_golden() {
         .golden("analyze-demo.txt");
 }
 
+/// Issue 9: the NOT EVALUATED section repeated the same hint once per rule. On a support bundle
+/// alone (no node snapshot: most rules lack their input), each hint is on one line, and every rule
+/// not judged is named, in a list or a range (`CERT001–CERT006`).
+#[test]
+fn not_evaluated_groups_rules_that_miss_the_same_input_into_one_line() {
+    let bundle = support::inputs_in("bundles/demo")
+        .into_iter()
+        .find(|p| p.ends_with(".zip"))
+        .expect("the demo's support bundle");
+    let text = Test::new()
+        .args(["analyze", &bundle, "--at", AT])
+        .run()
+        .stdout;
+    let doc = Test::new()
+        .args(["analyze", &bundle, "--at", AT, "-o", "json"])
+        .run()
+        .json();
+    let coverage = doc["coverage"].as_array().expect("coverage");
+    let not_judged: Vec<&serde_json::Value> = coverage
+        .iter()
+        .filter(|c| c["status"] == "not-evaluable" || c["status"] == "not-applicable")
+        .collect();
+    let hints: std::collections::BTreeSet<&str> = not_judged
+        .iter()
+        .filter_map(|c| c["needs"].as_str())
+        .collect();
+    assert!(not_judged.len() >= 10, "{not_judged:?}");
+    assert!(hints.len() < not_judged.len(), "{hints:?}");
+
+    let section: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("NOT EVALUATED"))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        section.first().copied(),
+        Some(format!("NOT EVALUATED ({} rules)", not_judged.len()).as_str()),
+        "{text}"
+    );
+    // One line per distinct hint, each hint once.
+    let hint_lines: Vec<&&str> = section.iter().filter(|l| l.contains(" → ")).collect();
+    assert_eq!(hint_lines.len(), hints.len(), "{section:#?}");
+    for h in &hints {
+        assert_eq!(
+            section.iter().filter(|l| l.contains(h)).count(),
+            1,
+            "{h}: {section:#?}"
+        );
+    }
+    // Every rule not judged is named on its group's first line.
+    let named: std::collections::BTreeSet<String> = section[1..]
+        .iter()
+        .filter(|l| !l.starts_with("      "))
+        .flat_map(|l| codes_of(l))
+        .collect();
+    for c in &not_judged {
+        let code = c["rule"].as_str().expect("rule");
+        assert!(named.contains(code), "{code} missing: {section:#?}");
+    }
+    assert_eq!(named.len(), not_judged.len(), "{named:?}");
+}
+
+/// The codes a NOT EVALUATED line names, its ranges (`CERT001–CERT004`) expanded.
+fn codes_of(line: &str) -> Vec<String> {
+    let list = line.trim_start().split("  ").next().unwrap_or("");
+    let mut out = Vec::new();
+    for part in list.split(", ") {
+        match part.split_once('–') {
+            Some((first, last)) => {
+                let digits = |c: &str| c.find(|ch: char| ch.is_ascii_digit()).unwrap();
+                let (family, from) = first.split_at(digits(first));
+                let width = from.len();
+                let from: u32 = from.parse().unwrap();
+                let to: u32 = last[digits(last)..].parse().unwrap();
+                assert!(from < to, "{part}");
+                out.extend((from..=to).map(|n| format!("{family}{n:0width$}")));
+            }
+            None => out.push(part.to_string()),
+        }
+    }
+    out
+}
+
 #[test]
 fn witness_cluster_has_a_witness_server() {
     // Relative paths: the golden pins paths as given.
@@ -319,6 +468,32 @@ fn every_live_certificate_of_the_demo_has_a_verified_chain() {
             assert_eq!(chain, "valid", "{} {}", c["subject"], c["locations"]);
             assert!(c["issuer_fingerprint"].is_string(), "{}", c["subject"]);
         }
+    }
+}
+
+/// Issue 9: a chain whose CAs had not started at the reference time said `issuer-expired`.
+#[test]
+fn a_ca_not_yet_valid_is_labelled_issuer_not_yet_valid_not_issuer_expired() {
+    // The demo's CAs start in November 2025: before then every chain waits for its issuer, and
+    // after the CAs' end every chain has an expired issuer.
+    for (at, want) in [
+        ("2020-01-01T00:00:00Z", "issuer-not-yet-valid"),
+        ("9999-12-31T23:59:59Z", "issuer-expired"),
+    ] {
+        let doc = Test::new()
+            .args(["certs", "--at", at, "-o", "json"])
+            .run()
+            .code(0)
+            .json();
+        let signed: Vec<&str> = doc
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|c| c["chain_status"].as_str())
+            .filter(|s| *s != "self-signed")
+            .collect();
+        assert!(signed.len() >= 30, "{signed:?}");
+        assert!(signed.iter().all(|s| *s == want), "at {at}: {signed:?}");
     }
 }
 

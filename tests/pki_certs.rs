@@ -203,6 +203,61 @@ fn chain_statuses() {
     assert_eq!(res.status, ChainStatus::Valid);
 }
 
+/// Issue 9: a chain whose CA starts after the reference time was labelled `issuer-expired`.
+#[test]
+fn a_ca_not_yet_valid_is_labelled_issuer_not_yet_valid_not_issuer_expired() {
+    let now = OffsetDateTime::now_utc();
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = ca_params("rke2-server-ca@2000000000");
+    params.not_before = now + time::Duration::days(30);
+    params.not_after = now + time::Duration::days(3650);
+    let pem = params.self_signed(&key).unwrap().pem();
+    let future = Ca { params, key, pem };
+    let (leaf_pem, _) = leaf("kube-apiserver", "", &future);
+    let ca = parse_certs(future.pem.as_bytes()).unwrap().remove(0);
+    let l = parse_certs(leaf_pem.as_bytes()).unwrap().remove(0);
+
+    let res = chain_status(&l, std::slice::from_ref(&ca), now);
+    assert_eq!(res.status, ChainStatus::IssuerNotYetValid);
+    assert_eq!(res.status.as_str(), "issuer-not-yet-valid");
+    assert_eq!(res.issuers, vec![0]);
+    // Once it has started the chain is valid; once it has ended, expired.
+    let started = ca.not_before + time::Duration::days(1);
+    assert_eq!(
+        chain_status(&l, std::slice::from_ref(&ca), started).status,
+        ChainStatus::Valid
+    );
+    let ended = ca.not_after + time::Duration::days(1);
+    assert_eq!(
+        chain_status(&l, std::slice::from_ref(&ca), ended).status,
+        ChainStatus::IssuerExpired
+    );
+
+    // Cross-signed: one issuer expired and the other not yet valid is an expired chain (its
+    // only started issuer has ended); a valid one among them makes the chain valid.
+    // (The same name and key, an earlier validity: both verify the leaf.)
+    let old = {
+        let mut params = ca_params("rke2-server-ca@2000000000");
+        params.not_before = now - time::Duration::days(3650);
+        params.not_after = now - time::Duration::days(1);
+        let pem = params.self_signed(&future.key).unwrap().pem();
+        parse_certs(pem.as_bytes()).unwrap().remove(0)
+    };
+    let both = [ca.clone(), old.clone()];
+    let res = chain_status(&l, &both, now);
+    assert_eq!(res.issuers, vec![0, 1]);
+    assert_eq!(res.status, ChainStatus::IssuerExpired);
+    assert_eq!(chain_status(&l, &both, started).status, ChainStatus::Valid);
+    assert_eq!(
+        harrow::pki::issuers_status_at([&ca, &old], now),
+        ChainStatus::IssuerExpired
+    );
+    assert_eq!(
+        harrow::pki::issuers_status_at([&ca], now),
+        ChainStatus::IssuerNotYetValid
+    );
+}
+
 #[test]
 fn cross_signed_certificate_has_every_verifying_issuer() {
     let now = OffsetDateTime::now_utc();

@@ -75,7 +75,9 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
-    /// Validate into analysis options.
+    /// Validate into analysis options. No INPUT at all is the demo; an INPUT that is empty (an
+    /// unset shell variable) or names nothing that can be opened is a usage error naming it, so
+    /// that no report describes an input that was never there.
     pub fn options(&self) -> Result<Options> {
         let at = At::parse(&self.at)?;
         let demo = self.inputs.is_empty();
@@ -84,7 +86,10 @@ impl InputArgs {
             (demo_inputs()?, at)
         } else {
             (
-                self.inputs.iter().map(|s| InputSpec::parse(s)).collect(),
+                self.inputs
+                    .iter()
+                    .map(|s| input_spec(s))
+                    .collect::<Result<_>>()?,
                 at,
             )
         };
@@ -108,6 +113,34 @@ impl InputArgs {
             fingerprint_key,
             through: crate::analyze::Through::Rules,
         })
+    }
+}
+
+/// One INPUT argument, checked: present (not empty) and openable. Whether it holds an archive is
+/// the ingest's question (an input that is not one is reported as unreadable, not refused here).
+fn input_spec(arg: &str) -> Result<InputSpec> {
+    if arg.trim().is_empty() {
+        return Err(Error::Usage(format!(
+            "INPUT {arg:?} is empty (an unset shell variable?): name a support bundle or node \
+             snapshot, or give no INPUT at all for the demo"
+        )));
+    }
+    let spec = InputSpec::parse(arg);
+    let opened = if spec.path.is_dir() {
+        std::fs::read_dir(&spec.path).map(drop)
+    } else {
+        std::fs::File::open(&spec.path).map(drop)
+    };
+    opened.map_err(|e| Error::input(spec.path.display().to_string(), None, io_words(&e)))?;
+    Ok(spec)
+}
+
+/// An I/O error in words, without the `(os error N)` tail.
+fn io_words(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
     }
 }
 

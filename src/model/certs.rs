@@ -147,18 +147,18 @@ impl CertEntry {
 }
 
 impl Inventory {
-    /// The chain status of `e` at `at`: `issuer-expired` when it has issuers and none of them is
-    /// valid at `at`, else its time-free status.
+    /// The chain status of `e` at `at`: when it has issuers and none of them is valid at `at`,
+    /// `issuer-expired` (or `issuer-not-yet-valid` when none has expired: every issuer starts
+    /// later, [`pki::issuers_status_at`]), else its time-free status.
     pub fn chain_at(&self, e: &CertEntry, at: OffsetDateTime) -> ChainStatus {
-        if e.chain == ChainStatus::Valid
-            && !e.issuers.is_empty()
-            && !e
-                .issuers
-                .iter()
-                .filter_map(|fp| self.certs.get(fp))
-                .any(|i| i.cert.is_valid_at(at))
-        {
-            return ChainStatus::IssuerExpired;
+        if e.chain == ChainStatus::Valid {
+            return pki::issuers_status_at(
+                e.issuers
+                    .iter()
+                    .filter_map(|fp| self.certs.get(fp))
+                    .map(|i| &*i.cert),
+                at,
+            );
         }
         e.chain
     }

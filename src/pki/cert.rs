@@ -607,6 +607,7 @@ pub enum ChainStatus {
     IssuerMissing,
     BadSignature,
     IssuerExpired,
+    IssuerNotYetValid,
 }
 
 impl ChainStatus {
@@ -617,7 +618,31 @@ impl ChainStatus {
             ChainStatus::IssuerMissing => "issuer-missing",
             ChainStatus::BadSignature => "bad-signature",
             ChainStatus::IssuerExpired => "issuer-expired",
+            ChainStatus::IssuerNotYetValid => "issuer-not-yet-valid",
         }
+    }
+}
+
+/// What the issuers of a signed certificate make of its chain at `at`: `valid` when one of them
+/// is valid then (or there is none to judge), else `issuer-expired` when one of them has expired,
+/// else `issuer-not-yet-valid` (every issuer starts after `at`).
+pub fn issuers_status_at<'a>(
+    issuers: impl IntoIterator<Item = &'a Cert>,
+    at: OffsetDateTime,
+) -> ChainStatus {
+    let mut judged = false;
+    let mut expired = false;
+    for c in issuers {
+        if c.is_valid_at(at) {
+            return ChainStatus::Valid;
+        }
+        judged = true;
+        expired |= c.not_after < at;
+    }
+    match (judged, expired) {
+        (false, _) => ChainStatus::Valid,
+        (true, true) => ChainStatus::IssuerExpired,
+        (true, false) => ChainStatus::IssuerNotYetValid,
     }
 }
 
@@ -639,7 +664,8 @@ pub struct ChainResult {
 /// identifiers are present, its SKI equals the cert's AKI; it is an issuer when its key
 /// verifies the signature. A self-issued cert whose own key verifies it is `self-signed`.
 /// Several issuers (cross-signing) are all returned; the status is `valid` when any of them is
-/// valid at `at`, else `issuer-expired`. Name matches that do not verify give `bad-signature`;
+/// valid at `at`, else `issuer-expired` (or `issuer-not-yet-valid` when none of them has expired
+/// but none has started either: see [`issuers_status_at`]). Name matches that do not verify give `bad-signature`;
 /// no name match gives `issuer-missing`. The cert itself may be in `candidates`.
 pub fn chain_status(cert: &Cert, candidates: &[Cert], at: OffsetDateTime) -> ChainResult {
     chain_status_by(cert, candidates.len(), |i| &candidates[i], at)
@@ -657,14 +683,14 @@ fn chain_status_by<'a>(
     at: OffsetDateTime,
 ) -> ChainResult {
     let mut r = chain_links_by(cert, n, &candidate);
-    if r.status == ChainStatus::Valid
-        && !r
-            .issuers
-            .iter()
-            .chain(r.unverified.iter())
-            .any(|&i| candidate(i).is_valid_at(at))
-    {
-        r.status = ChainStatus::IssuerExpired;
+    if r.status == ChainStatus::Valid {
+        r.status = issuers_status_at(
+            r.issuers
+                .iter()
+                .chain(r.unverified.iter())
+                .map(|&i| candidate(i)),
+            at,
+        );
     }
     r
 }

@@ -197,28 +197,148 @@ fn findings(a: &Analysis) -> String {
     o
 }
 
-/// NOT EVALUATED: rules not evaluable or not applicable.
+/// NOT EVALUATED: rules not evaluable or not applicable, one line per thing missing rather than
+/// per rule. Rules not evaluable for want of the same input share a line: their codes (see
+/// [`code_list`]), the reason and `→` what would supply the data. When their reasons differ
+/// (each rule says what it looked for), the line names the codes and the input, and one indented
+/// line per reason follows. Rules not applicable for the same reason share a line too.
 fn not_evaluated(a: &Analysis) -> String {
     let mut o = String::new();
-    let not_judged = a.coverage.iter().filter(|c| {
-        matches!(
-            c.status,
-            CoverageStatus::NotEvaluable | CoverageStatus::NotApplicable
-        )
-    });
-    let rows: Vec<_> = not_judged.collect();
+    let rows: Vec<_> = a
+        .coverage
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.status,
+                CoverageStatus::NotEvaluable | CoverageStatus::NotApplicable
+            )
+        })
+        .collect();
     if rows.is_empty() {
         return o;
     }
-    let _ = writeln!(o, "\nNOT EVALUATED");
-    for c in rows {
-        let _ = write!(o, "  {:9} {:14} {}", c.rule, c.status.as_str(), c.reason);
-        if let Some(n) = &c.needs {
+    let groups = not_evaluated_groups(&rows);
+    let _ = writeln!(
+        o,
+        "\nNOT EVALUATED ({} rule{})",
+        rows.len(),
+        plural(rows.len())
+    );
+    let heads: Vec<String> = groups
+        .iter()
+        .map(|g| code_list(g.codes.iter().copied()))
+        .collect();
+    for (g, head) in groups.iter().zip(&heads) {
+        let _ = write!(o, "  {head:width$}", width = aligned(&heads));
+        if let [(reason, _)] = g.reasons.as_slice() {
+            let _ = write!(o, "  {reason}");
+        }
+        if let Some(n) = g.needs {
             let _ = write!(o, "  → {n}");
         }
         o.push('\n');
+        if g.reasons.len() > 1 {
+            let lists: Vec<String> = g
+                .reasons
+                .iter()
+                .map(|(_, codes)| code_list(codes.iter().copied()))
+                .collect();
+            for ((reason, _), list) in g.reasons.iter().zip(&lists) {
+                let _ = writeln!(o, "      {list:width$}  {reason}", width = aligned(&lists));
+            }
+        }
     }
     o
+}
+
+/// Rules of the NOT EVALUATED section that share a line.
+struct NotEvaluatedGroup<'a> {
+    /// What would supply the data (none for rules not applicable).
+    needs: Option<&'a str>,
+    /// Every rule of the group, in coverage order.
+    codes: Vec<&'a str>,
+    /// Each distinct reason with its rules.
+    reasons: Vec<(String, Vec<&'a str>)>,
+}
+
+/// Group the rows by status and hint (by status and reason when there is no hint), in the order
+/// of their first rule, reasons within a group likewise.
+fn not_evaluated_groups<'a>(rows: &[&'a crate::vocab::Coverage]) -> Vec<NotEvaluatedGroup<'a>> {
+    let mut keys: Vec<(CoverageStatus, Option<&str>, Option<&str>)> = Vec::new();
+    let mut groups: Vec<NotEvaluatedGroup<'a>> = Vec::new();
+    for c in rows {
+        let needs = c.needs.as_deref();
+        let key = (
+            c.status,
+            needs,
+            needs.is_none().then_some(c.reason.as_str()),
+        );
+        let at = match keys.iter().position(|k| *k == key) {
+            Some(at) => at,
+            None => {
+                keys.push(key);
+                groups.push(NotEvaluatedGroup {
+                    needs,
+                    codes: Vec::new(),
+                    reasons: Vec::new(),
+                });
+                groups.len() - 1
+            }
+        };
+        let Some(g) = groups.get_mut(at) else {
+            continue;
+        };
+        let reason = match c.status {
+            CoverageStatus::NotApplicable => format!("not applicable: {}", c.reason),
+            _ => c.reason.clone(),
+        };
+        g.codes.push(&c.rule);
+        match g.reasons.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, codes)) => codes.push(&c.rule),
+            None => g.reasons.push((reason, vec![&c.rule])),
+        }
+    }
+    groups
+}
+
+/// The column width that aligns what follows these lists of codes, leaving out a list so long
+/// that it would push every other line aside.
+fn aligned(lists: &[String]) -> usize {
+    lists
+        .iter()
+        .map(|l| l.chars().count())
+        .filter(|&n| n <= 40)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Rule codes as one list: a run of three or more consecutive codes of one family becomes a
+/// range (`CERT001–CERT004`, only when every code between is in the list), the rest are
+/// separated by commas (`CERT001–CERT004, CERT006, CERT008`). Codes keep their given order.
+fn code_list<'a>(codes: impl IntoIterator<Item = &'a str>) -> String {
+    fn split(code: &str) -> Option<(&str, u32)> {
+        let at = code.find(|c: char| c.is_ascii_digit())?;
+        let (family, number) = code.split_at(at);
+        Some((family, number.parse().ok()?))
+    }
+    let mut runs: Vec<Vec<&str>> = Vec::new();
+    for code in codes {
+        let extends = runs.last().and_then(|run| run.last()).is_some_and(|last| {
+            matches!((split(last), split(code)), (Some((f, n)), Some((g, m))) if f == g && m == n + 1)
+        });
+        match runs.last_mut() {
+            Some(run) if extends => run.push(code),
+            _ => runs.push(vec![code]),
+        }
+    }
+    let parts: Vec<String> = runs
+        .iter()
+        .flat_map(|run| match run.as_slice() {
+            [first, .., last] if run.len() >= 3 => vec![format!("{first}–{last}")],
+            _ => run.iter().map(|c| c.to_string()).collect(),
+        })
+        .collect();
+    parts.join(", ")
 }
 
 /// The last line: findings by severity and rules by coverage status.
@@ -243,4 +363,29 @@ fn summary(a: &Analysis) -> String {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_list;
+
+    #[test]
+    fn code_lists_collapse_runs_of_three_or_more_of_one_family() {
+        let list = |c: &[&str]| code_list(c.iter().copied());
+        assert_eq!(
+            list(&[
+                "CERT001", "CERT002", "CERT003", "CERT004", "CERT006", "CERT007", "CERT010",
+                "CERT011", "CERT012", "SAKEY001", "SAKEY002", "SAKEY003", "TOKEN001"
+            ]),
+            "CERT001–CERT004, CERT006, CERT007, CERT010–CERT012, SAKEY001–SAKEY003, TOKEN001"
+        );
+        // A gap (an unbuilt CERT009) breaks the run; another family never continues it.
+        assert_eq!(
+            list(&["CERT007", "CERT008", "CERT010", "FW001"]),
+            "CERT007, CERT008, CERT010, FW001"
+        );
+        assert_eq!(list(&["FW009", "FW010", "FW011"]), "FW009–FW011");
+        assert_eq!(list(&["odd", "INPUT001"]), "odd, INPUT001");
+        assert_eq!(list(&[]), "");
+    }
 }
