@@ -124,7 +124,7 @@ fn live_nodes<'c, 'a>(cx: &'c Context<'a>) -> &'c (usize, BTreeSet<&'a str>) {
 fn live_or_not_evaluable(cx: &Context) -> Result<usize, Verdict> {
     match live_nodes(cx).0 {
         0 => Err(Verdict::not_evaluable(
-            "no live certificate in the inputs",
+            "no live certificate (server/tls, agent, kubeconfigs) in the inputs",
             Need::NodeFiles,
         )),
         live => Ok(live),
