@@ -50,7 +50,7 @@ pub fn note(
 pub const UNIT_LOG_CAP: u64 = 10 * 1024 * 1024;
 
 /// More truncated logs than this in one node zip (or among the pod logs) make one note.
-const GROUP_OVER: usize = 3;
+pub const GROUP_OVER: usize = 3;
 
 /// Why a log of a bundle is truncated, if it is. `host` is its path in the node zip
 /// (`logs/rke2-server.log`) or in the bundle (`logs/<ns>/<pod>/<container>.log`).
