@@ -25,6 +25,8 @@ pub static RULES: &[&Rule] = &[
     &certs::copies::CERT008,
     &certs::chain::CERT010,
     &certs::keys::CERT011,
+    &certs::kubeconfigs::CERT012,
+    &certs::objects::CERT013,
     &certs::trees::CERT015,
     &certs::lifetime::CERT016,
     &firewall::FW001,

@@ -56,6 +56,15 @@ struct PendingKubeconfig {
     ca_files: Vec<String>,
     /// Per user: the embedded client certificates, else the file named.
     users: Vec<(Vec<String>, Option<String>)>,
+    /// Per user: the public-key hash of the first embedded client key, else the key file named.
+    keys: Vec<ClientKey>,
+}
+
+/// A kubeconfig user's client key: embedded (its public-key hash, when read) or named by file.
+enum ClientKey {
+    Embedded(Option<String>),
+    File(String),
+    None,
 }
 
 fn read_kubeconfig(data: &[u8], origin: Origin) -> Option<PendingKubeconfig> {
@@ -86,11 +95,24 @@ fn read_kubeconfig(data: &[u8], origin: Origin) -> Option<PendingKubeconfig> {
             )
         })
         .collect();
+    let keys = kc
+        .users
+        .iter()
+        .map(|u| match (&u.client_key, &u.client_key_file) {
+            (Some(Ok(keys)), _) => {
+                ClientKey::Embedded(keys.first().and_then(|k| k.spki_sha256.clone()))
+            }
+            (Some(Err(_)), _) => ClientKey::Embedded(None),
+            (None, Some(f)) => ClientKey::File(host_ref(origin.host_path(), f)),
+            (None, None) => ClientKey::None,
+        })
+        .collect();
     Some(PendingKubeconfig {
         origin,
         cas,
         ca_files,
         users,
+        keys,
     })
 }
 
@@ -238,23 +260,33 @@ pub fn build(snap: &Snapshot) -> Model {
         for f in &k.ca_files {
             trusts.extend(file(f));
         }
-        let presents = k
+        let (presents, client_keys) = k
             .users
             .iter()
-            .filter_map(|(embedded, f)| {
+            .zip(&k.keys)
+            .filter_map(|((embedded, f), key)| {
                 let certs = match f {
                     Some(f) if embedded.is_empty() => file(f),
                     _ => embedded.clone(),
                 };
-                certs.into_iter().next()
+                let key = match key {
+                    ClientKey::Embedded(spki) => spki.clone(),
+                    ClientKey::File(h) => m
+                        .keys
+                        .get(&(node.clone(), h.clone()))
+                        .and_then(|kf| kf.spkis().first().map(|s| s.to_string())),
+                    ClientKey::None => None,
+                };
+                certs.into_iter().next().map(|c| (c, key))
             })
-            .collect();
+            .unzip();
         m.kubeconfigs.insert(
             (node.clone(), k.origin.host_path().to_string()),
             KubeconfigFile {
                 origin: k.origin,
                 trusts,
                 presents,
+                client_keys,
             },
         );
     }

@@ -48,6 +48,10 @@ pub struct KubeconfigFile {
     pub origin: Origin,
     pub trusts: Vec<String>,
     pub presents: Vec<String>,
+    /// For each certificate of `presents`, the SHA-256 of the public key of its user's first
+    /// client key (`client-key-data`, or the `client-key` file when the model holds it); `None`
+    /// when the key is not in the inputs or not read.
+    pub client_keys: Vec<Option<String>>,
 }
 
 /// The digest of a file compared between nodes (cluster CA files, agents' copies): SHA-256 of

@@ -3,7 +3,9 @@
 //! not yet valid), `lifetime` (CERT003 CA within a year or outlived by a leaf, CERT016 component
 //! self-signed certificates), `chain` (CERT005 chain broken, CERT010 weak crypto), `pairs`
 //! (CERT006 key mismatch), `keys` (CERT011 CA keys left on cluster members), `copies` (CERT007 CA differs between servers, CERT008 stale agent
-//! copy), `trees` (CERT015 staged and backup trees).
+//! copy), `kubeconfigs` (CERT012 kubeconfig with an expired or mismatched client certificate or a
+//! stale CA), `objects` (CERT013 trust copies in bundle objects), `trees` (CERT015 staged and
+//! backup trees).
 //!
 //! Expiry rules judge *live* certificates only (rules.md, "In use"); staged and backup ones are
 //! listed by CERT015. Each finding names the node, the host path of the file and the
@@ -14,7 +16,9 @@ pub mod chain;
 pub mod copies;
 pub mod expiry;
 pub mod keys;
+pub mod kubeconfigs;
 pub mod lifetime;
+pub mod objects;
 pub mod pairs;
 pub mod trees;
 
@@ -129,4 +133,19 @@ fn live_or_not_evaluable(cx: &Context) -> Result<usize, Verdict> {
         )),
         live => Ok(live),
     }
+}
+
+/// The cluster's current `ca`: the first certificate of every server's live file (several when
+/// the servers disagree: CERT007 reports that), by fingerprint; empty without a server snapshot.
+fn current_ca<'a>(cx: &Context<'a>, ca: crate::layout::CaFile) -> BTreeSet<&'a str> {
+    cx.snapshot
+        .servers()
+        .into_iter()
+        .filter_map(|s| {
+            cx.model
+                .digests
+                .get(&(s.to_string(), ca.host_path().to_string()))
+        })
+        .filter_map(|d| d.first_cert.as_deref())
+        .collect()
 }
