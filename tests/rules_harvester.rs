@@ -1,0 +1,263 @@
+//! Harvester rules through `harrow analyze -o json`: RKE2 certificate auto-rotation disabled
+//! (HARV001), an HTTP proxy set in `/oem` files outside the `http-proxy` setting (HARV003), nodes
+//! the bundle lists but cannot show (HARV005).
+//!
+//! Each case rewrites a temporary copy of the demo support bundle (its settings, its Node list,
+//! the `/oem` files of a node zip) with the `zip` crate; `bundles/` is never modified.
+
+// clippy.toml lets #[test] functions unwrap, panic and print; this lets their helpers too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod rules_common;
+mod support;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status};
+use support::{corpus_bundle, inputs_in};
+
+const SETTINGS: &str = "yamls/cluster/harvesterhci.io/v1beta1/settings.yaml";
+
+/// The demo support bundle.
+fn demo_zip() -> PathBuf {
+    PathBuf::from(
+        inputs_in("bundles/demo")
+            .into_iter()
+            .find(|p| p.ends_with(".zip"))
+            .expect("demo bundle"),
+    )
+}
+
+/// The entries of a zip, in order: (name, bytes); directories have no bytes.
+fn read_zip(data: &[u8]) -> Vec<(String, Option<Vec<u8>>)> {
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(data)).expect("zip");
+    (0..z.len())
+        .map(|i| {
+            let mut f = z.by_index(i).expect("entry");
+            let name = f.name().expect("name").to_string();
+            if f.is_dir() {
+                return (name, None);
+            }
+            let mut buf = Vec::new();
+            f.read_to_end(&mut buf).expect("read");
+            (name, Some(buf))
+        })
+        .collect()
+}
+
+fn write_zip(entries: &[(String, Option<Vec<u8>>)]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let o = zip::write::SimpleFileOptions::default();
+    for (name, data) in entries {
+        match data {
+            None => w.add_directory(name.trim_end_matches('/'), o).expect("dir"),
+            Some(d) => {
+                w.start_file(name.as_str(), o).expect("file");
+                w.write_all(d).expect("write");
+            }
+        }
+    }
+    w.finish().expect("zip").into_inner()
+}
+
+/// A copy of the demo bundle in `dir`, each entry passed through `edit` (given the path under the
+/// bundle's top folder and the bytes; `None` drops the entry), plus `extra` entries.
+fn demo_with(
+    dir: &Path,
+    edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>,
+    extra: &[(&str, &[u8])],
+) -> String {
+    let src = demo_zip();
+    let entries = read_zip(&std::fs::read(&src).expect("demo"));
+    let top = entries[0].0.split('/').next().expect("top").to_string();
+    let mut out = Vec::new();
+    for (name, data) in entries {
+        let rel = name.strip_prefix(&format!("{top}/")).unwrap_or(&name);
+        match data {
+            None => out.push((name, None)),
+            Some(d) => {
+                if let Some(d) = edit(rel, d) {
+                    out.push((name, Some(d)));
+                }
+            }
+        }
+    }
+    for (rel, data) in extra {
+        out.push((format!("{top}/{rel}"), Some(data.to_vec())));
+    }
+    let path = dir.join(src.file_name().expect("name"));
+    std::fs::write(&path, write_zip(&out)).expect("write");
+    path.to_string_lossy().into_owned()
+}
+
+/// A copy of the demo bundle in `dir` with the entry at `rel` passed through `edit`.
+fn demo_editing(dir: &Path, rel: &str, edit: impl Fn(Vec<u8>) -> Vec<u8>) -> String {
+    demo_with(dir, |p, d| Some(if p == rel { edit(d) } else { d }), &[])
+}
+
+/// The coverage reason of `rule`.
+fn reason(doc: &serde_json::Value, rule: &str) -> String {
+    coverage(doc, rule)["reason"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The message of the first finding of `rule`.
+fn first_message(doc: &serde_json::Value, rule: &str) -> String {
+    findings(doc, rule)
+        .first()
+        .and_then(|f| f["message"].as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// `text` with `from` replaced by `to`, asserting the fixture still holds `from`.
+fn replace(text: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let s = String::from_utf8(text.to_vec()).expect("utf-8");
+    assert!(s.contains(from), "fixture changed: no {from:?}");
+    s.replacen(from, to, 1).into_bytes()
+}
+
+/// The demo's `auto-rotate-rke2-certs` item with `value:` set.
+fn auto_rotate_value(settings: &[u8], value: &str) -> Vec<u8> {
+    let default = "  default: '{\"enable\":false,\"expiringInHours\":240}'\n";
+    replace(settings, default, &format!("{default}  value: {value}\n"))
+}
+
+/// The demo's `server-version` setting set to `v`.
+fn server_version(settings: &[u8], v: &str) -> Vec<u8> {
+    replace(settings, "value: v1.6.1", &format!("value: {v}"))
+}
+
+fn analyze_one(input: &str) -> serde_json::Value {
+    analyze(&[input.to_string()], COLLECTED)
+}
+
+#[test]
+fn harv001_fails_on_the_demo_whose_setting_keeps_its_default() {
+    let doc = analyze_one(&demo_zip().to_string_lossy());
+    assert_eq!(status(&doc, "HARV001"), "fail");
+    let all = findings(&doc, "HARV001");
+    assert_eq!(all.len(), 1, "{all:?}");
+    let f = all[0];
+    assert_eq!(f["severity"], "medium");
+    assert_eq!(f["target"], "settings/auto-rotate-rke2-certs");
+    let msg = f["message"].as_str().unwrap_or("");
+    assert!(msg.contains("default") && msg.contains("240"), "{msg}");
+    assert!(
+        f["evidence"][0]["pointer"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with(".default"),
+        "{f}"
+    );
+}
+
+#[test]
+fn harv001_null_value_falls_back_to_the_default_and_fails() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let b = demo_editing(tmp.path(), SETTINGS, |d| auto_rotate_value(&d, "\"null\""));
+    let doc = analyze_one(&b);
+    assert_eq!(status(&doc, "HARV001"), "fail");
+    let msg = first_message(&doc, "HARV001");
+    assert!(msg.contains("default (value empty)"), "{msg}");
+}
+
+#[test]
+fn harv001_passes_when_enabled_with_hours_printed_as_a_float() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let b = demo_editing(tmp.path(), SETTINGS, |d| {
+        auto_rotate_value(&d, r#"'{"enable":true,"expiringInHours":2.4e+02}'"#)
+    });
+    let doc = analyze_one(&b);
+    assert_eq!(
+        status(&doc, "HARV001"),
+        "pass",
+        "{}",
+        coverage(&doc, "HARV001")
+    );
+    assert!(findings(&doc, "HARV001").is_empty());
+    let why = reason(&doc, "HARV001");
+    assert!(why.contains("240"), "{why}");
+}
+
+#[test]
+fn harv001_explicitly_disabled_value_fails() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let b = demo_editing(tmp.path(), SETTINGS, |d| {
+        auto_rotate_value(&d, r#"'{"enable":false,"expiringInHours":480}'"#)
+    });
+    let doc = analyze_one(&b);
+    let msg = first_message(&doc, "HARV001");
+    assert!(
+        msg.contains("its value has enable false (expiringInHours 480)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn harv001_not_evaluable_without_settings() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let b = demo_with(tmp.path(), |p, d| (p != SETTINGS).then_some(d), &[]);
+    let doc = analyze_one(&b);
+    assert_eq!(status(&doc, "HARV001"), "not-evaluable");
+    assert_eq!(
+        coverage(&doc, "HARV001")["needs"],
+        "a Harvester support bundle of the cluster"
+    );
+    // A node snapshot has no settings either.
+    let s1 = healthy_s1(tmp.path());
+    let doc = analyze(&[s1.to_string_lossy().into_owned()], COLLECTED);
+    assert_eq!(status(&doc, "HARV001"), "not-evaluable");
+}
+
+#[test]
+fn harv001_not_applicable_before_harvester_1_3_0() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // A v1.2 bundle: settings collected, no auto-rotate setting yet.
+    let b = demo_editing(tmp.path(), SETTINGS, |d| {
+        let s = server_version(&d, "v1.2.2");
+        replace(
+            &s,
+            "name: auto-rotate-rke2-certs",
+            "name: some-older-setting",
+        )
+    });
+    let doc = analyze_one(&b);
+    assert_eq!(status(&doc, "HARV001"), "not-applicable");
+    let why = reason(&doc, "HARV001");
+    assert!(why.contains("v1.2.2") && why.contains("v1.3.0"), "{why}");
+}
+
+#[test]
+fn harv001_a_missing_setting_on_a_version_that_has_it_is_not_evaluable() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let b = demo_editing(tmp.path(), SETTINGS, |d| {
+        replace(
+            &d,
+            "name: auto-rotate-rke2-certs",
+            "name: some-other-setting",
+        )
+    });
+    let doc = analyze_one(&b);
+    assert_eq!(status(&doc, "HARV001"), "not-evaluable");
+    let why = reason(&doc, "HARV001");
+    assert!(why.contains("v1.6.1"), "{why}");
+}
+
+#[test]
+fn harv001_corpus_bundle_of_2022_is_not_evaluable() {
+    let Some(bundle) = corpus_bundle() else {
+        eprintln!("corpus bundle absent: skipped");
+        return;
+    };
+    let doc = analyze_one(&bundle.to_string_lossy());
+    assert_eq!(status(&doc, "HARV001"), "not-evaluable");
+}
