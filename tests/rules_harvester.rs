@@ -20,9 +20,13 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status};
-use support::{corpus_bundle, inputs_in};
+use support::{Test, corpus_bundle, inputs_in};
 
 const SETTINGS: &str = "yamls/cluster/harvesterhci.io/v1beta1/settings.yaml";
+/// The proxy URL of the demo's `http-proxy` setting.
+const DEMO_PROXY: &str = "http://proxy.corp.example:3128";
+/// A proxy URL with credentials, which no output may show.
+const SECRET_PROXY: &str = "http://squid-user:Pr0xyPa55@10.9.9.9:3128";
 
 /// The demo support bundle.
 fn demo_zip() -> PathBuf {
@@ -116,6 +120,15 @@ fn first_message(doc: &serde_json::Value, rule: &str) -> String {
         .and_then(|f| f["message"].as_str())
         .unwrap_or("")
         .to_string()
+}
+
+/// Node zip `name` of the demo with `files` added (paths under the node's folder).
+fn node_zip_with(zip: Vec<u8>, node: &str, files: &[(&str, &str)]) -> Vec<u8> {
+    let mut entries = read_zip(&zip);
+    for (rel, text) in files {
+        entries.push((format!("{node}/{rel}"), Some(text.as_bytes().to_vec())));
+    }
+    write_zip(&entries)
 }
 
 /// `text` with `from` replaced by `to`, asserting the fixture still holds `from`.
@@ -260,4 +273,112 @@ fn harv001_corpus_bundle_of_2022_is_not_evaluable() {
     };
     let doc = analyze_one(&bundle.to_string_lossy());
     assert_eq!(status(&doc, "HARV001"), "not-evaluable");
+    assert_eq!(status(&doc, "HARV003"), "pass");
+}
+
+/// The demo bundle with `files` added to node zip `node`.
+fn demo_with_oem(dir: &Path, node: &str, files: &[(&str, &str)]) -> String {
+    demo_editing(dir, &format!("nodes/{node}.zip"), |d| {
+        node_zip_with(d, node, files)
+    })
+}
+
+#[test]
+fn harv003_passes_on_the_demo() {
+    let doc = analyze(&inputs_in("bundles/demo"), COLLECTED);
+    assert_eq!(
+        status(&doc, "HARV003"),
+        "pass",
+        "{}",
+        coverage(&doc, "HARV003")
+    );
+}
+
+#[test]
+fn harv003_fails_for_a_proxy_in_oem_that_the_setting_does_not_hold() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cfg = format!(
+        "name: proxy\nstages:\n  initramfs:\n    - environment:\n        HTTP_PROXY: {SECRET_PROXY}\n        NO_PROXY: localhost\n      files:\n        - path: /etc/sysconfig/proxy\n          content: |\n            PROXY_ENABLED=\"yes\"\n            HTTPS_PROXY=\"{DEMO_PROXY}\"\n"
+    );
+    let b = demo_with_oem(tmp.path(), "n2", &[("configs/oem/95_proxy.yaml", &cfg)]);
+    let doc = analyze_one(&b);
+    assert_eq!(status(&doc, "HARV003"), "fail");
+    let all = findings(&doc, "HARV003");
+    // The HTTPS proxy repeats the setting's value: only the HTTP one is reported.
+    assert_eq!(all.len(), 1, "{all:?}");
+    let f = all[0];
+    assert_eq!(f["severity"], "low");
+    assert_eq!(f["node"], "n2");
+    assert_eq!(f["target"], "oem/95_proxy.yaml:5");
+    let msg = f["message"].as_str().unwrap_or("");
+    assert!(
+        msg.contains("HTTP_PROXY") && msg.contains("different HTTP proxy"),
+        "{msg}"
+    );
+    // The proxy's credentials reach no output format.
+    for fmt in ["json", "text", "sarif"] {
+        let out = Test::new()
+            .args([
+                "analyze",
+                b.as_str(),
+                "-o",
+                fmt,
+                "--fail-on",
+                "none",
+                "--at",
+                COLLECTED,
+            ])
+            .run();
+        let out = out.code(0);
+        assert!(!out.stdout.is_empty(), "{fmt}: no output");
+        assert!(
+            !out.stdout.contains("Pr0xyPa55") && !out.stderr.contains("Pr0xyPa55"),
+            "{fmt} shows the proxy password"
+        );
+    }
+}
+
+#[test]
+fn harv003_proxy_in_oem_without_the_setting_fails() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let b = demo_with(
+        tmp.path(),
+        |p, d| {
+            Some(match p {
+                SETTINGS => replace(
+                    &d,
+                    &format!("\"httpProxy\":\"{DEMO_PROXY}\",\"httpsProxy\":\"{DEMO_PROXY}\","),
+                    "",
+                ),
+                "nodes/w1.zip" => node_zip_with(
+                    d,
+                    "w1",
+                    &[(
+                        "configs/oem/proxy.config",
+                        "os:\n  environment:\n    https_proxy: http://p:1\n",
+                    )],
+                ),
+                _ => d,
+            })
+        },
+        &[],
+    );
+    let doc = analyze_one(&b);
+    let all = findings(&doc, "HARV003");
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["node"], "w1");
+    let msg = all[0]["message"].as_str().unwrap_or("");
+    assert!(msg.contains("sets no proxy"), "{msg}");
+}
+
+#[test]
+fn harv003_not_evaluable_without_oem_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let b = demo_with(
+        tmp.path(),
+        |p, d| (!p.starts_with("nodes/")).then_some(d),
+        &[],
+    );
+    let doc = analyze_one(&b);
+    assert_eq!(status(&doc, "HARV003"), "not-evaluable");
 }

@@ -11,7 +11,7 @@
 use super::gates::auto_rotate_setting;
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{Context, Severity};
-use crate::model::settings::AUTO_ROTATE;
+use crate::model::settings::{AUTO_ROTATE, HTTP_PROXY, OemProxy};
 
 /// RKE2 certificate auto-rotation disabled.
 pub static HARV001: Rule = Rule {
@@ -49,6 +49,45 @@ setting on your cluster is highly recommended"); `reference/rke2-pki.md` §8;
 `reference/harvester-bundle.md` §5 (settings, JSON inside strings); rules.md HARV001.
 "#,
     evaluate: harv001,
+};
+
+/// HTTP proxy set through `/oem` files.
+pub static HARV003: Rule = Rule {
+    code: "HARV003",
+    severity: Severity::Low,
+    title: "HTTP proxy set through files under /oem rather than the http-proxy setting",
+    source: "seeds/harvester-credentials.txt (HC)",
+    needs: &[Need::SupportBundle],
+    doc: r#"**What it reads.** Every node's `/oem` cloud-configs (`*.yaml`, `*.yml`, `*.config`: a node
+snapshot's `oem/`, a bundle node zip's `configs/oem/`): the lines that set `http_proxy` or
+`https_proxy` (any case) to a value, as a YAML key (`environment:` of a stage,
+`os.environment` of `harvester.config`) or as an assignment in a written file or a command
+(`HTTP_PROXY="…"`, `export HTTPS_PROXY=…`). And the bundle's `http-proxy` setting
+(`{"httpProxy","httpsProxy","noProxy"}`, JSON inside a string).
+
+**What it reports.** One finding per node and file line that sets a proxy the `http-proxy` setting
+does not hold: the setting is empty, or its `httpProxy` / `httpsProxy` differs from the value in
+the file (compared in memory; proxy URLs may carry credentials and are never shown). A file that
+repeats the setting's value (as the installer writes it when a proxy is given at install) is not
+reported. Without the setting in the inputs, every such line is reported, and the message says the
+setting could not be compared.
+
+**Why it matters.** Harvester's documentation asks to change the proxy through the setting: a
+proxy in `/oem` must be changed by hand on each node, is not given to new nodes, escapes the
+webhook that checks the setting (node IPs and cluster CIDRs in `noProxy`), and depends on file
+names and layouts Harvester may change.
+
+**Remediation.** Set the proxy in the `http-proxy` setting (Harvester UI, Advanced > Settings, or
+`kubectl edit settings.harvesterhci.io http-proxy`), then remove the proxy variables from the
+`/oem` files on each node.
+
+**Not evaluable** without any node's `/oem` files: a support bundle with node zips, or node
+snapshots that include `/oem`.
+
+**Source.** `seeds/harvester-credentials.txt` (HTTP Proxy: "Avoid changing the HTTP proxy from
+files in the host /oem path"); `reference/harvester-bundle.md` §3, §5; rules.md HARV003.
+"#,
+    evaluate: harv003,
 };
 
 fn harv001(cx: &Context, out: &mut Findings) -> Verdict {
@@ -115,4 +154,89 @@ fn harv001(cx: &Context, out: &mut Findings) -> Verdict {
                 .map_or_else(|| "not set".to_string(), |h| h.to_string())
         ),
     )
+}
+
+fn harv003(cx: &Context, out: &mut Findings) -> Verdict {
+    let settings = &cx.model.settings;
+    if settings.oem_nodes.is_empty() {
+        return Verdict::not_evaluable(
+            "no node's /oem cloud-configs in the inputs (a support bundle's node zips or node snapshots with /oem carry them)",
+            Need::SupportBundle,
+        );
+    }
+    let setting = settings
+        .http_proxy
+        .as_ref()
+        .and_then(|s| s.parsed.as_ref().ok().map(|p| (s, p)));
+    for p in &settings.oem_proxies {
+        let node = p.origin.node_name().to_string();
+        let place = place(p);
+        let (why, mut evidence) = match setting {
+            None => (
+                format!(
+                    "the {HTTP_PROXY} setting is not in the inputs, so the two could not be compared"
+                ),
+                vec![],
+            ),
+            Some((s, proxy)) => {
+                let held = if p.https {
+                    proxy.https_proxy.as_ref()
+                } else {
+                    proxy.http_proxy.as_ref()
+                };
+                match held {
+                    Some(v) if *v == p.value => continue,
+                    Some(_) => (
+                        format!(
+                            "the {HTTP_PROXY} setting holds a different {} proxy",
+                            if p.https { "HTTPS" } else { "HTTP" }
+                        ),
+                        vec![s.origin.clone()],
+                    ),
+                    None if proxy.is_set() => (
+                        format!(
+                            "the {HTTP_PROXY} setting sets no {} proxy",
+                            if p.https { "HTTPS" } else { "HTTP" }
+                        ),
+                        vec![s.origin.clone()],
+                    ),
+                    None => (
+                        format!("the {HTTP_PROXY} setting sets no proxy"),
+                        vec![s.origin.clone()],
+                    ),
+                }
+            }
+        };
+        evidence.insert(0, p.origin.clone());
+        out.add(
+            Some(node.clone()),
+            Some(place.clone()),
+            format!(
+                "{place} on {node} sets {} outside Harvester's {HTTP_PROXY} setting: {why}; the value is not shown",
+                p.variable
+            ),
+            evidence,
+            format!(
+                "set the proxy in the {HTTP_PROXY} setting (Harvester UI, Advanced > Settings, or `kubectl edit settings.harvesterhci.io {HTTP_PROXY}`), then remove {} from /{} on every node",
+                p.variable,
+                p.origin.host_path()
+            ),
+        );
+    }
+    let nodes = settings.oem_nodes.join(",");
+    Verdict::judged(
+        format!(
+            "{} proxy line(s) in /oem files outside the {HTTP_PROXY} setting",
+            out.len()
+        ),
+        format!("the /oem files of {nodes} set no proxy outside the {HTTP_PROXY} setting"),
+    )
+}
+
+/// `oem/90_custom.yaml:12`.
+fn place(p: &OemProxy) -> String {
+    match &p.origin.pointer {
+        Some(l) => format!("{}:{}", p.origin.host_path(), l.trim_start_matches("line ")),
+        None => p.origin.host_path().to_string(),
+    }
 }

@@ -32,6 +32,7 @@ pub static RULES: &[&Rule] = &[
     &firewall::FW001,
     &firewall::FW003,
     &harvester::HARV001,
+    &harvester::HARV003,
     &bundle::INPUT001,
     &sakey::SAKEY001,
     &sakey::SAKEY002,
