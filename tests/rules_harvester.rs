@@ -23,6 +23,7 @@ use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status};
 use support::{Test, corpus_bundle, inputs_in};
 
 const SETTINGS: &str = "yamls/cluster/harvesterhci.io/v1beta1/settings.yaml";
+const NODES: &str = "yamls/cluster/v1/nodes.yaml";
 /// The proxy URL of the demo's `http-proxy` setting.
 const DEMO_PROXY: &str = "http://proxy.corp.example:3128";
 /// A proxy URL with credentials, which no output may show.
@@ -274,6 +275,7 @@ fn harv001_corpus_bundle_of_2022_is_not_evaluable() {
     let doc = analyze_one(&bundle.to_string_lossy());
     assert_eq!(status(&doc, "HARV001"), "not-evaluable");
     assert_eq!(status(&doc, "HARV003"), "pass");
+    assert_eq!(status(&doc, "HARV005"), "pass");
 }
 
 /// The demo bundle with `files` added to node zip `node`.
@@ -381,4 +383,128 @@ fn harv003_not_evaluable_without_oem_files() {
     );
     let doc = analyze_one(&b);
     assert_eq!(status(&doc, "HARV003"), "not-evaluable");
+}
+
+/// The demo's Node list with node `name`'s Ready condition set to `status`.
+fn ready_status(nodes: &[u8], name: &str, status: &str) -> Vec<u8> {
+    let s = String::from_utf8(nodes.to_vec()).expect("utf-8");
+    let items: Vec<&str> = s.split("\n- apiVersion").collect();
+    let ready = "message: kubelet is posting ready status\n      reason: KubeletReady\n      status: \"True\"\n      type: Ready";
+    let not_ready = format!(
+        "message: Kubelet stopped posting node status.\n      reason: NodeStatusUnknown\n      status: \"{status}\"\n      type: Ready"
+    );
+    let edited: Vec<String> = items
+        .iter()
+        .map(|it| {
+            if it.contains(&format!("\n    name: {name}\n")) {
+                assert!(it.contains(ready), "fixture changed");
+                it.replacen(ready, &not_ready, 1)
+            } else {
+                it.to_string()
+            }
+        })
+        .collect();
+    edited.join("\n- apiVersion").into_bytes()
+}
+
+#[test]
+fn harv005_passes_on_the_demo() {
+    let doc = analyze_one(&demo_zip().to_string_lossy());
+    assert_eq!(
+        status(&doc, "HARV005"),
+        "pass",
+        "{}",
+        coverage(&doc, "HARV005")
+    );
+}
+
+#[test]
+fn harv005_reports_a_not_ready_node() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let b = demo_editing(tmp.path(), NODES, |d| ready_status(&d, "n3", "Unknown"));
+    let doc = analyze_one(&b);
+    assert_eq!(status(&doc, "HARV005"), "fail");
+    let all = findings(&doc, "HARV005");
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["severity"], "info");
+    assert_eq!(all[0]["node"], "n3");
+    assert_eq!(all[0]["target"], "Node/n3");
+    let msg = all[0]["message"].as_str().unwrap_or("");
+    assert!(
+        msg.contains("NotReady (Ready=Unknown, reason NodeStatusUnknown"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn harv005_reports_a_listed_node_without_its_zip_and_bundle002_does_not() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let b = demo_with(tmp.path(), |p, d| (p != "nodes/w2.zip").then_some(d), &[]);
+    let doc = analyze_one(&b);
+    let all = findings(&doc, "HARV005");
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["node"], "w2");
+    let msg = all[0]["message"].as_str().unwrap_or("");
+    assert!(msg.contains("without a node zip (nodes/w2.zip)"), "{msg}");
+    assert!(
+        findings(&doc, "BUNDLE002")
+            .iter()
+            .all(|f| !f["message"].as_str().unwrap_or("").contains("w2")),
+        "BUNDLE002 repeats the missing zip"
+    );
+    // A node snapshot of w2 supplies what the zip would have: nothing is missing.
+    let mut inputs = vec![b];
+    inputs.extend(
+        inputs_in("bundles/demo")
+            .into_iter()
+            .filter(|p| p.ends_with("w2.tgz")),
+    );
+    let doc = analyze(&inputs, COLLECTED);
+    assert!(
+        findings(&doc, "HARV005").is_empty(),
+        "{:?}",
+        findings(&doc, "HARV005")
+    );
+}
+
+#[test]
+fn harv005_leaves_a_bundle_without_nodes_folder_to_bundle002() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let b = demo_with(
+        tmp.path(),
+        |p, d| (!p.starts_with("nodes/")).then_some(d),
+        &[],
+    );
+    // The copy keeps the `nodes/` directory entry: drop it too.
+    let data = std::fs::read(&b).expect("read");
+    let entries: Vec<_> = read_zip(&data)
+        .into_iter()
+        .filter(|(n, _)| !n.trim_end_matches('/').ends_with("/nodes"))
+        .collect();
+    std::fs::write(&b, write_zip(&entries)).expect("write");
+    let doc = analyze_one(&b);
+    assert_eq!(status(&doc, "HARV005"), "pass");
+    assert!(findings(&doc, "HARV005").is_empty());
+    let why = reason(&doc, "HARV005");
+    assert!(why.contains("no nodes/ folder (BUNDLE002)"), "{why}");
+    assert!(
+        findings(&doc, "BUNDLE002").iter().any(|f| f["title"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no nodes/")
+            || f["message"].as_str().unwrap_or("").contains("no nodes/")),
+        "{:?}",
+        findings(&doc, "BUNDLE002")
+    );
+}
+
+#[test]
+fn harv005_not_evaluable_without_node_objects() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s1 = healthy_s1(tmp.path());
+    let doc = analyze(&[s1.to_string_lossy().into_owned()], COLLECTED);
+    assert_eq!(status(&doc, "HARV005"), "not-evaluable");
+    let b = demo_with(tmp.path(), |p, d| (p != NODES).then_some(d), &[]);
+    let doc = analyze_one(&b);
+    assert_eq!(status(&doc, "HARV005"), "not-evaluable");
 }

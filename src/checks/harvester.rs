@@ -10,8 +10,10 @@
 
 use super::gates::auto_rotate_setting;
 use super::rule::{Findings, Need, Rule, Verdict};
-use super::{Context, Severity};
+use super::{Context, Origin, Severity};
 use crate::model::settings::{AUTO_ROTATE, HTTP_PROXY, OemProxy};
+use crate::snapshot::value::{as_str, get};
+use crate::snapshot::{KubeObject, Snapshot};
 
 /// RKE2 certificate auto-rotation disabled.
 pub static HARV001: Rule = Rule {
@@ -88,6 +90,39 @@ snapshots that include `/oem`.
 files in the host /oem path"); `reference/harvester-bundle.md` §3, §5; rules.md HARV003.
 "#,
     evaluate: harv003,
+};
+
+/// Nodes the bundle lists but cannot show.
+pub static HARV005: Rule = Rule {
+    code: "HARV005",
+    severity: Severity::Info,
+    title: "node expected but missing from the bundle",
+    source: "reference/harvester-bundle.md §1, §3b",
+    needs: &[Need::SupportBundle],
+    doc: r#"**What it reads.** The bundle's Node objects (`yamls/cluster/v1/nodes.yaml`): their `Ready`
+condition; and the node zips the bundle holds (`nodes/<name>.zip`).
+
+**What it reports.** One finding per listed node that is not `Ready` (status `False` or
+`Unknown`, or no `Ready` condition: its reason, message and time are given), or that has no node
+zip although the bundle has a `nodes/` folder and no node snapshot of that node is among the
+inputs. Bundle-wide gaps are BUNDLE002's and are not repeated here: a bundle without `nodes/`
+(node collection timed out or was not triggered) and an empty node zip.
+
+**Why it matters.** A NotReady node did not run the collector (its zip is missing or empty) and
+may be the node that is failing; every rule that reads node files says nothing about it. The
+report must name the nodes it could not see rather than judge the cluster by the others.
+
+**Remediation.** Bring the node back (check its kubelet and rke2 service, `journalctl -u
+rke2-server` or `rke2-agent`), then collect a new bundle; or collect a node snapshot of that node
+by hand (a tar of its /etc/rancher, /var/lib/rancher/rke2 and /oem) and add it to the analysis.
+
+**Not evaluable** without the bundle's Node objects (no support bundle, or one without
+`nodes.yaml`).
+
+**Source.** `reference/harvester-bundle.md` §1 (missing `nodes/`), §3b (node zips), §8 (a node
+that never reports); rules.md HARV005.
+"#,
+    evaluate: harv005,
 };
 
 fn harv001(cx: &Context, out: &mut Findings) -> Verdict {
@@ -239,4 +274,130 @@ fn place(p: &OemProxy) -> String {
         Some(l) => format!("{}:{}", p.origin.host_path(), l.trim_start_matches("line ")),
         None => p.origin.host_path().to_string(),
     }
+}
+
+/// The `Ready` condition of a Node object: `(status, reason, message, lastTransitionTime)`.
+fn ready(o: &KubeObject) -> Option<[Option<&str>; 4]> {
+    let conditions = o.get(&["status", "conditions"])?.as_array()?;
+    let c = conditions
+        .iter()
+        .find(|c| get(c, &["type"]).and_then(as_str) == Some("Ready"))?;
+    let s = |k: &str| get(c, &[k]).and_then(as_str);
+    Some([
+        s("status"),
+        s("reason"),
+        s("message"),
+        s("lastTransitionTime"),
+    ])
+}
+
+/// Whether the bundle of `input` has a `nodes/` folder, and whether it holds `<name>.zip`.
+fn node_zip(snap: &Snapshot, input: usize, name: &str) -> (bool, bool) {
+    let (Some(tree), Some(b)) = (
+        snap.trees.get(input),
+        snap.bundles.iter().find(|b| b.input == input),
+    ) else {
+        return (false, false);
+    };
+    let dir = if b.top.is_empty() {
+        "nodes/".to_string()
+    } else {
+        format!("{}/nodes/", b.top)
+    };
+    let zip = format!("{dir}{name}.zip");
+    let outer = |p: &str| p.split('!').next().unwrap_or(p).to_string();
+    let has_dir = tree
+        .seen
+        .iter()
+        .any(|p| outer(p).starts_with(&dir) || outer(p) == dir.trim_end_matches('/'));
+    let has_zip = tree.seen.iter().any(|p| outer(p) == zip);
+    (has_dir, has_zip)
+}
+
+fn harv005(cx: &Context, out: &mut Findings) -> Verdict {
+    let snap = cx.snapshot;
+    let listed: Vec<(&crate::snapshot::Node, &KubeObject)> = snap
+        .nodes
+        .values()
+        .filter_map(|n| n.object.and_then(|i| snap.objects.get(i)).map(|o| (n, o)))
+        .collect();
+    if listed.is_empty() {
+        return Verdict::not_evaluable(
+            "no Node objects in the inputs (no support bundle, or one without nodes.yaml)",
+            Need::SupportBundle,
+        );
+    }
+    let mut without_dir = false;
+    for (node, o) in &listed {
+        let mut faults = Vec::new();
+        let origin = Origin::new(
+            snap.trees.get(o.input).map_or("", |t| t.name.as_str()),
+            o.path.as_str(),
+        );
+        let mut evidence = Vec::new();
+        match ready(o) {
+            Some([Some("True"), ..]) => {}
+            Some([status, reason, message, since]) => {
+                let mut f = format!("NotReady (Ready={}", status.unwrap_or("unknown"));
+                for (k, v) in [("reason", reason), ("since", since)] {
+                    if let Some(v) = v {
+                        f.push_str(&format!(", {k} {v}"));
+                    }
+                }
+                f.push(')');
+                if let Some(m) = message {
+                    f.push_str(&format!(": {m}"));
+                }
+                faults.push(f);
+                evidence.push(origin.clone().at(Some(format!(
+                    "items[{}].status.conditions[type=Ready]",
+                    o.index
+                ))));
+            }
+            None => {
+                faults.push("without a Ready condition (its state is unknown)".to_string());
+                evidence.push(
+                    origin
+                        .clone()
+                        .at(Some(format!("items[{}].status", o.index))),
+                );
+            }
+        }
+        let (has_dir, has_zip) = node_zip(snap, o.input, &node.name);
+        let other_input = node.files.values().flatten().any(|hf| hf.input != o.input);
+        without_dir |= !has_dir;
+        if has_dir && !has_zip && !other_input {
+            faults.push(format!(
+                "without a node zip (nodes/{}.zip): none of its configs or logs are in the bundle",
+                node.name
+            ));
+            evidence.push(origin.clone().at(Some(format!("items[{}]", o.index))));
+        }
+        if faults.is_empty() {
+            continue;
+        }
+        out.add(
+            Some(node.name.clone()),
+            Some(format!("Node/{}", node.name)),
+            format!("node {} is listed {}", node.name, faults.join("; and ")),
+            evidence,
+            "bring the node back (its kubelet and rke2 service: `journalctl -u rke2-server` or `rke2-agent`) and collect a new bundle, or add a node snapshot of it (a tar of /etc/rancher, /var/lib/rancher/rke2 and /oem)".to_string(),
+        );
+    }
+    let (zips, also) = if without_dir {
+        (
+            "",
+            "; node zips not judged: the bundle has no nodes/ folder (BUNDLE002)",
+        )
+    } else {
+        (" and each has its node zip", "")
+    };
+    Verdict::judged(
+        format!(
+            "{} of {} listed node(s) NotReady or missing from the bundle{also}",
+            out.len(),
+            listed.len()
+        ),
+        format!("the {} listed node(s) are Ready{zips}{also}", listed.len()),
+    )
 }

@@ -33,6 +33,7 @@ pub static RULES: &[&Rule] = &[
     &firewall::FW003,
     &harvester::HARV001,
     &harvester::HARV003,
+    &harvester::HARV005,
     &bundle::INPUT001,
     &sakey::SAKEY001,
     &sakey::SAKEY002,
