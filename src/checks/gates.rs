@@ -1,4 +1,4 @@
-//! Version gates of rules.md: which RKE2 behaviour applies to a given version. An unknown version
+//! Version gates of rules.md: which RKE2 (and Harvester) behaviour applies to a given version. An unknown version
 //! takes the older behaviour, and the caller says so.
 
 /// A parsed `v1.33.5+rke2r1`-style version: (major, minor, patch).
@@ -57,6 +57,23 @@ pub fn renew_window_days(rke2_version: Option<&str>) -> (u32, String) {
     }
 }
 
+/// Whether Harvester has the `auto-rotate-rke2-certs` setting (v1.3.0 and later): `Ok` with
+/// the version that has it, `Err` with why it does not apply (an older version, or an unknown
+/// one, taken as older).
+pub fn auto_rotate_setting(harvester_version: Option<&str>) -> Result<String, String> {
+    const GATE: [Version; 1] = [Version(1, 3, 0)];
+    match harvester_version.and_then(|s| Version::parse(s).map(|v| (s, v))) {
+        Some((s, v)) if at_or_after(v, &GATE) => Ok(format!("Harvester {s}")),
+        Some((s, _)) => Err(format!(
+            "Harvester {s} predates the auto-rotate-rke2-certs setting (v1.3.0)"
+        )),
+        None => Err(
+            "Harvester version unknown: taken as older than v1.3.0, which added the auto-rotate-rke2-certs setting"
+                .to_string(),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +91,17 @@ mod tests {
         let (d, why) = renew_window_days(None);
         assert_eq!(d, 90);
         assert!(why.contains("unknown"));
+    }
+
+    #[test]
+    fn auto_rotate_setting_from_harvester_1_3_0() {
+        assert!(auto_rotate_setting(Some("v1.3.0")).is_ok());
+        assert!(auto_rotate_setting(Some("v1.6.1")).is_ok());
+        assert!(auto_rotate_setting(Some("v2.0.0")).is_ok());
+        assert!(auto_rotate_setting(Some("v1.2.2")).is_err());
+        assert!(auto_rotate_setting(Some("v1.0.1")).is_err());
+        let why = auto_rotate_setting(None).err().unwrap_or_default();
+        assert!(why.contains("unknown"), "{why}");
     }
 
     #[test]

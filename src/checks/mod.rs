@@ -11,6 +11,7 @@ mod certs;
 mod common;
 mod firewall;
 pub mod gates;
+mod harvester;
 mod leaks;
 pub mod registry;
 pub mod rule;

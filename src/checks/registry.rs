@@ -7,7 +7,9 @@
 //! `HARROW_BLESS=1 cargo test --lib rule_pages` to write its page.
 
 use super::rule::{Findings, Need, Rule, Verdict};
-use super::{Context, Finding, Judgement, bundle, certs, firewall, leaks, sakey, tokens};
+use super::{
+    Context, Finding, Judgement, bundle, certs, firewall, harvester, leaks, sakey, tokens,
+};
 use crate::snapshot::{Coverage, CoverageStatus};
 
 /// Every rule, sorted by code.
@@ -31,6 +33,9 @@ pub static RULES: &[&Rule] = &[
     &certs::lifetime::CERT016,
     &firewall::FW001,
     &firewall::FW003,
+    &harvester::HARV001,
+    &harvester::HARV003,
+    &harvester::HARV005,
     &bundle::INPUT001,
     &sakey::SAKEY001,
     &sakey::SAKEY002,

@@ -2,7 +2,8 @@
 //! from. Certificates (deduplicated by fingerprint, DER kept once: [`crate::model::certs`]), key
 //! files and their `.pub-fingerprint` stand-ins, signing requests, kubeconfigs (the certificates
 //! they trust and present, embedded or by file reference), tokens of every source ([`tokens`]), the CA hash
-//! each server serves, and the digests of the files that must agree between nodes.
+//! each server serves, the digests of the files that must agree between nodes, and Harvester's
+//! settings with the proxy variables of the nodes' `/oem` ([`settings`]).
 //!
 //! This is the one place above `pki` that reads credential bytes. The trust graph, the
 //! consistency checks, the timeline and the rules are views of it; none of them parses bytes
@@ -16,6 +17,7 @@ pub mod effect;
 pub mod exposed;
 pub mod inventory;
 pub mod keys;
+pub mod settings;
 pub mod tokens;
 
 use std::collections::BTreeMap;
@@ -89,6 +91,9 @@ pub struct Model {
     /// Certificates of each node file, in file order, by (node, host path) (only the files a view
     /// looks up: the certificates beside keys, the files kubeconfigs name, compared files).
     pub file_certs: BTreeMap<(String, String), FileCerts>,
+    /// Harvester settings (JSON inside strings, parsed once) and the nodes' `/oem` proxy
+    /// variables.
+    pub settings: settings::Settings,
 }
 
 /// The data the model is built from, whatever rules run: the nodes' credential files.
