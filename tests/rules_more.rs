@@ -22,8 +22,9 @@ use std::path::Path;
 
 use pki_support::{gen_key, openssl, self_signed};
 
-use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status, variant};
-use support::inputs_in;
+use rules_common::{
+    COLLECTED, analyze, coverage, findings, healthy_s1, status, support_bundle, variant,
+};
 
 const TLS: &str = "var/lib/rancher/rke2/server/tls/";
 /// The healthy fixture judged before its server leaves enter the renew window.
@@ -31,13 +32,6 @@ const BEFORE_WINDOW: &str = "2026-10-01T00:00:00Z";
 
 fn analyze_dir(node: &Path, at: &str) -> serde_json::Value {
     analyze(&[node.to_string_lossy().into_owned()], at)
-}
-
-fn support_bundle() -> Vec<String> {
-    inputs_in("bundles/demo")
-        .into_iter()
-        .filter(|p| p.ends_with(".zip"))
-        .collect()
 }
 
 #[test]

@@ -21,8 +21,10 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use harrow::pki::token::{scan_env_file, scan_rke2_config};
-use rules_common::{COLLECTED, analyze, coverage, findings, status, targets, variant};
-use support::{Test, inputs_in, root};
+use rules_common::{
+    COLLECTED, analyze, coverage, findings, status, support_bundle, targets, variant,
+};
+use support::{Test, root};
 
 const DROP_INS: &str = "etc/rancher/rke2/config.yaml.d/";
 const RANCHERD_DROP_IN: &str = "etc/rancher/rke2/config.yaml.d/40-rancherd.yaml";
@@ -114,13 +116,6 @@ fn set_token(file: &Path, value: &str) {
 }
 
 /// The demo's support bundle alone (node config tokens masked).
-fn support_bundle() -> Vec<String> {
-    inputs_in("bundles/demo")
-        .into_iter()
-        .filter(|p| p.ends_with(".zip"))
-        .collect()
-}
-
 fn reason(doc: &serde_json::Value, rule: &str) -> String {
     coverage(doc, rule)["reason"]
         .as_str()

@@ -92,3 +92,11 @@ pub fn healthy_s1(dir: &Path) -> std::path::PathBuf {
         .expect("unpack s1.tgz");
     out
 }
+
+/// The demo's support bundle alone (no node snapshot).
+pub fn support_bundle() -> Vec<String> {
+    inputs_in("bundles/demo")
+        .into_iter()
+        .filter(|p| p.ends_with(".zip"))
+        .collect()
+}
