@@ -140,8 +140,8 @@ struct Invocation {
     properties: serde_json::Map<String, serde_json::Value>,
 }
 
-fn sarif(inputs: &[String]) -> (Log, String) {
-    let run = Test::new()
+fn sarif(inputs: &[String], golden: Option<&str>) -> (Log, String) {
+    let mut run = Test::new()
         .arg("analyze")
         .args(inputs)
         .args([
@@ -154,6 +154,9 @@ fn sarif(inputs: &[String]) -> (Log, String) {
         ])
         .run()
         .code(0);
+    if let Some(g) = golden {
+        run = run.golden(g);
+    }
     let log: Log = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("not SARIF 2.1.0 as modelled: {e}"));
     (log, run.stdout)
@@ -161,7 +164,7 @@ fn sarif(inputs: &[String]) -> (Log, String) {
 
 #[test]
 fn sarif_log_of_the_demo_fits_the_2_1_0_model() {
-    let (log, text) = sarif(&inputs_in("bundles/demo"));
+    let (log, text) = sarif(&inputs_in("bundles/demo"), Some("analyze-demo.sarif"));
     assert_eq!(log.version, "2.1.0");
     assert!(log.schema.ends_with("sarif-schema-2.1.0.json"));
     assert_eq!(log.runs.len(), 1);
@@ -220,7 +223,7 @@ fn sarif_log_of_the_demo_fits_the_2_1_0_model() {
 
 #[test]
 fn sarif_regions_point_at_lines_where_the_evidence_has_one() {
-    let (log, _) = sarif(&inputs_in("bundles/fixtures/token-wrong-hash"));
+    let (log, _) = sarif(&inputs_in("bundles/fixtures/token-wrong-hash"), None);
     let token = log.runs[0]
         .results
         .iter()

@@ -32,6 +32,7 @@ fn rules_json_has_one_entry_per_unique_code_each_with_its_page() {
         .args(["rules", "-o", "json"])
         .run()
         .code(0)
+        .golden("rules.json")
         .json();
     let list = doc.as_array().expect("array");
     assert_eq!(list.len(), RULES.len());

@@ -166,10 +166,7 @@ fn cert013_stale_kube_root_ca_fails_against_the_servers_ca() {
     inputs.extend(demo_nodes());
     let doc = analyze(&inputs, COLLECTED);
     assert_eq!(status(&doc, "CERT013"), "fail");
-    let all: Vec<_> = findings(&doc, "CERT013")
-        .into_iter()
-        .filter(|f| f["severity"] == "high")
-        .collect();
+    let all = high(&doc, "CERT013");
     assert_eq!(all.len(), 1, "{all:?}");
     let msg = all[0]["message"].as_str().unwrap();
     assert!(
@@ -188,10 +185,7 @@ fn cert013_stale_kube_root_ca_fails_against_the_servers_ca() {
     );
     // The bundle alone: the odd copy is the one that differs from the other namespaces.
     let doc = analyze(&[bundle.to_string_lossy().into_owned()], COLLECTED);
-    let all: Vec<_> = findings(&doc, "CERT013")
-        .into_iter()
-        .filter(|f| f["severity"] == "high")
-        .collect();
+    let all = high(&doc, "CERT013");
     assert_eq!(all.len(), 1, "{all:?}");
     let msg = all[0]["message"].as_str().unwrap();
     assert!(
@@ -251,4 +245,12 @@ fn cert013_on_the_corpus_bundle() {
     let all = findings(&doc, "CERT013");
     assert_eq!(all.len(), 3, "{all:?}");
     assert!(all.iter().all(|f| f["severity"] == "info"), "{all:?}");
+}
+
+/// The high-severity findings of `rule`.
+fn high<'a>(doc: &'a serde_json::Value, rule: &str) -> Vec<&'a serde_json::Value> {
+    findings(doc, rule)
+        .into_iter()
+        .filter(|f| f["severity"] == "high")
+        .collect()
 }
