@@ -125,17 +125,21 @@ pub enum Need {
     OtherServers,
     /// Command output a node snapshot carries (`iptables-save`): support bundles do not collect it.
     NodeCommands,
+    /// Node logs (`kernel.log*`, `rke2-server.log`, `rke2-agent.log`, `rancherd.log`) as a
+    /// support bundle's node zips carry them.
+    NodeLogs,
 }
 
 impl Need {
     /// Every kind of data.
-    pub const ALL: [Need; 6] = [
+    pub const ALL: [Need; 7] = [
         Need::Inputs,
         Need::SupportBundle,
         Need::NodeFiles,
         Need::TwoServers,
         Need::OtherServers,
         Need::NodeCommands,
+        Need::NodeLogs,
     ];
 
     /// What supplies this data, as the coverage row's `needs`.
@@ -155,6 +159,9 @@ impl Need {
             Need::NodeCommands => {
                 "node snapshots with the output of `iptables-save` in commands/iptables-save.txt (a support bundle does not collect it)"
             }
+            Need::NodeLogs => {
+                "a Harvester support bundle with its node zips (nodes/<node>.zip: logs/kernel.log*, rke2-server.log, rke2-agent.log, rancherd.log)"
+            }
         }
     }
 
@@ -167,6 +174,7 @@ impl Need {
             Need::TwoServers => "two-servers",
             Need::NodeCommands => "node-commands",
             Need::OtherServers => "other-servers",
+            Need::NodeLogs => "node-logs",
         }
     }
 }
