@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::format::{Format, FormatParser};
+
 use super::common::{InputArgs, write_out, write_out_with};
 use super::exit;
 use crate::analyze;
@@ -12,13 +14,13 @@ use crate::error::{Error, Result};
 use crate::report;
 
 /// Output formats of `analyze`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-    /// SARIF 2.1.0, for code-scanning viewers.
-    Sarif,
-}
+const FORMATS: &[Format] = &[
+    Format::Text,
+    Format::Json,
+    Format::Yaml,
+    Format::Csv,
+    Format::Sarif,
+];
 
 /// `--fail-on` levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -43,7 +45,8 @@ pub struct AnalyzeArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "text",
+          value_parser = FormatParser(FORMATS))]
     pub format: Format,
     /// Write the report to FILE instead of standard output.
     #[arg(long = "out", value_name = "FILE")]
@@ -57,15 +60,19 @@ pub(super) fn run(a: AnalyzeArgs) -> Result<i32> {
     let opts = a.input.options()?;
     let analysis = analyze::run(&opts)?;
     match a.format {
-        Format::Text => write_out(a.out.as_deref(), report::text::render(&analysis).as_bytes()),
         // Streamed: a 100,000-certificate report is never one JSON tree or string.
         Format::Json => {
             write_out_with(a.out.as_deref(), &mut |w| report::json::write(&analysis, w))
         }
+        Format::Yaml => write_out_with(a.out.as_deref(), &mut |w| {
+            report::tabular::yaml_via_json(w, &mut |j| report::json::write(&analysis, j))
+        }),
+        Format::Csv => write_out(a.out.as_deref(), report::text::csv(&analysis).as_bytes()),
         Format::Sarif => write_out(
             a.out.as_deref(),
             report::sarif::render(&analysis).as_bytes(),
         ),
+        _ => write_out(a.out.as_deref(), report::text::render(&analysis).as_bytes()),
     }?;
     if let Some(reason) = &analysis.snapshot.refused {
         return Err(Error::Refused(reason.clone()));

@@ -3,19 +3,17 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
+
+use super::format::{Format, FormatParser};
 
 use super::common::{InputArgs, finish, write_out, write_out_with};
 use crate::analyze;
 use crate::error::{Error, Result};
 use crate::report;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CertsFormat {
-    Table,
-    Csv,
-    Json,
-}
+/// Output formats of `certs`.
+const FORMATS: &[Format] = &[Format::Table, Format::Csv, Format::Json, Format::Yaml];
 
 /// List every certificate of every node and bundle object, with status and chain status.
 #[derive(Debug, Clone, Args)]
@@ -26,8 +24,9 @@ pub struct CertsArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = CertsFormat::Table)]
-    pub format: CertsFormat,
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "table",
+          value_parser = FormatParser(FORMATS))]
+    pub format: Format,
     /// Write to FILE instead of standard output.
     #[arg(long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -48,7 +47,7 @@ pub(super) fn run(a: CertsArgs) -> Result<i32> {
     }
     let t = crate::timings::stage("output");
     let written = match a.format {
-        CertsFormat::Table => {
+        Format::Table | Format::Text => {
             let mut s = format!(
                 "reference time {} ({}) · renew window {} d: {}\n",
                 crate::timefmt::rfc3339(analysis.reference_time),
@@ -59,13 +58,18 @@ pub(super) fn run(a: CertsArgs) -> Result<i32> {
             s.push_str(&report::certs::table(inv, analysis.judge_at()));
             write_out(a.out.as_deref(), s.as_bytes())
         }
-        CertsFormat::Csv => write_out(
+        Format::Csv => write_out(
             a.out.as_deref(),
             report::certs::csv(inv, analysis.judge_at()).as_bytes(),
         ),
         // Streamed: a 100,000-certificate inventory is never one JSON tree or string.
-        CertsFormat::Json => write_out_with(a.out.as_deref(), &mut |w| {
+        Format::Json => write_out_with(a.out.as_deref(), &mut |w| {
             report::certs::write_certificates_json(inv, analysis.judge_at(), w)
+        }),
+        _ => write_out_with(a.out.as_deref(), &mut |w| {
+            report::tabular::yaml_via_json(w, &mut |j| {
+                report::certs::write_certificates_json(inv, analysis.judge_at(), j)
+            })
         }),
     };
     drop(t);

@@ -207,9 +207,11 @@ pub fn write_out_with(
         None => {
             let so = std::io::stdout().lock();
             let mut w = std::io::BufWriter::with_capacity(1 << 16, so);
-            produce(&mut w)
-                .and_then(|_| w.flush())
-                .map_err(|e| Error::output("standard output", e))
+            // A reader that stopped early (`| head`) is not an error: stop writing quietly.
+            match produce(&mut w).and_then(|_| w.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(|e| Error::output("standard output", e)),
+            }
         }
         Some(p) => {
             let dir = p

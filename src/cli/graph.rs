@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
+
+use super::format::{Format, FormatParser};
 
 use super::common::{InputArgs, finish, write_out, write_out_with};
 use crate::analyze;
@@ -10,12 +12,8 @@ use crate::error::{Error, Result};
 use crate::graph::trust;
 use crate::report;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GraphFormat {
-    Dot,
-    Json,
-    Mermaid,
-}
+/// Output formats of `graph` (with `--blast-radius`: `json`, `yaml`, or else the listing).
+const FORMATS: &[Format] = &[Format::Dot, Format::Json, Format::Yaml, Format::Mermaid];
 
 /// Print the trust graph, or what stops working if one CA, certificate or key is replaced.
 #[derive(Debug, Clone, Args)]
@@ -26,8 +24,9 @@ pub struct GraphArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = GraphFormat::Dot)]
-    pub format: GraphFormat,
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "dot",
+          value_parser = FormatParser(FORMATS))]
+    pub format: Format,
     /// Print what depends on ID: `sha256:<hex prefix>`, `<node>:<path>`, `ca:server`,
     /// `ca:client`, `ca:request-header`, `ca:etcd-server`, `ca:etcd-peer`, `sa-key`.
     #[arg(long, value_name = "ID")]
@@ -49,23 +48,29 @@ pub(super) fn run(a: GraphArgs) -> Result<i32> {
         let start = trust::resolve_id(g, &analysis.model.certs, id).map_err(Error::Usage)?;
         let hit = trust::blast_radius(g, &start);
         match a.format {
-            GraphFormat::Json => report::graph::blast_radius_json(g, id, &start, &hit),
+            Format::Json | Format::Yaml => report::graph::blast_radius_json(g, id, &start, &hit),
             _ => report::graph::blast_radius_text(g, &start, &hit),
         }
     } else {
         match a.format {
-            GraphFormat::Dot => report::graph::dot(g),
-            GraphFormat::Mermaid => report::graph::mermaid(g),
+            Format::Mermaid => report::graph::mermaid(g),
             // Streamed: a 100,000-certificate graph is never one JSON tree or string.
-            GraphFormat::Json => String::new(),
+            Format::Json | Format::Yaml => String::new(),
+            _ => report::graph::dot(g),
         }
     };
-    let written = if a.blast_radius.is_none() && a.format == GraphFormat::Json {
-        write_out_with(a.out.as_deref(), &mut |w| {
-            report::graph::write_json(&analysis, opts.fingerprint_key.as_ref(), w)
-        })
-    } else {
-        write_out(a.out.as_deref(), text.as_bytes())
+    let json_graph = |w: &mut dyn std::io::Write| {
+        report::graph::write_json(&analysis, opts.fingerprint_key.as_ref(), w)
+    };
+    let written = match (a.blast_radius.is_none(), a.format) {
+        (true, Format::Json) => write_out_with(a.out.as_deref(), &mut |w| json_graph(w)),
+        (true, Format::Yaml) => write_out_with(a.out.as_deref(), &mut |w| {
+            report::tabular::yaml_via_json(w, &mut |j| json_graph(j))
+        }),
+        (false, Format::Yaml) => write_out_with(a.out.as_deref(), &mut |w| {
+            report::tabular::yaml_from_json(text.as_bytes(), w)
+        }),
+        _ => write_out(a.out.as_deref(), text.as_bytes()),
     };
     drop(t);
     finish(written, analysis)

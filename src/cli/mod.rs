@@ -7,6 +7,7 @@ mod analyze;
 mod certs;
 mod common;
 mod explain;
+mod format;
 mod graph;
 mod rules;
 mod timeline;

@@ -3,19 +3,17 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::common::{InputArgs, finish, write_out};
+use super::format::{Format, FormatParser};
+
+use super::common::{InputArgs, finish, write_out, write_out_with};
 use crate::analyze;
 use crate::error::Result;
 use crate::graph::timeline;
 use crate::report;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TimelineFormat {
-    Text,
-    Json,
-}
+const FORMATS: &[Format] = &[Format::Text, Format::Json, Format::Yaml, Format::Csv];
 
 /// What expires or breaks when: a cliff calendar of the live credentials.
 #[derive(Debug, Clone, Args)]
@@ -26,8 +24,9 @@ pub struct TimelineArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = TimelineFormat::Text)]
-    pub format: TimelineFormat,
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "text",
+          value_parser = FormatParser(FORMATS))]
+    pub format: Format,
     /// Write to FILE instead of standard output.
     #[arg(long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -52,9 +51,13 @@ pub(super) fn run(a: TimelineArgs) -> Result<i32> {
         &collected,
         &timeline::annotated_expiries(&analysis.snapshot),
     );
-    let text = match a.format {
-        TimelineFormat::Json => report::timeline::json(&events),
-        TimelineFormat::Text => report::timeline::text(&events),
+    let written = match a.format {
+        Format::Json => write_out(a.out.as_deref(), report::timeline::json(&events).as_bytes()),
+        Format::Yaml => write_out_with(a.out.as_deref(), &mut |w| {
+            report::tabular::yaml_from_json(report::timeline::json(&events).as_bytes(), w)
+        }),
+        Format::Csv => write_out(a.out.as_deref(), report::timeline::csv(&events).as_bytes()),
+        _ => write_out(a.out.as_deref(), report::timeline::text(&events).as_bytes()),
     };
-    finish(write_out(a.out.as_deref(), text.as_bytes()), analysis)
+    finish(written, analysis)
 }

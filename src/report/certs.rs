@@ -272,20 +272,10 @@ pub fn table(inv: &Inventory, when: JudgeAt) -> String {
 
 /// RFC 4180 csv.
 pub fn csv(inv: &Inventory, when: JudgeAt) -> String {
-    let esc = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    let mut out = HEADER.map(|h| h.to_ascii_lowercase()).join(",");
-    out.push('\n');
-    for r in rows(inv, when) {
-        out.push_str(&r.iter().map(|c| esc(c)).collect::<Vec<_>>().join(","));
-        out.push('\n');
-    }
-    out
+    let header = HEADER.map(|h| h.to_ascii_lowercase());
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let rows: Vec<Vec<String>> = rows(inv, when).into_iter().map(Vec::from).collect();
+    super::tabular::csv(&header, &rows)
 }
 
 #[cfg(test)]

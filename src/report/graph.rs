@@ -124,7 +124,7 @@ pub fn write_json(
         })).collect(),
         vertices: Vertices(&vs),
     };
-    serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::from)?;
     w.write_all(b"\n")
 }
 

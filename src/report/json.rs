@@ -171,6 +171,6 @@ pub fn write(a: &Analysis, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         head: head(a),
         certificates: super::certs::CertificatesJson(&a.model.certs, a.judge_at()),
     };
-    serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::from)?;
     w.write_all(b"\n")
 }

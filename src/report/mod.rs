@@ -9,7 +9,8 @@
 //! | `graph` | `harrow graph`: JSON (streamed, schema `docs/graph.schema.json`, with the consistency and tokens sections), dot, mermaid, and the `--blast-radius` listing (text, JSON) |
 //! | `timeline` | `harrow timeline`: text, JSON |
 //! | `sarif` | `harrow analyze -o sarif`: SARIF 2.1.0, rules from the registry |
-//! | `rules` | `harrow rules` (table, JSON), `harrow explain` and `docs/rules/*.md`: the pages generated from the definitions |
+//! | `rules` | `harrow rules` (table, JSON, CSV), `harrow explain` and `docs/rules/*.md`: the pages generated from the definitions |
+//! | `tabular` | what every command shares: CSV rows (RFC 4180) and `-o yaml`, transcoded from the command's JSON |
 //!
 //! All are deterministic: same inputs and reference time, same bytes.
 
@@ -18,6 +19,7 @@ pub mod graph;
 pub mod json;
 pub mod rules;
 pub mod sarif;
+pub mod tabular;
 pub mod text;
 pub mod timeline;
 

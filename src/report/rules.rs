@@ -42,6 +42,27 @@ pub fn table(rules: &[&Rule]) -> String {
     out
 }
 
+/// The catalog as CSV: `code,severity,title,source,needs` (needs joined by spaces).
+pub fn csv(rules: &[&Rule]) -> String {
+    let rows: Vec<Vec<String>> = rules
+        .iter()
+        .map(|r| {
+            vec![
+                r.code.to_string(),
+                r.severity.as_str().to_string(),
+                r.title.to_string(),
+                r.source.to_string(),
+                r.needs
+                    .iter()
+                    .map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ]
+        })
+        .collect();
+    super::tabular::csv(&["code", "severity", "title", "source", "needs"], &rows)
+}
+
 /// The catalog as JSON: `[{code, severity, title, source, needs}]`, in code order.
 pub fn json(rules: &[&Rule]) -> String {
     let v: Vec<serde_json::Value> = rules

@@ -19,6 +19,42 @@ fn kind_word(k: InputKind) -> &'static str {
     }
 }
 
+/// `-o csv`: one row per finding, in the report's order: severity, rule, title, node, target,
+/// message, evidence (each place as the text report shows it, joined by ` | `), remediation.
+pub fn csv(a: &Analysis) -> String {
+    const HEADER: [&str; 8] = [
+        "severity",
+        "rule",
+        "title",
+        "node",
+        "target",
+        "message",
+        "evidence",
+        "remediation",
+    ];
+    let rows: Vec<Vec<String>> = a
+        .findings
+        .iter()
+        .map(|f| {
+            vec![
+                f.severity.as_str().to_string(),
+                f.rule.clone(),
+                f.title.clone(),
+                f.node.clone().unwrap_or_default(),
+                f.target.clone().unwrap_or_default(),
+                f.message.clone(),
+                f.evidence
+                    .iter()
+                    .map(|o| o.display())
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+                f.remediation.clone(),
+            ]
+        })
+        .collect();
+    super::tabular::csv(&HEADER, &rows)
+}
+
 /// Render the text report: one section after the other.
 pub fn render(a: &Analysis) -> String {
     [

@@ -32,6 +32,23 @@ pub fn text(events: &[Event]) -> String {
     s
 }
 
+/// `-o csv`: `at,kind,what,fingerprints,nodes`, one event a row (lists joined by spaces).
+pub fn csv(events: &[Event]) -> String {
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            vec![
+                rfc3339(e.at),
+                e.kind.as_str().to_string(),
+                e.what.clone(),
+                e.fingerprints.join(" "),
+                e.nodes.join(" "),
+            ]
+        })
+        .collect();
+    super::tabular::csv(&["at", "kind", "what", "fingerprints", "nodes"], &rows)
+}
+
 /// `-o json`: the events as an array, pretty-printed and newline-terminated.
 pub fn json(events: &[Event]) -> String {
     let v: Vec<_> = events
