@@ -68,6 +68,45 @@ fn join_all<R>(handles: Vec<std::thread::ScopedJoinHandle<'_, R>>) -> Vec<R> {
         .collect()
 }
 
+/// `f` over `items` on every core, the items spread over the threads by `weight` (largest
+/// first, each to the least loaded thread), so a few large items do not leave a core idle;
+/// results in input order; inline when there is one item or one core.
+pub fn map_balanced<T: Sync, R: Send>(
+    items: &[T],
+    weight: impl Fn(&T) -> u64,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len())
+        .min(16);
+    if threads <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(weight(&items[i])));
+    let mut bins: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); threads];
+    for i in order {
+        if let Some(bin) = bins.iter_mut().min_by_key(|b| b.0) {
+            bin.0 = bin.0.saturating_add(weight(&items[i]).max(1));
+            bin.1.push(i);
+        }
+    }
+    let f = &f;
+    let done: Vec<Vec<(usize, R)>> = std::thread::scope(|s| {
+        join_all(
+            bins.iter()
+                .map(|(_, idx)| s.spawn(move || idx.iter().map(|&i| (i, f(&items[i]))).collect()))
+                .collect(),
+        )
+    });
+    let mut out: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
+    for (i, r) in done.into_iter().flatten() {
+        out[i] = Some(r);
+    }
+    out.into_iter().flatten().collect()
+}
+
 /// `f` over `items`, one thread per item (for a few large, independent pieces of work, such as
 /// rendering chunks of output); results in order.
 pub fn each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
@@ -102,6 +141,15 @@ mod tests {
         );
         assert_eq!(parts.iter().map(|p| p.0).sum::<u64>(), 10_000 * 10_001 / 2);
         assert_eq!(parts.iter().map(|p| p.1).sum::<usize>(), 10_000);
+    }
+
+    #[test]
+    fn map_balanced_keeps_input_order_whatever_the_weights() {
+        let items: Vec<u64> = (0..1000).map(|i| (i * 7919) % 1000).collect();
+        let out = map_balanced(&items, |x| *x, |x| x + 1);
+        assert_eq!(out, items.iter().map(|x| x + 1).collect::<Vec<_>>());
+        assert!(map_balanced(&[] as &[u64], |x| *x, |x| *x).is_empty());
+        assert_eq!(map_balanced(&[5u64], |_| 0, |x| x * 2), vec![10]);
     }
 
     #[test]

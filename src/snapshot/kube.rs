@@ -8,9 +8,10 @@
 
 use crate::ingest::{InputTree, Limits};
 
+use super::listsplit;
 use super::model::{BundleMeta, KubeObject, Note};
 use super::notes::{malformed_note, refusal_note};
-use super::selector::{parse_yaml_path, segments};
+use super::selector::{YamlPath, parse_yaml_path, segments};
 use super::value::{as_str, get, normalize_nulls, str_at};
 use super::yaml;
 use crate::timefmt::parse_rfc3339;
@@ -25,6 +26,7 @@ pub fn index_bundle(
     notes: &mut Vec<Note>,
 ) {
     let base = format!("{top}yamls/");
+    let mut lists = Vec::new();
     for (path, file) in tree.files.range(base.clone()..) {
         if !path.starts_with(&base) {
             break;
@@ -33,10 +35,26 @@ pub fn index_bundle(
             continue;
         }
         let segs = segments(&path[base.len()..]);
-        let Some(yp) = parse_yaml_path(&segs) else {
-            continue;
+        if let Some(yp) = parse_yaml_path(&segs) {
+            lists.push((path, file, yp));
+        }
+    }
+    // Parsing dominates: every core takes a share of the lists by size; what follows reads
+    // the results in path order, so objects and notes come out as from one pass.
+    let parsed = crate::par::map_balanced(
+        &lists,
+        |(_, file, _)| file.data.len() as u64,
+        |(_, file, yp)| parse_list(&file.data, yp, limits),
+    );
+    for ((path, _, yp), parsed) in lists.into_iter().zip(parsed) {
+        let value = match parsed {
+            Parsed::Items(items) => {
+                add_objects(input, path, &yp, items, objects);
+                continue;
+            }
+            Parsed::Whole(value) => value,
         };
-        let value = match yaml::parse(&file.data, limits) {
+        let value = match value {
             Ok(v) => v,
             Err(e) if e.refused => {
                 notes.push(refusal_note(tree, path, &e.message, e.pointer()));
@@ -92,37 +110,101 @@ pub fn index_bundle(
                 continue;
             }
         };
-        let api_default = yp.api_version();
-        for (index, mut item) in items.into_iter().enumerate() {
-            if !item.is_object() {
-                continue;
-            }
-            normalize_nulls(&mut item);
-            // managedFields are bookkeeping no rule reads; they are often half an object.
-            if let Some(serde_json::Value::Object(meta)) = item.get_mut("metadata") {
-                meta.remove("managedFields");
-            }
-            let api_version = str_at(&item, &["apiVersion"])
-                .map(str::to_string)
-                .unwrap_or_else(|| api_default.clone());
-            let kind = str_at(&item, &["kind"]).unwrap_or("").to_string();
-            let name = str_at(&item, &["metadata", "name"])
-                .unwrap_or("")
-                .to_string();
-            let namespace = str_at(&item, &["metadata", "namespace"])
-                .map(str::to_string)
-                .or_else(|| yp.namespace.map(str::to_string));
-            objects.push(KubeObject {
-                api_version,
-                kind,
-                namespace,
-                name,
-                value: item,
-                input,
-                path: path.clone(),
-                index,
-            });
+        add_objects(
+            input,
+            path,
+            &yp,
+            items.into_iter().enumerate().collect(),
+            objects,
+        );
+    }
+}
+
+/// A list file parsed whole, or only the items the analysis reads (with their positions).
+enum Parsed {
+    Whole(Result<serde_json::Value, yaml::YamlError>),
+    Items(Vec<(usize, serde_json::Value)>),
+}
+
+/// ConfigMaps the rules read by name; any other ConfigMap is parsed only when it carries a
+/// PEM certificate (the inventory lists those). A rule that reads another ConfigMap adds its
+/// name here.
+pub const CONFIGMAPS_READ: &[&str] = &[
+    "kube-root-ca.crt",
+    "extension-apiserver-authentication",
+    "rke2-ingress-nginx-controller",
+    "ingress-nginx-controller",
+];
+
+/// Parses a list file: a ConfigMap list item by item, keeping only the items some rule or
+/// the inventory reads (a bundle's dashboards are megabytes of ConfigMaps no rule reads);
+/// anything else, or a ConfigMap list that does not split or whose item fails to parse, whole.
+fn parse_list(data: &[u8], yp: &YamlPath, limits: &Limits) -> Parsed {
+    let whole = || Parsed::Whole(yaml::parse(data, limits));
+    if !(yp.group.is_empty() && yp.plural == "configmaps") {
+        return whole();
+    }
+    let Some(items) = std::str::from_utf8(data).ok().and_then(listsplit::split) else {
+        return whole();
+    };
+    let mut out = Vec::new();
+    for it in items {
+        let wanted = it
+            .name
+            .as_deref()
+            .is_none_or(|n| CONFIGMAPS_READ.contains(&n))
+            || it.text.contains("-----BEGIN CERTIFICATE-----");
+        if !wanted {
+            continue;
         }
+        match yaml::parse(it.text.as_bytes(), limits) {
+            Ok(v) => out.push((it.index, v)),
+            // The whole file's parse reports the error where it is, or reads what the split
+            // misread.
+            Err(_) => return whole(),
+        }
+    }
+    Parsed::Items(out)
+}
+
+/// Indexes a list's items (with their positions in `items`) as objects.
+fn add_objects(
+    input: usize,
+    path: &str,
+    yp: &YamlPath,
+    items: Vec<(usize, serde_json::Value)>,
+    objects: &mut Vec<KubeObject>,
+) {
+    let api_default = yp.api_version();
+    for (index, mut item) in items {
+        if !item.is_object() {
+            continue;
+        }
+        normalize_nulls(&mut item);
+        // managedFields are bookkeeping no rule reads; they are often half an object.
+        if let Some(serde_json::Value::Object(meta)) = item.get_mut("metadata") {
+            meta.remove("managedFields");
+        }
+        let api_version = str_at(&item, &["apiVersion"])
+            .map(str::to_string)
+            .unwrap_or_else(|| api_default.clone());
+        let kind = str_at(&item, &["kind"]).unwrap_or("").to_string();
+        let name = str_at(&item, &["metadata", "name"])
+            .unwrap_or("")
+            .to_string();
+        let namespace = str_at(&item, &["metadata", "namespace"])
+            .map(str::to_string)
+            .or_else(|| yp.namespace.map(str::to_string));
+        objects.push(KubeObject {
+            api_version,
+            kind,
+            namespace,
+            name,
+            value: item,
+            input,
+            path: path.to_string(),
+            index,
+        });
     }
 }
 

@@ -14,6 +14,7 @@ pub mod build;
 pub mod certs;
 pub mod classify;
 pub mod kube;
+pub mod listsplit;
 mod model;
 pub mod nodes;
 pub mod notes;
