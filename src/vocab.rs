@@ -167,7 +167,7 @@ impl Need {
                 "a Harvester support bundle with its node zips (nodes/<node>.zip: logs/kernel.log*, rke2-server.log, rke2-agent.log, rancherd.log)"
             }
             Need::RancherObjects => {
-                "the Rancher management cluster's objects as a support bundle's yamls/ lists (management.cattle.io globalroles, globalrolebindings, clusterroletemplatebindings, authconfigs): Harvester's collector excludes authconfigs and users, and older bundles lack the role objects"
+                "Rancher's management objects in a support bundle's yamls/ (management.cattle.io globalroles, globalrolebindings, clusterroletemplatebindings, authconfigs): Harvester's collector excludes authconfigs, older bundles the role objects"
             }
         }
     }

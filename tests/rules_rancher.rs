@@ -90,6 +90,11 @@ impl Bundle {
         self.list(SETTINGS, items)
     }
 
+    /// [`Bundle::settings`] with the demo's own `cacerts`.
+    fn settings_plus(&self, extra: Vec<Value>) -> &Bundle {
+        self.settings(&demo_cacerts(self), extra)
+    }
+
     fn analyze(&self) -> Value {
         analyze(&[self.dir.to_string_lossy().into_owned()], COLLECTED)
     }
@@ -217,6 +222,48 @@ fn demo() -> Value {
     analyze(&support_bundle(), COLLECTED)
 }
 
+/// The demo bundle (Harvester's embedded Rancher, its settings and registration token only):
+/// every Rancher rule whose objects it lacks is not evaluable and names what would supply them.
+#[test]
+fn not_evaluable_on_the_demo_bundle_naming_the_input() {
+    let doc = demo();
+    for (rule, need) in [
+        ("RANCHER001", "globalrolebindings"),
+        ("RANCHER002", "authconfigs"),
+        ("RANCHER003", "globalroles"),
+        ("RANCHER005", "support bundle"),
+        ("RANCHER007", "support bundle"),
+        ("RANCHER008", "globalroles"),
+        ("RANCHER009", "support bundle"),
+        ("RANCHER010", "support bundle"),
+    ] {
+        assert_eq!(status(&doc, rule), "not-evaluable", "{rule}");
+        assert!(
+            needs(&doc, rule).contains(need),
+            "{rule}: {}",
+            needs(&doc, rule)
+        );
+        assert!(findings(&doc, rule).is_empty(), "{rule}");
+    }
+}
+
+/// RANCHER004 leaves Harvester's own `local` default-token alone; RANCHER006 does not apply
+/// without the rancher-backup operator.
+#[test]
+fn not_applicable_on_the_demo_bundle() {
+    let doc = demo();
+    assert_eq!(status(&doc, "RANCHER004"), "not-applicable");
+    assert!(reason(&doc, "RANCHER004").contains("default-token"));
+    assert_eq!(status(&doc, "RANCHER006"), "not-applicable");
+    assert!(reason(&doc, "RANCHER006").contains("not installed"));
+}
+
+/// Judged, and no finding.
+fn assert_pass(doc: &Value, rule: &str) {
+    assert_eq!(status(doc, rule), "pass", "{}", coverage(doc, rule));
+    assert!(findings(doc, rule).is_empty());
+}
+
 // ---- RANCHER001 -------------------------------------------------------------------------------
 
 #[test]
@@ -285,20 +332,11 @@ fn rancher001_passes_with_three_admins_and_three_owners() {
         .collect();
     b.list(GRBS, grbs).list(CRTBS, owners);
     let doc = b.analyze();
-    assert_eq!(
-        status(&doc, "RANCHER001"),
-        "pass",
-        "{}",
-        coverage(&doc, "RANCHER001")
-    );
-    assert!(findings(&doc, "RANCHER001").is_empty());
+    assert_pass(&doc, "RANCHER001");
 }
 
 #[test]
-fn rancher001_not_evaluable_without_the_bindings() {
-    let doc = demo();
-    assert_eq!(status(&doc, "RANCHER001"), "not-evaluable");
-    assert!(needs(&doc, "RANCHER001").contains("globalrolebindings"));
+fn rancher001_not_evaluable_with_global_bindings_alone() {
     // Global bindings alone are no pass: the cluster-owner bindings are unknown.
     let b = Bundle::demo();
     b.list(GRBS, vec![bootstrap_admin()]);
@@ -343,15 +381,7 @@ fn rancher002_passes_with_local_auth_disabled() {
         vec![authconfig("local", false), authconfig("github", true)],
     );
     let doc = b.analyze();
-    assert_eq!(status(&doc, "RANCHER002"), "pass");
-    assert!(findings(&doc, "RANCHER002").is_empty());
-}
-
-#[test]
-fn rancher002_not_evaluable_on_a_harvester_bundle() {
-    let doc = demo();
-    assert_eq!(status(&doc, "RANCHER002"), "not-evaluable");
-    assert!(needs(&doc, "RANCHER002").contains("authconfigs"));
+    assert_pass(&doc, "RANCHER002");
 }
 
 // ---- RANCHER003 -------------------------------------------------------------------------------
@@ -359,15 +389,11 @@ fn rancher002_not_evaluable_on_a_harvester_bundle() {
 #[test]
 fn rancher003_reports_user_base_as_the_default_user_role() {
     let b = Bundle::demo();
-    let ca = demo_cacerts(&b);
-    b.settings(
-        &ca,
-        vec![setting(
-            "default-user-role",
-            Some("user-base"),
-            Some("user"),
-        )],
-    );
+    b.settings_plus(vec![setting(
+        "default-user-role",
+        Some("user-base"),
+        Some("user"),
+    )]);
     let doc = b.analyze();
     let f = only_finding(&doc, "RANCHER003", "info");
     assert_eq!(f["target"], "Setting/default-user-role");
@@ -397,15 +423,7 @@ fn rancher003_reads_the_new_user_default_global_roles() {
         ],
     );
     let doc = b.analyze();
-    assert_eq!(status(&doc, "RANCHER003"), "pass");
-    assert!(findings(&doc, "RANCHER003").is_empty());
-}
-
-#[test]
-fn rancher003_not_evaluable_without_setting_or_roles() {
-    let doc = demo();
-    assert_eq!(status(&doc, "RANCHER003"), "not-evaluable");
-    assert!(needs(&doc, "RANCHER003").contains("globalroles"));
+    assert_pass(&doc, "RANCHER003");
 }
 
 // ---- RANCHER004 -------------------------------------------------------------------------------
@@ -422,13 +440,6 @@ fn registration_token(name: &str, ns: &str, created: &str, ttl: Option<i64>) -> 
         t["spec"]["ttl"] = json!(ttl);
     }
     t
-}
-
-#[test]
-fn rancher004_not_applicable_to_harvesters_own_default_token() {
-    let doc = demo();
-    assert_eq!(status(&doc, "RANCHER004"), "not-applicable");
-    assert!(reason(&doc, "RANCHER004").contains("default-token"));
 }
 
 #[test]
@@ -477,12 +488,7 @@ fn rancher004_passes_on_a_fresh_token_with_a_ttl() {
         )],
     );
     let doc = b.analyze();
-    assert_eq!(
-        status(&doc, "RANCHER004"),
-        "pass",
-        "{}",
-        coverage(&doc, "RANCHER004")
-    );
+    assert_pass(&doc, "RANCHER004");
     assert!(reason(&doc, "RANCHER004").contains("default-token Harvester manages"));
 }
 
@@ -557,18 +563,11 @@ fn rancher005_passes_with_an_allow_list_and_default_tls() {
     );
     with_controller_config(&b, json!({"proxy-body-size": "0"}));
     let doc = b.analyze();
-    assert_eq!(
-        status(&doc, "RANCHER005"),
-        "pass",
-        "{}",
-        coverage(&doc, "RANCHER005")
-    );
+    assert_pass(&doc, "RANCHER005");
 }
 
 #[test]
 fn rancher005_not_evaluable_or_not_applicable() {
-    let doc = demo();
-    assert_eq!(status(&doc, "RANCHER005"), "not-evaluable");
     // An allow-listed ingress but no controller configuration: TLS and HSTS unknown.
     let b = Bundle::demo();
     b.list(
@@ -622,13 +621,11 @@ fn rancher006_passes_on_encrypted_backups() {
     let b = Bundle::demo();
     b.list(BACKUPS, vec![backup("weekly", Some("encryption-key"))]);
     let doc = b.analyze();
-    assert_eq!(status(&doc, "RANCHER006"), "pass");
+    assert_pass(&doc, "RANCHER006");
 }
 
 #[test]
-fn rancher006_not_applicable_without_the_operator_and_not_evaluable_without_a_bundle() {
-    let doc = demo();
-    assert_eq!(status(&doc, "RANCHER006"), "not-applicable");
+fn rancher006_not_evaluable_without_a_bundle() {
     let tmp = tempfile::tempdir().unwrap();
     let s1 = healthy_s1(tmp.path());
     let doc = analyze(&[s1.to_string_lossy().into_owned()], COLLECTED);
@@ -678,17 +675,15 @@ fn rancher007_passes_when_downstream_clusters_are_connected() {
         vec![cluster("local", None), cluster("c-ok", Some("True"))],
     );
     let doc = b.analyze();
-    assert_eq!(status(&doc, "RANCHER007"), "pass");
+    assert_pass(&doc, "RANCHER007");
 }
 
 #[test]
-fn rancher007_not_applicable_with_only_local_and_not_evaluable_without_clusters() {
+fn rancher007_not_applicable_with_only_the_local_cluster() {
     let b = Bundle::demo();
     b.list(CLUSTERS, vec![cluster("local", Some("True"))]);
     let doc = b.analyze();
     assert_eq!(status(&doc, "RANCHER007"), "not-applicable");
-    let doc = demo();
-    assert_eq!(status(&doc, "RANCHER007"), "not-evaluable");
 }
 
 // ---- RANCHER008 -------------------------------------------------------------------------------
@@ -760,19 +755,7 @@ fn rancher008_passes_on_a_narrowly_bound_creator_and_standard_user_default() {
         ],
     );
     let doc = b.analyze();
-    assert_eq!(
-        status(&doc, "RANCHER008"),
-        "pass",
-        "{}",
-        coverage(&doc, "RANCHER008")
-    );
-}
-
-#[test]
-fn rancher008_not_evaluable_without_global_roles() {
-    let doc = demo();
-    assert_eq!(status(&doc, "RANCHER008"), "not-evaluable");
-    assert!(needs(&doc, "RANCHER008").contains("globalroles"));
+    assert_pass(&doc, "RANCHER008");
 }
 
 // ---- RANCHER009 -------------------------------------------------------------------------------
@@ -815,13 +798,7 @@ fn rancher009_passes_with_rancher_checksum_of_the_value_and_a_newline() {
         &format!("{SERVER_URL}/"),
     );
     let doc = b.analyze();
-    assert_eq!(
-        status(&doc, "RANCHER009"),
-        "pass",
-        "{}",
-        coverage(&doc, "RANCHER009")
-    );
-    assert!(findings(&doc, "RANCHER009").is_empty());
+    assert_pass(&doc, "RANCHER009");
 }
 
 #[test]
@@ -832,26 +809,15 @@ fn rancher009_not_applicable_for_an_agent_of_another_rancher() {
     assert!(reason(&doc, "RANCHER009").contains("rancher.elsewhere.example"));
 }
 
-#[test]
-fn rancher009_not_evaluable_without_the_agents() {
-    let doc = demo();
-    assert_eq!(status(&doc, "RANCHER009"), "not-evaluable");
-    assert!(needs(&doc, "RANCHER009").contains("support bundle"));
-}
-
 // ---- RANCHER010 -------------------------------------------------------------------------------
 
 #[test]
 fn rancher010_fails_when_the_max_ttl_defaults_to_zero() {
     let b = Bundle::demo();
-    let ca = demo_cacerts(&b);
-    b.settings(
-        &ca,
-        vec![
-            setting("auth-token-max-ttl-minutes", None, Some("0")),
-            setting("kubeconfig-default-token-ttl-minutes", None, Some("43200")),
-        ],
-    );
+    b.settings_plus(vec![
+        setting("auth-token-max-ttl-minutes", None, Some("0")),
+        setting("kubeconfig-default-token-ttl-minutes", None, Some("43200")),
+    ]);
     let doc = b.analyze();
     let f = only_finding(&doc, "RANCHER010", "low");
     assert_eq!(f["target"], "Setting/auth-token-max-ttl-minutes");
@@ -861,22 +827,12 @@ fn rancher010_fails_when_the_max_ttl_defaults_to_zero() {
 #[test]
 fn rancher010_passes_with_bounded_lifetimes() {
     let b = Bundle::demo();
-    let ca = demo_cacerts(&b);
-    b.settings(
-        &ca,
-        vec![
-            setting("auth-token-max-ttl-minutes", Some("129600"), Some("0")),
-            setting("kubeconfig-default-token-ttl-minutes", None, Some("43200")),
-        ],
-    );
+    b.settings_plus(vec![
+        setting("auth-token-max-ttl-minutes", Some("129600"), Some("0")),
+        setting("kubeconfig-default-token-ttl-minutes", None, Some("43200")),
+    ]);
     let doc = b.analyze();
-    assert_eq!(status(&doc, "RANCHER010"), "pass");
-}
-
-#[test]
-fn rancher010_not_evaluable_without_the_settings() {
-    let doc = demo();
-    assert_eq!(status(&doc, "RANCHER010"), "not-evaluable");
+    assert_pass(&doc, "RANCHER010");
 }
 
 // ---- the real bundle --------------------------------------------------------------------------
