@@ -801,6 +801,32 @@ fn rancher009_passes_with_rancher_checksum_of_the_value_and_a_newline() {
     assert_pass(&doc, "RANCHER009");
 }
 
+/// A value that already ends with a newline gets no second one (Rancher's `CAChecksum`).
+#[test]
+fn rancher009_adds_no_second_newline() {
+    let b = Bundle::demo();
+    let ca = format!("{}\n", demo_cacerts(&b));
+    b.settings(&ca, vec![]);
+    b.list(
+        DEPLOYMENTS,
+        vec![agent(SERVER_URL, &harrow::pki::sha256_hex(ca.as_bytes()))],
+    );
+    assert_pass(&b.analyze(), "RANCHER009");
+}
+
+/// An agent that pins nothing while `cacerts` holds a private CA cannot verify Rancher.
+#[test]
+fn rancher009_fails_when_the_agent_pins_nothing() {
+    let b = agent_bundle(|_| String::new(), SERVER_URL);
+    let doc = b.analyze();
+    let f = only_finding(&doc, "RANCHER009", "high");
+    assert!(
+        message(f).contains("CATTLE_CA_CHECKSUM none"),
+        "{}",
+        message(f)
+    );
+}
+
 #[test]
 fn rancher009_not_applicable_for_an_agent_of_another_rancher() {
     let b = agent_bundle(|_| "0".repeat(64), "https://rancher.elsewhere.example");
