@@ -128,11 +128,14 @@ pub enum Need {
     /// Node logs (`kernel.log*`, `rke2-server.log`, `rke2-agent.log`, `rancherd.log`) as a
     /// support bundle's node zips carry them.
     NodeLogs,
+    /// Rancher's management objects (GlobalRoles, GlobalRoleBindings, ClusterRoleTemplateBindings,
+    /// AuthConfigs), which a Harvester support bundle excludes or may lack.
+    RancherObjects,
 }
 
 impl Need {
     /// Every kind of data.
-    pub const ALL: [Need; 7] = [
+    pub const ALL: [Need; 8] = [
         Need::Inputs,
         Need::SupportBundle,
         Need::NodeFiles,
@@ -140,6 +143,7 @@ impl Need {
         Need::OtherServers,
         Need::NodeCommands,
         Need::NodeLogs,
+        Need::RancherObjects,
     ];
 
     /// What supplies this data, as the coverage row's `needs`.
@@ -162,6 +166,9 @@ impl Need {
             Need::NodeLogs => {
                 "a Harvester support bundle with its node zips (nodes/<node>.zip: logs/kernel.log*, rke2-server.log, rke2-agent.log, rancherd.log)"
             }
+            Need::RancherObjects => {
+                "Rancher's management objects in a support bundle's yamls/ (management.cattle.io globalroles, globalrolebindings, clusterroletemplatebindings, authconfigs): Harvester's collector excludes authconfigs, older bundles the role objects"
+            }
         }
     }
 
@@ -175,6 +182,7 @@ impl Need {
             Need::NodeCommands => "node-commands",
             Need::OtherServers => "other-servers",
             Need::NodeLogs => "node-logs",
+            Need::RancherObjects => "rancher-objects",
         }
     }
 }

@@ -13,6 +13,7 @@ mod firewall;
 pub mod gates;
 mod harvester;
 mod leaks;
+mod rancher;
 pub mod registry;
 pub mod rule;
 mod sakey;

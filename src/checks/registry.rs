@@ -8,7 +8,7 @@
 
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{
-    Context, Finding, Judgement, bundle, certs, firewall, harvester, leaks, sakey, tokens,
+    Context, Finding, Judgement, bundle, certs, firewall, harvester, leaks, rancher, sakey, tokens,
 };
 use crate::snapshot::{Coverage, CoverageStatus};
 
@@ -37,6 +37,16 @@ pub static RULES: &[&Rule] = &[
     &harvester::HARV003,
     &harvester::HARV005,
     &bundle::INPUT001,
+    &rancher::rbac::RANCHER001,
+    &rancher::auth::RANCHER002,
+    &rancher::rbac::RANCHER003,
+    &rancher::auth::RANCHER004,
+    &rancher::exposure::RANCHER005,
+    &rancher::exposure::RANCHER006,
+    &rancher::exposure::RANCHER007,
+    &rancher::rbac::RANCHER008,
+    &rancher::agents::RANCHER009,
+    &rancher::auth::RANCHER010,
     &sakey::SAKEY001,
     &sakey::SAKEY002,
     &sakey::SAKEY003,

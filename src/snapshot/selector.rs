@@ -54,7 +54,11 @@ pub fn areas_of(need: Need) -> &'static [&'static Area] {
         ],
         // Command outputs are not host areas: the selector loads a node snapshot's
         // `commands/*.txt` for every need.
-        Need::Inputs | Need::SupportBundle | Need::NodeCommands | Need::NodeLogs => &[],
+        Need::Inputs
+        | Need::SupportBundle
+        | Need::NodeCommands
+        | Need::NodeLogs
+        | Need::RancherObjects => &[],
     }
 }
 
