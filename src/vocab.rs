@@ -128,11 +128,13 @@ pub enum Need {
     /// Node logs (`kernel.log*`, `rke2-server.log`, `rke2-agent.log`, `rancherd.log`) as a
     /// support bundle's node zips carry them.
     NodeLogs,
+    /// Host configuration: rke2's `config.yaml` and drop-ins, kernel parameters, accounts.
+    HostConfig,
 }
 
 impl Need {
     /// Every kind of data.
-    pub const ALL: [Need; 7] = [
+    pub const ALL: [Need; 8] = [
         Need::Inputs,
         Need::SupportBundle,
         Need::NodeFiles,
@@ -140,6 +142,7 @@ impl Need {
         Need::OtherServers,
         Need::NodeCommands,
         Need::NodeLogs,
+        Need::HostConfig,
     ];
 
     /// What supplies this data, as the coverage row's `needs`.
@@ -162,6 +165,9 @@ impl Need {
             Need::NodeLogs => {
                 "a Harvester support bundle with its node zips (nodes/<node>.zip: logs/kernel.log*, rke2-server.log, rke2-agent.log, rancherd.log)"
             }
+            Need::HostConfig => {
+                "node snapshots with /etc/rancher/rke2/config.yaml(.d), /etc/sysctl.d/*.conf, /etc/passwd, /etc/group and commands/sysctl-a.txt, or a support bundle whose node zips carry configs/etc/rancher/rke2 and supportconfig (scc/*.txz: memory.txt, etc.txt)"
+            }
         }
     }
 
@@ -175,6 +181,7 @@ impl Need {
             Need::NodeCommands => "node-commands",
             Need::OtherServers => "other-servers",
             Need::NodeLogs => "node-logs",
+            Need::HostConfig => "host-config",
         }
     }
 }

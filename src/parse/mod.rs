@@ -3,8 +3,10 @@
 //! tests; the model calls them once. `iptables` reads `iptables-save` output; `rke2config` merges
 //! rke2's `config.yaml` and drop-ins in rke2's order; `sysctl` reads `sysctl -a` and
 //! `sysctl.d`; `passwd` reads `/etc/passwd` and `/etc/group`; `supportconfig` splits the
-//! supportconfig text files (`memory.txt`, `etc.txt`) into their sections.
+//! supportconfig text files (`memory.txt`, `etc.txt`) into their sections; `cidr` parses
+//! and compares networks.
 
+pub mod cidr;
 pub mod iptables;
 pub mod passwd;
 pub mod rke2config;

@@ -52,6 +52,7 @@ pub fn areas_of(need: Need) -> &'static [&'static Area] {
             &area::OEM,
             &area::UNIT_ENV_FILES,
         ],
+        Need::HostConfig => &[&area::HOST_FILES, &area::RANCHER_CONFIG],
         // Command outputs are not host areas: the selector loads a node snapshot's
         // `commands/*.txt` for every need.
         Need::Inputs | Need::SupportBundle | Need::NodeCommands | Need::NodeLogs => &[],
