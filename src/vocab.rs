@@ -131,11 +131,13 @@ pub enum Need {
     /// Rancher's management objects (GlobalRoles, GlobalRoleBindings, ClusterRoleTemplateBindings,
     /// AuthConfigs), which a Harvester support bundle excludes or may lack.
     RancherObjects,
+    /// Host configuration: rke2's `config.yaml` and drop-ins, kernel parameters, accounts.
+    HostConfig,
 }
 
 impl Need {
     /// Every kind of data.
-    pub const ALL: [Need; 8] = [
+    pub const ALL: [Need; 9] = [
         Need::Inputs,
         Need::SupportBundle,
         Need::NodeFiles,
@@ -144,6 +146,7 @@ impl Need {
         Need::NodeCommands,
         Need::NodeLogs,
         Need::RancherObjects,
+        Need::HostConfig,
     ];
 
     /// What supplies this data, as the coverage row's `needs`.
@@ -169,6 +172,9 @@ impl Need {
             Need::RancherObjects => {
                 "Rancher's management objects in a support bundle's yamls/ (management.cattle.io globalroles, globalrolebindings, clusterroletemplatebindings, authconfigs): Harvester's collector excludes authconfigs, older bundles the role objects"
             }
+            Need::HostConfig => {
+                "node snapshots with /etc/rancher/rke2/config.yaml(.d), /etc/sysctl.d/*.conf, /etc/passwd, /etc/group and commands/sysctl-a.txt, or a support bundle whose node zips carry configs/etc/rancher/rke2 and supportconfig (scc/*.txz: memory.txt, etc.txt)"
+            }
         }
     }
 
@@ -183,6 +189,7 @@ impl Need {
             Need::OtherServers => "other-servers",
             Need::NodeLogs => "node-logs",
             Need::RancherObjects => "rancher-objects",
+            Need::HostConfig => "host-config",
         }
     }
 }

@@ -76,7 +76,10 @@ fn healthy_before_the_window_passes_every_rule() {
             .as_array()
             .expect("findings")
             .iter()
-            .all(|f| f["rule"] == "INPUT001" || f["rule"] == "TOKEN002"),
+            .all(|f| f["rule"] == "INPUT001"
+                || f["rule"] == "TOKEN002"
+                // Harvester sets no CIS profile: one info finding.
+                || (f["rule"] == "HOST003" && f["severity"] == "info")),
         "{}",
         doc["findings"]
     );

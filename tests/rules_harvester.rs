@@ -508,3 +508,81 @@ fn harv005_not_evaluable_without_node_objects() {
     let doc = analyze_one(&b);
     assert_eq!(status(&doc, "HARV005"), "not-evaluable");
 }
+
+/// The demo's Node objects with `n1`'s address moved out of 10.0.0.0/8.
+fn n1_outside_ten(nodes: &[u8]) -> Vec<u8> {
+    let s = String::from_utf8(nodes.to_vec()).expect("utf-8");
+    assert!(s.contains("address: 10.0.0.11"), "fixture changed");
+    s.replace("10.0.0.11", "192.168.5.11").into_bytes()
+}
+
+#[test]
+fn harv002_passes_on_the_demo_whose_node_ips_sit_in_harvesters_ten_slash_eight() {
+    let doc = analyze_one(&demo_zip().to_string_lossy());
+    assert_eq!(
+        status(&doc, "HARV002"),
+        "pass",
+        "{}",
+        coverage(&doc, "HARV002")
+    );
+    assert!(findings(&doc, "HARV002").is_empty());
+}
+
+#[test]
+fn harv002_uncovered_node_ip_fails_high_without_showing_the_proxy() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let b = demo_with(
+        tmp.path(),
+        |p, d| {
+            Some(match p {
+                NODES => n1_outside_ten(&d),
+                SETTINGS => replace(&d, DEMO_PROXY, SECRET_PROXY),
+                _ => d,
+            })
+        },
+        &[],
+    );
+    let out = Test::new()
+        .arg("analyze")
+        .arg(&b)
+        .args(["-o", "json", "--fail-on", "none", "--at", COLLECTED])
+        .run()
+        .code(0);
+    let doc = out.json();
+    assert_eq!(status(&doc, "HARV002"), "fail");
+    let all = findings(&doc, "HARV002");
+    assert_eq!(all.len(), 1, "{all:?}");
+    let f = all[0];
+    assert_eq!(f["severity"], "high");
+    assert_eq!(f["target"], "http-proxy");
+    let msg = f["message"].as_str().unwrap_or("");
+    assert!(msg.contains("192.168.5.11 (node n1)"), "{msg}");
+    assert!(!msg.contains("10.0.0.12"), "{msg}");
+    let text = doc.to_string();
+    assert!(!text.contains("Pr0xyPa55") && !text.contains("squid-user"));
+    assert!(
+        f["evidence"][0]["pointer"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with(".value")
+    );
+}
+
+#[test]
+fn harv002_not_applicable_without_a_proxy_not_evaluable_without_settings() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let b = demo_editing(tmp.path(), SETTINGS, |d| {
+        let s = String::from_utf8(d).expect("utf-8");
+        let line = s
+            .lines()
+            .find(|l| l.contains("\"httpProxy\""))
+            .expect("http-proxy value")
+            .to_string();
+        s.replace(&line, "  value: '{}'").into_bytes()
+    });
+    let doc = analyze_one(&b);
+    assert_eq!(status(&doc, "HARV002"), "not-applicable");
+    let s1 = healthy_s1(tmp.path());
+    let doc = analyze(&[s1.to_string_lossy().into_owned()], COLLECTED);
+    assert_eq!(status(&doc, "HARV002"), "not-evaluable");
+}

@@ -8,7 +8,8 @@
 
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{
-    Context, Finding, Judgement, bundle, certs, firewall, harvester, leaks, rancher, sakey, tokens,
+    Context, Finding, Judgement, bundle, certs, firewall, fw_podnet, harvester, harvester_proxy,
+    host, leaks, rancher, sakey, tokens,
 };
 use crate::snapshot::{Coverage, CoverageStatus};
 
@@ -25,6 +26,7 @@ pub static RULES: &[&Rule] = &[
     &certs::pairs::CERT006,
     &certs::copies::CERT007,
     &certs::copies::CERT008,
+    &certs::sans::CERT009,
     &certs::chain::CERT010,
     &certs::keys::CERT011,
     &certs::kubeconfigs::CERT012,
@@ -33,9 +35,14 @@ pub static RULES: &[&Rule] = &[
     &certs::lifetime::CERT016,
     &firewall::FW001,
     &firewall::FW003,
+    &fw_podnet::FW011,
     &harvester::HARV001,
+    &harvester_proxy::HARV002,
     &harvester::HARV003,
     &harvester::HARV005,
+    &host::HOST001,
+    &host::HOST002,
+    &host::HOST003,
     &bundle::INPUT001,
     &rancher::rbac::RANCHER001,
     &rancher::auth::RANCHER002,

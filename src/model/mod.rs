@@ -15,6 +15,7 @@ mod build;
 pub mod certs;
 pub mod effect;
 pub mod exposed;
+pub mod host;
 pub mod inventory;
 pub mod keys;
 pub mod settings;
@@ -94,6 +95,9 @@ pub struct Model {
     /// Harvester settings (JSON inside strings, parsed once) and the nodes' `/oem` proxy
     /// variables.
     pub settings: settings::Settings,
+    /// Each node's host configuration (merged rke2 config, kernel parameters, accounts), by
+    /// node name.
+    pub hosts: BTreeMap<String, host::Host>,
 }
 
 /// The data the model is built from, whatever rules run: the nodes' credential files.

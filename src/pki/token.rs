@@ -328,13 +328,12 @@ pub struct ConfigTokens {
     pub unparsed: Vec<(String, Option<usize>)>,
 }
 
-/// Merge `config.yaml` and its `config.yaml.d/*.yaml` drop-ins as RKE2 does: `config` first, then
-/// the drop-ins in lexical order of their file names; for scalars a later file overrides.
+/// Merge `config.yaml` and its `config.yaml.d/*.yaml` drop-ins as RKE2 does
+/// ([`crate::parse::rke2config::merge_order`]: `config` first, then the drop-ins in lexical order
+/// of their file names); for scalars a later file overrides.
 pub fn scan_rke2_config(config: Option<(&str, &[u8])>, dropins: &[(&str, &[u8])]) -> ConfigTokens {
-    let mut ordered: Vec<(&str, &[u8])> = dropins.to_vec();
-    ordered.sort_by(|a, b| basename(a.0).cmp(basename(b.0)).then(a.0.cmp(b.0)));
     let mut out = ConfigTokens::default();
-    for (path, data) in config.into_iter().chain(ordered) {
+    for (path, data) in crate::parse::rke2config::merge_order(config, dropins) {
         let text = String::from_utf8_lossy(data);
         let value: Value = match serde_saphyr::from_str(&text) {
             Ok(v) => v,
@@ -518,10 +517,6 @@ fn scalar_or_null(v: &Value) -> Option<String> {
         Value::Null => Some(String::new()),
         other => scalar(other),
     }
-}
-
-fn basename(p: &str) -> &str {
-    p.rsplit('/').next().unwrap_or(p)
 }
 
 /// The 1-based line of `text` holding `key:` with `value` (quotes ignored); the first `key:`

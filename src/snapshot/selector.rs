@@ -14,7 +14,7 @@
 //!   `etc/sysctl.conf`, `etc/sysctl.d/*.conf`; rke2 unit environment files
 //!   (`{etc,usr/local/lib,usr/lib}/systemd/system/rke2-*.env`, `etc/default/rke2-*`,
 //!   `etc/sysconfig/rke2-*`); a node snapshot's `snapshot.yaml` and `commands/*.txt`; from a
-//!   supportconfig archive `etc.txt` and `basic-environment.txt`.
+//!   supportconfig archive `etc.txt`, `basic-environment.txt` and `memory.txt`.
 //! - **Scan** (streamed for [`NEEDLES`]): node logs `rke2-server.log`, `rke2-agent.log`,
 //!   `rancherd.log`, `kernel.log*`, and the harvester pod's logs
 //!   (`logs/harvester-system/harvester-<rs>-<pod>/<container>.log[.1]`).
@@ -52,6 +52,7 @@ pub fn areas_of(need: Need) -> &'static [&'static Area] {
             &area::OEM,
             &area::UNIT_ENV_FILES,
         ],
+        Need::HostConfig => &[&area::HOST_FILES, &area::RANCHER_CONFIG],
         // Command outputs are not host areas: the selector loads a node snapshot's
         // `commands/*.txt` for every need.
         Need::Inputs
@@ -385,7 +386,7 @@ impl AnalysisSelector {
 
         // Inside a supportconfig archive.
         if outer.is_some_and(is_txz) {
-            return if matches!(last, "etc.txt" | "basic-environment.txt") {
+            return if matches!(last, "etc.txt" | "basic-environment.txt" | "memory.txt") {
                 Want::Load
             } else {
                 Want::Skip

@@ -2,7 +2,7 @@
 //! checks, one file per small family: `expiry` (CERT001 expired, CERT002 renew window, CERT004
 //! not yet valid), `lifetime` (CERT003 CA within a year or outlived by a leaf, CERT016 component
 //! self-signed certificates), `chain` (CERT005 chain broken, CERT010 weak crypto), `pairs`
-//! (CERT006 key mismatch), `keys` (CERT011 CA keys left on cluster members), `copies` (CERT007 CA differs between servers, CERT008 stale agent
+//! (CERT006 key mismatch), `sans` (CERT009 serving certificate SANs), `keys` (CERT011 CA keys left on cluster members), `copies` (CERT007 CA differs between servers, CERT008 stale agent
 //! copy), `kubeconfigs` (CERT012 kubeconfig with an expired or mismatched client certificate or a
 //! stale CA), `objects` (CERT013 trust copies in bundle objects), `trees` (CERT015 staged and
 //! backup trees).
@@ -20,6 +20,7 @@ pub mod kubeconfigs;
 pub mod lifetime;
 pub mod objects;
 pub mod pairs;
+pub mod sans;
 pub mod trees;
 
 use std::collections::{BTreeMap, BTreeSet};
