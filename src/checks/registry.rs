@@ -8,7 +8,8 @@
 
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{
-    Context, Finding, Judgement, bundle, certs, firewall, harvester, leaks, sakey, tokens,
+    Context, Finding, Judgement, bundle, certs, firewall, firewall_persist, harvester, leaks,
+    sakey, tokens,
 };
 use crate::snapshot::{Coverage, CoverageStatus};
 
@@ -33,6 +34,11 @@ pub static RULES: &[&Rule] = &[
     &certs::lifetime::CERT016,
     &firewall::FW001,
     &firewall::FW003,
+    &firewall_persist::FW004,
+    &firewall_persist::FW005,
+    &firewall_persist::FW006,
+    &firewall_persist::FW009,
+    &firewall_persist::FW012,
     &harvester::HARV001,
     &harvester::HARV003,
     &harvester::HARV005,

@@ -305,6 +305,7 @@ pub fn build(snap: &Snapshot) -> Model {
     (m.tokens, m.joins) = crate::model::tokens::all_tokens_and_joins(snap);
     m.served = crate::model::tokens::served_hashes(snap);
     m.settings = super::settings::read(snap);
+    m.hostfw = super::hostfw::read(snap);
     m
 }
 
