@@ -484,7 +484,17 @@ fn fw005(cx: &Context, out: &mut Findings) -> Verdict {
         );
     }
     if scripts.is_empty() && out.is_empty() {
-        return Verdict::not_applicable("no CloudInit object or /oem file runs iptables");
+        return Verdict::not_applicable(match &listed {
+            Ok(_) => "no CloudInit object or /oem file runs iptables".to_string(),
+            Err(_) => format!(
+                "no /oem file of {} runs iptables (the inputs say nothing of CloudInit objects)",
+                h.oem_nodes
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        });
     }
     for s in &scripts {
         judge_script(s, out);
