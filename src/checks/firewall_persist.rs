@@ -69,7 +69,7 @@ pub static FW005: Rule = Rule {
     severity: Severity::Medium,
     title: "CloudInit iptables script without the leading cleanup, or not in the boot stage",
     source: "seeds/harvester-host-firewall.txt (FW)",
-    needs: &[Need::SupportBundle, Need::NodeFiles],
+    needs: &[Need::SupportBundle],
     doc: r#"**What it reads.** The iptables commands of the bundle's `CloudInit` objects
 (`spec.contents`, an Elemental/yip cloud-config: `stages:` → stage → steps → `commands:`) and of
 the nodes' `/oem` stage files that no CloudInit wrote (a node snapshot's `oem/`, a node zip's
@@ -177,7 +177,7 @@ pub static FW012: Rule = Rule {
     severity: Severity::Medium,
     title: "live host firewall chain not persisted, or persisted chain not live",
     source: "seeds/harvester-host-firewall.txt (FW)",
-    needs: &[Need::NodeCommands, Need::NodeFiles],
+    needs: &[Need::NodeCommands, Need::SupportBundle],
     doc: r#"**What it reads.** Each node's `iptables-save` output (the host firewall chains INPUT
 sends traffic to: `HARVESTER_INPUT`, or any chain of one's own INPUT jumps to for an interface;
 Kubernetes and CNI chains are not host firewalls), and what persists chains for the node: its
@@ -446,8 +446,8 @@ fn fw005(cx: &Context, out: &mut Findings) -> Verdict {
         return match v {
             Verdict::NotApplicable { .. } => v.clone(),
             _ => Verdict::not_evaluable(
-                "neither CloudInit objects (a support bundle) nor any node's /oem in the inputs",
-                Need::NodeFiles,
+                "neither CloudInit objects nor any node's /oem in the inputs (a support bundle carries both: its objects and its node zips' configs/oem)",
+                Need::SupportBundle,
             ),
         };
     }
@@ -781,8 +781,8 @@ fn fw012(cx: &Context, out: &mut Findings) -> Verdict {
     }
     if judged.is_empty() {
         return Verdict::not_evaluable(
-            "nothing says what is persisted for the nodes with iptables-save output: neither their /oem nor the bundle's CloudInit objects with their labels",
-            Need::NodeFiles,
+            "nothing says what is persisted for the nodes with iptables-save output: neither their /oem nor a bundle's CloudInit objects with their labels",
+            Need::SupportBundle,
         );
     }
     Verdict::judged(
