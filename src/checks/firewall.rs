@@ -78,7 +78,7 @@ HARVESTER_INPUT appears as the last entry in the INPUT chain"); rules.md FW003.
 };
 
 /// The chain INPUT sends management-bridge traffic to, and the position of that jump in INPUT.
-fn bridge_chain(filter: &Table) -> Option<(&Chain, usize)> {
+pub(super) fn bridge_chain(filter: &Table) -> Option<(&Chain, usize)> {
     let input = filter.chain("INPUT")?;
     input.rules.iter().enumerate().find_map(|(i, r)| {
         let on_bridge = r
@@ -94,7 +94,7 @@ fn bridge_chain(filter: &Table) -> Option<(&Chain, usize)> {
 }
 
 /// The nodes' firewalls, or the not-evaluable verdict.
-fn firewalls<'a>(
+pub(super) fn firewalls<'a>(
     cx: &Context<'a>,
 ) -> Result<&'a std::collections::BTreeMap<String, Firewall>, Verdict> {
     if cx.model.firewalls.is_empty() {

@@ -10,6 +10,7 @@ mod bundle;
 mod certs;
 mod common;
 mod firewall;
+mod firewall_persist;
 mod fw_podnet;
 pub mod gates;
 mod harvester;

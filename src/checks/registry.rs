@@ -8,8 +8,8 @@
 
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{
-    Context, Finding, Judgement, bundle, certs, firewall, fw_podnet, harvester, harvester_proxy,
-    host, leaks, rancher, sakey, tokens,
+    Context, Finding, Judgement, bundle, certs, firewall, firewall_persist, fw_podnet, harvester,
+    harvester_proxy, host, leaks, rancher, sakey, tokens,
 };
 use crate::snapshot::{Coverage, CoverageStatus};
 
@@ -35,7 +35,12 @@ pub static RULES: &[&Rule] = &[
     &certs::lifetime::CERT016,
     &firewall::FW001,
     &firewall::FW003,
+    &firewall_persist::FW004,
+    &firewall_persist::FW005,
+    &firewall_persist::FW006,
+    &firewall_persist::FW009,
     &fw_podnet::FW011,
+    &firewall_persist::FW012,
     &harvester::HARV001,
     &harvester_proxy::HARV002,
     &harvester::HARV003,

@@ -306,6 +306,7 @@ pub fn build(snap: &Snapshot) -> Model {
     m.served = crate::model::tokens::served_hashes(snap);
     m.settings = super::settings::read(snap);
     m.hosts = super::host::read(snap);
+    m.hostfw = super::hostfw::read(snap);
     m
 }
 

@@ -3,7 +3,8 @@
 //! files and their `.pub-fingerprint` stand-ins, signing requests, kubeconfigs (the certificates
 //! they trust and present, embedded or by file reference), tokens of every source ([`tokens`]), the CA hash
 //! each server serves, the digests of the files that must agree between nodes, and Harvester's
-//! settings with the proxy variables of the nodes' `/oem` ([`settings`]).
+//! settings with the proxy variables of the nodes' `/oem` ([`settings`]), and the persisted host
+//! firewall ([`hostfw`]: CloudInit objects, `/oem` iptables scripts, interfaces).
 //!
 //! This is the one place above `pki` that reads credential bytes. The trust graph, the
 //! consistency checks, the timeline and the rules are views of it; none of them parses bytes
@@ -16,6 +17,7 @@ pub mod certs;
 pub mod effect;
 pub mod exposed;
 pub mod host;
+pub mod hostfw;
 pub mod inventory;
 pub mod keys;
 pub mod settings;
@@ -98,6 +100,8 @@ pub struct Model {
     /// Each node's host configuration (merged rke2 config, kernel parameters, accounts), by
     /// node name.
     pub hosts: BTreeMap<String, host::Host>,
+    /// The persisted host firewall: CloudInit objects, `/oem` iptables scripts, interfaces.
+    pub hostfw: hostfw::HostFirewall,
 }
 
 /// The data the model is built from, whatever rules run: the nodes' credential files.

@@ -108,7 +108,7 @@ impl Ruleset {
 
 /// Split a rule line into words as the shell that wrote it would: double and single quotes group,
 /// a backslash escapes the next character inside double quotes and outside quotes.
-fn words(line: &str) -> Result<Vec<String>, String> {
+pub fn words(line: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -186,7 +186,7 @@ fn ports(v: &str) -> Result<Vec<PortRange>, String> {
 }
 
 /// Read one `-A CHAIN …` rule (the words after `-A CHAIN`).
-fn rule(line: usize, w: &[String]) -> Result<Rule, String> {
+pub fn rule(line: usize, w: &[String]) -> Result<Rule, String> {
     let mut r = Rule {
         line,
         ..Rule::default()

@@ -4,9 +4,14 @@
 //! rke2's `config.yaml` and drop-ins in rke2's order; `sysctl` reads `sysctl -a` and
 //! `sysctl.d`; `passwd` reads `/etc/passwd` and `/etc/group`; `supportconfig` splits the
 //! supportconfig text files (`memory.txt`, `etc.txt`) into their sections; `cidr` parses
-//! and compares networks.
+//! and compares networks; `cloudinit` reads Elemental/yip stage files (`/oem`, the `contents`
+//! of Harvester `CloudInit` objects) and the iptables commands they run; `ipaddr` reads
+//! `ip addr` output.
 
 pub mod cidr;
+
+pub mod cloudinit;
+pub mod ipaddr;
 pub mod iptables;
 pub mod passwd;
 pub mod rke2config;
