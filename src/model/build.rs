@@ -35,7 +35,7 @@ fn host_ref(kubeconfig_host: &str, named: &str) -> String {
 }
 
 /// The bytes of the first readable copy of a node file, with its origin.
-fn read<'a>(
+pub(super) fn read<'a>(
     snap: &'a Snapshot,
     node: &Node,
     host: &str,
@@ -305,6 +305,7 @@ pub fn build(snap: &Snapshot) -> Model {
     (m.tokens, m.joins) = crate::model::tokens::all_tokens_and_joins(snap);
     m.served = crate::model::tokens::served_hashes(snap);
     m.settings = super::settings::read(snap);
+    m.mgmt_nics = super::hostnet::read(snap);
     m
 }
 
