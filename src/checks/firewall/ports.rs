@@ -189,11 +189,13 @@ pub fn role_of(node: &Node) -> Option<NodeRole> {
     }
 }
 
-/// What the inputs say of the add-ons: unknown without a support bundle, else the enabled
-/// Harvester `Addon` objects with where each was read.
+/// What the inputs say of the add-ons: unknown without Harvester `Addon` objects (no support
+/// bundle, or a release before add-ons, whose monitoring was built in), else the enabled ones
+/// with where each was read.
 #[derive(Debug, Clone, Default)]
 pub struct Addons {
-    /// True when a support bundle was read (its `Addon` list, possibly empty, is the truth).
+    /// True when the inputs hold Harvester `Addon` objects (Harvester lists every add-on it
+    /// ships, enabled or not): their `spec.enabled` is the truth.
     pub known: bool,
     pub enabled: Vec<(Addon, Origin)>,
 }
@@ -202,10 +204,13 @@ impl Addons {
     /// Read the enabled Harvester `Addon` objects (`harvesterhci.io`, `spec.enabled: true`).
     pub fn of(snap: &Snapshot) -> Addons {
         let mut enabled = Vec::new();
+        let mut known = false;
         for o in snap.objects_of("Addon") {
-            if !o.api_version.starts_with("harvesterhci.io/")
-                || bool_at(&o.value, &["spec", "enabled"]) != Some(true)
-            {
+            if !o.api_version.starts_with("harvesterhci.io/") {
+                continue;
+            }
+            known = true;
+            if bool_at(&o.value, &["spec", "enabled"]) != Some(true) {
                 continue;
             }
             if let Some(a) = Addon::ALL.iter().find(|a| a.name() == o.name) {
@@ -215,10 +220,7 @@ impl Addons {
         }
         enabled.sort_by_key(|(a, _)| *a);
         enabled.dedup_by_key(|(a, _)| *a);
-        Addons {
-            known: !snap.bundles.is_empty(),
-            enabled,
-        }
+        Addons { known, enabled }
     }
 
     /// True when `addon` is known to be enabled.
@@ -229,7 +231,7 @@ impl Addons {
     /// The add-on rows' status, one sentence for a verdict or a finding.
     pub fn describe(&self) -> String {
         if !self.known {
-            return "add-on rows (rancher-monitoring 9796, kubeovn-operator) not judged: without a support bundle the installed add-ons are unknown".into();
+            return "add-on rows (rancher-monitoring 9796, kubeovn-operator) not judged: no Harvester Addon object in the inputs (no support bundle, or a release before add-ons), so the installed add-ons are unknown".into();
         }
         if self.enabled.is_empty() {
             return "no add-on that opens ports is enabled".into();

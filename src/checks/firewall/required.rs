@@ -4,7 +4,7 @@
 
 use super::super::rule::{Findings, Need, Rule, Verdict};
 use super::super::{Context, Severity};
-use super::ports::{self, Addons, DHCP, NodeChain, ranges_text, rows_for};
+use super::ports::{self, Addons, DHCP, NodeChain, Proto, ranges_text, rows_for};
 use crate::parse::iptables::PortRange;
 
 /// A port the node's role requires is not accepted.
@@ -51,8 +51,10 @@ networking between nodes.
 6443 -m comment --comment "Kubernetes API server" -j ACCEPT`) before the LOG and DROP rules, and
 add it to the role's CloudInit resource so that it comes back at boot.
 
-**Add-ons.** The add-on rows count only when the support bundle shows the add-on enabled;
-without a support bundle they are skipped and the coverage row says so.
+**Add-ons.** The add-on rows count only when the support bundle's Harvester `Addon` object shows
+the add-on enabled; without `Addon` objects (no support bundle, or a Harvester release before
+add-ons, v1.0 and v1.1, whose monitoring was built in) they are skipped and the coverage row
+says so.
 
 **Not evaluable** without `iptables-save` output from the nodes (support bundles do not collect
 it). **Not applicable** when no node has a filtering chain (FW001 reports that); a node whose
@@ -80,8 +82,8 @@ or INPUT with a DROP policy) against the role port matrix of FW002.
   to the kernel log;
 - one finding per node whose chain accepts ports its role does not need, listing them with
   their lines (an accept of every port of a protocol, or of everything, says so). The add-on
-  rows count as needed when the add-on is enabled, and also when no support bundle tells
-  whether it is; DHCP (udp 67, 68) is always needed. Accepts limited to a source that leaves out
+  rows count as needed when the add-on is enabled, and also when no Harvester `Addon` object
+  tells whether it is; DHCP (udp 67, 68) is always needed. Accepts limited to a source that leaves out
   a node (the pod-network accept) are not listed.
 
 **Why it matters.** An unlimited LOG rule lets anyone who can reach the management network fill
@@ -204,6 +206,8 @@ fn beyond(nc: &NodeChain, addons: &Addons) -> Vec<String> {
     };
     let allowed: Vec<&ports::PortRow> = rows_for(role, addons, true).chain(DHCP.iter()).collect();
     let mut out = Vec::new();
+    // Ports beyond the needs, by rule (the ports of one multiport rule together).
+    let mut ranges: Vec<(Proto, usize, Vec<PortRange>)> = Vec::new();
     for a in &nc.accepted.ports {
         let Some(proto) = a.proto else {
             out.push(format!("every packet (line {})", a.line));
@@ -219,12 +223,26 @@ fn beyond(nc: &NodeChain, addons: &Addons) -> Vec<String> {
             .map(|r| r.ports)
             .collect();
         let extra = ports::subtract(a.ports, &needed);
-        if !extra.is_empty() {
+        match ranges.last_mut() {
+            Some((p, line, v)) if *p == proto && *line == a.line => v.extend(extra),
+            _ if extra.is_empty() => {}
+            _ => ranges.push((proto, a.line, extra)),
+        }
+    }
+    for (proto, line, mut v) in ranges {
+        v.sort();
+        let mut merged: Vec<PortRange> = Vec::new();
+        for r in v {
+            match merged.last_mut() {
+                Some(m) if u32::from(r.lo) <= u32::from(m.hi) + 1 => m.hi = m.hi.max(r.hi),
+                _ => merged.push(r),
+            }
+        }
+        if !merged.is_empty() {
             out.push(format!(
-                "{} {} (line {})",
+                "{} {} (line {line})",
                 proto.as_str(),
-                ranges_text(&extra),
-                a.line
+                ranges_text(&merged)
             ));
         }
     }
@@ -293,7 +311,7 @@ fn fw007(cx: &Context, out: &mut Findings) -> Verdict {
         ));
     }
     if !addons.known && !judged.is_empty() {
-        scope.push_str("; add-on ports allowed (add-ons unknown without a support bundle)");
+        scope.push_str("; add-on ports allowed (no Harvester Addon object tells the add-ons)");
     }
     Verdict::judged(
         format!("{} finding(s) in {scope}", out.len()),
