@@ -384,18 +384,23 @@ pub fn accepted(chain: &Chain, ips: &[IpAddr]) -> Accepted {
         } else {
             r.dports.iter().map(|p| mk(*p, false)).collect()
         };
-        let restriction = r
-            .source
-            .as_ref()
-            .filter(|s| !s.negated)
-            .and_then(|s| left_out(&s.value, ips).map(|ip| (s.value.clone(), ip)));
+        // Without a known node address, an accept of every port from a source is taken for
+        // the pod-network return accept (FW011's), never for a port accept.
+        let restriction = r.source.as_ref().filter(|s| !s.negated).and_then(|s| {
+            let out = match left_out(&s.value, ips) {
+                Some(ip) => ip.to_string(),
+                None if ips.is_empty() && r.dports.is_empty() => "(node addresses unknown)".into(),
+                None => return None,
+            };
+            Some((s.value.clone(), out))
+        });
         match restriction {
-            Some((source, ip)) => {
+            Some((source, left)) => {
                 out.restricted
                     .extend(accepts.into_iter().map(|accept| Restricted {
                         accept,
                         source: source.clone(),
-                        left_out: ip.to_string(),
+                        left_out: left.clone(),
                     }))
             }
             None => {
@@ -628,6 +633,17 @@ mod tests {
         assert_eq!(left_out("10.0.0.11", &ips), ips.get(1).copied());
         assert_eq!(left_out("0.0.0.0/0", &ips), None);
         assert_eq!(left_out("fd00::/8", &ips), None);
+        // Unknown node addresses: a port accept from a source counts, an every-port one not.
+        let rs = parse(
+            b"*filter\n:INPUT DROP [0:0]\n-A INPUT -s 10.52.0.0/16 -j ACCEPT\n-A INPUT -s 10.0.0.0/24 -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+        );
+        let a = accepted(
+            filtering_chain(rs.filter().expect("filter")).expect("INPUT"),
+            &[],
+        );
+        assert_eq!(a.ports.len(), 1);
+        assert_eq!(a.restricted.len(), 1);
+        assert_eq!(a.icmp, None);
     }
 
     #[test]

@@ -37,7 +37,8 @@ the chain does not accept, port by port (a range partly accepted names the ports
 | kubeovn-operator: tcp 10660 | no | yes | no |
 
 An accept limited by `-s` counts when its source covers every node address the inputs know
-(else the finding names the node address it leaves out); an accept limited by `-i` to another
+(else the finding names the node address it leaves out; with no node address known, an accept
+of every port from a source, the pod-network return accept, does not count); an accept limited by `-i` to another
 interface, or by `! -i mgmt-br`, never sees the bridge's traffic and does not count; accepts
 after a catch-all DROP are never reached (FW003) and do not count. ICMP and DHCP are FW010's,
 the pod-network accept FW011's.
