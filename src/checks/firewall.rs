@@ -3,12 +3,24 @@
 //! guide builds it (FW003): the ESTABLISHED,RELATED accept first, no DROP before an accept, the
 //! chain the last entry of INPUT. Read from each node's `iptables-save` in the credential model
 //! (`commands/iptables-save.txt` of a node snapshot); a support bundle does not collect it.
+//! The ports, protocols and drop logs of the chain live in the submodules: `ports` (the role
+//! port matrix, declared once, and what a chain accepts), `required` (FW002, FW007),
+//! `protocols` (FW010), `drops` (FW008).
 
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{Context, Severity};
 use crate::layout;
 use crate::model::Firewall;
 use crate::parse::iptables::{Chain, Rule as IptRule, Table};
+
+mod drops;
+mod ports;
+mod protocols;
+mod required;
+
+pub use drops::FW008;
+pub use protocols::FW010;
+pub use required::{FW002, FW007};
 
 /// No filtering chain on the management bridge.
 pub static FW001: Rule = Rule {

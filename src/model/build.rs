@@ -35,7 +35,7 @@ fn host_ref(kubeconfig_host: &str, named: &str) -> String {
 }
 
 /// The bytes of the first readable copy of a node file, with its origin.
-fn read<'a>(
+pub(super) fn read<'a>(
     snap: &'a Snapshot,
     node: &Node,
     host: &str,
@@ -307,6 +307,7 @@ pub fn build(snap: &Snapshot) -> Model {
     m.settings = super::settings::read(snap);
     m.hosts = super::host::read(snap);
     m.hostfw = super::hostfw::read(snap);
+    m.mgmt_nics = super::hostnet::read(snap);
     m
 }
 

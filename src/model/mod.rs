@@ -18,6 +18,7 @@ pub mod effect;
 pub mod exposed;
 pub mod host;
 pub mod hostfw;
+pub mod hostnet;
 pub mod inventory;
 pub mod keys;
 pub mod settings;
@@ -87,6 +88,8 @@ pub struct Model {
     pub served: Vec<ServedHash>,
     /// Each node's `iptables-save` output, read once, by node name.
     pub firewalls: BTreeMap<String, Firewall>,
+    /// How each node's management NIC is addressed (DHCP or static), where an input says so.
+    pub mgmt_nics: BTreeMap<String, hostnet::MgmtNic>,
     /// Secrets the support bundles expose in their node configs.
     pub exposed: Vec<exposed::Exposed>,
     /// Files compared between nodes, by (node, host path).

@@ -6,11 +6,11 @@
 //! supportconfig text files (`memory.txt`, `etc.txt`) into their sections; `cidr` parses
 //! and compares networks; `cloudinit` reads Elemental/yip stage files (`/oem`, the `contents`
 //! of Harvester `CloudInit` objects) and the iptables commands they run; `ipaddr` reads
-//! `ip addr` output.
+//! `ip addr` output; `droplog` the netfilter LOG lines of a kernel log.
 
 pub mod cidr;
-
 pub mod cloudinit;
+pub mod droplog;
 pub mod ipaddr;
 pub mod iptables;
 pub mod passwd;
