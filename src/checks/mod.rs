@@ -12,10 +12,13 @@ mod common;
 mod firewall;
 pub mod gates;
 mod harvester;
+mod host_modes;
+mod kube;
 mod leaks;
 pub mod registry;
 pub mod rule;
 mod sakey;
+mod token_logs;
 mod tokens;
 
 use crate::snapshot::Snapshot;

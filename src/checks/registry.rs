@@ -8,7 +8,8 @@
 
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{
-    Context, Finding, Judgement, bundle, certs, firewall, harvester, leaks, sakey, tokens,
+    Context, Finding, Judgement, bundle, certs, firewall, harvester, host_modes, kube, leaks,
+    sakey, token_logs, tokens,
 };
 use crate::snapshot::{Coverage, CoverageStatus};
 
@@ -29,21 +30,29 @@ pub static RULES: &[&Rule] = &[
     &certs::keys::CERT011,
     &certs::kubeconfigs::CERT012,
     &certs::objects::CERT013,
+    &certs::bundle_expiry::CERT014,
     &certs::trees::CERT015,
     &certs::lifetime::CERT016,
     &firewall::FW001,
     &firewall::FW003,
     &harvester::HARV001,
     &harvester::HARV003,
+    &harvester::HARV004,
     &harvester::HARV005,
+    &host_modes::HOST004,
     &bundle::INPUT001,
+    &kube::KUBE001,
+    &kube::KUBE002,
+    &kube::KUBE003,
     &sakey::SAKEY001,
     &sakey::SAKEY002,
     &sakey::SAKEY003,
     &tokens::TOKEN001,
     &tokens::TOKEN002,
+    &token_logs::TOKEN003,
     &tokens::TOKEN004,
     &tokens::TOKEN005,
+    &token_logs::TOKEN006,
 ];
 
 /// Look a rule up by code.
