@@ -225,7 +225,7 @@ pub static TOKEN003: Rule = Rule {
     severity: Severity::Critical,
     title: "evidence of rke2 token rotate on Harvester",
     source: "seeds/harvester-credentials.txt (HC); reference/rke2-pki.md §2.5",
-    needs: &[Need::NodeLogs, Need::NodeFiles],
+    needs: &[Need::NodeLogs],
     doc: r#"**What it reads.** Two kinds of evidence, either of which suffices:
 
 - the nodes' `rke2-server`, `rke2-agent` and `rancherd` logs (a support bundle's node zips,
@@ -235,7 +235,8 @@ pub static TOKEN003: Rule = Rule {
   the rke2 and rancherd configs at every boot. Passwords are compared in memory and never shown;
   a value the collector masked (`***`) is not compared.
 
-Harvester is recognised by its version (the `server-version` setting or `harvester-release.yaml`)
+The logs are the data the rule needs (a support bundle has them); the token comparison is made
+where node snapshots supply both files. Harvester is recognised by its version (the `server-version` setting or `harvester-release.yaml`)
 or by `/oem/harvester.config` on a node.
 
 **What it reports.** One finding per node and log with the datastore's refusal (count, first
