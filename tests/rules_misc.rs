@@ -354,7 +354,7 @@ fn cert014_reports_a_monitor_warning_once_across_both_event_apis() {
     let f = only_finding(&doc, "CERT014");
     assert_eq!(f["severity"], "medium");
     assert_eq!(f["node"], "x1");
-    assert_eq!(f["target"], "Node/x1 CertificateExpirationWarning");
+    assert_eq!(f["target"], "Node/x1");
     let msg = f["message"].as_str().unwrap();
     assert!(msg.contains("2026-12-20T00:00:00Z"), "{msg}");
     assert!(msg.contains("client-kube-apiserver.crt"), "{msg}");

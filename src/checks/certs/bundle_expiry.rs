@@ -45,9 +45,9 @@ carries the certificates of `server/tls` or `agent/`:
 The window: the `auto-rotate-rke2-certs` setting's `expiringInHours` when the setting is enabled,
 else the renew window of the cluster's rke2 version (90 or 120 days).
 
-**What it reports.** One finding per node and event reason, per annotation, and for the pod log,
-when the earliest expiry is within the window (or past): the certificates the event names, the
-instant and the time left. A warning event whose message gives no instant is reported as the
+**What it reports.** One finding per node (its warning events and its annotation together), and
+one for the pod log, when the earliest expiry is within the window (or past): the certificates
+the event names, the instant and the time left. A warning event whose message gives no instant is reported as the
 monitor raised it. **High** when the certificate served at `default/kubernetes` (the pod log's
 earliest certificate, or `serving-kube-apiserver.crt` in an event) expires within the upgrade
 guard of Harvester v1.5.0 and later: 7 days, or the `harvesterhci.io/minCertsExpirationInDay`
@@ -89,6 +89,14 @@ const CERT_INFO: &str = "harvesterhci.io/rke2-cert-info";
 const MIN_DAYS: &str = "harvesterhci.io/minCertsExpirationInDay";
 /// The apiserver's serving certificate: the one `default/kubernetes` presents.
 const APISERVER_SERVING: &str = "serving-kube-apiserver.crt";
+
+/// What the events and the annotation say about one node.
+#[derive(Default)]
+struct NodeSigns {
+    texts: Vec<String>,
+    evidence: Vec<Origin>,
+    high: bool,
+}
 
 /// One certificate-monitor event, deduplicated.
 struct MonitorEvent<'a> {
@@ -225,6 +233,7 @@ fn cert014(cx: &Context, out: &mut Findings) -> Verdict {
     let mut left_to_files = BTreeSet::new();
 
     // Certificate-monitor events, one per object (v1 and events.k8s.io show the same one).
+    let mut per_node: BTreeMap<String, NodeSigns> = BTreeMap::new();
     let mut seen = BTreeSet::new();
     let mut by_node: BTreeMap<&str, Vec<MonitorEvent>> = BTreeMap::new();
     for o in snap.objects_of("Event") {
@@ -296,28 +305,23 @@ fn cert014(cx: &Context, out: &mut Findings) -> Verdict {
                 }
                 None => "the message gives no instant (as the monitor raised it)".to_string(),
             };
-            let mut message = format!(
-                "{reason} on node {node} ({count} time(s), last {}): {what}, within {win_why}",
+            let mut text = format!(
+                "{reason} ({count} time(s), last {}): {what}",
                 last.map_or_else(|| "at an unknown time".to_string(), instant)
             );
             if high && let (Some(c), Some((_, g))) = (serving, &guard) {
-                message.push_str(&format!(
+                text.push_str(&format!(
                     "; the certificate served at default/kubernetes ({APISERVER_SERVING}) expires within the upgrade guard of {g}: Harvester refuses to upgrade until it is rotated ({})",
                     instant(c.1)
                 ));
             }
-            let f = out.add(
-                Some(node.to_string()),
-                Some(format!("Node/{node} {reason}")),
-                message,
+            let sign = per_node.entry(node.to_string()).or_default();
+            sign.texts.push(text);
+            sign.evidence.extend(
                 live.iter()
-                    .map(|e| object_origin(snap, e.object, ".message"))
-                    .collect(),
-                REMEDIATION.into(),
+                    .map(|e| object_origin(snap, e.object, ".message")),
             );
-            if high {
-                f.severity = Severity::High;
-            }
+            sign.high |= high;
         }
     }
 
@@ -386,17 +390,31 @@ fn cert014(cx: &Context, out: &mut Findings) -> Verdict {
         if r > win || with_files.contains(node.name.as_str()) {
             continue;
         }
-        out.add(
-            Some(node.name.clone()),
-            Some(format!("Node/{}", node.name)),
+        let sign = per_node.entry(node.name.clone()).or_default();
+        sign.texts.push(format!(
+            "the {CERT_INFO} annotation says its closest certificate {}",
+            when(t, r)
+        ));
+        sign.evidence.push(object_origin(
+            snap,
+            o,
+            &format!(".metadata.annotations[{CERT_INFO}]"),
+        ));
+    }
+    for (node, sign) in per_node {
+        let f = out.add(
+            Some(node.clone()),
+            Some(format!("Node/{node}")),
             format!(
-                "the {CERT_INFO} annotation of node {} says its closest certificate {}, within {win_why}",
-                node.name,
-                when(t, r)
+                "node {node}: {}; within {win_why}",
+                sign.texts.join("; and ")
             ),
-            vec![object_origin(snap, o, &format!(".metadata.annotations[{CERT_INFO}]"))],
+            sign.evidence,
             REMEDIATION.into(),
         );
+        if sign.high {
+            f.severity = Severity::High;
+        }
     }
 
     if signs == 0 {
