@@ -29,6 +29,16 @@ pub fn span(seconds: i64) -> String {
     }
 }
 
+/// The evidence of a bundle object: the list file it came from and `items[i]` plus `pointer`
+/// (`.metadata.labels`).
+pub fn object_origin(snap: &Snapshot, o: &crate::snapshot::KubeObject, pointer: &str) -> Origin {
+    Origin::new(
+        snap.trees.get(o.input).map_or("", |t| t.name.as_str()),
+        o.path.as_str(),
+    )
+    .at(Some(format!("items[{}]{pointer}", o.index)))
+}
+
 /// The first 16 hex digits of a fingerprint or hash, as targets and messages show it.
 pub fn short(fp: &str) -> &str {
     fp.get(..16).unwrap_or(fp)

@@ -8,6 +8,7 @@
 //! objects and the paths its ingest saw; the bundle-wide gaps (no `nodes/`, an empty node zip)
 //! are BUNDLE002's and are not repeated here.
 
+use super::common::object_origin;
 use super::gates::auto_rotate_setting;
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{Context, Origin, Severity};
@@ -399,5 +400,141 @@ fn harv005(cx: &Context, out: &mut Findings) -> Verdict {
             listed.len()
         ),
         format!("the {} listed node(s) are Ready{zips}{also}", listed.len()),
+    )
+}
+
+/// Certificate rotation stuck or failed.
+pub static HARV004: Rule = Rule {
+    code: "HARV004",
+    severity: Severity::High,
+    title: "RKE2 certificate rotation stuck or failed",
+    source: "reference/rke2-pki.md §8",
+    needs: &[Need::SupportBundle],
+    doc: r#"**What it reads.** The provisioning Cluster `fleet-local/local`
+(`yamls/namespaced/fleet-local/provisioning.cattle.io/v1/clusters.yaml`):
+`spec.rkeConfig.rotateCertificates.generation`, which Harvester's `auto-rotate-rke2-certs`
+controller (and a manual rotation from Rancher) increments; and the RKEControlPlane
+`fleet-local/local` (`rke.cattle.io/v1/rkecontrolplanes.yaml`): `status.certificateRotationGeneration`,
+the generation Rancher finished rotating. Where a release writes it (not any released Harvester
+up to v1.8), also the annotation `harvesterhci.io/rke2-cert-rotation-state` of the
+`auto-rotate-rke2-certs` setting: `{generation, phase, currentNode, startedAt, updatedAt,
+lastError}`.
+
+**What it reports.** One finding when the Cluster's generation is ahead of the control plane's
+(a rotation was asked for and has not finished: stuck, or still running when the bundle was
+collected); and one when the rotation-state annotation says `failed`, or a phase other than
+`idle` or `completed` last updated more than 25 minutes before the collection (the controller
+marks such a phase failed).
+
+**Why it matters.** A rotation restarts rke2 on every node, one at a time. A rotation that stops
+half-way leaves nodes with renewed and nodes with old certificates, and the auto-rotation
+controller does not start another one until the generations are in sync: the certificates then
+expire although auto-rotation is enabled.
+
+**Remediation.** Look at the RKEControlPlane `fleet-local/local` conditions and the
+`rancher-system-agent` logs of the nodes (`journalctl -u rancher-system-agent`) for the node that
+did not finish; fix it (a node down, a failing plan), and the rotation resumes. With the
+rotation-state annotation, read its `currentNode` and `lastError`.
+
+**Not evaluable** without the provisioning Cluster or the RKEControlPlane `fleet-local/local` in
+the inputs (no support bundle, or an older bundle that does not collect them).
+
+**Source.** `reference/rke2-pki.md` §8 (auto-rotation: generation bump, state machine, 25-minute
+phase timeout); `reference/harvester-bundle.md` §4; rules.md HARV004.
+"#,
+    evaluate: harv004,
+};
+
+/// The annotation a future release writes on the setting with the rotation's state.
+const ROTATION_STATE: &str = "harvesterhci.io/rke2-cert-rotation-state";
+
+/// How long a rotation phase may last before Harvester's controller marks it failed.
+const PHASE_TIMEOUT_SECONDS: i64 = 25 * 60;
+
+fn harv004(cx: &Context, out: &mut Findings) -> Verdict {
+    let snap = cx.snapshot;
+    let cluster = snap
+        .objects_in("Cluster", "fleet-local")
+        .find(|o| o.name == "local" && o.api_version.starts_with("provisioning.cattle.io/"));
+    let plane = snap
+        .objects_in("RKEControlPlane", "fleet-local")
+        .find(|o| o.name == "local");
+    let (Some(cluster), Some(plane)) = (cluster, plane) else {
+        return Verdict::not_evaluable(
+            "the provisioning Cluster or the RKEControlPlane fleet-local/local is not in the inputs",
+            Need::SupportBundle,
+        );
+    };
+    let asked = cluster
+        .i64_at(&["spec", "rkeConfig", "rotateCertificates", "generation"])
+        .unwrap_or(0);
+    let done = plane
+        .i64_at(&["status", "certificateRotationGeneration"])
+        .unwrap_or(0);
+    if asked > done {
+        out.add(
+            None,
+            Some("Cluster/fleet-local/local".into()),
+            format!(
+                "the provisioning Cluster fleet-local/local asks for certificate rotation generation {asked}, but the RKEControlPlane has finished generation {done}: a rotation is stuck (or was still running when the bundle was collected), and no further automatic rotation starts until they agree"
+            ),
+            vec![
+                object_origin(snap, cluster, ".spec.rkeConfig.rotateCertificates.generation"),
+                object_origin(snap, plane, ".status.certificateRotationGeneration"),
+            ],
+            "read the RKEControlPlane fleet-local/local conditions and the nodes' rancher-system-agent logs (journalctl -u rancher-system-agent) for the node that did not finish; fix that node and the rotation resumes".into(),
+        );
+    }
+    let now = snap.latest_collection().unwrap_or(cx.reference_time);
+    let setting = snap
+        .objects_of("Setting")
+        .find(|o| o.name == AUTO_ROTATE && o.api_version.starts_with("harvesterhci.io/"));
+    let mut state_note = String::new();
+    if let Some((s, raw)) = setting.and_then(|s| s.annotation(ROTATION_STATE).map(|a| (s, a))) {
+        state_note = "; rotation-state annotation read".into();
+        let state: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+        let field = |k: &str| get(&state, &[k]).and_then(as_str);
+        let phase = field("phase").unwrap_or("");
+        let since = field("updatedAt")
+            .or(field("startedAt"))
+            .and_then(crate::timefmt::parse_rfc3339);
+        let stale = since.map(|t| (now - t).whole_seconds());
+        let fault = match (phase, stale) {
+            ("failed", _) => Some(format!(
+                "phase failed{}",
+                field("lastError")
+                    .map(|e| format!(" (lastError: {e})"))
+                    .unwrap_or_default()
+            )),
+            ("" | "idle" | "completed", _) => None,
+            (p, Some(age)) if age > PHASE_TIMEOUT_SECONDS => Some(format!(
+                "phase {p} last updated {} before the collection (more than 25 minutes)",
+                super::common::span(age)
+            )),
+            _ => None,
+        };
+        if let Some(fault) = fault {
+            let node = field("currentNode").map(str::to_string);
+            out.add(
+                node.clone(),
+                Some(format!("settings/{AUTO_ROTATE}")),
+                format!(
+                    "the {AUTO_ROTATE} rotation state says {fault}{}: the rotation halts until an operator intervenes",
+                    node.map(|n| format!(", at node {n}")).unwrap_or_default()
+                ),
+                vec![object_origin(snap, s, &format!(".metadata.annotations[{ROTATION_STATE}]"))],
+                "read the rotation state's currentNode and lastError, fix that node (its rke2-cert-rotate job's logs), then let the controller retry".into(),
+            );
+        }
+    }
+    Verdict::judged(
+        format!(
+            "certificate rotation stuck or failed (generation asked {asked}, done {done}){state_note}"
+        ),
+        if asked == 0 && done == 0 {
+            format!("no certificate rotation asked yet (generation 0 on both){state_note}")
+        } else {
+            format!("certificate rotation generations in sync ({asked}){state_note}")
+        },
     )
 }

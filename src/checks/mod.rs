@@ -16,11 +16,14 @@ pub mod gates;
 mod harvester;
 mod harvester_proxy;
 pub mod host;
+mod host_modes;
+mod kube;
 mod leaks;
 mod rancher;
 pub mod registry;
 pub mod rule;
 mod sakey;
+mod token_logs;
 mod tokens;
 
 use crate::snapshot::Snapshot;

@@ -9,7 +9,7 @@
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{
     Context, Finding, Judgement, bundle, certs, firewall, firewall_persist, fw_podnet, harvester,
-    harvester_proxy, host, leaks, rancher, sakey, tokens,
+    harvester_proxy, host, host_modes, kube, leaks, rancher, sakey, token_logs, tokens,
 };
 use crate::snapshot::{Coverage, CoverageStatus};
 
@@ -31,6 +31,7 @@ pub static RULES: &[&Rule] = &[
     &certs::keys::CERT011,
     &certs::kubeconfigs::CERT012,
     &certs::objects::CERT013,
+    &certs::bundle_expiry::CERT014,
     &certs::trees::CERT015,
     &certs::lifetime::CERT016,
     &firewall::FW001,
@@ -48,11 +49,16 @@ pub static RULES: &[&Rule] = &[
     &harvester::HARV001,
     &harvester_proxy::HARV002,
     &harvester::HARV003,
+    &harvester::HARV004,
     &harvester::HARV005,
     &host::HOST001,
     &host::HOST002,
     &host::HOST003,
+    &host_modes::HOST004,
     &bundle::INPUT001,
+    &kube::KUBE001,
+    &kube::KUBE002,
+    &kube::KUBE003,
     &rancher::rbac::RANCHER001,
     &rancher::auth::RANCHER002,
     &rancher::rbac::RANCHER003,
@@ -68,8 +74,10 @@ pub static RULES: &[&Rule] = &[
     &sakey::SAKEY003,
     &tokens::TOKEN001,
     &tokens::TOKEN002,
+    &token_logs::TOKEN003,
     &tokens::TOKEN004,
     &tokens::TOKEN005,
+    &token_logs::TOKEN006,
 ];
 
 /// Look a rule up by code.

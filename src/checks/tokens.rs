@@ -211,7 +211,7 @@ readable (support bundles mask them).
 };
 
 /// Why the cluster is a Harvester cluster, if it is one.
-fn harvester(snap: &Snapshot) -> Option<String> {
+pub(super) fn harvester(snap: &Snapshot) -> Option<String> {
     if let Some(v) = &snap.cluster.harvester_version {
         return Some(format!("Harvester {v}"));
     }
@@ -228,7 +228,7 @@ fn harvester(snap: &Snapshot) -> Option<String> {
 }
 
 /// `host/path:line` of a token occurrence.
-fn place(t: &NodeToken) -> String {
+pub(super) fn place(t: &NodeToken) -> String {
     match t.found.line {
         Some(l) => format!("{}:{l}", t.host_path),
         None => t.host_path.clone(),
@@ -236,7 +236,7 @@ fn place(t: &NodeToken) -> String {
 }
 
 /// The evidence of a token occurrence.
-fn evidence(t: &NodeToken) -> Origin {
+pub(super) fn evidence(t: &NodeToken) -> Origin {
     Origin::new(t.source.as_str(), t.logical.as_str())
         .on(t.node.as_str(), t.host_path.as_str())
         .at(t.found.line.map(|l| l.to_string()))

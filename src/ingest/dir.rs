@@ -116,6 +116,11 @@ pub(crate) fn read_dir(ctx: &mut Ctx<'_>, root: &Path) {
                     ),
                 }
             } else if ft.is_dir() {
+                let mode = e.metadata().ok().map(|m| {
+                    use std::os::unix::fs::PermissionsExt;
+                    m.permissions().mode()
+                });
+                ctx.see_dir(&path, mode);
                 stack.push((e.path(), path));
             } else if ft.is_file() {
                 files.push((path, e.path()));

@@ -148,6 +148,16 @@ impl<'a> Ctx<'a> {
         });
     }
 
+    /// Record the permission bits of a directory entry (within the cap of `seen`).
+    pub fn see_dir(&mut self, path: &str, mode: Option<u32>) {
+        if let Some(m) = mode
+            && (self.tree.dir_modes.len() as u64) < self.limits.max_entries
+        {
+            let path = path.trim_end_matches('/');
+            self.tree.dir_modes.insert(path.to_string(), m & 0o7777);
+        }
+    }
+
     /// Record an entry path in `seen` (capped at `max_entries`), and the size of a log-named
     /// entry in `log_sizes` when it is known.
     pub fn see(&mut self, path: &str, size: Option<u64>) {

@@ -203,6 +203,10 @@ pub struct InputTree {
     /// the archive header or the file system states it (capped with `seen`). Lets the analysis
     /// tell a log the collector cut at its size cap without reading it.
     pub log_sizes: BTreeMap<String, u64>,
+    /// The permission bits of every directory entry whose mode the archive header or the file
+    /// system states, by logical path without a trailing `/` (capped with `seen`): lets a rule
+    /// judge a directory's mode (`server/tls` 0700) without any file in it.
+    pub dir_modes: BTreeMap<String, u32>,
     pub issues: Vec<IngestIssue>,
     /// Bytes loaded (charged) from this input.
     pub loaded_bytes: u64,

@@ -371,6 +371,10 @@ impl TarStream<'_> {
                 Ok(())
             }
             b'0' | 0 | b'7' => self.file(ctx, &full, entry, data),
+            b'5' => {
+                ctx.see_dir(&full, entry.mode);
+                Ok(())
+            }
             _ => Ok(()),
         }
     }

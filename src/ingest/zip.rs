@@ -566,6 +566,9 @@ fn record_links(
         let full = format!("{}{inner}", at.prefix);
         let file = !rec.is_dir() && !rec.is_symlink();
         ctx.see(&full, file.then_some(rec.usize));
+        if rec.is_dir() {
+            ctx.see_dir(&full, rec.unix_mode);
+        }
         if rec.is_dir() || !rec.is_symlink() {
             continue;
         }

@@ -42,7 +42,9 @@ const FAR_APART_SECONDS: i64 = 24 * 3600;
 pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snapshot {
     let (trees, given): (Vec<InputTree>, Vec<Option<String>>) = inputs.into_iter().unzip();
     let classified = classify_inputs(&trees, given);
+    let t = crate::timings::stage("snapshot: read inputs");
     let read = read_inputs(&classified, limits);
+    drop(t);
     let dates: Vec<Dated> = classified
         .iter()
         .zip(&read.infos)
@@ -56,7 +58,9 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
         read.bundles.len(),
         &collected_at,
     );
+    let t = crate::timings::stage("snapshot: node zips");
     let zips = read_node_zips(&classified, limits);
+    drop(t);
     let nodes = merge_nodes(
         read.nodes
             .into_iter()
@@ -232,7 +236,9 @@ fn read_bundle(c: &Classified<'_>, top: &str, limits: &Limits) -> InputRead {
         ..BundleMeta::default()
     });
     let mut objects = Vec::new();
+    let t = crate::timings::stage("snapshot: objects");
     index_bundle(c.idx, tree, top, limits, &mut objects, &mut notes);
+    drop(t);
 
     let errlog = format!("{top}bundleGenerationError.log");
     if let Some(f) = tree.resolve(&errlog)

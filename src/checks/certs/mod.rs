@@ -12,6 +12,7 @@
 //! certificate's fingerprint prefix; evidence points at the input and the logical path. This file
 //! holds what the families share.
 
+pub mod bundle_expiry;
 pub mod chain;
 pub mod copies;
 pub mod expiry;
