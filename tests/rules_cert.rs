@@ -37,12 +37,6 @@ fn harvester_token_rules(doc: &serde_json::Value, rule: &str) -> bool {
             assert_eq!(status(doc, rule), "not-applicable");
             true
         }
-        // The generator writes every directory 0755; k3s creates server/tls 0700, so HOST004
-        // reports the servers' server/tls (never a key) until the fixtures are regenerated.
-        "HOST004" => {
-            assert!(findings(doc, rule).iter().all(is_fixture_tls_dir));
-            true
-        }
         _ => false,
     }
 }
@@ -68,13 +62,6 @@ fn healthy_at_collection_raises_only_the_renew_window() {
     );
 }
 
-/// A HOST004 finding on a server's `server/tls` at the generator's 0755.
-fn is_fixture_tls_dir(f: &&serde_json::Value) -> bool {
-    f["rule"] == "HOST004"
-        && f["target"] == "var/lib/rancher/rke2/server/tls"
-        && f["message"].as_str().is_some_and(|m| m.contains("0755"))
-}
-
 #[test]
 fn healthy_before_the_window_passes_every_rule() {
     // 2026-10-01: server leaves 105 days from expiry, agent certificates issued on 2026-09-01.
@@ -92,8 +79,7 @@ fn healthy_before_the_window_passes_every_rule() {
             .all(|f| f["rule"] == "INPUT001"
                 || f["rule"] == "TOKEN002"
                 // Harvester sets no CIS profile: one info finding.
-                || (f["rule"] == "HOST003" && f["severity"] == "info")
-                || is_fixture_tls_dir(&f)),
+                || (f["rule"] == "HOST003" && f["severity"] == "info")),
         "{}",
         doc["findings"]
     );
