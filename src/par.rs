@@ -76,11 +76,22 @@ pub fn map_balanced<T: Sync, R: Send>(
     weight: impl Fn(&T) -> u64,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
+    map_balanced_on(items, weight, None, f)
+}
+
+/// [`map_balanced`] on threads with at least `stack` bytes of stack each (always on spawned
+/// threads then, one at least, so `f` may recurse as deep as that stack allows).
+pub fn map_balanced_on<T: Sync, R: Send>(
+    items: &[T],
+    weight: impl Fn(&T) -> u64,
+    stack: Option<usize>,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(items.len())
         .min(16);
-    if threads <= 1 {
+    if threads == 0 || (threads == 1 && stack.is_none()) {
         return items.iter().map(&f).collect();
     }
     let mut order: Vec<usize> = (0..items.len()).collect();
@@ -94,11 +105,20 @@ pub fn map_balanced<T: Sync, R: Send>(
     }
     let f = &f;
     let done: Vec<Vec<(usize, R)>> = std::thread::scope(|s| {
-        join_all(
-            bins.iter()
-                .map(|(_, idx)| s.spawn(move || idx.iter().map(|&i| (i, f(&items[i]))).collect()))
-                .collect(),
-        )
+        let mut handles = Vec::with_capacity(bins.len());
+        for (_, idx) in &bins {
+            let work = move || idx.iter().map(|&i| (i, f(&items[i]))).collect::<Vec<_>>();
+            let mut b = std::thread::Builder::new();
+            if let Some(bytes) = stack {
+                b = b.stack_size(bytes);
+            }
+            match b.spawn_scoped(s, work) {
+                Ok(h) => handles.push(h),
+                // No thread to be had: do this share here (only `stack` was asked beyond it).
+                Err(_) => handles.push(s.spawn(work)),
+            }
+        }
+        join_all(handles)
     });
     let mut out: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
     for (i, r) in done.into_iter().flatten() {

@@ -1,6 +1,7 @@
 //! The list splitter on real data: every `configmaps.yaml` of the real support bundle and of the
 //! demo splits into items that each parse to exactly the item the whole file's parse gives, and
-//! the analysis keeps every ConfigMap a rule or the inventory reads.
+//! the analysis keeps every ConfigMap a rule or the inventory reads, and of pods and catalog
+//! Apps only those the rules name.
 
 #![allow(
     clippy::unwrap_used,
@@ -33,7 +34,12 @@ fn items_equal_whole_parse(a: &analyze::Analysis) -> usize {
     let mut compared = 0;
     for tree in &a.snapshot.trees {
         for (path, file) in &tree.files {
-            if !path.ends_with("/v1/configmaps.yaml") || path.contains('!') {
+            let split_kinds = [
+                "/v1/configmaps.yaml",
+                "/v1/pods.yaml",
+                "/catalog.cattle.io/v1/apps.yaml",
+            ];
+            if !split_kinds.iter().any(|k| path.ends_with(k)) || path.contains('!') {
                 continue;
             }
             let text = std::str::from_utf8(&file.data).unwrap();
@@ -60,8 +66,21 @@ fn items_equal_whole_parse(a: &analyze::Analysis) -> usize {
     compared
 }
 
-/// Every ConfigMap named in the list, or carrying a certificate, is indexed.
+/// Every ConfigMap named in the list, or carrying a certificate, is indexed; of pods and Apps,
+/// exactly the named ones.
 fn kept_what_is_read(a: &analyze::Analysis) {
+    use harrow::snapshot::kube::{APPS_READ, PODS_READ};
+    for o in &a.snapshot.objects {
+        match o.kind.as_str() {
+            "Pod" => assert!(
+                PODS_READ.iter().any(|p| o.name.starts_with(p)),
+                "{}",
+                o.name
+            ),
+            "App" => assert!(APPS_READ.contains(&o.name.as_str()), "{}", o.name),
+            _ => {}
+        }
+    }
     let kept: Vec<_> = a
         .snapshot
         .objects

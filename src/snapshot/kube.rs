@@ -41,9 +41,11 @@ pub fn index_bundle(
     }
     // Parsing dominates: every core takes a share of the lists by size; what follows reads
     // the results in path order, so objects and notes come out as from one pass.
-    let parsed = crate::par::map_balanced(
+    // The workers have the stack the depth budget needs, so each parse runs in place.
+    let parsed = crate::par::map_balanced_on(
         &lists,
         |(_, file, _)| file.data.len() as u64,
+        Some(yaml::stack_for(limits)),
         |(_, file, yp)| parse_list(&file.data, yp, limits),
     );
     for ((path, _, yp), parsed) in lists.into_iter().zip(parsed) {
@@ -136,28 +138,56 @@ pub const CONFIGMAPS_READ: &[&str] = &[
     "ingress-nginx-controller",
 ];
 
-/// Parses a list file: a ConfigMap list item by item, keeping only the items some rule or
-/// the inventory reads (a bundle's dashboards are megabytes of ConfigMaps no rule reads);
-/// anything else, or a ConfigMap list that does not split or whose item fails to parse, whole.
-fn parse_list(data: &[u8], yp: &YamlPath, limits: &Limits) -> Parsed {
-    let whole = || Parsed::Whole(yaml::parse(data, limits));
-    if !(yp.group.is_empty() && yp.plural == "configmaps") {
-        return whole();
+/// Name prefixes of the `kube-system` pods the rules read: rke2's static control-plane pods
+/// (`etcd-<node>`, `kube-apiserver-<node>`, …). A rule that reads another pod adds it here.
+pub const PODS_READ: &[&str] = &[
+    "etcd-",
+    "kube-apiserver-",
+    "kube-controller-manager-",
+    "kube-scheduler-",
+    "cloud-controller-manager-",
+];
+
+/// `catalog.cattle.io` Apps the rules read (installed add-ons and operators).
+pub const APPS_READ: &[&str] = &[
+    "rancher-backup",
+    "rancher-monitoring",
+    "rancher-logging",
+    "kubeovn-operator",
+];
+
+/// Which items of a list of `yp`'s resource are read, or `None` when every item is (the list
+/// is then parsed whole). An item whose name the split could not see is always read.
+fn item_filter(yp: &YamlPath) -> Option<fn(&listsplit::Item) -> bool> {
+    fn named(it: &listsplit::Item, pred: impl Fn(&str) -> bool) -> bool {
+        it.name.as_deref().is_none_or(pred)
     }
+    match (yp.group, yp.plural) {
+        ("", "configmaps") => Some(|it| {
+            named(it, |n| CONFIGMAPS_READ.contains(&n))
+                || it.text.contains("-----BEGIN CERTIFICATE-----")
+        }),
+        ("", "pods") => Some(|it| named(it, |n| PODS_READ.iter().any(|p| n.starts_with(p)))),
+        ("catalog.cattle.io", "apps") => Some(|it| named(it, |n| APPS_READ.contains(&n))),
+        _ => None,
+    }
+}
+
+/// Parses a list file, item by item where only some items are read ([`item_filter`]: a
+/// bundle's dashboards are megabytes of ConfigMaps no rule reads), else whole; a list that
+/// does not split, or whose item fails to parse, is parsed whole. Runs on a thread with
+/// [`yaml::stack_for`]`(limits)` of stack.
+fn parse_list(data: &[u8], yp: &YamlPath, limits: &Limits) -> Parsed {
+    let whole = || Parsed::Whole(yaml::parse_here(data, limits));
+    let Some(read) = item_filter(yp) else {
+        return whole();
+    };
     let Some(items) = std::str::from_utf8(data).ok().and_then(listsplit::split) else {
         return whole();
     };
     let mut out = Vec::new();
-    for it in items {
-        let wanted = it
-            .name
-            .as_deref()
-            .is_none_or(|n| CONFIGMAPS_READ.contains(&n))
-            || it.text.contains("-----BEGIN CERTIFICATE-----");
-        if !wanted {
-            continue;
-        }
-        match yaml::parse(it.text.as_bytes(), limits) {
+    for it in items.iter().filter(|it| read(it)) {
+        match yaml::parse_here(it.text.as_bytes(), limits) {
             Ok(v) => out.push((it.index, v)),
             // The whole file's parse reports the error where it is, or reads what the split
             // misread.

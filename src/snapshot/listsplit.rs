@@ -27,6 +27,9 @@ pub fn split(text: &str) -> Option<Vec<Item>> {
         if bare == "items:" {
             break;
         }
+        if bare == "items: []" {
+            return Some(Vec::new());
+        }
         if bare.starts_with(' ') || bare.starts_with('-') || bare.starts_with('\t') {
             return None;
         }
@@ -120,7 +123,6 @@ mod tests {
     #[test]
     fn other_shapes_are_not_split() {
         for text in [
-            "items: []\nkind: List\n",
             "{\"items\": []}",
             "apiVersion: v1\n  items:\n",
             "apiVersion: v1\nitems:\n  - a: 1\n",
@@ -130,6 +132,7 @@ mod tests {
             assert_eq!(split(text), None, "{text:?}");
         }
         assert_eq!(split("apiVersion: v1\nitems:\nkind: List\n"), Some(vec![]));
+        assert_eq!(split("apiVersion: v1\nitems: []\nkind: List\n"), Some(vec![]));
     }
 
     #[test]

@@ -79,8 +79,41 @@ fn options(len: usize, limits: &Limits) -> serde_saphyr::Options {
     o
 }
 
-/// Parse one YAML document (an empty document is null) into a value, within the budgets.
+/// The stack a thread needs to parse within `limits`' depth budget.
+pub fn stack_for(limits: &Limits) -> usize {
+    (1usize << 20)
+        .saturating_add(limits.max_yaml_depth.saturating_mul(STACK_PER_LEVEL))
+        .min(1 << 30)
+}
+
+/// Parse one YAML document (an empty document is null) into a value, within the budgets, on a
+/// thread of its own with the stack the depth budget needs.
 pub fn parse(data: &[u8], limits: &Limits) -> Result<Value, YamlError> {
+    let text = checked_text(data)?;
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    parse_spawned(text, limits)
+}
+
+/// [`parse`] on the calling thread, which must have [`stack_for`]`(limits)` bytes of stack
+/// (a thread of [`crate::par::map_balanced_on`] with that stack): many small documents then
+/// cost no thread each.
+pub fn parse_here(data: &[u8], limits: &Limits) -> Result<Value, YamlError> {
+    let text = checked_text(data)?;
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    parse_text(text, limits)
+}
+
+fn parse_text(text: &str, limits: &Limits) -> Result<Value, YamlError> {
+    serde_saphyr::from_str_with_options::<Value>(text, options(text.len(), limits))
+        .map_err(|e| convert(&e))
+}
+
+/// The document as text without a byte-order mark, or why it is not text.
+fn checked_text(data: &[u8]) -> Result<&str, YamlError> {
     let text = match std::str::from_utf8(data) {
         Ok(t) => t,
         Err(e) => {
@@ -95,24 +128,17 @@ pub fn parse(data: &[u8], limits: &Limits) -> Result<Value, YamlError> {
             });
         }
     };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if text.trim().is_empty() {
-        return Ok(Value::Null);
-    }
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+fn parse_spawned(text: &str, limits: &Limits) -> Result<Value, YamlError> {
     // The deserializer recurses per nesting level (tens of KiB per level in debug builds): run
     // it on a thread whose stack fits the depth budget, so the budget, not the stack, decides.
-    let stack = (1usize << 20)
-        .saturating_add(limits.max_yaml_depth.saturating_mul(STACK_PER_LEVEL))
-        .min(1 << 30);
-    let run =
-        || match serde_saphyr::from_str_with_options::<Value>(text, options(text.len(), limits)) {
-            Ok(v) => Ok(v),
-            Err(e) => Err(convert(&e)),
-        };
+    let run = || parse_text(text, limits);
     std::thread::scope(|s| {
         match std::thread::Builder::new()
             .name("yaml".into())
-            .stack_size(stack)
+            .stack_size(stack_for(limits))
             .spawn_scoped(s, run)
         {
             Ok(h) => h.join().unwrap_or_else(|_| {
