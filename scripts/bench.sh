@@ -101,6 +101,8 @@ generate_certs() { # generate_certs DIR COUNT
 }
 
 generate bundle "$BUNDLE" "$SIZE"
+SMALL_BUNDLE=$OUT/bundle-24MiB.zip
+generate bundle "$SMALL_BUNDLE" 24MiB
 generate snapshot "$SNAPSHOT" "$SIZE"
 generate_certs "$CERTS_SAMPLE" "$SAMPLE"
 
@@ -135,6 +137,25 @@ measure() {
     printf -v "X_$name" '%s' "$status"
 }
 
+# measure_runs NAME RUNS CMD...: RUNS times `measure`; sets W_<NAME> to the median wall time,
+# WR_<NAME> to "min / median / max", M_<NAME> to the median peak RSS, X_<NAME> to the worst exit.
+measure_runs() {
+    local name=$1 runs=$2 i walls="" rsss="" worst=0 w m x
+    shift 2
+    for ((i = 0; i < runs; i++)); do
+        measure _run "$@"
+        walls+="$W__run "
+        rsss+="$M__run "
+        [ "$X__run" != 0 ] && worst=$X__run
+    done
+    w=$(tr ' ' '\n' <<<"$walls" | grep -E '^[0-9.]+$' | sort -g | awk '{ a[NR] = $1 } END { if (NR) printf "%s %s / %s / %s", a[int((NR + 1) / 2)], a[1], a[int((NR + 1) / 2)], a[NR]; else print "n/a n/a" }')
+    m=$(tr ' ' '\n' <<<"$rsss" | grep -E '^[0-9.]+$' | sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "n/a" }')
+    printf -v "W_$name" '%s' "${w%% *}"
+    printf -v "WR_$name" '%s' "${w#* }"
+    printf -v "M_$name" '%s' "$m"
+    printf -v "X_$name" '%s' "$worst"
+}
+
 openssl_loop() { # openssl_loop DIR: the per-file baseline, one openssl process per certificate
     local f
     for f in "$1"/*.crt; do
@@ -159,6 +180,19 @@ measure hbundle "$HARROW" analyze "$BUNDLE" -o json --at "$AT"
 measure gzip gzip -dc "$SNAPSHOT"
 measure hsnap "$HARROW" analyze "$SNAPSHOT" -o json --at "$AT"
 measure openssl bash -c "openssl_loop '$CERTS_SAMPLE/$CERT_SUBDIR'"
+
+# Whole analyses (every rule) of real-sized bundles next to `unzip -p` of the same bundle: the
+# support bundle in ../shared/corpus when present, the demo bundle, and a 24 MiB generated one.
+# Five runs each, median reported.
+RUNS=5
+REAL=()
+for z in ../shared/corpus/*.zip bundles/demo/supportbundle_*.zip "$SMALL_BUNDLE"; do
+    [ -f "$z" ] && REAL+=("$z")
+done
+for i in "${!REAL[@]}"; do
+    measure_runs "unzipp$i" "$RUNS" unzip -p "${REAL[$i]}"
+    measure_runs "hreal$i" "$RUNS" "$HARROW" analyze "${REAL[$i]}" --at "$AT"
+done
 
 # harrow certs: only once the subcommand exists (a clap binary prints help and exits 0).
 HARROW_CERTS=0
@@ -198,6 +232,17 @@ row() { printf '%-46s %12s %14s %6s\n' "$@"; }
     if [ "$HARROW_CERTS" = 1 ]; then
         row "harrow certs, $CERTS_FULL certs -o json" "$W_hcerts" "$M_hcerts" "$X_hcerts"
     fi
+    echo
+    echo "whole analysis vs unzip -p ($RUNS runs: min / median / max wall s; median peak RSS MiB)"
+    for i in "${!REAL[@]}"; do
+        u="WR_unzipp$i"; h="WR_hreal$i"; hm="M_hreal$i"; uw="W_unzipp$i"; hw="W_hreal$i"; hx="X_hreal$i"
+        r=$(ratio "${!hw}" "${!uw}")
+        printf '  %s (%s)\n' "$(basename "${REAL[$i]}")" "$(mib "${REAL[$i]}")"
+        printf '    unzip -p        %-24s\n' "${!u}"
+        printf '    harrow analyze  %-24s  %s MiB  exit %s\n' "${!h}" "${!hm}" "${!hx}"
+        printf '    harrow/unzip -p = %-7s (target <= 1.0) %s   peak RSS (target < 64 MiB) %s\n' \
+            "$r" "$(verdict "$r" '<=' 1.0)" "$(verdict "${!hm}" '<' 64)"
+    done
     echo
     echo "targets"
     printf '  bundle:   harrow/unzip -t = %-9s (target <= 5 %%)      %s\n' "$(pct "$R_BUNDLE")" "$(verdict "$R_BUNDLE" '<=' 0.05)"

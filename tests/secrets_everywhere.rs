@@ -97,14 +97,20 @@ const RUNS: &[&[&str]] = &[
     &["analyze", "-o", "text"],
     &["analyze", "-o", "json"],
     &["analyze", "-o", "sarif"],
+    &["analyze", "-o", "yaml"],
+    &["analyze", "-o", "csv"],
     &["certs", "-o", "table"],
     &["certs", "-o", "csv"],
     &["certs", "-o", "json"],
+    &["certs", "-o", "yaml"],
     &["graph", "-o", "json"],
     &["graph", "-o", "dot"],
     &["graph", "-o", "mermaid"],
+    &["graph", "-o", "yaml"],
     &["timeline", "-o", "text"],
     &["timeline", "-o", "json"],
+    &["timeline", "-o", "yaml"],
+    &["timeline", "-o", "csv"],
 ];
 
 fn assert_no_secret_anywhere(dir: &str) {

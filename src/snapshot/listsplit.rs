@@ -132,7 +132,10 @@ mod tests {
             assert_eq!(split(text), None, "{text:?}");
         }
         assert_eq!(split("apiVersion: v1\nitems:\nkind: List\n"), Some(vec![]));
-        assert_eq!(split("apiVersion: v1\nitems: []\nkind: List\n"), Some(vec![]));
+        assert_eq!(
+            split("apiVersion: v1\nitems: []\nkind: List\n"),
+            Some(vec![])
+        );
     }
 
     #[test]
