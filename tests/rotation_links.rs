@@ -490,3 +490,35 @@ fn cross_signed_chains_verify_from_either_root() {
         Outcome::Fails(_)
     ));
 }
+
+#[test]
+fn the_real_bundle_never_holds_without_evidence() {
+    let Some(bundle) = support::corpus_bundle() else {
+        return;
+    };
+    let a = support::analysis_of(&[bundle.to_string_lossy().into_owned()], AT);
+    let st = rotation::build(&a.snapshot, &a.model);
+    let links = rotation::check(&st, AT);
+    assert!(!links.is_empty());
+    // A support bundle holds no node certificate: every TLS and key link is unknown, naming
+    // what is missing; only quorum is judged (membership from the Node objects, services
+    // taken as running, which the assumptions say).
+    for l in &links {
+        if l.kind == LinkKind::EtcdQuorum {
+            assert!(l.holds(), "{}", l.why);
+        } else {
+            assert_eq!(
+                l.state,
+                LinkState::Unknown,
+                "{}",
+                show(std::slice::from_ref(l))
+            );
+            assert!(l.why.contains("no "), "{}", l.why);
+        }
+    }
+    assert!(
+        st.assumptions
+            .iter()
+            .any(|a| a.text.contains("taken as running"))
+    );
+}

@@ -190,11 +190,12 @@ fn combine(parts: Vec<Part>) -> Part {
         .into_iter()
         .find(|w| parts.iter().any(|(s, _)| s == w))
         .unwrap_or(LinkState::Unknown);
-    let why: Vec<String> = parts
-        .into_iter()
-        .filter(|(s, _)| *s == worst)
-        .map(|(_, w)| w)
-        .collect();
+    let mut why: Vec<String> = Vec::new();
+    for (_, w) in parts.into_iter().filter(|(s, _)| *s == worst) {
+        if !why.contains(&w) {
+            why.push(w);
+        }
+    }
     (worst, why.join("; "))
 }
 
@@ -409,11 +410,12 @@ mod tests {
         );
         assert_eq!(
             combine(vec![u.clone(), b.clone(), b]),
-            (LinkState::Breaks, "c; c".into())
+            (LinkState::Breaks, "c".into())
         );
+        let h2 = (LinkState::Holds, "d".to_string());
         assert_eq!(
-            combine(vec![h.clone(), h]),
-            (LinkState::Holds, "a; a".into())
+            combine(vec![h.clone(), h2]),
+            (LinkState::Holds, "a; d".into())
         );
         assert_eq!(combine(vec![]).0, LinkState::Unknown);
     }
