@@ -123,13 +123,9 @@ fn the_demo_holds_or_says_why_not() {
     for l in links.iter().filter(|l| l.state == LinkState::Unknown) {
         assert!(!l.why.is_empty());
         // The only gap of the demo: agents whose token only the support bundle shows (masked).
-        assert_eq!(
-            l.kind,
-            LinkKind::SupervisorJoin,
-            "{}",
-            show(std::slice::from_ref(l))
-        );
-        assert!(l.why.contains("no readable token"), "{}", l.why);
+        let masked_token =
+            l.kind == LinkKind::SupervisorJoin && l.why.contains("no readable token");
+        assert!(masked_token, "{}", show(std::slice::from_ref(l)));
         assert_eq!(st.nodes[&l.from].role, Some(NodeRole::Agent));
     }
     // Every kind holds somewhere.
