@@ -19,6 +19,7 @@
 //! - [`graph`] builds the trust graph.
 //! - [`checks`] judges the model (rules with codes) and records coverage.
 //! - [`report`] renders text and JSON.
+//! - [`rotation`] is the rotation floor: the trust state of a cluster and its trust links.
 //! - [`vocab`] is the bottom floor: `Severity`, `Origin`, `Finding`, `Coverage`.
 //! - [`cli`] holds the clap definitions; `main.rs` is a thin shell around [`cli::main_with_args`].
 
@@ -36,6 +37,7 @@ pub mod par;
 pub mod parse;
 pub mod pki;
 pub mod report;
+pub mod rotation;
 pub mod snapshot;
 pub mod timefmt;
 pub mod timings;

@@ -14,9 +14,8 @@
 
 mod support;
 
-use harrow::analyze::{self, At, InputSpec, Options, Through};
+use harrow::analyze;
 use harrow::checks::CoverageStatus;
-use harrow::ingest::Limits;
 use harrow::model::effect::{Effect, NodeFile, apply};
 use time::macros::datetime;
 
@@ -24,19 +23,10 @@ const SERVER_CA: &str = "var/lib/rancher/rke2/server/tls/server-ca.crt";
 const AGENT_COPY: &str = "var/lib/rancher/rke2/agent/server-ca.crt";
 
 fn stale_agent_ca() -> analyze::Analysis {
-    let inputs = support::inputs_in("bundles/fixtures/stale-agent-ca")
-        .iter()
-        .map(|p| InputSpec::parse(p))
-        .collect();
-    let opts = Options {
-        inputs,
-        limits: Limits::default(),
-        at: At::Fixed(datetime!(2026-11-20 10:00 UTC)),
-        demo: false,
-        fingerprint_key: None,
-        through: Through::Rules,
-    };
-    analyze::run_at(&opts, datetime!(2026-11-20 10:00 UTC)).expect("analysis")
+    support::analysis_of(
+        &support::inputs_in("bundles/fixtures/stale-agent-ca"),
+        datetime!(2026-11-20 10:00 UTC),
+    )
 }
 
 fn cert008(a: &analyze::Analysis, model: &harrow::model::Model) -> (CoverageStatus, usize) {

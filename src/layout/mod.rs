@@ -115,6 +115,18 @@ pub const APISERVER_SERVING_CERT: &str =
     "var/lib/rancher/rke2/server/tls/serving-kube-apiserver.crt";
 /// kube-apiserver's static pod manifest: present on control-plane nodes.
 pub const APISERVER_MANIFEST: &str = "var/lib/rancher/rke2/agent/pod-manifests/kube-apiserver.yaml";
+/// etcd's serving (and client) certificate, signed by the etcd server CA: etcd `cert-file`.
+pub const ETCD_SERVER_CERT: &str = "var/lib/rancher/rke2/server/tls/etcd/server-client.crt";
+/// etcd's peer certificate, signed by the etcd peer CA: etcd `peer-cert-file`.
+pub const ETCD_PEER_CERT: &str = "var/lib/rancher/rke2/server/tls/etcd/peer-server-client.crt";
+/// kube-apiserver's etcd client certificate (`--etcd-certfile`), signed by the etcd server CA.
+pub const ETCD_CLIENT_CERT: &str = "var/lib/rancher/rke2/server/tls/etcd/client.crt";
+/// kube-apiserver's client certificate towards kubelets (`--kubelet-client-certificate`).
+pub const APISERVER_KUBELET_CLIENT_CERT: &str =
+    "var/lib/rancher/rke2/server/tls/client-kube-apiserver.crt";
+/// kube-apiserver's front-proxy client certificate (`--proxy-client-cert-file`), signed by the
+/// request-header CA.
+pub const AUTH_PROXY_CLIENT_CERT: &str = "var/lib/rancher/rke2/server/tls/client-auth-proxy.crt";
 /// The kubelet serving certificate: CN the node name, SANs its addresses.
 pub const SERVING_KUBELET_CERT: &str = "var/lib/rancher/rke2/agent/serving-kubelet.crt";
 /// The kubelet client certificate: CN `system:node:<node>`.

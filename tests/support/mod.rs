@@ -43,6 +43,21 @@ pub fn inputs_in(rel: &str) -> Vec<String> {
     v
 }
 
+/// The analysis of `inputs` (paths relative to the repository root) through the rules, with
+/// the reference time fixed at `at`.
+pub fn analysis_of(inputs: &[String], at: time::OffsetDateTime) -> harrow::analyze::Analysis {
+    use harrow::analyze::{At, InputSpec, Options, Through};
+    let opts = Options {
+        inputs: inputs.iter().map(|p| InputSpec::parse(p)).collect(),
+        limits: harrow::ingest::Limits::default(),
+        at: At::Fixed(at),
+        demo: false,
+        fingerprint_key: None,
+        through: Through::Rules,
+    };
+    harrow::analyze::run_at(&opts, at).expect("analysis")
+}
+
 /// The shared JSON contract, when present.
 pub fn shared_schema() -> Option<PathBuf> {
     let p = root().join("../shared/spec/analyze.schema.json");
