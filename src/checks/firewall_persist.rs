@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::firewall::{bridge_chain, firewalls};
+use super::firewall::{bridge_chain, by_node, firewalls};
 use super::gates::Version;
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{Context, Origin, Severity};
@@ -541,11 +541,17 @@ fn fw006(cx: &Context, out: &mut Findings) -> Verdict {
     };
     let mut judged = Vec::new();
     let mut with_chain = 0;
-    for (node, fw) in fws {
-        let Some(filter) = fw.rules.filter() else {
-            continue;
-        };
-        let Some((chain, _)) = bridge_chain(filter) else {
+    for (node, backends) in by_node(&fws) {
+        // Every backend that attaches a chain for the bridge, with its chain: an interface is
+        // filtered when any of them sends it to its chain (the kernel runs them all).
+        let chains: Vec<_> = backends
+            .iter()
+            .filter_map(|fw| {
+                let filter = fw.rules.filter()?;
+                bridge_chain(filter).map(|(chain, _)| (*fw, filter, chain))
+            })
+            .collect();
+        let Some(&(fw, _, chain)) = chains.first() else {
             continue;
         };
         with_chain += 1;
@@ -553,14 +559,20 @@ fn fw006(cx: &Context, out: &mut Findings) -> Verdict {
             continue;
         };
         judged.push(node.as_str());
-        let jumped: BTreeSet<&str> = filter
-            .chain("INPUT")
-            .map(|c| c.rules.as_slice())
-            .unwrap_or_default()
+        let jumped: BTreeSet<&str> = chains
             .iter()
-            .filter(|r| r.jump.as_deref().or(r.goto.as_deref()) == Some(chain.name.as_str()))
-            .filter_map(|r| r.in_interface.as_ref().filter(|n| !n.negated))
-            .map(|n| n.value.as_str())
+            .flat_map(|(_, filter, chain)| {
+                filter
+                    .chain("INPUT")
+                    .map(|c| c.rules.as_slice())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|r| {
+                        r.jump.as_deref().or(r.goto.as_deref()) == Some(chain.name.as_str())
+                    })
+                    .filter_map(|r| r.in_interface.as_ref().filter(|n| !n.negated))
+                    .map(|n| n.value.as_str())
+            })
             .collect();
         for i in ifaces {
             let host_addr = i.addresses.iter().any(|a| !a.starts_with("fe80:"));
@@ -730,7 +742,7 @@ fn fw012(cx: &Context, out: &mut Findings) -> Verdict {
     let h = &cx.model.hostfw;
     let objects = listing(cx).is_ok();
     let mut judged = Vec::new();
-    for (node, fw) in fws {
+    for (node, backends) in by_node(&fws) {
         let by_objects = objects && h.labels.contains_key(node);
         if !h.oem_nodes.contains(node) && !by_objects {
             continue;
@@ -753,8 +765,17 @@ fn fw012(cx: &Context, out: &mut Findings) -> Verdict {
                 persisted.entry(ch).or_insert_with(|| f.at_line(line));
             }
         }
-        let live = live_chains(fw);
-        for (ch, line) in &live {
+        // Live in any backend; each chain with the ruleset and line it was found at.
+        let mut live: BTreeMap<String, (&crate::model::Firewall, usize)> = BTreeMap::new();
+        for fw in &backends {
+            for (ch, line) in live_chains(fw) {
+                live.entry(ch).or_insert((*fw, line));
+            }
+        }
+        let Some(fw) = backends.first() else {
+            continue;
+        };
+        for (ch, (at, line)) in &live {
             if persisted.contains_key(ch) {
                 continue;
             }
@@ -762,7 +783,7 @@ fn fw012(cx: &Context, out: &mut Findings) -> Verdict {
                 Some(node.clone()),
                 Some(format!("chain {ch}")),
                 format!("on {node}, the live chain {ch} is persisted by no /oem file or CloudInit: it is gone after the next reboot"),
-                vec![fw.origin.clone().at(Some(format!("line {line}")))],
+                vec![at.origin.clone().at(Some(format!("line {line}")))],
                 "persist the chain with an iptables CloudInit for the node's role (boot stage, with the leading cleanup)".into(),
             );
         }
