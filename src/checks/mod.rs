@@ -11,6 +11,7 @@ mod certs;
 mod common;
 mod firewall;
 mod firewall_persist;
+mod fw_extra_nics;
 mod fw_podnet;
 pub mod gates;
 mod harvester;
