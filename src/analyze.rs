@@ -153,6 +153,9 @@ pub struct Options {
     /// How far the analysis goes: `certs` and `timeline` stop after the inventory, `graph`
     /// after the trust graph and consistency checks; `analyze` runs the rules too.
     pub through: Through,
+    /// Namespace globs the KUBE rules exclude besides their built-in system namespaces
+    /// (`--workload-namespaces-exclude`); empty by default.
+    pub workload_namespaces_exclude: Vec<String>,
 }
 
 /// The last stage an analysis runs (later stages cost time on a large node, and a command that
@@ -295,6 +298,7 @@ pub fn run_at(opts: &Options, now: OffsetDateTime) -> Result<Analysis> {
             &renew_window_source,
             opts.fingerprint_key.as_ref(),
             opts.through,
+            &opts.workload_namespaces_exclude,
         );
         (judged.graph, judged.consistency, judged.judgement)
     };
@@ -331,7 +335,15 @@ pub fn judge(
     renew_window_source: &str,
     key: Option<&crate::pki::secret::FingerprintKey>,
 ) -> Judged {
-    judge_through(snap, model, when, renew_window_source, key, Through::Rules)
+    judge_through(
+        snap,
+        model,
+        when,
+        renew_window_source,
+        key,
+        Through::Rules,
+        &[],
+    )
 }
 
 fn judge_through(
@@ -341,6 +353,7 @@ fn judge_through(
     renew_window_source: &str,
     key: Option<&crate::pki::secret::FingerprintKey>,
     through: Through,
+    workload_exclude: &[String],
 ) -> Judged {
     let t = crate::timings::stage("graph");
     let graph = crate::graph::trust::build(model);
@@ -362,6 +375,7 @@ fn judge_through(
             renew_window_source,
             live: Default::default(),
             key,
+            workload_exclude,
         })
     };
     Judged {
@@ -425,6 +439,7 @@ mod tests {
             demo: false,
             fingerprint_key: None,
             through: Through::Rules,
+            workload_namespaces_exclude: Vec::new(),
         };
         assert!(matches!(run_at(&opts, now), Err(Error::Usage(_))));
     }

@@ -25,6 +25,7 @@ fn analysis(inputs: Vec<String>) -> analyze::Analysis {
         demo: false,
         fingerprint_key: None,
         through: Through::Rules,
+        workload_namespaces_exclude: Vec::new(),
     };
     analyze::run_at(&opts, datetime!(2026-11-20 10:00 UTC)).expect("analysis")
 }

@@ -664,6 +664,56 @@ fn kube_rules_pass_on_a_hardened_workload_namespace() {
 }
 
 #[test]
+fn kube_rules_no_longer_judge_a_namespace_excluded_by_the_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = kube_bundle(dir.path(), "v1.33.5+rke2r1", false)
+        .to_string_lossy()
+        .into_owned();
+    // `vms` excluded by a glob (with a pattern that matches nothing beside it): not judged.
+    let doc = analyze(
+        &[
+            path.clone(),
+            "--workload-namespaces-exclude".into(),
+            "team-?,v*s".into(),
+        ],
+        COLLECTED,
+    );
+    for rule in ["KUBE001", "KUBE002", "KUBE003"] {
+        assert_eq!(
+            status(&doc, rule),
+            "not-applicable",
+            "{}",
+            coverage(&doc, rule)
+        );
+        assert!(findings(&doc, rule).is_empty(), "{rule}");
+        let reason = coverage(&doc, rule)["reason"].as_str().unwrap();
+        assert!(reason.contains("--workload-namespaces-exclude"), "{reason}");
+    }
+    // A pattern that does not match the whole name excludes nothing; repeated flags add up.
+    let doc = analyze(
+        &[
+            path.clone(),
+            "--workload-namespaces-exclude".into(),
+            "vm".into(),
+            "--workload-namespaces-exclude".into(),
+            "x*".into(),
+        ],
+        COLLECTED,
+    );
+    for rule in ["KUBE001", "KUBE002", "KUBE003"] {
+        assert_eq!(status(&doc, rule), "fail", "{}", coverage(&doc, rule));
+    }
+    // A pattern that cannot name a namespace is a usage error.
+    support::Test::new()
+        .arg("analyze")
+        .arg(&path)
+        .args(["--workload-namespaces-exclude", "VMs!"])
+        .run()
+        .code(2)
+        .stderr_has("namespace pattern");
+}
+
+#[test]
 fn kube_rules_are_not_applicable_without_workload_namespaces_or_psa() {
     // The demo has system namespaces only.
     let doc = analyze(&support_bundle(), COLLECTED);

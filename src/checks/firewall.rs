@@ -1,8 +1,9 @@
 //! Host firewall rules (FW), after Harvester's host firewall guide: inbound traffic on the
 //! management bridge filtered by a chain attached to INPUT (FW001), and that chain built as the
 //! guide builds it (FW003): the ESTABLISHED,RELATED accept first, no DROP before an accept, the
-//! chain the last entry of INPUT. Read from each node's `iptables-save` in the credential model
-//! (`commands/iptables-save.txt` of a node snapshot); a support bundle does not collect it.
+//! chain the last entry of INPUT, and in one backend only. Read from each node's `iptables-save`
+//! and `iptables-legacy-save` in the credential model (`commands/iptables-save.txt`,
+//! `commands/iptables-legacy-save.txt` of a node snapshot); a support bundle collects neither.
 //! The ports, protocols and drop logs of the chain live in the submodules: `ports` (the role
 //! port matrix, declared once, and what a chain accepts), `required` (FW002, FW007),
 //! `protocols` (FW010), `drops` (FW008).
@@ -11,6 +12,7 @@ use super::rule::{Findings, Need, Rule, Verdict};
 use super::{Context, Severity};
 use crate::layout;
 use crate::model::Firewall;
+use crate::model::firewalls::Backend;
 use crate::parse::iptables::{Chain, Rule as IptRule, Table};
 
 mod drops;
@@ -30,7 +32,12 @@ pub static FW001: Rule = Rule {
     source: "seeds/harvester-host-firewall.txt (FW)",
     needs: &[Need::NodeCommands],
     doc: r#"**What it reads.** Each node's `iptables-save` output (`commands/iptables-save.txt` of a node
-snapshot): the `filter` table's INPUT chain.
+snapshot): the `filter` table's INPUT chain; and `iptables-legacy-save`
+(`commands/iptables-legacy-save.txt`) where the legacy tables hold rules of their own (the seed's
+`iptables` warns "iptables-legacy tables present"): the kernel runs both, so a chain attached in
+either filters the bridge. A legacy output with no table, or with the same tables as
+`iptables-save` (a host whose default backend is the legacy one), adds nothing. Every FW rule that
+reads the live chains reads them so; their messages say "legacy tables" for a chain found there.
 
 **What it reports.** One finding per node whose INPUT chain has no rule that sends traffic
 arriving on the management bridge (`-i mgmt-br`) to a chain of its own (`-j HARVESTER_INPUT`,
@@ -72,6 +79,11 @@ traffic to a chain, and that chain's rules in order.
   never reached;
 - the jump to the chain is not the last rule of INPUT: rules after it are evaluated only for
   traffic the chain returned, and the guide checks with `iptables -L INPUT` that it is last.
+- the default (`iptables-save`) and the legacy (`iptables-legacy-save`) tables both attach a
+  chain for `mgmt-br`: the kernel runs both and a packet must pass each, so a stale copy (one
+  tool or an old script writing the legacy tables, the CloudInit's `iptables` the other) drops
+  what the maintained chain accepts or keeps a removed rule alive. The message says whether the
+  two copies hold the same rules. Each copy is also judged on its own.
 
 **Why it matters.** Each of these either cuts the node off from the cluster (its own return
 traffic, the ports after an early DROP) or leaves the chain's intent unenforced.
@@ -105,21 +117,44 @@ pub(super) fn bridge_chain(filter: &Table) -> Option<(&Chain, usize)> {
     })
 }
 
-/// The nodes' firewalls, or the not-evaluable verdict.
-pub(super) fn firewalls<'a>(
-    cx: &Context<'a>,
-) -> Result<&'a std::collections::BTreeMap<String, Firewall>, Verdict> {
-    if cx.model.firewalls.is_empty() {
+/// Every node's live rulesets (`iptables-save`, and `iptables-legacy-save` where the legacy
+/// tables hold rules of their own), node by node, or the not-evaluable verdict.
+pub(super) fn firewalls<'a>(cx: &Context<'a>) -> Result<Vec<(&'a String, &'a Firewall)>, Verdict> {
+    let all = cx.model.all_firewalls();
+    if all.is_empty() {
         return Err(Verdict::not_evaluable(
             "no node's iptables-save output in the inputs",
             Need::NodeCommands,
         ));
     }
-    Ok(&cx.model.firewalls)
+    Ok(all)
 }
 
-fn nodes(f: &std::collections::BTreeMap<String, Firewall>) -> String {
-    f.keys().map(String::as_str).collect::<Vec<_>>().join(",")
+/// `fws` grouped by node, each node's backends in order.
+pub(super) fn by_node<'a>(
+    fws: &[(&'a String, &'a Firewall)],
+) -> std::collections::BTreeMap<&'a String, Vec<&'a Firewall>> {
+    let mut out: std::collections::BTreeMap<&String, Vec<&Firewall>> = Default::default();
+    for &(node, fw) in fws {
+        out.entry(node).or_default().push(fw);
+    }
+    out
+}
+
+/// The node names of `fws`, each once, comma-separated.
+fn nodes(fws: &[(&String, &Firewall)]) -> String {
+    let mut names: Vec<&str> = fws.iter().map(|(n, _)| n.as_str()).collect();
+    names.dedup();
+    names.join(",")
+}
+
+/// ` (legacy tables)` for a ruleset of `iptables-legacy-save`, nothing for the default backend:
+/// said after the chain's name in messages.
+pub(super) fn in_backend(fw: &Firewall) -> &'static str {
+    match fw.backend {
+        Backend::Default => "",
+        Backend::Legacy => " (legacy tables, iptables-legacy-save)",
+    }
 }
 
 fn fw001(cx: &Context, out: &mut Findings) -> Verdict {
@@ -127,22 +162,30 @@ fn fw001(cx: &Context, out: &mut Findings) -> Verdict {
         Ok(f) => f,
         Err(v) => return v,
     };
-    for (node, fw) in fws {
-        let Some(filter) = fw.rules.filter() else {
+    let by_node = by_node(&fws);
+    for (node, backends) in &by_node {
+        let filters = |fw: &&Firewall| {
+            fw.rules.filter().is_some_and(|filter| {
+                let drops_by_policy = filter
+                    .chain("INPUT")
+                    .and_then(|c| c.policy.as_deref())
+                    .is_some_and(|p| p == "DROP");
+                bridge_chain(filter).is_some() || drops_by_policy
+            })
+        };
+        if backends.iter().any(filters) {
+            continue;
+        }
+        let node = (*node).clone();
+        let evidence: Vec<_> = backends.iter().map(|fw| fw.origin.clone()).collect();
+        if !backends.iter().any(|fw| fw.rules.filter().is_some()) {
             out.add(
                 Some(node.clone()),
                 Some("filter INPUT".into()),
                 format!("{node}'s iptables-save has no filter table: nothing filters inbound traffic on {}", layout::MGMT_BRIDGE),
-                vec![fw.origin.clone()],
+                evidence,
                 "apply the host firewall guide's rule set for the node's role and persist it with a CloudInit in the boot stage".into(),
             );
-            continue;
-        };
-        let drops_by_policy = filter
-            .chain("INPUT")
-            .and_then(|c| c.policy.as_deref())
-            .is_some_and(|p| p == "DROP");
-        if bridge_chain(filter).is_some() || drops_by_policy {
             continue;
         }
         out.add(
@@ -153,7 +196,7 @@ fn fw001(cx: &Context, out: &mut Findings) -> Verdict {
                 layout::MGMT_BRIDGE,
                 layout::HARVESTER_CHAIN
             ),
-            vec![fw.origin.clone()],
+            evidence,
             format!(
                 "create {chain} with the ports of the node's role, attach it with `iptables -A INPUT -i {br} -j {chain}`, and persist it with a CloudInit resource in the boot stage (harvester-host-firewall)",
                 chain = layout::HARVESTER_CHAIN,
@@ -165,13 +208,13 @@ fn fw001(cx: &Context, out: &mut Findings) -> Verdict {
         format!(
             "{} of {} node(s) without a filtering chain on {}",
             out.len(),
-            fws.len(),
+            by_node.len(),
             layout::MGMT_BRIDGE
         ),
         format!(
             "inbound traffic on {} is filtered on {}",
             layout::MGMT_BRIDGE,
-            nodes(fws)
+            nodes(&fws)
         ),
     )
 }
@@ -202,12 +245,16 @@ fn fw003(cx: &Context, out: &mut Findings) -> Verdict {
         Err(v) => return v,
     };
     let mut judged = Vec::new();
-    for (node, fw) in fws {
+    let mut attached: std::collections::BTreeMap<&String, Vec<(&Firewall, &Chain)>> =
+        Default::default();
+    for &(node, fw) in &fws {
         let Some((chain, at)) = fw.rules.filter().and_then(bridge_chain) else {
             continue;
         };
         judged.push(node.as_str());
+        attached.entry(node).or_default().push((fw, chain));
         let name = &chain.name;
+        let name = &format!("{name}{}", in_backend(fw));
         let first_drop = chain.rules.iter().position(drops_everything);
         let established = chain.rules.iter().position(accepts_established);
         let origin = |line: usize| fw.origin.clone().at(Some(format!("line {line}")));
@@ -267,6 +314,10 @@ fn fw003(cx: &Context, out: &mut Findings) -> Verdict {
             );
         }
     }
+    for (node, copies) in &attached {
+        two_copies(node, copies, out);
+    }
+    judged.dedup();
     if judged.is_empty() {
         return Verdict::not_applicable(format!(
             "no node has a chain attached to INPUT for {} (FW001)",
@@ -284,6 +335,58 @@ fn fw003(cx: &Context, out: &mut Findings) -> Verdict {
             judged.join(",")
         ),
     )
+}
+
+/// A node whose default and legacy tables both attach a chain for the bridge: the kernel runs
+/// both, a packet must pass each, so the copy nothing maintains (usually the legacy one, left by
+/// an older script or tool) drops what the other accepts, or keeps ports open the other closed.
+fn two_copies(node: &String, copies: &[(&Firewall, &Chain)], out: &mut Findings) {
+    let [(a, ca), (b, cb), ..] = copies else {
+        return;
+    };
+    let strip = |c: &Chain| {
+        c.rules
+            .iter()
+            .map(|r| IptRule {
+                line: 0,
+                ..r.clone()
+            })
+            .collect::<Vec<_>>()
+    };
+    let how = if ca.name == cb.name && strip(ca) == strip(cb) {
+        "with the same rules".to_string()
+    } else {
+        format!(
+            "with different rules ({} rule(s) in {} of {}, {} in {} of {})",
+            ca.rules.len(),
+            ca.name,
+            a.backend.command(),
+            cb.rules.len(),
+            cb.name,
+            b.backend.command()
+        )
+    };
+    out.add(
+        Some(node.clone()),
+        Some(format!("filter {} in two backends", ca.name)),
+        format!(
+            "on {node}, both {} and {} attach a chain to INPUT for {} ({} and {}), {how}: the kernel runs both tables and a packet must pass each, so a stale copy drops what the maintained chain accepts or hides a change to it",
+            a.backend.command(),
+            b.backend.command(),
+            layout::MGMT_BRIDGE,
+            ca.name,
+            cb.name
+        ),
+        vec![
+            a.origin.clone().at(Some(format!("chain {}", ca.name))),
+            b.origin.clone().at(Some(format!("chain {}", cb.name))),
+        ],
+        format!(
+            "keep the chain in the backend the CloudInit's `iptables` writes to and remove the other copy (`iptables-legacy -D INPUT -i {br} -j {c}; iptables-legacy -F {c}; iptables-legacy -X {c}` for a legacy copy)",
+            br = layout::MGMT_BRIDGE,
+            c = cb.name
+        ),
+    );
 }
 
 #[cfg(test)]

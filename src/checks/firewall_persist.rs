@@ -1,7 +1,8 @@
 //! Host firewall persistence rules (FW), after Harvester's host firewall guide ("Persisting Rules
 //! with CloudInit CRD", "Role-Specific CloudInit Resources"): iptables CloudInit resources whose
 //! selectors overlap (FW004), scripts without the leading cleanup or outside the `boot` stage
-//! (FW005), extra NICs not jumped to the chain (FW006), nodes the CloudInits leave out, paused
+//! (FW005), extra NICs not jumped to the chain (FW006, judged in `fw_extra_nics` from `ip addr`
+//! and Harvester's network objects), nodes the CloudInits leave out, paused
 //! resources and pending rollouts (FW009), and live chains nothing persists or persisted chains
 //! that are not live (FW012).
 //!
@@ -14,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::firewall::{bridge_chain, firewalls};
+use super::firewall::{by_node, firewalls};
 use super::gates::Version;
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{Context, Origin, Severity};
@@ -109,16 +110,30 @@ pub static FW006: Rule = Rule {
     title: "extra NIC of a host network not jumped to the host firewall chain",
     source: "seeds/harvester-host-firewall.txt (FW)",
     needs: &[Need::NodeCommands],
-    doc: r#"**What it reads.** Each node's `ip addr` output (`commands/ip-addr.txt` of a node snapshot)
-and its `iptables-save` output: the chain INPUT sends `mgmt-br` traffic to, and the interfaces
-(`-i`) INPUT sends to that chain.
+    doc: r#"**What it reads.** Each node's `iptables-save` output (and `iptables-legacy-save`, see
+FW001): the chain INPUT sends `mgmt-br` traffic to, and the interfaces (`-i`, with iptables'
+`+` prefix wildcard) INPUT sends to that chain. Which interfaces carry a host network, from two
+kinds of evidence:
+- the node's `ip addr` output (`commands/ip-addr.txt` of a node snapshot): every interface that
+  carries a host address (IPv4, or IPv6 other than link-local) besides `mgmt-br` and `lo` — a
+  HostNetwork configuration's NIC, a VLAN sub-interface with an address. Interfaces of the
+  container network (`cni*`, `flannel*`, `cali*`, `vxlan*`, `tunl*`, `kube-ipvs*`, `docker*`,
+  `veth*`, `genev_sys*`, `ovn*`, `ovs*`, `br-int`, `nodelocaldns`, `cilium*`, `lxc*`) are not
+  host networks;
+- for a node without `ip addr`, the support bundle's Harvester network objects
+  (`yamls/cluster/network.harvesterhci.io/v1beta1/`) matched to the node's labels (its Node
+  object): a `VlanConfig` puts the cluster network `spec.clusterNetwork` on the nodes of its
+  `spec.nodeSelector` (none: every node), on the bridge `<clusternetwork>-br` with the uplink
+  NICs `spec.uplink.nics`; a `HostNetworkConfig` gives the nodes of its `spec.nodeSelector`
+  (`matchLabels`, `matchExpressions`) that carry `spec.clusterNetwork` (the `mgmt` network is on
+  every node) a host address on VLAN `spec.vlanID`, on the interface
+  `<clusternetwork>-br.<vlanID>`. A cluster network that only a `VlanConfig` puts on a node
+  carries VM traffic (bridged, no host address): nothing to jump. When `ip addr` is there too,
+  the finding names the objects behind the interface.
 
-**What it reports.** One finding per node and interface that carries a host address (IPv4, or
-IPv6 other than link-local) besides `mgmt-br` and `lo` — a HostNetwork configuration's NIC, a
-VLAN sub-interface with an address — when no INPUT rule sends its traffic to the chain.
-Interfaces of the container network (`cni*`, `flannel*`, `cali*`, `vxlan*`, `tunl*`,
-`kube-ipvs*`, `docker*`, `veth*`, `genev_sys*`, `ovn*`, `ovs*`, `br-int`, `nodelocaldns`) are
-not host networks.
+**What it reports.** One finding per node and interface that carries a host address when no
+INPUT rule sends its traffic to the chain (a jump for `mgmt-br` does not cover `mgmt-br.<vlan>`:
+packets arrive on the VLAN interface).
 
 **Why it matters.** The chain filters only the interfaces INPUT sends to it: a host reachable on
 another network keeps every port open there. The guide: "When using HostNetwork Configuration,
@@ -127,12 +142,23 @@ need to create another rule for the new NIC".
 **Remediation.** Add `iptables -A INPUT -i <interface> -j HARVESTER_INPUT` for the NIC, in the
 CloudInit script too (with its `-D` in the cleanup).
 
-**Not evaluable** without `iptables-save` and `ip addr` output from the nodes (node snapshots);
-**not applicable** when no node has a chain attached for `mgmt-br` (FW001 reports that).
+**What the sources do not say.** The seed names HostNetwork configuration but none of its fields,
+and the project's reference has no `VlanConfig` or `HostNetworkConfig` (the 2022 corpus bundle
+holds only the older `ClusterNetwork`/`NodeNetwork` API, which FW006 does not read). The field
+names above are those of the Harvester network controller's `v1beta1` API types; the interface
+name `<clusternetwork>-br.<vlanID>` is the one Harvester's design for host addresses on cluster
+networks gives, not one a bundle in the sources shows: a jump for the exact name or a `+`
+wildcard that covers it counts, and with `ip addr` the live name is judged.
+
+**Not evaluable** without `iptables-save` output from the nodes (node snapshots), or when the
+nodes with a chain have neither `ip addr` output nor network objects of a bundle (a bundle that
+lists the `network.harvesterhci.io` group and labels the node: the collector skips empty lists,
+so a listed group without `hostnetworkconfigs.yaml` means none); **not applicable** when no node
+has a chain attached for `mgmt-br` (FW001 reports that).
 
 **Source.** `seeds/harvester-host-firewall.txt` (Applying iptables Rules); rules.md FW006.
 "#,
-    evaluate: fw006,
+    evaluate: super::fw_extra_nics::fw006,
 };
 
 /// Nodes left out, paused resources, pending rollouts.
@@ -512,111 +538,6 @@ fn fw005(cx: &Context, out: &mut Findings) -> Verdict {
     )
 }
 
-/// True for an interface of the container network, not a host network.
-fn is_container_iface(name: &str) -> bool {
-    const PREFIXES: &[&str] = &[
-        "cni",
-        "flannel",
-        "cali",
-        "vxlan",
-        "tunl",
-        "kube-ipvs",
-        "docker",
-        "veth",
-        "genev_sys",
-        "ovn",
-        "ovs",
-        "br-int",
-        "nodelocaldns",
-        "cilium",
-        "lxc",
-    ];
-    PREFIXES.iter().any(|p| name.starts_with(p))
-}
-
-fn fw006(cx: &Context, out: &mut Findings) -> Verdict {
-    let fws = match firewalls(cx) {
-        Ok(f) => f,
-        Err(v) => return v,
-    };
-    let mut judged = Vec::new();
-    let mut with_chain = 0;
-    for (node, fw) in fws {
-        let Some(filter) = fw.rules.filter() else {
-            continue;
-        };
-        let Some((chain, _)) = bridge_chain(filter) else {
-            continue;
-        };
-        with_chain += 1;
-        let Some((origin, ifaces)) = cx.model.hostfw.interfaces.get(node) else {
-            continue;
-        };
-        judged.push(node.as_str());
-        let jumped: BTreeSet<&str> = filter
-            .chain("INPUT")
-            .map(|c| c.rules.as_slice())
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r.jump.as_deref().or(r.goto.as_deref()) == Some(chain.name.as_str()))
-            .filter_map(|r| r.in_interface.as_ref().filter(|n| !n.negated))
-            .map(|n| n.value.as_str())
-            .collect();
-        for i in ifaces {
-            let host_addr = i.addresses.iter().any(|a| !a.starts_with("fe80:"));
-            if !host_addr
-                || i.name == "lo"
-                || i.name == layout::MGMT_BRIDGE
-                || is_container_iface(&i.name)
-                || jumped.contains(i.name.as_str())
-            {
-                continue;
-            }
-            out.add(
-                Some(node.clone()),
-                Some(format!("interface {}", i.name)),
-                format!(
-                    "on {node}, {} carries a host address ({}) but no INPUT rule sends its traffic to {}: every open port is reachable on that network",
-                    i.name,
-                    i.addresses.join(", "),
-                    chain.name
-                ),
-                vec![
-                    origin.clone().at(Some(format!("line {}", i.line))),
-                    fw.origin.clone(),
-                ],
-                format!(
-                    "add `iptables -A INPUT -i {} -j {}` (and its `-D` to the cleanup) in the CloudInit that persists the chain",
-                    i.name, chain.name
-                ),
-            );
-        }
-    }
-    if with_chain == 0 {
-        return Verdict::not_applicable(format!(
-            "no node has a chain attached to INPUT for {} (FW001)",
-            layout::MGMT_BRIDGE
-        ));
-    }
-    if judged.is_empty() {
-        return Verdict::not_evaluable(
-            "no `ip addr` output from the nodes with a host firewall chain",
-            Need::NodeCommands,
-        );
-    }
-    Verdict::judged(
-        format!(
-            "{} interface(s) outside the chain on {}",
-            out.len(),
-            judged.join(",")
-        ),
-        format!(
-            "every host interface of {} is jumped to the chain",
-            judged.join(",")
-        ),
-    )
-}
-
 fn fw009(cx: &Context, out: &mut Findings) -> Verdict {
     let how = match listing(cx) {
         Ok(h) => h,
@@ -730,7 +651,7 @@ fn fw012(cx: &Context, out: &mut Findings) -> Verdict {
     let h = &cx.model.hostfw;
     let objects = listing(cx).is_ok();
     let mut judged = Vec::new();
-    for (node, fw) in fws {
+    for (node, backends) in by_node(&fws) {
         let by_objects = objects && h.labels.contains_key(node);
         if !h.oem_nodes.contains(node) && !by_objects {
             continue;
@@ -753,8 +674,17 @@ fn fw012(cx: &Context, out: &mut Findings) -> Verdict {
                 persisted.entry(ch).or_insert_with(|| f.at_line(line));
             }
         }
-        let live = live_chains(fw);
-        for (ch, line) in &live {
+        // Live in any backend; each chain with the ruleset and line it was found at.
+        let mut live: BTreeMap<String, (&crate::model::Firewall, usize)> = BTreeMap::new();
+        for fw in &backends {
+            for (ch, line) in live_chains(fw) {
+                live.entry(ch).or_insert((*fw, line));
+            }
+        }
+        let Some(fw) = backends.first() else {
+            continue;
+        };
+        for (ch, (at, line)) in &live {
             if persisted.contains_key(ch) {
                 continue;
             }
@@ -762,7 +692,7 @@ fn fw012(cx: &Context, out: &mut Findings) -> Verdict {
                 Some(node.clone()),
                 Some(format!("chain {ch}")),
                 format!("on {node}, the live chain {ch} is persisted by no /oem file or CloudInit: it is gone after the next reboot"),
-                vec![fw.origin.clone().at(Some(format!("line {line}")))],
+                vec![at.origin.clone().at(Some(format!("line {line}")))],
                 "persist the chain with an iptables CloudInit for the node's role (boot stage, with the leading cleanup)".into(),
             );
         }

@@ -58,14 +58,14 @@ fn is_pod_accept(r: &IptRule) -> bool {
 }
 
 fn fw011(cx: &Context, out: &mut Findings) -> Verdict {
-    if cx.model.firewalls.is_empty() {
+    if cx.model.all_firewalls().is_empty() {
         return Verdict::not_evaluable(
             "no node's iptables-save output in the inputs",
             Need::NodeCommands,
         );
     }
     let mut judged = Vec::new();
-    for (node, fw) in &cx.model.firewalls {
+    for (node, fw) in cx.model.all_firewalls() {
         let Some(chain) = fw
             .rules
             .filter()

@@ -14,8 +14,8 @@ use super::common::object_origin;
 use super::gates::Version;
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{Context, Severity};
+use crate::snapshot::KubeObject;
 use crate::snapshot::value::{as_str, get};
-use crate::snapshot::{KubeObject, Snapshot};
 
 /// Namespace name prefixes that are not workload namespaces.
 const SYSTEM_PREFIXES: [&str; 7] = [
@@ -39,8 +39,51 @@ pub fn is_workload_namespace(name: &str) -> bool {
     !SYSTEM_PREFIXES.iter().any(|p| name.starts_with(p)) && !SYSTEM_NAMES.contains(&name)
 }
 
-/// The workload namespaces of the inputs, or the verdict when there are none to judge.
-fn workload_namespaces(snap: &Snapshot) -> Result<Vec<&KubeObject>, Verdict> {
+/// True when the glob `pattern` (`*` any run of characters, `?` one character, the rest
+/// literal) matches all of `name`.
+fn glob(pattern: &[u8], name: &[u8]) -> bool {
+    // Iterative matching with one backtrack point for the last `*`: linear in practice.
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, n));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == name[n] => {
+                p += 1;
+                n += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    p = sp + 1;
+                    n = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+/// A `--workload-namespaces-exclude` pattern, checked: a namespace name (lower-case letters,
+/// digits, `-`, `.`) with `*` and `?` wildcards.
+pub fn namespace_pattern(s: &str) -> Result<String, String> {
+    let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.*?".contains(c);
+    if s.is_empty() || !s.chars().all(ok) {
+        return Err(format!(
+            "{s:?} is not a namespace pattern: lower-case letters, digits, '-', '.', and the wildcards '*' and '?'"
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// The workload namespaces of the inputs, or the verdict when there are none to judge:
+/// rules.md's definition less the namespaces `--workload-namespaces-exclude` matches.
+fn workload_namespaces<'a>(cx: &Context<'a>) -> Result<Vec<&'a KubeObject>, Verdict> {
+    let snap = cx.snapshot;
     let all: Vec<&KubeObject> = snap.objects_of("Namespace").collect();
     if all.is_empty() {
         return Err(Verdict::not_evaluable(
@@ -51,12 +94,27 @@ fn workload_namespaces(snap: &Snapshot) -> Result<Vec<&KubeObject>, Verdict> {
     let mut seen = BTreeSet::new();
     let workload: Vec<&KubeObject> = all
         .into_iter()
-        .filter(|o| is_workload_namespace(&o.name) && seen.insert(o.name.as_str()))
+        .filter(|o| {
+            is_workload_namespace(&o.name)
+                && !cx
+                    .workload_exclude
+                    .iter()
+                    .any(|g| glob(g.as_bytes(), o.name.as_bytes()))
+                && seen.insert(o.name.as_str())
+        })
         .collect();
     if workload.is_empty() {
-        return Err(Verdict::not_applicable(
-            "no workload namespace: every namespace is a system one (kube-*, cattle-*, fleet-*, cluster-fleet-*, user-*, p-*, harvester-*, longhorn-system, local, default)",
-        ));
+        let extra = if cx.workload_exclude.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " or excluded by --workload-namespaces-exclude ({})",
+                cx.workload_exclude.join(",")
+            )
+        };
+        return Err(Verdict::not_applicable(format!(
+            "no workload namespace: every namespace is a system one (kube-*, cattle-*, fleet-*, cluster-fleet-*, user-*, p-*, harvester-*, longhorn-system, local, default){extra}"
+        )));
     }
     Ok(workload)
 }
@@ -92,7 +150,12 @@ hardening guide ask that default service accounts do not mount tokens.
 `kubectl patch serviceaccount default -n <ns> -p '{"automountServiceAccountToken": false}'`;
 workloads that need the API get a ServiceAccount of their own.
 
-**Not applicable** when the cluster has no workload namespace. **Not evaluable** without the
+**Overridable.** `harrow analyze --workload-namespaces-exclude PATTERN[,PATTERN]` (globs: `*`
+any characters, `?` one; the flag may repeat) excludes more namespaces, such as a team's own
+system namespaces (`--workload-namespaces-exclude 'infra-*,monitoring'`), besides the built-in
+ones; the coverage row names the patterns when nothing is left to judge.
+
+**Not applicable** when the cluster has no workload namespace (or none the patterns leave). **Not evaluable** without the
 bundle's Namespace and ServiceAccount objects. A workload namespace whose `default` account is not
 in the inputs is named in the coverage row, not judged.
 
@@ -103,7 +166,7 @@ in the inputs is named in the coverage row, not judged.
 
 fn kube001(cx: &Context, out: &mut Findings) -> Verdict {
     let snap = cx.snapshot;
-    let workload = match workload_namespaces(snap) {
+    let workload = match workload_namespaces(cx) {
         Ok(w) => w,
         Err(v) => return v,
     };
@@ -195,7 +258,12 @@ allows: host namespaces, privileged containers, host paths. Rancher's hardening 
 (or `baseline` when a workload needs more), after checking the workloads with
 `--dry-run=server` and the `warn` label.
 
-**Not applicable** when the cluster has no workload namespace, and before Kubernetes 1.23 (no
+**Overridable.** `harrow analyze --workload-namespaces-exclude PATTERN[,PATTERN]` (globs: `*`
+any characters, `?` one; the flag may repeat) excludes more namespaces, such as a team's own
+system namespaces (`--workload-namespaces-exclude 'infra-*,monitoring'`), besides the built-in
+ones; the coverage row names the patterns when nothing is left to judge.
+
+**Not applicable** when the cluster has no workload namespace (or none the patterns leave), and before Kubernetes 1.23 (no
 Pod Security Admission; an unknown version is taken as older and the coverage row says so).
 **Not evaluable** without the bundle's Namespace objects.
 
@@ -220,7 +288,7 @@ fn kube002(cx: &Context, out: &mut Findings) -> Verdict {
             );
         }
     }
-    let workload = match workload_namespaces(snap) {
+    let workload = match workload_namespaces(cx) {
         Ok(w) => w,
         Err(v) => return v,
     };
@@ -286,7 +354,12 @@ what the workloads need.
 `{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"default-deny"},"spec":{"podSelector":{},"policyTypes":["Ingress","Egress"]}}`,
 then allow the traffic the workloads need (DNS egress at least).
 
-**Not applicable** when the cluster has no workload namespace. **Not evaluable** without the
+**Overridable.** `harrow analyze --workload-namespaces-exclude PATTERN[,PATTERN]` (globs: `*`
+any characters, `?` one; the flag may repeat) excludes more namespaces, such as a team's own
+system namespaces (`--workload-namespaces-exclude 'infra-*,monitoring'`), besides the built-in
+ones; the coverage row names the patterns when nothing is left to judge.
+
+**Not applicable** when the cluster has no workload namespace (or none the patterns leave). **Not evaluable** without the
 bundle's Namespace objects. A support bundle collects every NetworkPolicy, so a namespace with
 none in the bundle has none.
 
@@ -331,7 +404,7 @@ fn deny_types(p: &KubeObject) -> Vec<&str> {
 
 fn kube003(cx: &Context, out: &mut Findings) -> Verdict {
     let snap = cx.snapshot;
-    let workload = match workload_namespaces(snap) {
+    let workload = match workload_namespaces(cx) {
         Ok(w) => w,
         Err(v) => return v,
     };
@@ -390,6 +463,23 @@ fn kube003(cx: &Context, out: &mut Findings) -> Verdict {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn globs_match_whole_names() {
+        let m = |p: &str, n: &str| super::glob(p.as_bytes(), n.as_bytes());
+        assert!(m("kube-*", "kube-system"));
+        assert!(m("*", ""));
+        assert!(m("team-?", "team-a"));
+        assert!(!m("team-?", "team-ab"));
+        assert!(m("*-dev*", "web-dev-1"));
+        assert!(m("a*b*c", "axxbyybzc"));
+        assert!(!m("vm", "vms"));
+        assert!(!m("vms", "vm"));
+        assert!(!m("a*c", "ab"));
+        assert!(super::namespace_pattern("team-*").is_ok());
+        assert!(super::namespace_pattern("").is_err());
+        assert!(super::namespace_pattern("Team").is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -11,6 +11,7 @@ mod certs;
 mod common;
 mod firewall;
 mod firewall_persist;
+mod fw_extra_nics;
 mod fw_podnet;
 pub mod gates;
 mod harvester;
@@ -29,6 +30,7 @@ mod tokens;
 use crate::snapshot::Snapshot;
 pub use crate::vocab::{Coverage, CoverageStatus, Finding, Origin, Severity};
 
+pub use kube::namespace_pattern;
 pub use registry::RULES;
 pub use rule::{Need, Rule, Verdict};
 
@@ -56,6 +58,8 @@ pub struct Context<'a> {
     /// Keys the fingerprints of secrets (`--fingerprint-key`); without it findings name the
     /// place only.
     pub key: Option<&'a crate::pki::secret::FingerprintKey>,
+    /// Namespace globs (`kube-*`) the KUBE rules exclude besides the built-in system ones.
+    pub workload_exclude: &'a [String],
 }
 
 impl Context<'_> {

@@ -54,10 +54,18 @@ pub struct AnalyzeArgs {
     /// Exit 1 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value_t = FailOn::High)]
     pub fail_on: FailOn,
+    /// Namespaces the KUBE rules do not judge, besides the built-in system ones: globs such as
+    /// `kube-*` or `team-?`, comma-separated or repeated.
+    #[arg(long, value_name = "PATTERN[,PATTERN]", value_delimiter = ',',
+          value_parser = crate::checks::namespace_pattern)]
+    pub workload_namespaces_exclude: Vec<String>,
 }
 
 pub(super) fn run(a: AnalyzeArgs) -> Result<i32> {
-    let opts = a.input.options()?;
+    let opts = analyze::Options {
+        workload_namespaces_exclude: a.workload_namespaces_exclude.clone(),
+        ..a.input.options()?
+    };
     let analysis = analyze::run(&opts)?;
     match a.format {
         // Streamed: a 100,000-certificate report is never one JSON tree or string.

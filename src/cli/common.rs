@@ -112,6 +112,7 @@ impl InputArgs {
             demo,
             fingerprint_key,
             through: crate::analyze::Through::Rules,
+            workload_namespaces_exclude: Vec::new(),
         })
     }
 }

@@ -71,6 +71,8 @@ pub const NODE_DIR: &str = "etc/rancher/node/";
 pub const NODE_PASSWORD: &str = "etc/rancher/node/password";
 /// `iptables-save` as a node snapshot carries it (command output beside the host tree).
 pub const IPTABLES_SAVE: &str = "commands/iptables-save.txt";
+/// `iptables-legacy-save` beside it: the legacy tables the kernel still runs.
+pub const IPTABLES_LEGACY_SAVE: &str = "commands/iptables-legacy-save.txt";
 /// The Harvester management bridge, the interface a host firewall chain guards.
 pub const MGMT_BRIDGE: &str = "mgmt-br";
 /// The chain Harvester's host firewall guide creates and attaches to INPUT for the bridge.

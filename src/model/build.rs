@@ -291,17 +291,7 @@ pub fn build(snap: &Snapshot) -> Model {
         );
     }
     m.exposed = super::exposed::scan(snap);
-    for node in snap.nodes.values() {
-        if let Some((data, origin)) = node
-            .files
-            .get(layout::IPTABLES_SAVE)
-            .and_then(|c| read(snap, node, layout::IPTABLES_SAVE, c))
-        {
-            let rules = crate::parse::iptables::parse(data);
-            m.firewalls
-                .insert(node.name.clone(), super::Firewall { origin, rules });
-        }
-    }
+    (m.firewalls, m.legacy_firewalls) = super::firewalls::read(snap);
     (m.tokens, m.joins) = crate::model::tokens::all_tokens_and_joins(snap);
     m.served = crate::model::tokens::served_hashes(snap);
     m.settings = super::settings::read(snap);

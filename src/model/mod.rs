@@ -16,6 +16,7 @@ mod build;
 pub mod certs;
 pub mod effect;
 pub mod exposed;
+pub mod firewalls;
 pub mod host;
 pub mod hostfw;
 pub mod hostnet;
@@ -88,6 +89,9 @@ pub struct Model {
     pub served: Vec<ServedHash>,
     /// Each node's `iptables-save` output, read once, by node name.
     pub firewalls: BTreeMap<String, Firewall>,
+    /// Each node's `iptables-legacy-save` output where it holds tables of its own
+    /// ([`firewalls`]), by node name.
+    pub legacy_firewalls: BTreeMap<String, Firewall>,
     /// How each node's management NIC is addressed (DHCP or static), where an input says so.
     pub mgmt_nics: BTreeMap<String, hostnet::MgmtNic>,
     /// Secrets the support bundles expose in their node configs.
@@ -110,11 +114,13 @@ pub struct Model {
 /// The data the model is built from, whatever rules run: the nodes' credential files.
 pub const NEEDS: [crate::vocab::Need; 1] = [crate::vocab::Need::NodeFiles];
 
-/// A node's `iptables-save` output and where it was read.
+/// A node's `iptables-save` (or `iptables-legacy-save`) output and where it was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Firewall {
     pub origin: Origin,
     pub rules: crate::parse::iptables::Ruleset,
+    /// The backend it was saved from.
+    pub backend: firewalls::Backend,
 }
 
 /// The certificates of one node file, by fingerprint in file order, and the copy they were read

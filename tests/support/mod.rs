@@ -54,6 +54,7 @@ pub fn analysis_of(inputs: &[String], at: time::OffsetDateTime) -> harrow::analy
         demo: false,
         fingerprint_key: None,
         through: Through::Rules,
+        workload_namespaces_exclude: Vec::new(),
     };
     harrow::analyze::run_at(&opts, at).expect("analysis")
 }

@@ -425,12 +425,13 @@ pub struct NodeChain<'a> {
 }
 
 impl NodeChain<'_> {
-    /// `n1 (control-plane)`.
+    /// `n1 (control-plane)`, and which tables when the chain is in the legacy ones.
     pub fn who(&self) -> String {
         format!(
-            "{} ({})",
+            "{} ({}){}",
             self.node,
-            self.role.map_or("role unknown", NodeRole::as_str)
+            self.role.map_or("role unknown", NodeRole::as_str),
+            super::in_backend(self.fw)
         )
     }
 
@@ -449,7 +450,7 @@ pub fn node_chains<'a>(cx: &Context<'a>) -> Result<Vec<NodeChain<'a>>, Verdict> 
     let fws = super::firewalls(cx)?;
     let ips = node_ips(cx.snapshot);
     Ok(fws
-        .iter()
+        .into_iter()
         .filter_map(|(node, fw)| {
             let chain = fw.rules.filter().and_then(filtering_chain)?;
             Some(NodeChain {

@@ -255,8 +255,8 @@ fn fw007(cx: &Context, out: &mut Findings) -> Verdict {
         Ok(c) => c,
         Err(v) => return v,
     };
-    let fws = &cx.model.firewalls;
-    for (node, fw) in fws {
+    let fws = cx.model.all_firewalls();
+    for &(node, fw) in &fws {
         let Some(filter) = fw.rules.filter() else {
             continue;
         };
@@ -266,8 +266,8 @@ fn fw007(cx: &Context, out: &mut Findings) -> Verdict {
                     Some(node.clone()),
                     Some(format!("filter {} line {}", chain.name, r.line)),
                     format!(
-                        "on {node}, the LOG rule at line {} of {} has no rate limit: every packet it matches is written to the kernel log",
-                        r.line, chain.name
+                        "on {node}, the LOG rule at line {} of {}{} has no rate limit: every packet it matches is written to the kernel log",
+                        r.line, chain.name, super::in_backend(fw)
                     ),
                     vec![fw.origin.clone().at(Some(format!("line {}", r.line)))],
                     "add `-m limit --limit 10/min` to the LOG rule (as the guide's `-m limit --limit 10/min ... -j LOG --log-prefix HARVESTER_DROP_ --log-level 4`), live and in the CloudInit resource that persists it".into(),
@@ -301,7 +301,7 @@ fn fw007(cx: &Context, out: &mut Findings) -> Verdict {
             "remove the extra ACCEPT rules (or restrict them with -s to the hosts that need them), live and in the role's iptables CloudInit resource".into(),
         );
     }
-    let mut scope = format!("LOG rules of {} node(s)", fws.len());
+    let mut scope = format!("LOG rules of {} node(s)", super::by_node(&fws).len());
     if !judged.is_empty() {
         scope.push_str(&format!("; ports of {}", judged.join(",")));
     }
