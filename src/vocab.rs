@@ -164,7 +164,7 @@ impl Need {
                 "node snapshots of the other servers, or the support bundle (its node list shows a single-server cluster)"
             }
             Need::NodeCommands => {
-                "node snapshots with the output of `iptables-save` in commands/iptables-save.txt (a support bundle does not collect it)"
+                "node snapshots with the output of `iptables-save` in commands/iptables-save.txt (and `iptables-legacy-save` in commands/iptables-legacy-save.txt where the legacy tables are used; a support bundle collects neither)"
             }
             Need::NodeLogs => {
                 "a Harvester support bundle with its node zips (nodes/<node>.zip: logs/kernel.log*, rke2-server.log, rke2-agent.log, rancherd.log)"
