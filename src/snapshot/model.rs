@@ -363,15 +363,26 @@ impl Snapshot {
             .find(|o| o.kind == kind && o.namespace.as_deref() == namespace && o.name == name)
     }
 
-    /// Read one of a node's host files: the first input that holds it (following links).
-    /// The first readable copy among `copies` (a node's entry in [`Node::files`]): its bytes,
-    /// the input's file name and the logical path, for evidence.
+    /// Read one of a node's host files: the first readable copy among `copies` (a node's entry
+    /// in [`Node::files`]), a node snapshot's before a support bundle's (the bundle's collector
+    /// masks values a snapshot of the node keeps): its bytes, the input's file name and the
+    /// logical path, for evidence.
     pub fn first_copy(&self, copies: &[HostFile]) -> Option<HostBytes<'_>> {
-        copies.iter().find_map(|hf| {
+        let from_bundle = |hf: &&HostFile| {
+            self.inputs
+                .get(hf.input)
+                .is_some_and(|i| i.kind == InputKind::HarvesterSupportBundle)
+        };
+        let read = |hf: &HostFile| {
             let tree = self.trees.get(hf.input)?;
             let f = tree.resolve(&hf.logical)?;
             Some((f.data.as_slice(), tree.name.clone(), hf.logical.clone()))
-        })
+        };
+        copies
+            .iter()
+            .filter(|hf| !from_bundle(hf))
+            .chain(copies.iter().filter(|hf| from_bundle(hf)))
+            .find_map(read)
     }
 
     pub fn host_file(
