@@ -79,6 +79,7 @@ fn kept_what_is_read(a: &analyze::Analysis) {
                 o.name
             ),
             "App" => assert!(APPS_READ.contains(&o.name.as_str()), "{}", o.name),
+            "APIService" => assert!(o.value.to_string().contains("caBundle"), "{}", o.name),
             _ => {}
         }
     }

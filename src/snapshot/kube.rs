@@ -138,23 +138,13 @@ pub const CONFIGMAPS_READ: &[&str] = &[
     "ingress-nginx-controller",
 ];
 
-/// Name prefixes of the `kube-system` pods the rules read: rke2's static control-plane pods
-/// (`etcd-<node>`, `kube-apiserver-<node>`, …). A rule that reads another pod adds it here.
-pub const PODS_READ: &[&str] = &[
-    "etcd-",
-    "kube-apiserver-",
-    "kube-controller-manager-",
-    "kube-scheduler-",
-    "cloud-controller-manager-",
-];
+/// Name prefixes of the `kube-system` pods the rules read: rke2's etcd static pod
+/// (`etcd-<node>`: its `runAsUser`, HOST002). A rule that reads another pod adds it here.
+pub const PODS_READ: &[&str] = &["etcd-"];
 
-/// `catalog.cattle.io` Apps the rules read (installed add-ons and operators).
-pub const APPS_READ: &[&str] = &[
-    "rancher-backup",
-    "rancher-monitoring",
-    "rancher-logging",
-    "kubeovn-operator",
-];
+/// `catalog.cattle.io` Apps the rules read (the backup operator, RANCHER006). A rule that reads
+/// another App adds it here.
+pub const APPS_READ: &[&str] = &["rancher-backup"];
 
 /// Which items of a list of `yp`'s resource are read, or `None` when every item is (the list
 /// is then parsed whole). An item whose name the split could not see is always read.
@@ -169,6 +159,8 @@ fn item_filter(yp: &YamlPath) -> Option<fn(&listsplit::Item) -> bool> {
         }),
         ("", "pods") => Some(|it| named(it, |n| PODS_READ.iter().any(|p| n.starts_with(p)))),
         ("catalog.cattle.io", "apps") => Some(|it| named(it, |n| APPS_READ.contains(&n))),
+        // Read for their `caBundle` only (the inventory): the local ones carry none.
+        ("apiregistration.k8s.io", "apiservices") => Some(|it| it.text.contains("caBundle")),
         _ => None,
     }
 }
