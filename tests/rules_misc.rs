@@ -522,13 +522,24 @@ fn chmod(p: &Path, mode: u32) {
 
 const TLS: &str = "var/lib/rancher/rke2/server/tls";
 
+/// `dir` as a tar archive beside it, with the modes its files have (an archive states them; a
+/// directory input's modes are not judged).
+fn tarred(dir: &Path) -> PathBuf {
+    let out = dir.with_extension("tar");
+    let mut b = tar::Builder::new(std::fs::File::create(&out).unwrap());
+    b.follow_symlinks(false);
+    b.append_dir_all(".", dir).unwrap();
+    b.finish().unwrap();
+    out
+}
+
 #[test]
 fn host004_fails_on_a_readable_key_and_an_open_tls_directory() {
     let dir = tempfile::tempdir().unwrap();
     let s1 = healthy_s1(dir.path());
     chmod(&s1.join(TLS), 0o755);
     chmod(&s1.join(format!("{TLS}/server-ca.key")), 0o644);
-    let doc = run(&[&s1]);
+    let doc = run(&[&tarred(&s1)]);
     assert_eq!(status(&doc, "HOST004"), "fail");
     let all = findings(&doc, "HOST004");
     assert_eq!(all.len(), 2, "{all:?}");
@@ -550,13 +561,25 @@ fn host004_passes_with_0600_keys_and_a_0700_tls_directory() {
     let dir = tempfile::tempdir().unwrap();
     let s1 = healthy_s1(dir.path());
     chmod(&s1.join(TLS), 0o700);
-    let doc = run(&[&s1]);
+    let doc = run(&[&tarred(&s1)]);
     assert_eq!(
         status(&doc, "HOST004"),
         "pass",
         "{}",
         coverage(&doc, "HOST004")
     );
+}
+
+#[test]
+fn host004_does_not_judge_the_modes_of_a_snapshot_directory() {
+    // A directory's modes say how it was copied (a checkout, `cp -r`), not what the node has.
+    let dir = tempfile::tempdir().unwrap();
+    let s1 = healthy_s1(dir.path());
+    chmod(&s1.join(TLS), 0o755);
+    chmod(&s1.join(format!("{TLS}/server-ca.key")), 0o644);
+    let doc = run(&[&s1]);
+    assert_eq!(status(&doc, "HOST004"), "not-evaluable");
+    assert!(findings(&doc, "HOST004").is_empty());
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The fault variants of `bundles/fixtures/` (made by the generator): each shows exactly its
-//! fault in `harrow certs` / `harrow graph` output, and the healthy cluster shows none.
+//! fault in `harrow certs` / `harrow graph` output, and the healthy cluster shows none; a golden
+//! pins every variant's faults, certificate counts and the findings of the whole analysis.
 
 // clippy.toml lets #[test] functions unwrap, panic and print; this lets their helpers too.
 #![allow(
@@ -228,6 +229,28 @@ fn fault_summary_of_every_variant_golden() {
         }
         for (k, n) in counts {
             out.push_str(&format!("  certificates: {n:3} {k}\n"));
+        }
+        // Every finding of the whole analysis, by rule, severity and node: a fault fixture
+        // shows its injected findings, and what else it shows is pinned here.
+        let analysis = Test::new()
+            .arg("analyze")
+            .args(&inputs)
+            .args(["-o", "json", "--at", AT, "--fail-on", "none"])
+            .run()
+            .code(0)
+            .json();
+        let mut found: std::collections::BTreeMap<String, usize> = Default::default();
+        for f in analysis["findings"].as_array().expect("findings") {
+            let k = format!(
+                "{} {} {}",
+                f["rule"].as_str().unwrap_or(""),
+                f["severity"].as_str().unwrap_or(""),
+                f["node"].as_str().unwrap_or("-")
+            );
+            *found.entry(k).or_default() += 1;
+        }
+        for (k, n) in found {
+            out.push_str(&format!("  findings: {n:3} {k}\n"));
         }
     }
     let path = root().join("golden/variants-summary.txt");

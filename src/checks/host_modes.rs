@@ -1,5 +1,5 @@
-//! HOST004: file modes of the credentials on a node, from the archive headers (or the file
-//! system of a snapshot directory): private keys readable beyond their owner (not 0600 or
+//! HOST004: file modes of the credentials on a node, from the archive headers (a snapshot
+//! directory's modes say how it was copied, not what the node has: not judged): private keys readable beyond their owner (not 0600 or
 //! stricter), and `server/tls` open beyond its owner (not 0700).
 //!
 //! Modes come from the ingest ([`crate::ingest::VFile::mode`] for files,
@@ -20,11 +20,12 @@ pub static HOST004: Rule = Rule {
     title: "private keys or server/tls readable beyond their owner",
     source: "seeds/harvester-credentials.txt (HC)",
     needs: &[Need::NodeFiles],
-    doc: r#"**What it reads.** The permission bits that the node snapshot's archive headers (or, for a
-snapshot directory, its file system) give for every private key file of the rke2 layout
+    doc: r#"**What it reads.** The permission bits that the node snapshot's archive headers give for
+every private key file of the rke2 layout
 (`*.key` under `/var/lib/rancher/rke2/` and `/opt/rke2/`), and for the directory
 `/var/lib/rancher/rke2/server/tls` of each server. A file or directory whose mode the input does
-not state is not judged.
+not state is not judged, nor are the modes of a snapshot given as a directory: they say how the
+copy was made (`cp -r`, a checkout), not what the node has.
 
 **What it reports.** One finding per node and directory holding private keys that grant any
 permission to the group or to others (mode not 0600, or stricter such as 0400): each file with
@@ -39,8 +40,8 @@ staged by hand) let any local account read them.
 **Remediation.** `chmod 600` the key files and `chmod 700 /var/lib/rancher/rke2/server/tls` (as
 root), then check how they became readable (a backup or restore procedure, a staging script).
 
-**Not evaluable** when no node snapshot with key files and their modes is in the inputs (support
-bundles carry no keys).
+**Not evaluable** when no node snapshot archive with key files and their modes is in the inputs
+(support bundles carry no keys; directories are not judged).
 
 **Source.** `seeds/harvester-credentials.txt` (credential files on the nodes); rules.md HOST004.
 "#,
@@ -54,6 +55,17 @@ fn is_private_key(host_path: &str) -> bool {
             || host_path.starts_with(layout::CUSTOM_CA_STAGING_DIR))
 }
 
+/// The archive a host file comes from: a directory input's modes say how the copy was made
+/// (`cp -r`, a git checkout), not what the node has, so they are not judged.
+fn archive<'a>(snap: &'a Snapshot, hf: &HostFile) -> Option<&'a crate::ingest::InputTree> {
+    snap.trees.get(hf.input).filter(|t| {
+        !matches!(
+            t.container,
+            None | Some(crate::ingest::Container::Directory)
+        )
+    })
+}
+
 /// The mode the input states for the first readable copy of a host file, with its evidence.
 fn file_mode(
     snap: &Snapshot,
@@ -62,7 +74,7 @@ fn file_mode(
     copies: &[HostFile],
 ) -> Option<(u32, Origin)> {
     copies.iter().find_map(|hf| {
-        let tree = snap.trees.get(hf.input)?;
+        let tree = archive(snap, hf)?;
         let mode = tree.resolve(&hf.logical)?.mode?;
         Some((
             mode & 0o7777,
@@ -79,7 +91,7 @@ fn tls_dir_mode(snap: &Snapshot, node: &crate::snapshot::Node) -> Option<(u32, O
         .take_while(|(h, _)| h.starts_with(layout::SERVER_TLS_DIR))
         .flat_map(|(h, copies)| copies.iter().map(move |hf| (h, hf)))
         .find_map(|(h, hf)| {
-            let tree = snap.trees.get(hf.input)?;
+            let tree = archive(snap, hf)?;
             let rest = &h[layout::SERVER_TLS_DIR.len()..];
             let logical = hf.logical.strip_suffix(rest)?.trim_end_matches('/');
             let mode = *tree.dir_modes.get(logical)?;
