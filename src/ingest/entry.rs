@@ -392,20 +392,25 @@ impl<'a> Ctx<'a> {
                 log.head = String::from_utf8_lossy(first).into_owned();
             }
             log.bytes += n as u64;
-            let mut start = 0;
-            while let Some(i) = memchr::memchr(b'\n', &buf[start..]) {
-                let seg = &buf[start..start + i];
-                log.lines += 1;
-                if carry.is_empty() {
-                    self.check_line(&mut log, seg);
-                } else {
-                    push_bounded(&mut carry, seg);
-                    let line = std::mem::take(&mut carry);
-                    self.check_line(&mut log, &line);
-                }
-                start += i + 1;
+            let Some(first_nl) = memchr::memchr(b'\n', buf) else {
+                push_bounded(&mut carry, buf);
+                continue;
+            };
+            // The line the previous chunk began.
+            log.lines += 1;
+            if carry.is_empty() {
+                self.check_line(&mut log, &buf[..first_nl]);
+            } else {
+                push_bounded(&mut carry, &buf[..first_nl]);
+                let line = std::mem::take(&mut carry);
+                self.check_line(&mut log, &line);
             }
-            push_bounded(&mut carry, &buf[start..]);
+            // The whole lines after it, searched at once; the rest is carried.
+            let last_nl = memchr::memrchr(b'\n', buf).unwrap_or(first_nl);
+            if last_nl > first_nl {
+                self.scan_lines(&mut log, &buf[first_nl + 1..=last_nl]);
+            }
+            push_bounded(&mut carry, &buf[last_nl + 1..]);
         }
         if !carry.is_empty() {
             log.lines += 1;
@@ -417,10 +422,45 @@ impl<'a> Ctx<'a> {
         result
     }
 
+    /// Scans `region`, whole lines each ending in `\n`: every needle is searched over the whole
+    /// region (a few passes of a vectorised search instead of one search per line and needle),
+    /// and the lines holding a match are kept in order, once each.
+    fn scan_lines(&self, log: &mut ScannedLog, region: &[u8]) {
+        let before = log.lines;
+        let mut hits: Vec<usize> = Vec::new();
+        for f in &self.finders {
+            hits.extend(f.find_iter(region));
+        }
+        hits.sort_unstable();
+        let mut counted = 0; // bytes of `region` whose newlines are in `line_no`
+        let mut line_no = before; // lines ended before `counted`
+        let mut last_line_start = None;
+        for pos in hits {
+            let start = memchr::memrchr(b'\n', &region[..pos]).map_or(0, |i| i + 1);
+            if last_line_start == Some(start) {
+                continue;
+            }
+            last_line_start = Some(start);
+            line_no += memchr::memchr_iter(b'\n', &region[counted..start]).count() as u64;
+            counted = start;
+            let end =
+                start + memchr::memchr(b'\n', &region[start..]).unwrap_or(region.len() - start);
+            let line = &region[start..end];
+            log.lines = line_no + 1;
+            self.keep_line(log, &line[..line.len().min(MAX_LINE)]);
+        }
+        log.lines = before + memchr::memchr_iter(b'\n', region).count() as u64;
+    }
+
     fn check_line(&self, log: &mut ScannedLog, line: &[u8]) {
         if !self.finders.iter().any(|f| f.find(line).is_some()) {
             return;
         }
+        self.keep_line(log, line);
+    }
+
+    /// Keeps a matching line (its number is `log.lines`), within the match limit.
+    fn keep_line(&self, log: &mut ScannedLog, line: &[u8]) {
         if log.matches.len() >= self.limits.max_scan_matches {
             log.matches_truncated = true;
             return;
@@ -475,4 +515,108 @@ pub(crate) fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(got)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::{Budget, Limits, Selector, Want};
+
+    struct Needles(&'static [&'static str]);
+    impl Selector for Needles {
+        fn want(&self, _: &str) -> Want {
+            Want::Scan
+        }
+        fn needles(&self) -> &[&str] {
+            self.0
+        }
+    }
+
+    /// Hands out the bytes `step` at a time (cycling through odd sizes), as a slow stream does.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        steps: &'a [usize],
+        i: usize,
+    }
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let step = self.steps[self.i % self.steps.len()];
+            self.i += 1;
+            let n = step.min(out.len()).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// The lines of `text` holding a needle, numbered from 1, and the number of lines: the
+    /// plain line-by-line reading the chunked scan must equal.
+    fn reference(text: &[u8], needles: &[&str]) -> (Vec<(u64, String)>, u64) {
+        let mut lines: Vec<&[u8]> = text.split(|b| *b == b'\n').collect();
+        if text.ends_with(b"\n") || text.is_empty() {
+            lines.pop();
+        }
+        let hits = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| {
+                needles
+                    .iter()
+                    .any(|n| memmem::find(l, n.as_bytes()).is_some())
+            })
+            .map(|(i, l)| {
+                let l = l.strip_suffix(b"\r").unwrap_or(l);
+                (i as u64 + 1, String::from_utf8_lossy(l).into_owned())
+            })
+            .collect();
+        (hits, lines.len() as u64)
+    }
+
+    #[test]
+    fn the_chunked_scan_keeps_exactly_the_lines_a_line_by_line_reading_keeps() {
+        const NEEDLES: &[&str] = &["HARVESTER_DROP_", "token CA hash", "expire"];
+        let limits = Limits::default();
+        let budget = Budget::new();
+        let sel = Needles(NEEDLES);
+        // Lines of varied length, some with one needle, some with two, some at chunk edges.
+        let mut seed = 7u64;
+        let mut text = Vec::new();
+        for i in 0..20_000u64 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = (seed >> 33) % 300;
+            let mut line = format!("{i} kernel: ").into_bytes();
+            line.extend(std::iter::repeat_n(b'x', len as usize));
+            match (seed >> 20) % 41 {
+                0 => line.extend_from_slice(b" HARVESTER_DROP_IN=mgmt-br SYN"),
+                1 => line.extend_from_slice(b" token CA hash does not match; will expire"),
+                2 => line.extend_from_slice(b"\r"),
+                _ => {}
+            }
+            text.extend_from_slice(&line);
+            text.push(b'\n');
+        }
+        text.extend_from_slice(b"last line without newline, expire");
+        for steps in [&[CHUNK][..], &[1, 7, 4096, 333][..], &[65_537, 13][..]] {
+            let mut ctx = Ctx::new(InputTree::default(), &limits, &sel, &budget);
+            let mut r = Trickle {
+                data: &text,
+                steps,
+                i: 0,
+            };
+            ctx.scan("x.log", &mut r).unwrap();
+            let log = &ctx.tree.logs["x.log"];
+            let (want, lines) = reference(&text, NEEDLES);
+            let got: Vec<(u64, String)> = log
+                .matches
+                .iter()
+                .map(|m| (m.line, m.text.clone()))
+                .collect();
+            assert_eq!(log.lines, lines, "{steps:?}");
+            assert_eq!(got.len(), want.len(), "{steps:?}");
+            assert_eq!(got, want, "{steps:?}");
+            assert_eq!(log.bytes, text.len() as u64);
+        }
+    }
 }
