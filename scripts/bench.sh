@@ -116,10 +116,16 @@ measure() {
     echo "== run: $*" >&2
     set +e
     if [ -n "$GNU_TIME" ]; then
+        # GNU time gives the peak RSS; its wall time has 10 ms steps, so the wall time is taken
+        # from the clock around it (nanoseconds, printed to the millisecond).
+        local t0 t1
+        t0=$(date +%s%N)
         "$GNU_TIME" -o "$tf" -f '%e %M' timeout "$TIMEOUT" "$@" >/dev/null
         status=$?
+        t1=$(date +%s%N)
         # On a non-zero exit GNU time writes "Command exited with non-zero status N" first.
         read -r wall rss < <(tail -n1 "$tf")
+        wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
         rss=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')
     else
         local TIMEFORMAT=%R
@@ -137,23 +143,34 @@ measure() {
     printf -v "X_$name" '%s' "$status"
 }
 
-# measure_runs NAME RUNS CMD...: RUNS times `measure`; sets W_<NAME> to the median wall time,
-# WR_<NAME> to "min / median / max", M_<NAME> to the median peak RSS, X_<NAME> to the worst exit.
-measure_runs() {
-    local name=$1 runs=$2 i walls="" rsss="" worst=0 w m x
-    shift 2
+# median_of "v1 v2 ...": "median min / median / max" of the numeric values.
+median_of() {
+    tr ' ' '\n' <<<"$1" | grep -E '^[0-9.]+$' | sort -g | awk '{ a[NR] = $1 }
+        END { m = a[int((NR + 1) / 2)]; if (NR) printf "%s %s / %s / %s", m, a[1], m, a[NR]; else print "n/a n/a" }'
+}
+
+# measure_pair A B RUNS CMD_A -- CMD_B: RUNS rounds of `measure` of CMD_A then CMD_B, alternating
+# so that drift in the machine's speed hits both alike; sets W_ (median wall), WR_ ("min / median
+# / max"), M_ (median peak RSS) and X_ (worst exit) for A and B.
+measure_pair() {
+    local a=$1 b=$2 runs=$3 i n w m
+    shift 3
+    local cmd_a=() cmd_b=()
+    while [ "$1" != -- ]; do cmd_a+=("$1"); shift; done
+    shift
+    cmd_b=("$@")
+    local wa="" wb="" ma="" mb="" xa=0 xb=0
     for ((i = 0; i < runs; i++)); do
-        measure _run "$@"
-        walls+="$W__run "
-        rsss+="$M__run "
-        [ "$X__run" != 0 ] && worst=$X__run
+        measure _run "${cmd_a[@]}"; wa+="$W__run "; ma+="$M__run "; [ "$X__run" != 0 ] && xa=$X__run
+        measure _run "${cmd_b[@]}"; wb+="$W__run "; mb+="$M__run "; [ "$X__run" != 0 ] && xb=$X__run
     done
-    w=$(tr ' ' '\n' <<<"$walls" | grep -E '^[0-9.]+$' | sort -g | awk '{ a[NR] = $1 } END { if (NR) printf "%s %s / %s / %s", a[int((NR + 1) / 2)], a[1], a[int((NR + 1) / 2)], a[NR]; else print "n/a n/a" }')
-    m=$(tr ' ' '\n' <<<"$rsss" | grep -E '^[0-9.]+$' | sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "n/a" }')
-    printf -v "W_$name" '%s' "${w%% *}"
-    printf -v "WR_$name" '%s' "${w#* }"
-    printf -v "M_$name" '%s' "$m"
-    printf -v "X_$name" '%s' "$worst"
+    for n in a b; do
+        if [ "$n" = a ]; then w=$(median_of "$wa"); m=$(median_of "$ma"); printf -v "X_$a" '%s' "$xa"; set -- "$a"
+        else w=$(median_of "$wb"); m=$(median_of "$mb"); printf -v "X_$b" '%s' "$xb"; set -- "$b"; fi
+        printf -v "W_$1" '%s' "${w%% *}"
+        printf -v "WR_$1" '%s' "${w#* }"
+        printf -v "M_$1" '%s' "${m%% *}"
+    done
 }
 
 openssl_loop() { # openssl_loop DIR: the per-file baseline, one openssl process per certificate
@@ -181,17 +198,16 @@ measure gzip gzip -dc "$SNAPSHOT"
 measure hsnap "$HARROW" analyze "$SNAPSHOT" -o json --at "$AT"
 measure openssl bash -c "openssl_loop '$CERTS_SAMPLE/$CERT_SUBDIR'"
 
-# Whole analyses (every rule) of real-sized bundles next to `unzip -p` of the same bundle: the
-# support bundle in ../shared/corpus when present, the demo bundle, and a 24 MiB generated one.
-# Five runs each, median reported.
-RUNS=5
+# Whole analyses (every rule) of real bundles next to `unzip -p` of the same bundle: the support
+# bundle in ../shared/corpus when present and a 24 MiB generated one (the demo's 0.1 MiB bundle
+# is left out: at that size both are process start-up). Nine alternating rounds, median reported.
+RUNS=9
 REAL=()
-for z in ../shared/corpus/*.zip bundles/demo/supportbundle_*.zip "$SMALL_BUNDLE"; do
+for z in ../shared/corpus/*.zip "$SMALL_BUNDLE"; do
     [ -f "$z" ] && REAL+=("$z")
 done
 for i in "${!REAL[@]}"; do
-    measure_runs "unzipp$i" "$RUNS" unzip -p "${REAL[$i]}"
-    measure_runs "hreal$i" "$RUNS" "$HARROW" analyze "${REAL[$i]}" --at "$AT"
+    measure_pair "unzipp$i" "hreal$i" "$RUNS" unzip -p "${REAL[$i]}" -- "$HARROW" analyze "${REAL[$i]}" --at "$AT"
 done
 
 # harrow certs: only once the subcommand exists (a clap binary prints help and exits 0).
@@ -233,7 +249,7 @@ row() { printf '%-46s %12s %14s %6s\n' "$@"; }
         row "harrow certs, $CERTS_FULL certs -o json" "$W_hcerts" "$M_hcerts" "$X_hcerts"
     fi
     echo
-    echo "whole analysis vs unzip -p ($RUNS runs: min / median / max wall s; median peak RSS MiB)"
+    echo "whole analysis vs unzip -p ($RUNS alternating runs: min / median / max wall s; median peak RSS MiB)"
     for i in "${!REAL[@]}"; do
         u="WR_unzipp$i"; h="WR_hreal$i"; hm="M_hreal$i"; uw="W_unzipp$i"; hw="W_hreal$i"; hx="X_hreal$i"
         r=$(ratio "${!hw}" "${!uw}")

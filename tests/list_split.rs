@@ -38,6 +38,8 @@ fn items_equal_whole_parse(a: &analyze::Analysis) -> usize {
             let split_kinds = [
                 "/v1/configmaps.yaml",
                 "/v1/pods.yaml",
+                "/v1/serviceaccounts.yaml",
+                "/v1/services.yaml",
                 "/catalog.cattle.io/v1/apps.yaml",
             ];
             if !split_kinds.iter().any(|k| path.ends_with(k)) || path.contains('!') {
@@ -79,6 +81,8 @@ fn kept_what_is_read(a: &analyze::Analysis) {
                 o.name
             ),
             "App" => assert!(APPS_READ.contains(&o.name.as_str()), "{}", o.name),
+            "ServiceAccount" => assert_eq!(o.name, "default"),
+            "Service" => assert_eq!(o.name, "kubernetes"),
             "APIService" => assert!(o.value.to_string().contains("caBundle"), "{}", o.name),
             _ => {}
         }

@@ -158,6 +158,9 @@ fn item_filter(yp: &YamlPath) -> Option<fn(&listsplit::Item) -> bool> {
                 || it.text.contains("-----BEGIN CERTIFICATE-----")
         }),
         ("", "pods") => Some(|it| named(it, |n| PODS_READ.iter().any(|p| n.starts_with(p)))),
+        // Each namespace's `default` account (KUBE001); the `kubernetes` service.
+        ("", "serviceaccounts") => Some(|it| named(it, |n| n == "default")),
+        ("", "services") => Some(|it| named(it, |n| n == "kubernetes")),
         ("catalog.cattle.io", "apps") => Some(|it| named(it, |n| APPS_READ.contains(&n))),
         // Read for their `caBundle` only (the inventory): the local ones carry none.
         ("apiregistration.k8s.io", "apiservices") => Some(|it| it.text.contains("caBundle")),

@@ -162,7 +162,7 @@ pub const YAML_WHITELIST: &[YamlResource] = &[
         "events",
         "CertificateExpirationWarning events (CERT014)",
     ),
-    res("", "services", "kubernetes service IP, VIP (HARV002)"),
+    res("", "services", "the kubernetes service (its cluster IP)"),
     YamlResource {
         group: "",
         plural: "pods",
