@@ -17,7 +17,7 @@ pub const HARVESTER_NO_PROXY: &str = "localhost,127.0.0.1,0.0.0.0,10.0.0.0/8,lon
 pub static HARV002: Rule = Rule {
     code: "HARV002",
     severity: Severity::High,
-    title: "http-proxy noproxy does not cover node ips, the vip or cluster networks",
+    title: "http-proxy noProxy does not cover node IPs, the VIP or cluster networks",
     source: "seeds/harvester-credentials.txt (HC)",
     needs: &[Need::SupportBundle, Need::HostConfig],
     doc: r#"**What it reads.** The bundle's Harvester setting `http-proxy` (a JSON object inside a

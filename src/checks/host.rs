@@ -83,7 +83,7 @@ Parameters; RKE2 Specific Hardening); rules.md HOST001.
 pub static HOST002: Rule = Rule {
     code: "HOST002",
     severity: Severity::High,
-    title: "cis profile configured but no etcd user or group",
+    title: "CIS profile configured but no etcd user or group",
     source: "seeds/rke-hardening-guide.txt (HG)",
     needs: &[Need::HostConfig],
     doc: r#"**What it reads.** Each server's merged rke2 configuration (`config.yaml` and
@@ -115,7 +115,7 @@ Hardening: "Ensure the etcd user is created"); rules.md HOST002.
 pub static HOST003: Rule = Rule {
     code: "HOST003",
     severity: Severity::High,
-    title: "rke2 hardening missing: secrets encryption, cis profile or audit logging",
+    title: "rke2 hardening missing: secrets encryption, CIS profile or audit logging",
     source: "seeds/rke-hardening-guide.txt (HG); seeds/rancher-security-hardening.txt (RS)",
     needs: &[Need::HostConfig],
     doc: r#"**What it reads.** Each node's merged rke2 configuration (`config.yaml` and

@@ -15,7 +15,7 @@ use crate::model::inventory::InUse;
 pub static CERT009: Rule = Rule {
     code: "CERT009",
     severity: Severity::Medium,
-    title: "serving certificate sans miss the node's name or ip, the vip or tls-san entries",
+    title: "serving certificate SANs miss the node's name or IP, the VIP or tls-san entries",
     source: "reference/rke2-pki.md §1.1",
     needs: &[Need::NodeFiles],
     doc: r#"**What it reads.** The live serving certificates of each node: kube-apiserver's
