@@ -15,6 +15,7 @@
 //! [`state::build`]; the planner and the simulator are the next pieces.
 
 pub mod links;
+pub mod rotate_ca;
 pub mod state;
 pub mod verify;
 
