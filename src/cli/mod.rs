@@ -6,6 +6,7 @@
 mod analyze;
 mod certs;
 mod common;
+mod docs;
 mod explain;
 mod format;
 mod graph;
@@ -21,7 +22,7 @@ pub use analyze::AnalyzeArgs;
 use crate::error::Error;
 pub use crate::error::exit;
 
-/// harrow: offline analysis of Harvester support bundles and RKE2 node snapshots.
+/// Offline analysis of Harvester support bundles and RKE2 node snapshots.
 ///
 /// harrow reads what was collected from a cluster (never the live cluster), builds one model of
 /// its certificates, keys, tokens and nodes, and reports what is expired, broken, inconsistent or
@@ -50,6 +51,10 @@ pub enum Command {
     Rules(rules::RulesArgs),
     /// One rule's documentation: what it reads and reports, why it matters, what to do.
     Explain(explain::ExplainArgs),
+    /// The completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions(docs::CompletionsArgs),
+    /// The manual page (harrow.1), or every command's page with --out-dir.
+    Man(docs::ManArgs),
 }
 
 /// Run harrow with these arguments (the first is the program name); returns the exit code.
@@ -74,6 +79,8 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Timeline(a) => timeline::run(a),
         Command::Rules(a) => rules::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Completions(a) => docs::completions(a),
+        Command::Man(a) => docs::man(a),
     })
     .unwrap_or_else(|_| {
         Err(Error::Internal(
@@ -99,6 +106,8 @@ impl Command {
             Command::Timeline(_) => "timeline",
             Command::Rules(_) => "rules",
             Command::Explain(_) => "explain",
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
         }
     }
 }
