@@ -26,7 +26,7 @@ pub struct CompletionsArgs {
     after_help = "Examples:\n  harrow man | man -l -\n  harrow man --out-dir /usr/local/share/man/man1"
 )]
 pub struct ManArgs {
-    /// Write harrow.1 and harrow-<command>.1 into DIR instead of printing harrow.1.
+    /// Write `harrow.1` and `harrow-COMMAND.1` into DIR instead of printing `harrow.1`.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
 }
