@@ -67,6 +67,17 @@ pub(super) fn run(a: AnalyzeArgs) -> Result<i32> {
         ..a.input.options()?
     };
     let analysis = analyze::run(&opts)?;
+    // Entries the model could not read: named on standard error; the analysis ran without them.
+    for (origin, message) in analysis.model.problems() {
+        let entry = match &origin.pointer {
+            Some(p) => format!("{} ({p})", origin.path),
+            None => origin.path.clone(),
+        };
+        super::warn(
+            "analyze",
+            &Error::input(&origin.input, Some(entry), &message),
+        );
+    }
     match a.format {
         // Streamed: a 100,000-certificate report is never one JSON tree or string.
         Format::Json => {

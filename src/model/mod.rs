@@ -146,6 +146,58 @@ impl Model {
         self.file_certs.get(&(node.to_string(), host.to_string()))
     }
 
+    /// Every input entry the model could not read, or read only in part, with why: certificate
+    /// files, key files, rke2 config files, `iptables-save` lines, CloudInit and `/oem`
+    /// documents. In a stable order (by input, path, message); the rest of the model is built
+    /// without them.
+    pub fn problems(&self) -> Vec<(Origin, String)> {
+        let mut out: Vec<(Origin, String)> = Vec::new();
+        out.extend(
+            self.certs
+                .problems
+                .iter()
+                .map(|p| (p.origin.clone(), p.message.clone())),
+        );
+        for k in self.keys.values() {
+            out.extend(k.problems().into_iter().map(|m| (k.origin.clone(), m)));
+        }
+        for host in self.hosts.values() {
+            if let Some(cfg) = &host.config {
+                for e in &cfg.merged.errors {
+                    let origin = cfg
+                        .files
+                        .get(&e.file)
+                        .cloned()
+                        .unwrap_or_else(|| Origin::new("", e.file.as_str()));
+                    let origin = match e.line {
+                        Some(l) => origin.at(Some(format!("line {l}"))),
+                        None => origin,
+                    };
+                    out.push((origin, e.message.clone()));
+                }
+            }
+        }
+        for (_, fw) in self.all_firewalls() {
+            for e in &fw.rules.errors {
+                out.push((
+                    fw.origin.clone().at(Some(format!("line {}", e.line))),
+                    e.message.clone(),
+                ));
+            }
+        }
+        out.extend(self.hostfw.errors.iter().cloned());
+        out.sort_by(|a, b| {
+            (&a.0.input, &a.0.path, &a.0.pointer, &a.1).cmp(&(
+                &b.0.input,
+                &b.0.path,
+                &b.0.pointer,
+                &b.1,
+            ))
+        });
+        out.dedup();
+        out
+    }
+
     /// The key file (or its `.pub-fingerprint` stand-in) at `host` on `node`.
     pub fn key_file(&self, node: &str, host: &str) -> Option<&KeyFile> {
         self.keys
