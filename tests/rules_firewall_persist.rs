@@ -22,7 +22,6 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status, support_bundle};
-use support::root;
 
 const CLOUDINITS: &str = "yamls/cluster/node.harvesterhci.io/v1beta1/cloudinits.yaml";
 const CP: &[(&str, &str)] = &[
@@ -125,11 +124,7 @@ fn bundle_with(dir: &Path, cis: &[Ci]) -> PathBuf {
 /// A node snapshot (`.tgz` under the repository) extracted into `dir/<name>`, with `files`
 /// (host path, content) written into it.
 fn snapshot_with(dir: &Path, tgz: &str, name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let out = dir.join(name);
-    let f = std::fs::File::open(root().join(tgz)).unwrap();
-    tar::Archive::new(flate2::read::GzDecoder::new(f))
-        .unpack(&out)
-        .unwrap();
+    let out = rules_common::unpack(tgz, dir, name);
     for (p, content) in files {
         let path = out.join(p);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -138,13 +133,7 @@ fn snapshot_with(dir: &Path, tgz: &str, name: &str, files: &[(&str, &str)]) -> P
     out
 }
 
-fn run(paths: &[&Path]) -> serde_json::Value {
-    let args: Vec<String> = paths
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    analyze(&args, COLLECTED)
-}
+use rules_common::analyze_paths as run;
 
 fn messages(doc: &serde_json::Value, rule: &str) -> Vec<String> {
     findings(doc, rule)

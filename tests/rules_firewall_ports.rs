@@ -73,11 +73,7 @@ fn guide_cp(extra: &str) -> String {
 /// The node snapshot `tgz` (under the repository) extracted into `dir` with `rules` as its
 /// iptables-save output, analyzed at collection time.
 fn snapshot_with(dir: &Path, tgz: &str, rules: &str) -> serde_json::Value {
-    let f = std::fs::File::open(root().join(tgz)).unwrap();
-    let out = dir.join("node");
-    tar::Archive::new(flate2::read::GzDecoder::new(f))
-        .unpack(&out)
-        .unwrap();
+    let out = rules_common::unpack(tgz, dir, "node");
     std::fs::create_dir_all(out.join("commands")).unwrap();
     std::fs::write(out.join("commands/iptables-save.txt"), rules).unwrap();
     analyze(&[out.to_string_lossy().into_owned()], COLLECTED)
@@ -189,11 +185,7 @@ fn demo_with(dir: &Path, rules: &str, kernel: &str, addons: Option<&str>) -> ser
         rewrite_zip(&std::fs::read(&zip).unwrap(), &edit, &add),
     )
     .unwrap();
-    let n1 = dir.join("n1");
-    let tgz = std::fs::File::open(root().join("bundles/demo/n1.tgz")).unwrap();
-    tar::Archive::new(flate2::read::GzDecoder::new(tgz))
-        .unpack(&n1)
-        .unwrap();
+    let n1 = rules_common::unpack("bundles/demo/n1.tgz", dir, "n1");
     std::fs::write(n1.join("commands/iptables-save.txt"), rules).unwrap();
     analyze(
         &[

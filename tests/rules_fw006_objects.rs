@@ -20,8 +20,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use rules_common::{COLLECTED, analyze, coverage, findings, status, support_bundle};
-use support::root;
+use rules_common::{coverage, findings, status, support_bundle};
 
 const NET: &str = "yamls/cluster/network.harvesterhci.io/v1beta1";
 
@@ -64,23 +63,13 @@ fn bundle_with(dir: &Path, lists: &[(&str, &str)]) -> PathBuf {
 
 /// The demo's `n1` extracted into `dir/n1`, without `ip addr`, with `rules` as iptables-save.
 fn n1_with(dir: &Path, rules: &str) -> PathBuf {
-    let out = dir.join("n1");
-    let f = std::fs::File::open(root().join("bundles/demo/n1.tgz")).unwrap();
-    tar::Archive::new(flate2::read::GzDecoder::new(f))
-        .unpack(&out)
-        .unwrap();
+    let out = rules_common::unpack("bundles/demo/n1.tgz", dir, "n1");
     std::fs::remove_file(out.join("commands/ip-addr.txt")).unwrap();
     std::fs::write(out.join("commands/iptables-save.txt"), rules).unwrap();
     out
 }
 
-fn run(paths: &[&Path]) -> serde_json::Value {
-    let inputs: Vec<String> = paths
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    analyze(&inputs, COLLECTED)
-}
+use rules_common::analyze_paths as run;
 
 fn storage_objects(dir: &Path) -> PathBuf {
     bundle_with(

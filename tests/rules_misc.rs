@@ -57,13 +57,7 @@ fn bundle(
     path
 }
 
-fn run(paths: &[&Path]) -> serde_json::Value {
-    let inputs: Vec<String> = paths
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    analyze(&inputs, COLLECTED)
-}
+use rules_common::analyze_paths as run;
 
 /// The one finding of `rule`, which must have failed with exactly one finding.
 fn only_finding(doc: &serde_json::Value, rule: &str) -> serde_json::Value {

@@ -24,7 +24,7 @@ use harrow::pki::token::{scan_env_file, scan_rke2_config};
 use rules_common::{
     COLLECTED, analyze, coverage, findings, status, support_bundle, targets, variant,
 };
-use support::{Test, root};
+use support::Test;
 
 const DROP_INS: &str = "etc/rancher/rke2/config.yaml.d/";
 const RANCHERD_DROP_IN: &str = "etc/rancher/rke2/config.yaml.d/40-rancherd.yaml";
@@ -33,13 +33,7 @@ const AGENT_TOKEN: &str = "var/lib/rancher/rke2/server/agent-token";
 
 /// `bundles/fixtures/<variant>/<node>.tgz` extracted into `<dir>/<node>`.
 fn extract(variant: &str, node: &str, dir: &Path) -> PathBuf {
-    let path = root().join(format!("bundles/fixtures/{variant}/{node}.tgz"));
-    let tgz = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let out = dir.join(node);
-    tar::Archive::new(flate2::read::GzDecoder::new(tgz))
-        .unpack(&out)
-        .expect("unpack");
-    out
+    rules_common::unpack(&format!("bundles/fixtures/{variant}/{node}.tgz"), dir, node)
 }
 
 /// The healthy cluster's nodes, extracted; `plain` removes what makes them Harvester nodes.

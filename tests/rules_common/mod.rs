@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -83,14 +83,29 @@ pub fn node_rules() -> Vec<&'static str> {
         .collect()
 }
 
-/// The healthy fixture's `s1.tgz` extracted into `<dir>/s1`, as a node snapshot directory.
-pub fn healthy_s1(dir: &Path) -> std::path::PathBuf {
-    let tgz = std::fs::File::open(root().join("bundles/fixtures/healthy/s1.tgz")).expect("s1.tgz");
-    let out = dir.join("s1");
-    tar::Archive::new(flate2::read::GzDecoder::new(tgz))
+/// A node snapshot `.tgz` of the repository (`bundles/demo/n1.tgz`) extracted into
+/// `<dir>/<name>`, as a node snapshot directory.
+pub fn unpack(tgz: &str, dir: &Path, name: &str) -> PathBuf {
+    let f = std::fs::File::open(root().join(tgz)).unwrap_or_else(|e| panic!("{tgz}: {e}"));
+    let out = dir.join(name);
+    tar::Archive::new(flate2::read::GzDecoder::new(f))
         .unpack(&out)
-        .expect("unpack s1.tgz");
+        .unwrap_or_else(|e| panic!("unpack {tgz}: {e}"));
     out
+}
+
+/// The healthy fixture's `s1.tgz` extracted into `<dir>/s1`, as a node snapshot directory.
+pub fn healthy_s1(dir: &Path) -> PathBuf {
+    unpack("bundles/fixtures/healthy/s1.tgz", dir, "s1")
+}
+
+/// `harrow analyze -o json` of these paths at the fixtures' collection time.
+pub fn analyze_paths(paths: &[&Path]) -> Value {
+    let inputs: Vec<String> = paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    analyze(&inputs, COLLECTED)
 }
 
 /// The demo's support bundle alone (no node snapshot).
