@@ -38,6 +38,7 @@ pub mod parse;
 pub mod pki;
 pub mod report;
 pub mod rotation;
+pub mod runbook;
 pub mod snapshot;
 pub mod timefmt;
 pub mod timings;

@@ -133,11 +133,13 @@ pub enum Need {
     RancherObjects,
     /// Host configuration: rke2's `config.yaml` and drop-ins, kernel parameters, accounts.
     HostConfig,
+    /// A runbook: the ROT rules judge a procedure (`harrow simulate`), not a snapshot.
+    Runbook,
 }
 
 impl Need {
     /// Every kind of data.
-    pub const ALL: [Need; 9] = [
+    pub const ALL: [Need; 10] = [
         Need::Inputs,
         Need::SupportBundle,
         Need::NodeFiles,
@@ -147,6 +149,7 @@ impl Need {
         Need::NodeLogs,
         Need::RancherObjects,
         Need::HostConfig,
+        Need::Runbook,
     ];
 
     /// What supplies this data, as the coverage row's `needs`.
@@ -172,6 +175,9 @@ impl Need {
             Need::RancherObjects => {
                 "Rancher's management objects in a support bundle's yamls/ (management.cattle.io globalroles, globalrolebindings, clusterroletemplatebindings, authconfigs): Harvester's collector excludes authconfigs, older bundles the role objects"
             }
+            Need::Runbook => {
+                "a runbook given to `harrow simulate RUNBOOK [INPUT]...`, which judges a procedure against the snapshot's trust state"
+            }
             Need::HostConfig => {
                 "node snapshots with /etc/rancher/rke2/config.yaml(.d), /etc/sysctl.d/*.conf, /etc/passwd, /etc/group and commands/sysctl-a.txt, or a support bundle whose node zips carry configs/etc/rancher/rke2 and supportconfig (scc/*.txz: memory.txt, etc.txt)"
             }
@@ -190,6 +196,7 @@ impl Need {
             Need::NodeLogs => "node-logs",
             Need::RancherObjects => "rancher-objects",
             Need::HostConfig => "host-config",
+            Need::Runbook => "runbook",
         }
     }
 }

@@ -22,6 +22,7 @@ mod kube;
 mod leaks;
 mod rancher;
 pub mod registry;
+pub mod rot;
 pub mod rule;
 mod sakey;
 mod token_logs;

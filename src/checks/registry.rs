@@ -9,7 +9,7 @@
 use super::rule::{Findings, Need, Rule, Verdict};
 use super::{
     Context, Finding, Judgement, bundle, certs, firewall, firewall_persist, fw_podnet, harvester,
-    harvester_proxy, host, host_modes, kube, leaks, rancher, sakey, token_logs, tokens,
+    harvester_proxy, host, host_modes, kube, leaks, rancher, rot, sakey, token_logs, tokens,
 };
 use crate::snapshot::{Coverage, CoverageStatus};
 
@@ -69,6 +69,18 @@ pub static RULES: &[&Rule] = &[
     &rancher::rbac::RANCHER008,
     &rancher::agents::RANCHER009,
     &rancher::auth::RANCHER010,
+    &rot::ROT001,
+    &rot::ROT002,
+    &rot::ROT003,
+    &rot::ROT004,
+    &rot::ROT005,
+    &rot::ROT006,
+    &rot::ROT007,
+    &rot::ROT008,
+    &rot::ROT009,
+    &rot::ROT010,
+    &rot::ROT011,
+    &rot::ROT012,
     &sakey::SAKEY001,
     &sakey::SAKEY002,
     &sakey::SAKEY003,

@@ -11,6 +11,7 @@ mod explain;
 mod format;
 mod graph;
 mod rules;
+mod simulate;
 mod timeline;
 
 use std::ffi::OsString;
@@ -55,6 +56,8 @@ pub enum Command {
     Completions(docs::CompletionsArgs),
     /// The manual page (harrow.1), or every command's page with --out-dir.
     Man(docs::ManArgs),
+    /// Judge a rotation runbook against the inputs' trust state, step by step.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Run harrow with these arguments (the first is the program name); returns the exit code.
@@ -81,6 +84,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Explain(a) => explain::run(a),
         Command::Completions(a) => docs::completions(a),
         Command::Man(a) => docs::man(a),
+        Command::Simulate(a) => simulate::run(a),
     })
     .unwrap_or_else(|_| {
         Err(Error::Internal(
@@ -108,6 +112,7 @@ impl Command {
             Command::Explain(_) => "explain",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
+            Command::Simulate(_) => "simulate",
         }
     }
 }

@@ -17,6 +17,7 @@
 pub mod certs;
 pub mod graph;
 pub mod json;
+pub mod rotation;
 pub mod rules;
 pub mod sarif;
 pub mod tabular;

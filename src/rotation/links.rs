@@ -6,6 +6,9 @@
 //! judged (`to`), and says whether it holds, breaks, or cannot be judged: a link whose
 //! evidence is missing is [`LinkState::Unknown`] with the reason, never taken as holding.
 
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+
 use time::OffsetDateTime;
 
 use super::state::{Leaf, NodeState, Trust, TrustState};
@@ -16,7 +19,8 @@ use crate::layout::{AgentCopy, CaFile};
 pub const CLUSTER: &str = "(cluster)";
 
 /// What a link is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum LinkKind {
     /// A node's kubelet (and agent kubeconfigs) talking to a server's apiserver: the node's
     /// `agent/server-ca.crt` verifies the apiserver serving certificate, and the apiserver's
@@ -62,7 +66,8 @@ impl LinkKind {
 }
 
 /// Whether a link holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LinkState {
     Holds,
     Breaks,
@@ -71,7 +76,7 @@ pub enum LinkState {
 }
 
 /// One checked trust link.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Link {
     pub kind: LinkKind,
     /// The node that trusts, calls or joins (or [`CLUSTER`]).
@@ -92,67 +97,114 @@ impl Link {
 /// One judged part of a link.
 type Part = (LinkState, String);
 
+/// Chain verification with a memory: the same presented chain against the same bundle is
+/// verified once (a simulation re-judges the same pairs after every step).
+#[derive(Debug, Default)]
+pub struct Verifier {
+    memo: RefCell<HashMap<ChainKey, Outcome>>,
+}
+
+/// A presented chain and a bundle, by fingerprints.
+type ChainKey = (Vec<String>, Vec<String>);
+
+impl Verifier {
+    fn verify(
+        &self,
+        st: &TrustState,
+        presented: &[String],
+        bundle: &[String],
+        at: OffsetDateTime,
+    ) -> Outcome {
+        let key = (presented.to_vec(), bundle.to_vec());
+        if let Some(o) = self.memo.borrow().get(&key) {
+            return o.clone();
+        }
+        let lookup = |fps: &[String]| -> Vec<&crate::pki::Cert> {
+            fps.iter()
+                .filter_map(|fp| st.certs.get(fp))
+                .map(|c| &**c)
+                .collect()
+        };
+        let o = verify_chain(&lookup(presented), &lookup(bundle), at);
+        self.memo.borrow_mut().insert(key, o.clone());
+        o
+    }
+}
+
 /// Every link of `st`, judged at `at`, sorted by kind, then from, then to.
 pub fn check(st: &TrustState, at: OffsetDateTime) -> Vec<Link> {
+    check_with(st, at, None, &Verifier::default())
+}
+
+/// The links of `st` at `at` that involve a node of `touched` (every link with `None`, the
+/// quorum always), verified through `v`; sorted as [`check`].
+pub fn check_with(
+    st: &TrustState,
+    at: OffsetDateTime,
+    touched: Option<&BTreeSet<String>>,
+    v: &Verifier,
+) -> Vec<Link> {
     let mut out = Vec::new();
+    let wanted = |a: &NodeState, b: &NodeState| {
+        touched.is_none_or(|t| t.contains(&a.name) || t.contains(&b.name))
+    };
     let nodes: Vec<&NodeState> = st.nodes.values().collect();
     let apiservers: Vec<&NodeState> = nodes.iter().copied().filter(|n| n.apiserver).collect();
     let supervisors: Vec<&NodeState> = nodes.iter().copied().filter(|n| n.is_server()).collect();
     let members: Vec<&NodeState> = st.etcd_members().collect();
-    let mut push = |kind: LinkKind, from: &NodeState, to: &NodeState, parts: Vec<Part>| {
-        let (state, why) = combine(parts);
-        out.push(Link {
-            kind,
-            from: from.name.clone(),
-            to: to.name.clone(),
-            state,
-            why,
-        });
+    let tls = |truster: &NodeState, trust: Trust, presenter: &NodeState, leaf: Leaf| {
+        tls(st, v, truster, trust, presenter, leaf, at)
     };
+    let mut push =
+        |kind: LinkKind, from: &NodeState, to: &NodeState, parts: &dyn Fn() -> Vec<Part>| {
+            if !wanted(from, to) {
+                return;
+            }
+            let (state, why) = combine(parts());
+            out.push(Link {
+                kind,
+                from: from.name.clone(),
+                to: to.name.clone(),
+                state,
+                why,
+            });
+        };
     let server_copy = Trust::Agent(AgentCopy::ServerCa);
     for n in &nodes {
         for s in &apiservers {
-            let parts = vec![
-                tls(st, n, server_copy, s, Leaf::ApiserverServing, at),
-                tls(
-                    st,
-                    s,
-                    Trust::Cluster(CaFile::ClientCa),
-                    n,
-                    Leaf::KubeletClient,
-                    at,
-                ),
-            ];
-            push(LinkKind::KubeletToApiserver, n, s, parts);
+            push(LinkKind::KubeletToApiserver, n, s, &|| {
+                vec![
+                    tls(n, server_copy, s, Leaf::ApiserverServing),
+                    tls(s, Trust::Cluster(CaFile::ClientCa), n, Leaf::KubeletClient),
+                ]
+            });
         }
     }
     for s in &apiservers {
         for n in &nodes {
-            let p = tls(
-                st,
-                n,
-                Trust::Agent(AgentCopy::ClientCa),
-                s,
-                Leaf::ApiserverKubeletClient,
-                at,
-            );
-            push(LinkKind::ApiserverToKubelet, s, n, vec![p]);
+            push(LinkKind::ApiserverToKubelet, s, n, &|| {
+                vec![tls(
+                    n,
+                    Trust::Agent(AgentCopy::ClientCa),
+                    s,
+                    Leaf::ApiserverKubeletClient,
+                )]
+            });
         }
     }
     for n in &nodes {
         for s in supervisors.iter().filter(|s| s.name != n.name) {
-            let parts = vec![
-                token_hash(n, s),
-                tls(st, n, server_copy, s, Leaf::Supervisor, at),
-            ];
-            push(LinkKind::SupervisorJoin, n, s, parts);
+            push(LinkKind::SupervisorJoin, n, s, &|| {
+                vec![token_hash(n, s), tls(n, server_copy, s, Leaf::Supervisor)]
+            });
         }
     }
     let peer_ca = Trust::Cluster(CaFile::EtcdPeerCa);
     for a in &members {
         for b in members.iter().filter(|b| b.name != a.name) {
-            let p = tls(st, a, peer_ca, b, Leaf::EtcdPeer, at);
-            push(LinkKind::EtcdPeer, a, b, vec![p]);
+            push(LinkKind::EtcdPeer, a, b, &|| {
+                vec![tls(a, peer_ca, b, Leaf::EtcdPeer)]
+            });
         }
     }
     let etcd_ca = Trust::Cluster(CaFile::EtcdServerCa);
@@ -160,23 +212,27 @@ pub fn check(st: &TrustState, at: OffsetDateTime) -> Vec<Link> {
         // rke2's apiserver dials its local etcd member; one without etcd dials the members.
         let targets = members.iter().filter(|m| !s.etcd || m.name == s.name);
         for m in targets {
-            let parts = vec![
-                tls(st, s, etcd_ca, m, Leaf::EtcdServer, at),
-                tls(st, m, etcd_ca, s, Leaf::EtcdClient, at),
-            ];
-            push(LinkKind::EtcdClient, s, m, parts);
+            push(LinkKind::EtcdClient, s, m, &|| {
+                vec![
+                    tls(s, etcd_ca, m, Leaf::EtcdServer),
+                    tls(m, etcd_ca, s, Leaf::EtcdClient),
+                ]
+            });
         }
     }
     let rh_ca = Trust::Cluster(CaFile::RequestHeaderCa);
     for s in &apiservers {
         for t in &apiservers {
-            let p = tls(st, t, rh_ca, s, Leaf::AuthProxyClient, at);
-            push(LinkKind::RequestHeader, s, t, vec![p]);
+            push(LinkKind::RequestHeader, s, t, &|| {
+                vec![tls(t, rh_ca, s, Leaf::AuthProxyClient)]
+            });
         }
     }
     for s in &apiservers {
         for t in &apiservers {
-            push(LinkKind::ServiceAccount, s, t, vec![service_account(s, t)]);
+            push(LinkKind::ServiceAccount, s, t, &|| {
+                vec![service_account(s, t)]
+            });
         }
     }
     out.push(quorum(&members));
@@ -212,6 +268,9 @@ fn breaks(why: String) -> Part {
 }
 
 fn missing_files(n: &NodeState) -> Option<Part> {
+    if !n.running {
+        return Some(breaks(format!("{} is not running", n.name)));
+    }
     (!n.files).then(|| {
         unknown(format!(
             "the host files of {} are not in the inputs",
@@ -227,6 +286,7 @@ fn short(host: &str) -> &str {
 /// `truster`'s bundle `trust` verifies the chain `presenter` presents as `leaf`.
 fn tls(
     st: &TrustState,
+    v: &Verifier,
     truster: &NodeState,
     trust: Trust,
     presenter: &NodeState,
@@ -242,15 +302,19 @@ fn tls(
     let Some(presented) = presenter.presents.get(&leaf) else {
         return absent(presenter, leaf.host_path());
     };
-    let (b, p) = (st.certs_of(bundle), st.certs_of(presented));
     let what = format!(
-        "{}'s {} against {}'s {}",
+        "{}'s {} against {}'s {}{}",
         truster.name,
         short(&bundle.host),
         presenter.name,
-        short(&presented.host)
+        short(&presented.host),
+        if presented.reissued {
+            " (re-issued at its start)"
+        } else {
+            ""
+        }
     );
-    match verify_chain(&p, &b, at) {
+    match v.verify(st, &presented.certs, &bundle.certs, at) {
         Outcome::Verified(chain) => {
             let anchor = chain
                 .last()
@@ -448,6 +512,7 @@ mod tests {
         let (a, mut b) = (member("s1", true), member("s2", true));
         let p = tls(
             &st,
+            &Verifier::default(),
             &a,
             Trust::Cluster(CaFile::EtcdPeerCa),
             &b,

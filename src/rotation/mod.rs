@@ -16,6 +16,7 @@
 
 pub mod links;
 pub mod rotate_ca;
+pub mod sim;
 pub mod state;
 pub mod verify;
 

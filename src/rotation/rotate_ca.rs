@@ -48,14 +48,29 @@ pub enum CheckKind {
 /// data directory (`var/lib/rancher/rke2/server/rotate-ca`, `opt/rke2/server`), whose `tls/`
 /// mirrors `server/tls/`. Empty when the stage changes nothing.
 pub fn checks(model: &Model, node: &NodeState, stage: &str, at: OffsetDateTime) -> Vec<CaCheck> {
+    let certs = |fp: &str| model.certs.certs.get(fp).map(|e| e.cert.as_ref());
+    let live_key = |host: &str| {
+        model
+            .key_file(&node.name, host)
+            .and_then(|k| k.spkis().first().map(|s| s.to_string()))
+    };
+    checks_with(&certs, &live_key, node, stage, at)
+}
+
+/// [`checks`] over any certificate store: `certs` finds a certificate by fingerprint,
+/// `live_key` the first public-key hash of one of the node's live key files (the simulator's
+/// state, where staged material may come from a local directory).
+pub fn checks_with<'c>(
+    certs: &dyn Fn(&str) -> Option<&'c Cert>,
+    live_key: &dyn Fn(&str) -> Option<String>,
+    node: &NodeState,
+    stage: &str,
+    at: OffsetDateTime,
+) -> Vec<CaCheck> {
     let stage = stage.trim_end_matches('/');
     let mut out = Vec::new();
-    let certs = |fps: &[String]| -> Vec<&Cert> {
-        fps.iter()
-            .filter_map(|fp| model.certs.certs.get(fp))
-            .map(|e| e.cert.as_ref())
-            .collect()
-    };
+    let certs =
+        |fps: &[String]| -> Vec<&'c Cert> { fps.iter().filter_map(|fp| certs(fp)).collect() };
     for ca in CaFile::ALL {
         let rel = relative(ca.host_path());
         let staged_host = format!("{stage}/tls/{rel}");
@@ -95,11 +110,7 @@ pub fn checks(model: &Model, node: &NodeState, stage: &str, at: OffsetDateTime) 
                 .staged_keys
                 .get(&staged_key)
                 .and_then(|k| k.first().cloned())
-                .or_else(|| {
-                    model
-                        .key_file(&node.name, ca.key_host_path())
-                        .and_then(|k| k.spkis().first().map(|s| s.to_string()))
-                });
+                .or_else(|| live_key(ca.key_host_path()));
             out.push(check(
                 CheckKind::KeyPair,
                 match key {

@@ -128,6 +128,10 @@ impl Leaf {
 pub struct CertFile {
     pub host: String,
     pub certs: Vec<String>,
+    /// A leaf the simulator had rke2 re-issue at a start: `certs[0]` is then the CA that signed
+    /// it (the leaf itself has no bytes; it verifies wherever its signer does), the rest the
+    /// chain the file carries.
+    pub reissued: bool,
 }
 
 /// A digest of a token password: SHA-256 over a domain-separated password, for comparing two
@@ -140,6 +144,16 @@ impl PasswordDigest {
         let mut bytes = b"harrow:token-password:".to_vec();
         bytes.extend_from_slice(password.expose().as_bytes());
         PasswordDigest(pki::sha256_hex(&bytes))
+    }
+}
+
+impl PasswordDigest {
+    /// The digest standing for the password `token rotate` sets after this one (the simulator
+    /// knows a new password exists, never its value).
+    pub fn rotated(&self) -> PasswordDigest {
+        PasswordDigest(pki::sha256_hex(
+            format!("harrow:rotated:{}", self.0).as_bytes(),
+        ))
     }
 }
 
@@ -265,6 +279,7 @@ fn cert_file(index: &FileIndex<'_>, node: &str, host: &str) -> Option<CertFile> 
     index.get(&(node, host)).map(|v| CertFile {
         host: host.to_string(),
         certs: v.iter().map(|(_, fp)| (*fp).to_string()).collect(),
+        reissued: false,
     })
 }
 
@@ -355,6 +370,7 @@ pub fn build(snap: &Snapshot, model: &Model) -> TrustState {
                 let file = CertFile {
                     host: host.to_string(),
                     certs: v.iter().map(|(_, fp)| (*fp).to_string()).collect(),
+                    reissued: false,
                 };
                 staged.insert(host.to_string(), file);
             }
@@ -427,15 +443,29 @@ fn st_certs<'m>(model: &'m Model, f: &CertFile) -> Vec<&'m Cert> {
 /// several the fingerprint of the root the first certificate chains to ([`pki::ca_hash`] over
 /// the certificates re-encoded), falling back to the file's bytes when none verifies.
 fn served_hash(model: &Model, certs: &[&Cert], node: &str) -> Option<String> {
-    let raw = || {
-        model
-            .digests
-            .get(&(node.to_string(), CaFile::ServerCa.host_path().to_string()))
-            .map(|d| d.sha256.clone())
-    };
+    let raw = model
+        .digests
+        .get(&(node.to_string(), CaFile::ServerCa.host_path().to_string()))
+        .map(|d| d.sha256.clone());
+    bundle_hash(certs, raw)
+}
+
+/// RKE2's hashCA of a bundle: for several certificates the fingerprint of the root the first
+/// chains to, else `raw` (the SHA-256 of the file's bytes when known; for one certificate
+/// without known bytes, of its PEM as rke2 writes it).
+pub fn bundle_hash(certs: &[&Cert], raw: Option<String>) -> Option<String> {
+    let pem = pem_of(certs);
     if certs.len() <= 1 {
-        return raw();
+        return raw.or_else(|| (!certs.is_empty()).then(|| pki::sha256_hex(pem.as_bytes())));
     }
+    match pki::ca_hash(pem.as_bytes()) {
+        Ok(h) if matches!(h.method, CaHashMethod::Root { .. }) => Some(h.hex),
+        _ => raw.or_else(|| Some(pki::sha256_hex(pem.as_bytes()))),
+    }
+}
+
+/// The certificates as one PEM file, 64 columns, as Go's `pem.Encode` writes them.
+pub fn pem_of(certs: &[&Cert]) -> String {
     let mut pem = String::new();
     for c in certs {
         pem.push_str("-----BEGIN CERTIFICATE-----\n");
@@ -446,10 +476,7 @@ fn served_hash(model: &Model, certs: &[&Cert], node: &str) -> Option<String> {
         }
         pem.push_str("-----END CERTIFICATE-----\n");
     }
-    match pki::ca_hash(pem.as_bytes()) {
-        Ok(h) if matches!(h.method, CaHashMethod::Root { .. }) => Some(h.hex),
-        _ => raw(),
-    }
+    pem
 }
 
 fn service_keys(model: &Model, node: &str) -> Option<ServiceKeys> {

@@ -59,7 +59,8 @@ pub fn areas_of(need: Need) -> &'static [&'static Area] {
         | Need::SupportBundle
         | Need::NodeCommands
         | Need::NodeLogs
-        | Need::RancherObjects => &[],
+        | Need::RancherObjects
+        | Need::Runbook => &[],
     }
 }
 

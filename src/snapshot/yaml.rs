@@ -163,7 +163,8 @@ fn parse_spawned(text: &str, limits: &Limits) -> Result<Value, YamlError> {
 /// committed).
 const STACK_PER_LEVEL: usize = 96 << 10;
 
-fn convert(e: &serde_saphyr::Error) -> YamlError {
+/// A serde-saphyr error as one bounded line and its place (for any typed YAML the crate reads).
+pub fn convert(e: &serde_saphyr::Error) -> YamlError {
     use serde_saphyr::Error as E;
     let refused = is_refusal(e);
     let (line, column) = match e.location() {
