@@ -52,6 +52,9 @@ pub enum Error {
     },
     /// The inputs as a whole were refused (they describe more than one cluster).
     Refused(String),
+    /// A command declines what was asked, with the reason and its source (`plan token` on
+    /// Harvester, a release below a version gate, an expired CA without `--force`).
+    Declined(String),
     /// A text file the user gave (a runbook, a YAML document) does not parse at a place.
     Syntax {
         /// The file as the user named it.
@@ -119,6 +122,7 @@ impl Error {
             Error::Usage(_)
             | Error::Input { .. }
             | Error::Refused(_)
+            | Error::Declined(_)
             | Error::Syntax { .. }
             | Error::Output { .. } => exit::USAGE,
             Error::Internal(_) => exit::INTERNAL,
@@ -141,6 +145,7 @@ impl fmt::Display for Error {
                 message,
             } => write!(f, "{input}: {message}"),
             Error::Refused(reason) => write!(f, "inputs refused: {reason}"),
+            Error::Declined(reason) => write!(f, "refused: {reason}"),
             Error::Syntax {
                 path,
                 span,

@@ -10,6 +10,7 @@ mod docs;
 mod explain;
 mod format;
 mod graph;
+mod plan;
 mod rules;
 mod simulate;
 mod timeline;
@@ -56,6 +57,8 @@ pub enum Command {
     Completions(docs::CompletionsArgs),
     /// The manual page (harrow.1), or every command's page with --out-dir.
     Man(docs::ManArgs),
+    /// Plan a rotation (leaf-certs, service-account-key, ca, token) as a runbook.
+    Plan(plan::PlanArgs),
     /// Judge a rotation runbook against the inputs' trust state, step by step.
     Simulate(simulate::SimulateArgs),
 }
@@ -84,6 +87,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Explain(a) => explain::run(a),
         Command::Completions(a) => docs::completions(a),
         Command::Man(a) => docs::man(a),
+        Command::Plan(a) => plan::run(a),
         Command::Simulate(a) => simulate::run(a),
     })
     .unwrap_or_else(|_| {
@@ -112,6 +116,7 @@ impl Command {
             Command::Explain(_) => "explain",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
+            Command::Plan(_) => "plan",
             Command::Simulate(_) => "simulate",
         }
     }

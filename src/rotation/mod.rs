@@ -15,8 +15,10 @@
 //! [`state::build`]; the planner and the simulator are the next pieces.
 
 pub mod links;
+pub mod plan;
 pub mod rotate_ca;
 pub mod sim;
+pub mod stage;
 pub mod state;
 pub mod verify;
 

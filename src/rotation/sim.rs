@@ -154,13 +154,7 @@ struct Sim<'a> {
 pub fn simulate(loaded: &Loaded, snap: &Snapshot, model: &Model, at: OffsetDateTime) -> Report {
     let st = super::state::build(snap, model);
     let platform = platform_of(loaded, snap);
-    let version = snap.cluster.rke2_version.clone().or_else(|| {
-        snap.cluster
-            .harvester_version
-            .as_deref()
-            .and_then(rke2_of_harvester)
-            .map(str::to_string)
-    });
+    let version = rke2_version(snap);
     let mut live_keys = BTreeMap::new();
     for ((node, host), k) in &model.keys {
         if let Some(first) = k.spkis().first() {
@@ -170,6 +164,17 @@ pub fn simulate(loaded: &Loaded, snap: &Snapshot, model: &Model, at: OffsetDateT
     let mut sim = Sim::new(loaded, st, live_keys, platform, version, at);
     sim.run();
     sim.report()
+}
+
+/// The rke2 version of the inputs, else the one their Harvester release ships.
+pub fn rke2_version(snap: &Snapshot) -> Option<String> {
+    snap.cluster.rke2_version.clone().or_else(|| {
+        snap.cluster
+            .harvester_version
+            .as_deref()
+            .and_then(rke2_of_harvester)
+            .map(str::to_string)
+    })
 }
 
 /// The rke2 release a Harvester release ships (reference rke2-pki §9).
@@ -243,7 +248,8 @@ fn host(p: &str) -> String {
 /// Under the live `server/tls` (backups `tls-<unix>` are not).
 fn in_live_tls(p: &str) -> bool {
     let h = host(p);
-    h == layout::SERVER_TLS_DIR || h.starts_with(&format!("{}/", layout::SERVER_TLS_DIR))
+    let live = layout::SERVER_TLS_DIR.trim_end_matches('/');
+    h == live || h.starts_with(&format!("{live}/"))
 }
 
 impl<'a> Sim<'a> {
