@@ -5,11 +5,13 @@
 
 mod analyze;
 mod certs;
+mod collect;
 mod common;
 mod docs;
 mod explain;
 mod format;
 mod graph;
+mod redact;
 mod rules;
 mod timeline;
 
@@ -55,6 +57,10 @@ pub enum Command {
     Completions(docs::CompletionsArgs),
     /// The manual page (harrow.1), or every command's page with --out-dir.
     Man(docs::ManArgs),
+    /// A copy of a bundle or node snapshot with every secret replaced.
+    Redact(redact::RedactArgs),
+    /// Write this node's air-gapped snapshot (host files, commands/*.txt, snapshot.yaml).
+    Collect(collect::CollectArgs),
 }
 
 /// Run harrow with these arguments (the first is the program name); returns the exit code.
@@ -81,6 +87,8 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Explain(a) => explain::run(a),
         Command::Completions(a) => docs::completions(a),
         Command::Man(a) => docs::man(a),
+        Command::Redact(a) => redact::run(a),
+        Command::Collect(a) => collect::run(a),
     })
     .unwrap_or_else(|_| {
         Err(Error::Internal(
@@ -108,6 +116,8 @@ impl Command {
             Command::Explain(_) => "explain",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
+            Command::Redact(_) => "redact",
+            Command::Collect(_) => "collect",
         }
     }
 }
