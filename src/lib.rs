@@ -29,6 +29,7 @@ pub mod analyze;
 pub mod checks;
 pub mod cli;
 pub mod error;
+pub mod export;
 pub mod graph;
 pub mod ingest;
 pub mod layout;

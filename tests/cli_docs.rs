@@ -21,6 +21,8 @@ const COMMANDS: &[&str] = &[
     "explain",
     "completions",
     "man",
+    "redact",
+    "collect",
 ];
 
 #[test]

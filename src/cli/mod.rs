@@ -5,12 +5,14 @@
 
 mod analyze;
 mod certs;
+mod collect;
 mod common;
 mod docs;
 mod explain;
 mod format;
 mod graph;
 mod plan;
+mod redact;
 mod rules;
 mod simulate;
 mod timeline;
@@ -61,6 +63,10 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Judge a rotation runbook against the inputs' trust state, step by step.
     Simulate(simulate::SimulateArgs),
+    /// A copy of a bundle or node snapshot with every secret replaced.
+    Redact(redact::RedactArgs),
+    /// Write this node's air-gapped snapshot (host files, commands/*.txt, snapshot.yaml).
+    Collect(collect::CollectArgs),
 }
 
 /// Run harrow with these arguments (the first is the program name); returns the exit code.
@@ -89,6 +95,8 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Man(a) => docs::man(a),
         Command::Plan(a) => plan::run(a),
         Command::Simulate(a) => simulate::run(a),
+        Command::Redact(a) => redact::run(a),
+        Command::Collect(a) => collect::run(a),
     })
     .unwrap_or_else(|_| {
         Err(Error::Internal(
@@ -118,6 +126,8 @@ impl Command {
             Command::Man(_) => "man",
             Command::Plan(_) => "plan",
             Command::Simulate(_) => "simulate",
+            Command::Redact(_) => "redact",
+            Command::Collect(_) => "collect",
         }
     }
 }

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::entry::{Ctx, Packed, drain};
 use super::nested::{Nested, read_nested};
-use super::{IssueKind, Want};
+use super::{EntryMeta, IssueKind, Want};
 
 /// A reader that hashes what passes through it.
 struct Hashing<R> {
@@ -108,6 +108,7 @@ pub(crate) fn read_dir(ctx: &mut Ctx<'_>, root: &Path) {
                     Ok(t) => {
                         let t = t.to_string_lossy().into_owned();
                         ctx.link("", &path, &t, false);
+                        ctx.visit_link(&path, &t, false, EntryMeta::default());
                     }
                     Err(err) => ctx.issue(
                         IssueKind::Unreadable,
@@ -121,6 +122,16 @@ pub(crate) fn read_dir(ctx: &mut Ctx<'_>, root: &Path) {
                     m.permissions().mode()
                 });
                 ctx.see_dir(&path, mode);
+                let mtime = e.metadata().ok().map(|m| {
+                    use std::os::unix::fs::MetadataExt;
+                    m.mtime()
+                });
+                let meta = EntryMeta {
+                    mode: mode.map(|m| m & 0o7777),
+                    mtime,
+                    stored: false,
+                };
+                ctx.visit_dir(&path, meta);
                 stack.push((e.path(), path));
             } else if ft.is_file() {
                 files.push((path, e.path()));
@@ -134,7 +145,8 @@ pub(crate) fn read_dir(ctx: &mut Ctx<'_>, root: &Path) {
         let want = ctx.want(path);
         let digest = match want {
             Want::Nested => {
-                let _ = read_nested(ctx, path, 1, Nested::File(fs_path));
+                let meta = file_meta(fs::symlink_metadata(fs_path).ok().as_ref());
+                let _ = read_nested(ctx, path, 1, meta, Nested::File(fs_path));
                 hash_file(fs_path)
             }
             _ => read_file(ctx, path, fs_path, want),
@@ -155,26 +167,30 @@ pub(crate) fn read_dir(ctx: &mut Ctx<'_>, root: &Path) {
     ctx.tree.sha256 = hex::encode(h.finalize());
 }
 
-/// Load, scan or skip one file, hashing it in the same read.
+/// A file's mode bits and modification time.
+fn file_meta(meta: Option<&fs::Metadata>) -> EntryMeta {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    EntryMeta {
+        mode: meta.map(|m| m.permissions().mode() & 0o7777),
+        mtime: meta.map(MetadataExt::mtime),
+        stored: false,
+    }
+}
+
+/// Load, scan, stream or skip one file, hashing it in the same read.
 fn read_file(ctx: &mut Ctx<'_>, path: &str, fs_path: &Path, want: Want) -> io::Result<String> {
     let f = open_nofollow(fs_path)?;
     let meta = f.metadata().ok();
-    let mode = meta.as_ref().map(|m| {
-        use std::os::unix::fs::PermissionsExt;
-        m.permissions().mode() & 0o7777
-    });
-    let mtime = meta.as_ref().map(|m| {
-        use std::os::unix::fs::MetadataExt;
-        m.mtime()
-    });
+    let em = file_meta(meta.as_ref());
     let size = meta.as_ref().map(|m| m.len()).unwrap_or(0);
     let mut r = Hashing {
         inner: io::BufReader::with_capacity(256 << 10, f),
         hasher: Sha256::new(),
     };
     let _ = match want {
-        Want::Load => ctx.load(path, &mut r, Packed::Known(size), mode, mtime),
+        Want::Load => ctx.load(path, &mut r, Packed::Known(size), em.mode, em.mtime),
         Want::Scan => ctx.scan(path, &mut r),
+        Want::Stream => ctx.stream(path, &mut r, Packed::Known(size), em),
         _ => Ok(()),
     };
     drain(&mut r)?;

@@ -11,8 +11,8 @@ use memchr::memmem;
 
 use super::path;
 use super::{
-    Budget, IngestIssue, InputTree, IssueKind, LOG_HEAD_BYTES, Limits, Link, LogLine, ScannedLog,
-    Selector, VFile, Want, is_log_name,
+    Budget, Container, EntryMeta, IngestIssue, InputTree, IssueKind, LOG_HEAD_BYTES, Limits, Link,
+    LogLine, ScannedLog, Selector, VFile, Visitor, Want, is_log_name,
 };
 
 /// Below this many inflated bytes the ratio limit does not apply (tiny files of spaces or
@@ -24,6 +24,8 @@ pub(crate) const MAX_LINE: usize = 64 << 10;
 const MAX_MATCH_TEXT: usize = 4 << 10;
 /// Read chunk size for loading and scanning.
 const CHUNK: usize = 64 << 10;
+/// Bytes of a streamed entry ([`Want::Stream`]) kept in memory before it spools to a temp file.
+const SPOOL_IN_MEMORY: usize = 8 << 20;
 
 /// Bytes read from the packed (compressed) source so far, shared with the reader that counts
 /// (which may run on a read-ahead thread, see [`super::ahead`]).
@@ -98,6 +100,8 @@ pub(crate) struct Ctx<'a> {
     /// Read buffer reused by every load and scan (a fresh zeroed 64 KiB per entry costs more
     /// than the entry itself when there are 100,000 small files).
     scratch: Vec<u8>,
+    /// The copying reader's visitor ([`super::walk_input`]), if any.
+    visitor: Option<&'a mut dyn Visitor>,
 }
 
 impl<'a> Ctx<'a> {
@@ -123,7 +127,99 @@ impl<'a> Ctx<'a> {
             seen_capped: false,
             finders,
             scratch: Vec::new(),
+            visitor: None,
         }
+    }
+
+    /// This context handing every entry to `visitor` (directories, links, streamed files,
+    /// nested archives).
+    pub fn with_visitor(mut self, visitor: &'a mut dyn Visitor) -> Self {
+        self.visitor = Some(visitor);
+        self
+    }
+
+    /// A directory entry, for the visitor.
+    pub fn visit_dir(&mut self, path: &str, meta: EntryMeta) {
+        if let Some(v) = self.visitor.as_deref_mut() {
+            v.dir(path, &meta);
+        }
+    }
+
+    /// A link entry, for the visitor.
+    pub fn visit_link(&mut self, path: &str, target: &str, hard: bool, meta: EntryMeta) {
+        if let Some(v) = self.visitor.as_deref_mut() {
+            v.link(path, target, hard, &meta);
+        }
+    }
+
+    /// A nested archive of `kind` starts at `path`, for the visitor.
+    pub fn enter(&mut self, path: &str, kind: Container, meta: EntryMeta) {
+        if let Some(v) = self.visitor.as_deref_mut() {
+            v.enter(path, kind, &meta);
+        }
+    }
+
+    /// The nested archive at `path` ends, for the visitor.
+    pub fn leave(&mut self, path: &str) {
+        if let Some(v) = self.visitor.as_deref_mut() {
+            v.leave(path);
+        }
+    }
+
+    /// Read an entry whole for the visitor ([`Want::Stream`]): under the ratio limit and
+    /// `max_spill_bytes` as its size limit, kept in memory up to 8 MiB and spooled to an
+    /// anonymous temp file past that; handed over only when read to its verified end. A limit
+    /// refuses the entry (issue, `Ok`); a stream error is recorded and returned as [`Broken`].
+    pub fn stream(
+        &mut self,
+        path: &str,
+        r: &mut dyn Read,
+        packed: Packed,
+        meta: EntryMeta,
+    ) -> Result<(), Broken> {
+        use std::io::{Seek, SeekFrom, Write};
+        if self.visitor.is_none() {
+            return Ok(());
+        }
+        let mut chunk = self.take_scratch();
+        let mut spool = tempfile::spooled_tempfile(SPOOL_IN_MEMORY);
+        let max = self.limits.max_spill_bytes;
+        let mut total: u64 = 0;
+        let outcome = loop {
+            let n = match self.next_chunk(path, r, &mut chunk, total) {
+                Ok(0) => break Ok(true),
+                Ok(n) => n,
+                Err(b) => break Err(b),
+            };
+            total += n as u64;
+            if self.over_limits(path, total, &packed, (max, "--max-spill-bytes")) {
+                break Ok(false);
+            }
+            if let Err(e) = spool.write_all(&chunk[..n]) {
+                self.issue(
+                    IssueKind::Unreadable,
+                    path,
+                    format!("cannot spool the entry to a temp file: {e}"),
+                );
+                break Ok(false);
+            }
+        };
+        self.scratch = chunk;
+        if !outcome? {
+            return Ok(());
+        }
+        if let Err(e) = spool.seek(SeekFrom::Start(0)) {
+            self.issue(
+                IssueKind::Unreadable,
+                path,
+                format!("cannot read back the spooled entry: {e}"),
+            );
+            return Ok(());
+        }
+        if let Some(v) = self.visitor.as_deref_mut() {
+            v.file(path, &meta, &mut spool, total);
+        }
+        Ok(())
     }
 
     /// What the analysis wants for a logical path (a wanted link's target counts as wanted).
@@ -291,6 +387,59 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
+    /// The next read of an entry into `chunk` (0 at its end); a failed read is recorded (after
+    /// `so_far` bytes) and returned as [`Broken`].
+    fn next_chunk(
+        &mut self,
+        path: &str,
+        r: &mut dyn Read,
+        chunk: &mut [u8],
+        so_far: u64,
+    ) -> Result<usize, Broken> {
+        loop {
+            match r.read(chunk) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.issue(
+                        error_kind(&e),
+                        path,
+                        format!("read failed after {so_far} bytes: {e}"),
+                    );
+                    return Err(Broken);
+                }
+            }
+        }
+    }
+
+    /// Whether `total` inflated bytes of the entry at `path` pass the size limit `(max, flag)`
+    /// or the ratio limit (recorded as an issue when they do).
+    fn over_limits(&mut self, path: &str, total: u64, packed: &Packed, limit: (u64, &str)) -> bool {
+        let (max, flag) = limit;
+        let ratio = self.limits.max_ratio;
+        if total > max {
+            self.issue(
+                IssueKind::EntryTooLarge,
+                path,
+                format!("refused: inflates past the entry limit of {max} bytes ({flag})"),
+            );
+            return true;
+        }
+        let allowed = packed.so_far().saturating_mul(ratio).max(RATIO_FLOOR);
+        if total > allowed {
+            self.issue(
+                IssueKind::RatioExceeded,
+                path,
+                format!(
+                    "refused: {total} bytes inflated from {} packed bytes passes the compression ratio limit of {ratio}:1 (--max-ratio)",
+                    packed.so_far()
+                ),
+            );
+            return true;
+        }
+        false
+    }
+
     /// The read buffer, allocated on first use.
     fn take_scratch(&mut self) -> Vec<u8> {
         let mut chunk = std::mem::take(&mut self.scratch);
@@ -310,43 +459,14 @@ impl<'a> Ctx<'a> {
         chunk: &mut [u8],
     ) -> Result<Option<Vec<u8>>, Broken> {
         let max = self.limits.max_entry_bytes;
-        let ratio = self.limits.max_ratio;
         let mut data: Vec<u8> = Vec::new();
         loop {
-            let n = match r.read(chunk) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.issue(
-                        error_kind(&e),
-                        path,
-                        format!("read failed after {} bytes: {e}", data.len()),
-                    );
-                    return Err(Broken);
-                }
+            let n = match self.next_chunk(path, r, chunk, data.len() as u64)? {
+                0 => break,
+                n => n,
             };
             let total = data.len() as u64 + n as u64;
-            if total > max {
-                self.issue(
-                    IssueKind::EntryTooLarge,
-                    path,
-                    format!(
-                        "refused: inflates past the entry limit of {max} bytes (--max-entry-bytes)"
-                    ),
-                );
-                return Ok(None);
-            }
-            let allowed = packed.so_far().saturating_mul(ratio).max(RATIO_FLOOR);
-            if total > allowed {
-                self.issue(
-                    IssueKind::RatioExceeded,
-                    path,
-                    format!(
-                        "refused: {total} bytes inflated from {} packed bytes passes the compression ratio limit of {ratio}:1 (--max-ratio)",
-                        packed.so_far()
-                    ),
-                );
+            if self.over_limits(path, total, packed, (max, "--max-entry-bytes")) {
                 return Ok(None);
             }
             data.extend_from_slice(&chunk[..n]);

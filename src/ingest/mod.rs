@@ -29,6 +29,9 @@
 //!   `max_scan_matches` kept (4 KiB each); not charged.
 //! - Zip entries whose data overlap another wanted entry's are refused (overlap bombs).
 //!
+//! Copying readers (`harrow redact`) use [`walk_input`]: the same readers hand every entry, in
+//! archive order, to a [`Visitor`] ([`Want::Stream`] files read whole and verified first).
+//!
 //! Modules: `detect` (magic bytes), `path` (normalisation, link resolution), `entry`
 //! (per-input context: loading, scanning, issues), `zip` and `zipscan` (central directory and the
 //! local-header fallback), `tar` (own streaming parser with bounded extension headers),
@@ -73,6 +76,46 @@ pub fn read_input(
     selector: &dyn Selector,
     budget: &Budget,
 ) -> InputTree {
+    read_with(path, limits, selector, budget, None)
+}
+
+/// Read one input for a reader that copies it: every entry, in archive order, goes to
+/// `visitor` (directories, links, nested archives between `enter` and `leave`, and the files
+/// `selector` marks [`Want::Stream`], each read whole and verified before it is handed over),
+/// with the same path checks, limits and refusals as [`read_input`]. The returned tree holds the
+/// issues (entries refused or unreadable, each naming input and entry) and what `selector`
+/// asked to load.
+pub fn walk_input(
+    path: &Path,
+    limits: &Limits,
+    selector: &dyn Selector,
+    visitor: &mut dyn Visitor,
+) -> InputTree {
+    read_with(path, limits, selector, &Budget::new(), Some(visitor))
+}
+
+/// The container of an input, by content (a directory is [`Container::Directory`]); an error
+/// (in words) when it cannot be opened or holds no archive.
+pub fn detect_container(path: &Path) -> Result<Container, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot open the input: {e}"))?;
+    if meta.is_dir() {
+        return Ok(Container::Directory);
+    }
+    let mut file = File::open(path).map_err(|e| format!("cannot open the input: {e}"))?;
+    let mut head = vec![0u8; detect::PEEK];
+    let got = read_full(&mut file, &mut head).map_err(|e| format!("cannot read the input: {e}"))?;
+    head.truncate(got);
+    detect::detect(&head)
+        .ok_or_else(|| "not a zip, tar, tar.gz or tar.xz (by content) and not a directory".into())
+}
+
+fn read_with(
+    path: &Path,
+    limits: &Limits,
+    selector: &dyn Selector,
+    budget: &Budget,
+    visitor: Option<&mut dyn Visitor>,
+) -> InputTree {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -83,6 +126,9 @@ pub fn read_input(
         ..InputTree::default()
     };
     let mut ctx = Ctx::new(tree, limits, selector, budget);
+    if let Some(v) = visitor {
+        ctx = ctx.with_visitor(v);
+    }
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {

@@ -57,6 +57,40 @@ pub enum Want {
     Scan,
     /// A nested archive (zip, tar, tar.gz, tar.xz; detected by content): descend into it.
     Nested,
+    /// Read whole (under the ratio limit, and `max_spill_bytes` as the entry's size limit,
+    /// spooled to an anonymous temp file past 8 MiB) and handed to the [`Visitor`] of
+    /// [`super::walk_input`]; not charged against the total. Without a visitor: skipped.
+    Stream,
+}
+
+/// What an archive says of one entry besides its name: mode bits, modification time, and for a
+/// zip entry whether it was stored (not deflated).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EntryMeta {
+    /// Permission bits (`0o7777` mask), when the archive or file system states them.
+    pub mode: Option<u32>,
+    /// Modification time (unix seconds), when known.
+    pub mtime: Option<i64>,
+    /// A zip entry stored without compression.
+    pub stored: bool,
+}
+
+/// Every entry of an input in archive order, for a reader that copies it ([`super::walk_input`]):
+/// directories, links, whole files ([`Want::Stream`]) and nested archives (between
+/// [`Visitor::enter`] and [`Visitor::leave`]). Paths are logical paths (module docs), already
+/// normalised and checked; an entry refused by a limit or unreadable is not handed over (it is an
+/// issue of the returned [`InputTree`]).
+pub trait Visitor {
+    /// A directory entry.
+    fn dir(&mut self, path: &str, meta: &EntryMeta);
+    /// A symlink (or a hardlink, `hard`) and its target as stored.
+    fn link(&mut self, path: &str, target: &str, hard: bool, meta: &EntryMeta);
+    /// A file read whole and verified: `data` yields its `len` bytes.
+    fn file(&mut self, path: &str, meta: &EntryMeta, data: &mut dyn std::io::Read, len: u64);
+    /// A nested archive of this kind starts: the entries up to [`Visitor::leave`] are its own.
+    fn enter(&mut self, path: &str, kind: Container, meta: &EntryMeta);
+    /// The nested archive entered at `path` ends (also after an error inside it).
+    fn leave(&mut self, path: &str);
 }
 
 /// The analysis' choice of entries. Implemented by the snapshot stage.

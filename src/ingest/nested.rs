@@ -8,13 +8,13 @@ use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
-use super::Container;
 use super::IssueKind;
 use super::detect::{PEEK, detect};
 use super::dir::open_nofollow;
 use super::entry::{Broken, Ctx, error_kind, read_full};
 use super::tar::read_tar;
 use super::zip::{Located, ReadSeek, Record, Window, counting, open, read_zip, spill_and_read};
+use super::{Container, EntryMeta};
 
 /// Memory limit of the xz decoder (dictionary and state), in KiB. `xz -9` needs 64 MiB.
 pub(crate) const XZ_MEM_LIMIT_KB: u32 = 96 << 10;
@@ -62,6 +62,7 @@ pub(crate) fn read_nested(
     ctx: &mut Ctx<'_>,
     full: &str,
     depth: u32,
+    meta: EntryMeta,
     src: Nested<'_>,
 ) -> Result<(), Broken> {
     if depth > ctx.limits.max_depth {
@@ -79,7 +80,7 @@ pub(crate) fn read_nested(
     match src {
         Nested::Stream(r) => {
             let head = peek(ctx, full, r)?;
-            read_streamed(ctx, full, depth, head, r)
+            read_streamed(ctx, full, depth, meta, head, r)
         }
         Nested::ZipEntry { src, loc, rec } => {
             let mut r = open(src, loc, rec);
@@ -87,9 +88,12 @@ pub(crate) fn read_nested(
             if loc.method == 0 && detect(&head) == Some(Container::Zip) {
                 drop(r);
                 let mut w = Window::new(src, loc.data_start, loc.csize);
-                return read_zip(ctx, &mut w, loc.csize, &prefix, depth);
+                ctx.enter(full, Container::Zip, meta);
+                let res = read_zip(ctx, &mut w, loc.csize, &prefix, depth);
+                ctx.leave(full);
+                return res;
             }
-            read_streamed(ctx, full, depth, head, &mut r)
+            read_streamed(ctx, full, depth, meta, head, &mut r)
         }
         Nested::File(path) => {
             let mut f = match open_nofollow(path) {
@@ -105,9 +109,12 @@ pub(crate) fn read_nested(
             head.truncate(got);
             if detect(&head) == Some(Container::Zip) {
                 let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-                return read_zip(ctx, &mut f, len, &prefix, depth);
+                ctx.enter(full, Container::Zip, meta);
+                let res = read_zip(ctx, &mut f, len, &prefix, depth);
+                ctx.leave(full);
+                return res;
             }
-            read_streamed(ctx, full, depth, head, &mut f)
+            read_streamed(ctx, full, depth, meta, head, &mut f)
         }
     }
 }
@@ -118,14 +125,23 @@ fn read_streamed(
     ctx: &mut Ctx<'_>,
     full: &str,
     depth: u32,
+    meta: EntryMeta,
     head: Vec<u8>,
     rest: &mut dyn Read,
 ) -> Result<(), Broken> {
     match detect(&head) {
-        Some(Container::Zip) => spill_and_read(ctx, full, &head, rest, depth),
+        Some(Container::Zip) => {
+            ctx.enter(full, Container::Zip, meta);
+            let res = spill_and_read(ctx, full, &head, rest, depth);
+            ctx.leave(full);
+            res
+        }
         Some(kind) => {
             let chained = io::Cursor::new(head).chain(rest);
-            read_tar_family(ctx, kind, chained, &format!("{full}!"), depth)
+            ctx.enter(full, kind, meta);
+            let res = read_tar_family(ctx, kind, chained, &format!("{full}!"), depth);
+            ctx.leave(full);
+            res
         }
         None => {
             ctx.issue(

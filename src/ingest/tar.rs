@@ -11,7 +11,7 @@ use std::io::{self, Read};
 
 use super::entry::{Broken, Counter, Ctx, Packed, drain, error_kind, read_full};
 use super::nested::{Nested, read_nested};
-use super::{IssueKind, Want};
+use super::{EntryMeta, IssueKind, Want};
 
 /// Largest GNU long-name or PAX extension header kept in memory.
 const MAX_EXTENSION: u64 = 1 << 20;
@@ -240,6 +240,17 @@ impl Entry {
     }
 }
 
+impl Entry {
+    /// Mode bits and time, as a copying reader keeps them.
+    fn meta(&self) -> EntryMeta {
+        EntryMeta {
+            mode: self.mode,
+            mtime: self.mtime,
+            stored: false,
+        }
+    }
+}
+
 impl Pending {
     /// These overrides with an extension header's `data` applied.
     fn with(mut self, kind: u8, data: &[u8]) -> Pending {
@@ -368,11 +379,14 @@ impl TarStream<'_> {
         match entry.kind {
             b'1' | b'2' => {
                 self.link(ctx, &inner, &full, entry);
+                let target = String::from_utf8_lossy(&entry.link).into_owned();
+                ctx.visit_link(&full, &target, entry.kind == b'1', entry.meta());
                 Ok(())
             }
             b'0' | 0 | b'7' => self.file(ctx, &full, entry, data),
             b'5' => {
                 ctx.see_dir(&full, entry.mode);
+                ctx.visit_dir(&full, entry.meta());
                 Ok(())
             }
             _ => Ok(()),
@@ -424,7 +438,19 @@ impl TarStream<'_> {
                 entry.mtime,
             ),
             Want::Scan => ctx.scan(full, data),
-            Want::Nested => read_nested(ctx, full, self.depth + 1, Nested::Stream(data)),
+            Want::Nested => read_nested(
+                ctx,
+                full,
+                self.depth + 1,
+                entry.meta(),
+                Nested::Stream(data),
+            ),
+            Want::Stream => ctx.stream(
+                full,
+                data,
+                Packed::Counted(self.counter.clone(), self.counter.get()),
+                entry.meta(),
+            ),
         }
     }
 

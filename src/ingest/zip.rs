@@ -16,7 +16,7 @@ use flate2::read::DeflateDecoder;
 
 use super::entry::{Broken, Counter, Counting, Ctx, Packed, error_kind, read_full};
 use super::nested::Nested;
-use super::{IssueKind, Want};
+use super::{EntryMeta, IssueKind, Want};
 
 /// Read + Seek as one object-safe trait.
 pub(crate) trait ReadSeek: Read + Seek {}
@@ -126,6 +126,14 @@ impl Record {
     }
     fn is_symlink(&self) -> bool {
         self.unix_mode.is_some_and(|m| m & 0o170000 == 0o120000)
+    }
+    /// Mode bits, time and method, as a copying reader keeps them.
+    pub(crate) fn meta(&self) -> EntryMeta {
+        EntryMeta {
+            mode: self.unix_mode.map(|m| m & 0o7777),
+            mtime: self.mtime,
+            stored: self.method == 0,
+        }
     }
 }
 
@@ -622,6 +630,7 @@ fn read_wanted(
     for i in order {
         let (inner, rec) = &records[i];
         if rec.is_dir() || rec.is_symlink() {
+            visit_special(ctx, &format!("{}{inner}", at.prefix), rec);
             continue;
         }
         let full = format!("{}{inner}", at.prefix);
@@ -646,6 +655,15 @@ fn read_wanted(
         }
         prev_end = loc.data_start.saturating_add(loc.csize);
         let _ = entry(ctx, src, &full, rec, &loc, want, at.depth);
+    }
+}
+
+/// A directory or symlink entry, for a copying reader's visitor (in archive order).
+fn visit_special(ctx: &mut Ctx<'_>, full: &str, rec: &Record) {
+    if rec.is_dir() {
+        ctx.visit_dir(full, rec.meta());
+    } else if let Some(t) = ctx.tree.links.get(full).map(|l| l.target.clone()) {
+        ctx.visit_link(full, &t, false, rec.meta());
     }
 }
 
@@ -675,8 +693,16 @@ pub(crate) fn entry(
             let mut r = open(src, loc, rec);
             ctx.scan(full, &mut r)
         }
-        Want::Nested => {
-            super::nested::read_nested(ctx, full, depth + 1, Nested::ZipEntry { src, loc, rec })
+        Want::Nested => super::nested::read_nested(
+            ctx,
+            full,
+            depth + 1,
+            rec.meta(),
+            Nested::ZipEntry { src, loc, rec },
+        ),
+        Want::Stream => {
+            let mut r = open(src, loc, rec);
+            ctx.stream(full, &mut r, Packed::Known(loc.csize), rec.meta())
         }
     }
 }

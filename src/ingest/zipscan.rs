@@ -178,7 +178,9 @@ pub(crate) fn scan_local(
             let file = !rec.name.ends_with(b"/");
             ctx.see(&full, file.then_some(rec.usize));
             let want = ctx.want(&full);
-            if !rec.name.ends_with(b"/") && want != Want::Skip {
+            if rec.name.ends_with(b"/") {
+                ctx.visit_dir(&full, rec.meta());
+            } else if want != Want::Skip {
                 match locate(src, len, 0, &rec) {
                     Ok(loc) => {
                         let _ = entry(ctx, src, &full, &rec, &loc, want, depth);

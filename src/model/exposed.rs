@@ -46,13 +46,19 @@ pub fn is_password_hash(v: &str) -> bool {
         && v.len() > 20
 }
 
+/// True for the first line of a PEM private key block (`-----BEGIN … PRIVATE KEY-----`).
+pub fn is_private_key_line(line: &str) -> bool {
+    line.starts_with("-----BEGIN") && line.contains("PRIVATE KEY-----")
+}
+
 /// True for a value that stands in for a secret rather than being one: what
 /// [`is_placeholder`] says (empty, `null`, masked `***`), or a placeholder word such as the
 /// literal `token` that `kubectl apply` leaves in a registration token's `status.token`,
-/// `<token>`, `${TOKEN}`, `password`, `redacted`.
+/// `<token>`, `${TOKEN}`, `password`, `redacted`; and a keyed fingerprint that `harrow redact`
+/// or `harrow collect` put in a secret's place.
 pub fn is_placeholder_word(value: &str) -> bool {
     let v = value.trim().trim_matches(['"', '\'']);
-    if is_placeholder(v) {
+    if is_placeholder(v) || crate::pki::secret::is_keyed_fingerprint(v) {
         return true;
     }
     let word = v
@@ -150,7 +156,7 @@ pub fn scan(snap: &Snapshot) -> Vec<Exposed> {
                         value: Some(Secret::new(v)),
                     });
                 }
-                if l.starts_with("-----BEGIN") && l.contains("PRIVATE KEY-----") {
+                if is_private_key_line(l) {
                     out.push(Exposed {
                         origin: at(Some(n + 1)),
                         inner: inner.to_string(),

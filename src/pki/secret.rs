@@ -57,6 +57,16 @@ pub fn is_placeholder(value: &str) -> bool {
     v.is_empty() || v == "null" || v.bytes().all(|b| b == b'*')
 }
 
+/// Whether `value` is a keyed fingerprint ([`FingerprintKey::fingerprint`]: `hm:` and 16
+/// lowercase hex digits), the stand-in `harrow redact` and `harrow collect` write for a secret.
+pub fn is_keyed_fingerprint(value: &str) -> bool {
+    value.trim().strip_prefix("hm:").is_some_and(|h| {
+        h.len() == 16
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// The key of keyed fingerprints.
 #[derive(Clone)]
 pub struct FingerprintKey(Zeroizing<Vec<u8>>);
