@@ -101,8 +101,8 @@ fn text_and_table_are_one_view_wherever_there_is_one() {
 #[test]
 fn an_unknown_or_unoffered_format_is_a_usage_error_listing_the_commands_own() {
     for (cmd, bad, listed) in [
-        ("analyze", "dot", "text, json, yaml, csv, sarif"),
-        ("analyze", "xml", "text, json, yaml, csv, sarif"),
+        ("analyze", "dot", "text, json, yaml, csv, sarif, html"),
+        ("analyze", "xml", "text, json, yaml, csv, sarif, html"),
         ("certs", "sarif", "table, csv, json, yaml"),
         ("timeline", "mermaid", "text, json, yaml, csv"),
         ("graph", "csv", "dot, json, yaml, mermaid"),

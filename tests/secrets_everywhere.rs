@@ -99,6 +99,7 @@ const RUNS: &[&[&str]] = &[
     &["analyze", "-o", "sarif"],
     &["analyze", "-o", "yaml"],
     &["analyze", "-o", "csv"],
+    &["analyze", "-o", "html"],
     &["certs", "-o", "table"],
     &["certs", "-o", "csv"],
     &["certs", "-o", "json"],

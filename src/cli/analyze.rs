@@ -20,6 +20,7 @@ const FORMATS: &[Format] = &[
     Format::Yaml,
     Format::Csv,
     Format::Sarif,
+    Format::Html,
 ];
 
 /// `--fail-on` levels.
@@ -91,6 +92,7 @@ pub(super) fn run(a: AnalyzeArgs) -> Result<i32> {
             a.out.as_deref(),
             report::sarif::render(&analysis).as_bytes(),
         ),
+        Format::Html => write_out(a.out.as_deref(), report::html::render(&analysis).as_bytes()),
         _ => write_out(a.out.as_deref(), report::text::render(&analysis).as_bytes()),
     }?;
     if let Some(reason) = &analysis.snapshot.refused {

@@ -1,5 +1,5 @@
 //! The one set of `-o/--output` names every command draws from: `text`, `table`, `json`,
-//! `yaml`, `csv`, `sarif`, `dot`, `mermaid`. Each command offers the ones that make sense for
+//! `yaml`, `csv`, `sarif`, `dot`, `mermaid`, `html`. Each command offers the ones that make sense for
 //! it ([`FormatParser`] with its list); `text` and `table` name the same human view, so a
 //! command that has one accepts both. An unknown name is a usage error (exit 2) that lists the
 //! command's own names.
@@ -20,10 +20,12 @@ pub enum Format {
     Sarif,
     Dot,
     Mermaid,
+    /// One self-contained HTML page.
+    Html,
 }
 
 impl Format {
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 9] = [
         Format::Text,
         Format::Table,
         Format::Json,
@@ -32,6 +34,7 @@ impl Format {
         Format::Sarif,
         Format::Dot,
         Format::Mermaid,
+        Format::Html,
     ];
 
     pub fn name(self) -> &'static str {
@@ -44,6 +47,7 @@ impl Format {
             Format::Sarif => "sarif",
             Format::Dot => "dot",
             Format::Mermaid => "mermaid",
+            Format::Html => "html",
         }
     }
 
@@ -61,6 +65,9 @@ impl Format {
             Format::Sarif => "SARIF 2.1.0, for code-scanning viewers",
             Format::Dot => "Graphviz dot",
             Format::Mermaid => "a Mermaid flowchart",
+            Format::Html => {
+                "one self-contained HTML page: summary, findings, certificate timeline, trust graph"
+            }
         }
     }
 }

@@ -9,6 +9,7 @@
 //! | `graph` | `harrow graph`: JSON (streamed, schema `docs/graph.schema.json`, with the consistency and tokens sections), dot, mermaid, and the `--blast-radius` listing (text, JSON) |
 //! | `timeline` | `harrow timeline`: text, JSON |
 //! | `sarif` | `harrow analyze -o sarif`: SARIF 2.1.0, rules from the registry |
+//! | `html` | `harrow analyze -o html`: one self-contained page (summary, findings, certificate timeline and trust graph as inline SVG laid out in-process, node sections, search) |
 //! | `rules` | `harrow rules` (table, JSON, CSV), `harrow explain` and `docs/rules/*.md`: the pages generated from the definitions |
 //! | `tabular` | what every command shares: CSV rows (RFC 4180) and `-o yaml`, transcoded from the command's JSON |
 //!
@@ -16,6 +17,7 @@
 
 pub mod certs;
 pub mod graph;
+pub mod html;
 pub mod json;
 pub mod rotation;
 pub mod rules;

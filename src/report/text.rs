@@ -10,7 +10,7 @@ use crate::checks::Severity;
 use crate::snapshot::{CoverageStatus, InputKind};
 use crate::timefmt::rfc3339;
 
-fn kind_word(k: InputKind) -> &'static str {
+pub(super) fn kind_word(k: InputKind) -> &'static str {
     match k {
         InputKind::HarvesterSupportBundle => "support bundle",
         InputKind::NodeSnapshot => "node snapshot",
@@ -111,7 +111,7 @@ fn header(a: &Analysis) -> String {
 }
 
 /// `harrow <version> · N inputs · cluster of N nodes (…) · rke2 … (renew window …) · harvester …`
-fn cluster_line(a: &Analysis) -> String {
+pub(super) fn cluster_line(a: &Analysis) -> String {
     let snap = &a.snapshot;
     let servers = snap.servers().len();
     let agents = snap.agents().len();
