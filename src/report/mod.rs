@@ -7,6 +7,7 @@
 //! | `json` | `harrow analyze -o json` (schema `docs/analyze.schema.json`), streamed |
 //! | `certs` | `harrow certs`: table, csv, and the `certificates` array (streamed, also embedded in the analyze JSON) |
 //! | `graph` | `harrow graph`: JSON (streamed, schema `docs/graph.schema.json`, with the consistency and tokens sections), dot, mermaid, and the `--blast-radius` listing (text, JSON) |
+//! | `diff` | `harrow diff`: text, JSON (the comparison of two sides, [`crate::diff::Diff`]) |
 //! | `timeline` | `harrow timeline`: text, JSON |
 //! | `sarif` | `harrow analyze -o sarif`: SARIF 2.1.0, rules from the registry |
 //! | `rules` | `harrow rules` (table, JSON, CSV), `harrow explain` and `docs/rules/*.md`: the pages generated from the definitions |
@@ -15,6 +16,7 @@
 //! All are deterministic: same inputs and reference time, same bytes.
 
 pub mod certs;
+pub mod diff;
 pub mod graph;
 pub mod json;
 pub mod rules;
