@@ -19,6 +19,7 @@ const COMMANDS: &[&str] = &[
     "timeline",
     "rules",
     "explain",
+    "diff",
     "completions",
     "man",
     "redact",

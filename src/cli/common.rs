@@ -178,6 +178,20 @@ fn demo_inputs() -> Result<Vec<InputSpec>> {
         .collect())
 }
 
+/// The entries of a directory (files and sub-directories, hidden ones aside), sorted by name:
+/// the inputs `analyze --batch DIR` analyzes one by one and a `diff` side stands for.
+pub fn dir_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let rd = std::fs::read_dir(dir)
+        .map_err(|e| Error::input(dir.display().to_string(), None, io_words(&e)))?;
+    let mut paths: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok())
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
 /// The exit code of a reading command once its output is written (`written`): a write error
 /// is the command's error; inputs that were all unreadable exit 2 (the output says why). The
 /// analysis is not freed: the process ends right after, and freeing a 100,000-certificate model

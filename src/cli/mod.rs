@@ -7,6 +7,7 @@ mod analyze;
 mod certs;
 mod collect;
 mod common;
+mod diff;
 mod docs;
 mod explain;
 mod format;
@@ -55,6 +56,8 @@ pub enum Command {
     Rules(rules::RulesArgs),
     /// One rule's documentation: what it reads and reports, why it matters, what to do.
     Explain(explain::ExplainArgs),
+    /// Compare one cluster's credentials before and after a rotation; exit 1 if not converged.
+    Diff(diff::DiffArgs),
     /// The completion script for a shell (bash, zsh, fish, elvish, powershell).
     Completions(docs::CompletionsArgs),
     /// The manual page (harrow.1), or every command's page with --out-dir.
@@ -91,6 +94,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Timeline(a) => timeline::run(a),
         Command::Rules(a) => rules::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Completions(a) => docs::completions(a),
         Command::Man(a) => docs::man(a),
         Command::Plan(a) => plan::run(a),
@@ -122,6 +126,7 @@ impl Command {
             Command::Timeline(_) => "timeline",
             Command::Rules(_) => "rules",
             Command::Explain(_) => "explain",
+            Command::Diff(_) => "diff",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
             Command::Plan(_) => "plan",

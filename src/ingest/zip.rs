@@ -240,6 +240,16 @@ fn find_directory(src: &mut dyn ReadSeek, len: u64) -> io::Result<Option<Directo
         return Ok(None);
     };
     let base = actual.saturating_sub(offset);
+    // Data before the archive is a self-extractor's stub; a file that itself starts with a
+    // local header has none, so this directory is a stored nested zip's and the outer archive
+    // was cut short after it.
+    if base > 0 {
+        src.seek(SeekFrom::Start(0))?;
+        let mut sig = [0u8; 4];
+        if read_full(src, &mut sig)? == 4 && &sig == b"PK\x03\x04" {
+            return Ok(None);
+        }
+    }
     Ok(Some(Directory {
         base,
         start: actual,

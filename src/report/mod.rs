@@ -7,6 +7,7 @@
 //! | `json` | `harrow analyze -o json` (schema `docs/analyze.schema.json`), streamed |
 //! | `certs` | `harrow certs`: table, csv, and the `certificates` array (streamed, also embedded in the analyze JSON) |
 //! | `graph` | `harrow graph`: JSON (streamed, schema `docs/graph.schema.json`, with the consistency and tokens sections), dot, mermaid, and the `--blast-radius` listing (text, JSON) |
+//! | `diff` | `harrow diff`: text, JSON (the comparison of two sides, [`crate::diff::Diff`]) |
 //! | `timeline` | `harrow timeline`: text, JSON |
 //! | `sarif` | `harrow analyze -o sarif`: SARIF 2.1.0, rules from the registry |
 //! | `html` | `harrow analyze -o html`: one self-contained page (summary, findings, certificate timeline and trust graph as inline SVG laid out in-process, node sections, search) |
@@ -16,6 +17,7 @@
 //! All are deterministic: same inputs and reference time, same bytes.
 
 pub mod certs;
+pub mod diff;
 pub mod graph;
 pub mod html;
 pub mod json;
