@@ -668,19 +668,21 @@ fn plan_ca(
                     .to_string(),
             )
         })?;
-    // Servers that disagree on the CA: converge first.
-    let bundles: BTreeSet<Vec<String>> = st
-        .nodes
-        .values()
-        .filter(|n| n.is_server() && n.files)
-        .filter_map(|n| n.trusts.get(&Trust::Cluster(CaFile::ServerCa)))
-        .map(|f| f.certs.clone())
-        .collect();
-    if bundles.len() > 1 {
-        return Err(Error::Declined(
-            "plan ca: the servers of the inputs disagree on server-ca.crt (CERT007 lists them): a CA rotation planned on one of them would strand the others; converge first (rke2-certificate-management)"
-                .to_string(),
-        ));
+    // Servers that disagree on a CA: converge first.
+    for ca in CaFile::ALL {
+        let bundles: BTreeSet<Vec<String>> = st
+            .nodes
+            .values()
+            .filter(|n| n.is_server() && n.files)
+            .filter_map(|n| n.trusts.get(&Trust::Cluster(ca)))
+            .map(|f| f.certs.clone())
+            .collect();
+        if bundles.len() > 1 {
+            return Err(Error::Declined(format!(
+                "plan ca: the servers of the inputs disagree on {} (CERT007 lists them): a CA rotation planned on one of them would strand the others; converge first (rke2-certificate-management)",
+                layout::short_path(ca.host_path())
+            )));
+        }
     }
     let certs_of = |ca: CaFile| -> Vec<&Cert> {
         first
@@ -750,17 +752,15 @@ fn plan_ca(
         });
     }
     let custom_issuer = if mode == CaMode::SameRoot {
-        let from = req.ca_from.as_ref().ok_or_else(|| {
-            Error::Usage(
-                "plan ca --mode same-root needs --ca-from DIR with intermediate-ca.crt, intermediate-ca.key (the custom CA's signer, kept off the cluster)"
-                    .to_string(),
+        let int = |f: &str| {
+            read_current(
+                req,
+                snap,
+                &first.name,
+                &format!("{}{f}", layout::SERVER_TLS_DIR),
             )
-        })?;
-        let read = |n: &str| {
-            std::fs::read_to_string(from.join(n))
-                .map_err(|e| Error::input(from.join(n).display().to_string(), None, e.to_string()))
         };
-        Some((read("intermediate-ca.crt")?, read("intermediate-ca.key")?))
+        Some((int("intermediate-ca.crt")?, int("intermediate-ca.key")?))
     } else {
         None
     };
@@ -892,7 +892,40 @@ fn plan_ca(
         ));
         summary.push(format!("token places written: {}", places.join(", ")));
     }
-    rb.steps.push(restart_servers("restart-servers"));
+    if gates::SUPERVISOR_REGEN.has(super::sim::rke2_version(snap).as_deref()) == Some(true) {
+        rb.steps.push(restart_servers("restart-servers"));
+    } else {
+        // Before k3s #12978 rotate-ca does not regenerate the supervisor certificate: agents
+        // joining later fail "CA cert validation failed … unknown authority" (PKI §9).
+        let mut s = step(
+            "restart-servers",
+            Target::Servers,
+            "systemctl stop rke2-server\n{{ params.rke2 }} certificate rotate --service supervisor\nsystemctl start rke2-server",
+        );
+        s.order = Some(Order::Serial);
+        s.verify = Some(ready_verify());
+        s.description = Some(
+            "one server at a time; this release's rotate-ca leaves the supervisor certificate on the old CA, so it is rotated with the restart (reference rke2-pki §9)"
+                .to_string(),
+        );
+        rb.steps.push(with(
+            s,
+            vec![
+                Effect::Stop {},
+                Effect::RotateLeaf {
+                    services: vec!["supervisor".to_string()],
+                },
+                Effect::Start {},
+            ],
+        ));
+        summary.push(format!(
+            "rke2 {} predates {}: the supervisor certificate is rotated with each server's restart",
+            super::sim::rke2_version(snap)
+                .as_deref()
+                .unwrap_or("(unknown)"),
+            gates::SUPERVISOR_REGEN.releases()
+        ));
+    }
     if !st.nodes.values().all(|n| n.role != Some(NodeRole::Agent)) {
         rb.steps.push(gate_step(
             "check-servers",

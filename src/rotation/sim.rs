@@ -828,7 +828,7 @@ impl<'a> Sim<'a> {
             }
             Effect::StageCa { dir, from } => {
                 let dir = render(dir);
-                if in_live_tls(&dir) {
+                if in_live_tls(&format!("{dir}/tls")) {
                     self.finding(
                         "ROT004",
                         Vec::new(),
@@ -868,7 +868,7 @@ impl<'a> Sim<'a> {
             }
             Effect::StageServiceKey { dir, keep_old } => {
                 let dir = render(dir);
-                if in_live_tls(&dir) {
+                if in_live_tls(&format!("{dir}/tls")) {
                     self.finding(
                         "ROT004",
                         Vec::new(),

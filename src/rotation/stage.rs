@@ -124,6 +124,24 @@ fn key_pair(pem: &str, what: &str) -> Result<KeyPair> {
     let der = block
         .der
         .ok_or_else(|| Error::Usage(format!("{what}: an encrypted or unreadable key")))?;
+    if block.label == "RSA PRIVATE KEY" {
+        // PKCS#1 (openssl genrsa -traditional, as the custom-CA script writes root and
+        // intermediate keys): wrapped as PKCS#8 with the rsaEncryption algorithm.
+        const RSA_ALG: [u8; 15] = [
+            0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05,
+            0x00,
+        ];
+        let mut body = vec![0x02, 0x01, 0x00];
+        body.extend_from_slice(&RSA_ALG);
+        body.push(0x04);
+        body.extend_from_slice(&der_len(der.len()));
+        body.extend_from_slice(&der);
+        let mut pkcs8 = vec![0x30];
+        pkcs8.extend_from_slice(&der_len(body.len()));
+        pkcs8.extend_from_slice(&body);
+        let pem = pem_block("PRIVATE KEY", &pkcs8);
+        return KeyPair::from_pem(&pem).map_err(|e| Error::Usage(format!("{what}: {e}")));
+    }
     let sk = p256::SecretKey::from_sec1_der(&der)
         .map_err(|e| Error::Usage(format!("{what}: not a P-256 key RKE2 writes ({e})")))?;
     let der = sk
@@ -131,6 +149,22 @@ fn key_pair(pem: &str, what: &str) -> Result<KeyPair> {
         .map_err(|e| Error::Usage(format!("{what}: {e}")))?;
     let pem = pem_block("PRIVATE KEY", der.as_bytes());
     KeyPair::from_pem(&pem).map_err(|e| Error::Usage(format!("{what}: {e}")))
+}
+
+/// A DER length.
+fn der_len(n: usize) -> Vec<u8> {
+    if n < 0x80 {
+        return vec![n as u8];
+    }
+    let bytes: Vec<u8> = n
+        .to_be_bytes()
+        .iter()
+        .copied()
+        .skip_while(|b| *b == 0)
+        .collect();
+    let mut out = vec![0x80 | bytes.len() as u8];
+    out.extend(bytes);
+    out
 }
 
 fn pem_block(label: &str, der: &[u8]) -> String {

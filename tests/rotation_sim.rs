@@ -1,0 +1,636 @@
+//! The rotation planner and simulator on real snapshots: every `plan` output simulates clean
+//! (fixtures and generated cluster shapes of 1–7 servers, 0–20 agents, with and without a
+//! witness, self-signed and custom CA); a library of wrong runbooks, one per ROT rule, each caught
+//! at the right step with the right rule; and the planner's refusals, each with its reason.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use harrow::analyze::Analysis;
+use harrow::error::Error;
+use harrow::rotation::plan::{self, Kind, Request};
+use harrow::rotation::sim::{self, Report};
+use harrow::rotation::stage::CaMode;
+use harrow::runbook::model::{Effect, Effects, Order, Runbook, Step, Target};
+use harrow::runbook::{self as rb};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const AT: OffsetDateTime = datetime!(2026-11-20 10:00 UTC);
+
+fn analysis(rel: &str) -> Analysis {
+    support::analysis_of(&support::inputs_in(rel), AT)
+}
+
+fn analysis_of_paths(paths: &[PathBuf]) -> Analysis {
+    let inputs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    support::analysis_of(&inputs, AT)
+}
+
+fn request(kind: Kind, stage: Option<&Path>) -> Request {
+    Request {
+        kind,
+        ca_mode: None,
+        stage_dir: stage.map(Path::to_path_buf),
+        ca_from: None,
+        force: false,
+        at: AT,
+        services: Vec::new(),
+        node: None,
+    }
+}
+
+/// A runbook written to YAML and loaded back (the path `simulate` takes), then simulated.
+fn simulate(a: &Analysis, runbook: &Runbook) -> Report {
+    let text = rb::write::to_yaml(runbook, &[]).unwrap();
+    let loaded = rb::load_str("test.yaml", &text, &[]).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    sim::simulate(&loaded, &a.snapshot, &a.model, AT)
+}
+
+fn planned(a: &Analysis, req: &Request) -> Runbook {
+    plan::plan(req, &a.snapshot, &a.model)
+        .unwrap_or_else(|e| panic!("plan {:?}: {e}", req.kind))
+        .runbook
+}
+
+fn show(r: &Report) -> String {
+    harrow::report::rotation::text(r)
+}
+
+fn assert_passes(r: &Report, what: &str) {
+    assert!(r.passes(), "{what}:\n{}", show(r));
+}
+
+/// (code, step) of every finding.
+fn caught(r: &Report) -> Vec<(&'static str, String)> {
+    r.findings
+        .iter()
+        .map(|f| (f.code, f.step.clone()))
+        .collect()
+}
+
+fn assert_caught(r: &Report, code: &str, step: &str) {
+    assert!(
+        r.findings.iter().any(|f| f.code == code && f.step == step),
+        "expected {code} at step {step}, got {:?}\n{}",
+        caught(r),
+        show(r)
+    );
+    assert!(!r.passes());
+}
+
+fn step_mut<'a>(rb: &'a mut Runbook, id: &str) -> &'a mut Step {
+    rb.steps
+        .iter_mut()
+        .find(|s| s.id == id)
+        .unwrap_or_else(|| panic!("no step {id}"))
+}
+
+fn without(mut rb: Runbook, id: &str) -> Runbook {
+    rb.steps.retain(|s| s.id != id);
+    rb
+}
+
+#[test]
+fn every_plan_simulates_clean_on_the_fixtures() {
+    for fixture in [
+        "bundles/fixtures/healthy",
+        "bundles/fixtures/rotate-ca-staged",
+        "bundles/fixtures/custom-ca",
+        "bundles/demo",
+    ] {
+        let a = analysis(fixture);
+        for kind in [Kind::LeafCerts, Kind::ServiceAccountKey, Kind::Ca] {
+            let dir = tempfile::tempdir().unwrap();
+            let stage = dir.path().join("stage");
+            let rb = planned(&a, &request(kind, Some(&stage)));
+            let r = simulate(&a, &rb);
+            assert_passes(&r, &format!("{fixture} {kind:?}"));
+            // The simulation judged something: links hold after every step.
+            assert!(r.steps.iter().all(|s| s.holding > 0), "{}", show(&r));
+        }
+    }
+}
+
+#[test]
+fn the_planned_self_signed_rotation_is_cross_signed_and_rotate_ca_accepts_it() {
+    let a = analysis("bundles/fixtures/healthy");
+    let dir = tempfile::tempdir().unwrap();
+    let stage = dir.path().join("stage");
+    let rb = planned(&a, &request(Kind::Ca, Some(&stage)));
+    // Four certificates per bundle: new CA, new root, new root cross-signed, old root.
+    let pem = std::fs::read(stage.join("tls/server-ca.crt")).unwrap();
+    let certs = harrow::pki::parse_certs(&pem).unwrap();
+    assert_eq!(certs.len(), 4);
+    let key_mode = std::fs::metadata(stage.join("tls/server-ca.key")).unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(key_mode.permissions().mode() & 0o777, 0o600);
+    // The token hash is RKE2's rule: the root the new CA chains to, not the new CA itself.
+    let hash = &rb.params["new_ca_hash"].default.clone().unwrap();
+    assert_ne!(hash, &certs[0].fingerprint_sha256);
+    assert!(
+        certs[1..].iter().any(|c| &c.fingerprint_sha256 == hash),
+        "{hash} is none of the roots"
+    );
+    // No --force, and rotate-ca's checks pass in the simulation.
+    let load = rb.steps.iter().find(|s| s.id == "load").unwrap();
+    assert!(!load.run.as_deref().unwrap().contains("--force"));
+    let r = simulate(&a, &rb);
+    assert_passes(&r, "cross-signed");
+    assert!(
+        r.steps.iter().any(|s| s
+            .events
+            .iter()
+            .any(|e| e.contains("saved the staged CA data"))),
+        "{}",
+        show(&r)
+    );
+}
+
+/// A cluster of `servers` management nodes (the first the init node), an optional witness and
+/// `agents` workers, generated with real certificates and written as node snapshots.
+fn generated(servers: usize, witness: bool, agents: usize, dir: &Path) -> Vec<PathBuf> {
+    use harrow_fixtures::spec::{ClusterSpec, Role, node};
+    let mut spec = ClusterSpec::demo();
+    let up = spec.nodes[0].agent_issued;
+    spec.name = format!("shape-{servers}-{witness}-{agents}");
+    let mut nodes = Vec::new();
+    for i in 0..servers {
+        nodes.push(node(
+            &format!("s{i}"),
+            [10, 1, 0, 10 + i as u8],
+            Role::Management,
+            true,
+            up,
+        ));
+    }
+    if witness {
+        nodes.push(node("wit", [10, 1, 0, 9], Role::Witness, true, up));
+    }
+    for i in 0..agents {
+        nodes.push(node(
+            &format!("a{i}"),
+            [10, 1, 1, 10 + i as u8],
+            Role::Worker,
+            false,
+            up,
+        ));
+    }
+    nodes[0].init = true;
+    spec.nodes = nodes;
+    let cluster = harrow_fixtures::Cluster::generate(spec.clone()).unwrap();
+    spec.nodes
+        .iter()
+        .map(|n| {
+            let p = dir.join(format!("{}.tgz", n.name));
+            harrow_fixtures::snapshot::write_node_snapshot(&cluster, &n.name, &p).unwrap();
+            p
+        })
+        .collect()
+}
+
+#[test]
+fn simulate_passes_every_plan_over_generated_cluster_shapes() {
+    // Shapes spread over the space of the issue (1 to 7 servers, 0 to 20 agents, with and
+    // without a witness): the bounds and a few points between, drawn once, fixed.
+    let shapes = [
+        (1, false, 0),
+        (1, false, 20),
+        (2, true, 1),
+        (3, false, 5),
+        (3, true, 0),
+        (4, false, 2),
+        (5, true, 11),
+        (7, false, 20),
+        (7, true, 3),
+    ];
+    for (servers, witness, agents) in shapes {
+        let dir = tempfile::tempdir().unwrap();
+        let a = analysis_of_paths(&generated(servers, witness, agents, dir.path()));
+        for kind in [Kind::LeafCerts, Kind::ServiceAccountKey, Kind::Ca] {
+            let stage = dir.path().join(format!("stage-{kind:?}"));
+            let rb = planned(&a, &request(kind, Some(&stage)));
+            let r = simulate(&a, &rb);
+            assert_passes(
+                &r,
+                &format!("{servers} servers, witness {witness}, {agents} agents, {kind:?}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn simulate_passes_the_custom_ca_plans_same_root_and_new_root() {
+    let a = analysis("bundles/fixtures/custom-ca");
+    let dir = tempfile::tempdir().unwrap();
+    let mut req = request(Kind::Ca, Some(&dir.path().join("same")));
+    req.ca_mode = Some(CaMode::SameRoot);
+    let same = planned(&a, &req);
+    // Same root: the token hash does not change, so no token step.
+    assert!(!same.steps.iter().any(|s| s.id.starts_with("write-token")));
+    assert_passes(&simulate(&a, &same), "same root");
+    let mut req = request(Kind::Ca, Some(&dir.path().join("new")));
+    req.ca_mode = Some(CaMode::NewRoot);
+    req.force = true;
+    let new = planned(&a, &req);
+    let load = new.steps.iter().find(|s| s.id == "load").unwrap();
+    assert!(load.run.as_deref().unwrap().contains("--force"));
+    assert!(new.steps.iter().any(|s| s.id == "restart-pods"));
+    let r = simulate(&a, &new);
+    assert_passes(&r, "new root");
+}
+
+// ---- The wrong-runbook library: one per ROT rule. ----
+
+fn staged_ca_plan(a: &Analysis, dir: &Path) -> Runbook {
+    planned(a, &request(Kind::Ca, Some(&dir.join("stage"))))
+}
+
+#[test]
+fn rot001_agents_before_servers() {
+    let a = analysis("bundles/fixtures/healthy");
+    let dir = tempfile::tempdir().unwrap();
+    let mut rb = staged_ca_plan(&a, dir.path());
+    let agents = rb
+        .steps
+        .iter()
+        .position(|s| s.id == "restart-agents")
+        .unwrap();
+    let servers = rb
+        .steps
+        .iter()
+        .position(|s| s.id == "restart-servers")
+        .unwrap();
+    let moved = rb.steps.remove(agents);
+    rb.steps.insert(servers, moved);
+    let r = simulate(&a, &rb);
+    assert_caught(&r, "ROT001", "restart-agents");
+}
+
+#[test]
+fn rot002_single_certificate_bundle_without_force() {
+    let a = analysis("bundles/fixtures/healthy");
+    let dir = tempfile::tempdir().unwrap();
+    let rb = staged_ca_plan(&a, dir.path());
+    // Cut the staged server CA bundle to its first certificate.
+    let path = dir.path().join("stage/tls/server-ca.crt");
+    let pem = std::fs::read_to_string(&path).unwrap();
+    let first = pem
+        .split_inclusive("-----END CERTIFICATE-----\n")
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(&path, first).unwrap();
+    let r = simulate(&a, &rb);
+    assert_caught(&r, "ROT002", "load");
+    let f = r.findings.iter().find(|f| f.code == "ROT002").unwrap();
+    assert!(
+        f.message.contains("only a single certificate"),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
+fn rot003_new_key_list_without_the_old_signing_key() {
+    let a = analysis("bundles/fixtures/healthy");
+    let mut rb = planned(&a, &request(Kind::ServiceAccountKey, None));
+    let stage = step_mut(&mut rb, "stage-key");
+    stage.effect = Some(Effects::One(Effect::StageServiceKey {
+        dir: "{{ params.staging_dir }}".to_string(),
+        keep_old: false,
+    }));
+    let r = simulate(&a, &rb);
+    assert_caught(&r, "ROT003", "load");
+}
+
+#[test]
+fn rot004_staging_into_the_live_server_tls() {
+    let a = analysis("bundles/fixtures/healthy");
+    let rb = planned(&a, &request(Kind::ServiceAccountKey, None));
+    let text = rb::write::to_yaml(&rb, &[]).unwrap();
+    let loaded = rb::load_str(
+        "t.yaml",
+        &text,
+        &[("staging_dir".into(), "/var/lib/rancher/rke2/server".into())],
+    )
+    .unwrap();
+    let r = sim::simulate(&loaded, &a.snapshot, &a.model, AT);
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.code == "ROT004" && f.step == "stage-key"),
+        "{}",
+        show(&r)
+    );
+    // A command writing a key into the live directory is caught from its text too.
+    let mut rb = planned(&a, &request(Kind::ServiceAccountKey, None));
+    step_mut(&mut rb, "stage-key").run =
+        Some("openssl genrsa -out /var/lib/rancher/rke2/server/tls/service.key 2048".to_string());
+    assert_caught(&simulate(&a, &rb), "ROT004", "stage-key");
+}
+
+#[test]
+fn rot005_restart_before_the_token_update_after_a_new_root() {
+    let a = analysis("bundles/fixtures/healthy");
+    let dir = tempfile::tempdir().unwrap();
+    let rb = without(staged_ca_plan(&a, dir.path()), "write-token-hash");
+    let r = simulate(&a, &rb);
+    assert!(
+        r.findings.iter().any(|f| f.code == "ROT005"),
+        "{}",
+        show(&r)
+    );
+    // The agent whose token pins the old hash fails to start and stays down.
+    assert!(!r.persistent.is_empty(), "{}", show(&r));
+    // Writing only config.yaml misses the drop-in the nodes read their token from.
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut rb = staged_ca_plan(&a, dir2.path());
+    if let Some(Effects::One(Effect::SetToken { places, .. })) =
+        &mut step_mut(&mut rb, "write-token-hash").effect
+    {
+        places.retain(|p| p == "/etc/rancher/rke2/config.yaml");
+    }
+    let r = simulate(&a, &rb);
+    assert!(
+        r.findings.iter().any(|f| f.code == "ROT005"),
+        "{}",
+        show(&r)
+    );
+}
+
+#[test]
+fn rot006_all_servers_restarted_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = analysis_of_paths(&generated(3, false, 1, dir.path()));
+    let mut rb = planned(&a, &request(Kind::ServiceAccountKey, None));
+    step_mut(&mut rb, "restart-servers").order = Some(Order::Parallel);
+    assert_caught(&simulate(&a, &rb), "ROT006", "restart-servers");
+    // One at a time keeps quorum.
+    step_mut(&mut rb, "restart-servers").order = Some(Order::Serial);
+    assert_passes(&simulate(&a, &rb), "serial");
+}
+
+#[test]
+fn rot007_token_rotate_on_harvester() {
+    let a = analysis("bundles/fixtures/healthy");
+    let mut rb = planned(&a, &request(Kind::ServiceAccountKey, None));
+    let mut s = rb.steps[1].clone();
+    s.id = "token-rotate".to_string();
+    s.run = Some("{{ params.rke2 }} token rotate --new-token x".to_string());
+    s.effect = Some(Effects::One(Effect::TokenRotate {}));
+    rb.steps.insert(1, s);
+    assert_caught(&simulate(&a, &rb), "ROT007", "token-rotate");
+}
+
+#[test]
+fn rot008_no_pod_restart_after_a_new_root() {
+    let a = analysis("bundles/fixtures/custom-ca");
+    let dir = tempfile::tempdir().unwrap();
+    let mut req = request(Kind::Ca, Some(&dir.path().join("new")));
+    req.ca_mode = Some(CaMode::NewRoot);
+    req.force = true;
+    let rb = without(planned(&a, &req), "restart-pods");
+    assert_caught(&simulate(&a, &rb), "ROT008", "load");
+}
+
+#[test]
+fn rot009_rotation_with_already_expired_certificates() {
+    let a = analysis("bundles/fixtures/expired-leaf");
+    let dir = tempfile::tempdir().unwrap();
+    let rb = planned(&a, &request(Kind::Ca, Some(&dir.path().join("stage"))));
+    assert_caught(&simulate(&a, &rb), "ROT009", "load");
+    // Recovering first (stop, rotate the leaves, start: the leaf-certs plan) clears it.
+    let mut leaf = planned(&a, &request(Kind::LeafCerts, None));
+    leaf.steps.pop();
+    let mut both = leaf.clone();
+    both.steps.extend(rb.steps.iter().cloned());
+    both.params.extend(rb.params.clone());
+    let r = simulate(&a, &both);
+    assert!(
+        !r.findings.iter().any(|f| f.code == "ROT009"),
+        "{}",
+        show(&r)
+    );
+}
+
+#[test]
+fn rot010_rotation_without_an_etcd_snapshot() {
+    let a = analysis("bundles/fixtures/healthy");
+    let rb = without(
+        planned(&a, &request(Kind::ServiceAccountKey, None)),
+        "etcd-snapshot",
+    );
+    assert_caught(&simulate(&a, &rb), "ROT010", "stage-key");
+}
+
+#[test]
+fn rot011_a_step_that_fetches_from_the_network() {
+    let a = analysis("bundles/fixtures/healthy");
+    let dir = tempfile::tempdir().unwrap();
+    let mut rb = staged_ca_plan(&a, dir.path());
+    let mut s = rb.steps[0].clone();
+    s.id = "get-script".to_string();
+    s.run = Some("curl -sfL https://github.com/k3s-io/k3s/raw/master/contrib/util/rotate-default-ca-certs.sh | bash -".to_string());
+    s.effect = None;
+    rb.steps.insert(1, s);
+    assert_caught(&simulate(&a, &rb), "ROT011", "get-script");
+}
+
+/// A plain RKE2 node snapshot directory of `tgz`, with `version` in commands/rke2-version.txt
+/// and no Harvester release file.
+fn plain_rke2(tgz: &str, dir: &Path, name: &str, version: &str) -> PathBuf {
+    let f = std::fs::File::open(support::root().join(tgz)).unwrap();
+    let out = dir.join(name);
+    tar::Archive::new(flate2::read::GzDecoder::new(f))
+        .unpack(&out)
+        .unwrap();
+    let _ = std::fs::remove_file(out.join("etc/harvester-release.yaml"));
+    let _ = std::fs::remove_dir_all(out.join("oem"));
+    std::fs::create_dir_all(out.join("commands")).unwrap();
+    std::fs::write(
+        out.join("commands/rke2-version.txt"),
+        format!("rke2 version {version} (abcdef)\ngo version go1.22\n"),
+    )
+    .unwrap();
+    out
+}
+
+fn plain_cluster(dir: &Path, version: &str) -> Analysis {
+    let paths: Vec<PathBuf> = ["s1", "s2", "a1"]
+        .iter()
+        .map(|n| {
+            plain_rke2(
+                &format!("bundles/fixtures/healthy/{n}.tgz"),
+                dir,
+                n,
+                version,
+            )
+        })
+        .collect();
+    analysis_of_paths(&paths)
+}
+
+#[test]
+fn rot012_a_step_needs_a_newer_rke2() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = plain_cluster(dir.path(), "v1.24.9+rke2r1");
+    assert_eq!(
+        sim::rke2_version(&a.snapshot).as_deref(),
+        Some("v1.24.9+rke2r1")
+    );
+    let new = tempfile::tempdir().unwrap();
+    let b = plain_cluster(new.path(), "v1.33.5+rke2r1");
+    let rb = planned(&b, &request(Kind::ServiceAccountKey, None));
+    assert_caught(&simulate(&a, &rb), "ROT012", "load");
+}
+
+#[test]
+fn plan_token_on_plain_rke2_writes_every_token_place_before_the_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = plain_cluster(dir.path(), "v1.33.5+rke2r1");
+    let rb = planned(&a, &request(Kind::Token, None));
+    let ids: Vec<&str> = rb.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "etcd-snapshot",
+            "token-rotate",
+            "write-token",
+            "restart-servers",
+            "restart-agents"
+        ]
+    );
+    // The secrets are params from the environment, never in the file.
+    assert!(rb.params["new_token"].default.is_none());
+    assert_eq!(
+        rb.params["new_token"].from_env.as_deref(),
+        Some("HARROW_NEW_TOKEN")
+    );
+    let r = simulate(&a, &rb);
+    assert_passes(&r, "token");
+    // Without the write step the servers cannot decrypt the bootstrap data at their restart.
+    let r = simulate(&a, &without(rb, "write-token"));
+    assert_caught(&r, "ROT005", "restart-servers");
+}
+
+// ---- Refusals. ----
+
+fn refusal(a: &Analysis, req: &Request) -> String {
+    match plan::plan(req, &a.snapshot, &a.model) {
+        Err(Error::Declined(m)) => m,
+        other => panic!(
+            "expected a refusal, got {:?}",
+            other.map(|p| p.runbook.metadata.name)
+        ),
+    }
+}
+
+#[test]
+fn plan_token_is_refused_on_harvester_with_the_seed_reason() {
+    let a = analysis("bundles/fixtures/healthy");
+    let m = refusal(&a, &request(Kind::Token, None));
+    assert!(
+        m.contains("Harvester") && m.contains("/oem") && m.contains("harvester-certificates"),
+        "{m}"
+    );
+    // And the command says so, exit 2.
+    support::Test::new()
+        .args(["plan", "token"])
+        .args(support::inputs_in("bundles/fixtures/healthy"))
+        .run()
+        .code(2)
+        .stderr_has("harrow plan: refused: plan token: the rke2 token is not rotated on Harvester");
+}
+
+#[test]
+fn a_release_below_a_gate_is_refused_naming_the_releases() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = plain_cluster(dir.path(), "v1.24.9+rke2r1");
+    let m = refusal(&a, &request(Kind::ServiceAccountKey, None));
+    assert!(
+        m.contains("v1.24.9") && m.contains("v1.24.11") && m.contains("rotate-ca"),
+        "{m}"
+    );
+    let m = refusal(&a, &request(Kind::Token, None));
+    assert!(m.contains("token rotate") && m.contains("v1.25.15"), "{m}");
+}
+
+#[test]
+fn an_expired_ca_is_refused_without_force() {
+    let a = support::analysis_of(
+        &support::inputs_in("bundles/fixtures/healthy"),
+        datetime!(2040-01-01 0:00 UTC),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut req = request(Kind::Ca, Some(&dir.path().join("stage")));
+    req.at = datetime!(2040-01-01 0:00 UTC);
+    let m = refusal(&a, &req);
+    assert!(
+        m.contains("expired") && m.contains("--force") && m.contains("§7"),
+        "{m}"
+    );
+}
+
+#[test]
+fn servers_that_disagree_on_the_ca_are_refused() {
+    let a = analysis("bundles/fixtures/ca-differs");
+    let dir = tempfile::tempdir().unwrap();
+    let m = refusal(&a, &request(Kind::Ca, Some(&dir.path().join("stage"))));
+    assert!(m.contains("disagree") && m.contains("client-ca.crt"), "{m}");
+}
+
+#[test]
+fn simulate_cli_prints_assumptions_first_and_exits_1_on_a_break() {
+    let a = analysis("bundles/fixtures/healthy");
+    let dir = tempfile::tempdir().unwrap();
+    let rb = without(staged_ca_plan(&a, dir.path()), "write-token-hash");
+    let file = dir.path().join("bad.yaml");
+    std::fs::write(&file, rb::write::to_yaml(&rb, &[]).unwrap()).unwrap();
+    let run = support::Test::new()
+        .arg("simulate")
+        .path(&file)
+        .args(support::inputs_in("bundles/fixtures/healthy"))
+        .args(["--at", "2026-11-20T10:00:00Z"])
+        .run()
+        .code(1)
+        .stdout_has("ROT005");
+    let out = run.stdout.clone();
+    assert!(
+        out.find("Assumptions").unwrap() < out.find("Steps").unwrap(),
+        "{out}"
+    );
+    // A runbook with an undefined variable is refused at its line and column.
+    let bad = dir.path().join("typo.yaml");
+    let text =
+        rb::write::to_yaml(&rb, &[])
+            .unwrap()
+            .replacen("{{ params.rke2 }}", "{{ params.rke }}", 1);
+    std::fs::write(&bad, text).unwrap();
+    support::Test::new()
+        .arg("simulate")
+        .path(&bad)
+        .args(support::inputs_in("bundles/fixtures/healthy"))
+        .run()
+        .code(2)
+        .stderr_has("undefined variable `params.rke`");
+}
+
+#[test]
+fn targets_resolve_against_the_inventory() {
+    let a = analysis("bundles/demo");
+    let rb = planned(&a, &request(Kind::LeafCerts, None));
+    let r = simulate(&a, &rb);
+    let nodes = |id: &str| r.steps.iter().find(|s| s.id == id).unwrap().nodes.clone();
+    assert_eq!(nodes("rotate-servers"), ["n1", "n2", "n3"]);
+    assert_eq!(nodes("rotate-agents"), ["w1", "w2"]);
+    let _ = Target::All;
+}
