@@ -98,7 +98,10 @@ pub(super) fn run(a: PlanArgs) -> Result<i32> {
         services: a.services,
         node: a.node,
     };
-    let p = plan::plan(&req, &analysis.snapshot, &analysis.model)?;
+    let p = {
+        let _t = crate::timings::stage("plan");
+        plan::plan(&req, &analysis.snapshot, &analysis.model)?
+    };
     let yaml = runbook::write::to_yaml(&p.runbook, &p.header)?;
     // What is written must load: the executor and the simulator read this very text.
     runbook::load_str("(planned runbook)", &yaml, &[])?;

@@ -61,7 +61,10 @@ pub(super) fn run(a: SimulateArgs) -> Result<i32> {
     };
     let analysis = analyze::run(&opts)?;
     let at = analysis.reference_time;
-    let report = sim::simulate(&loaded, &analysis.snapshot, &analysis.model, at);
+    let report = {
+        let _t = crate::timings::stage("simulate");
+        sim::simulate(&loaded, &analysis.snapshot, &analysis.model, at)
+    };
     let written = match a.format {
         Format::Json => write_out(a.out.as_deref(), report::rotation::json(&report).as_bytes()),
         Format::Yaml => write_out_with(a.out.as_deref(), &mut |w| {

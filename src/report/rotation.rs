@@ -52,6 +52,15 @@ pub fn text(r: &Report) -> String {
     for a in &r.assumptions {
         let _ = writeln!(out, "  - {a}");
     }
+    if !r.broken_before.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nBroken before step 1 ({}; not the runbook's doing)",
+            r.broken_before.len()
+        );
+        let lines: Vec<String> = r.broken_before.iter().map(link_line).collect();
+        list(&mut out, "  ", &lines);
+    }
     let _ = writeln!(out, "\nSteps");
     for (i, s) in r.steps.iter().enumerate() {
         let nodes = if s.nodes.is_empty() {

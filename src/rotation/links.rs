@@ -149,6 +149,9 @@ pub fn check_with(
         touched.is_none_or(|t| t.contains(&a.name) || t.contains(&b.name))
     };
     let nodes: Vec<&NodeState> = st.nodes.values().collect();
+    let touched_nodes: Option<Vec<&NodeState>> =
+        touched.map(|t| t.iter().filter_map(|n| st.nodes.get(n)).collect());
+    let touched_nodes = touched_nodes.as_deref();
     let apiservers: Vec<&NodeState> = nodes.iter().copied().filter(|n| n.apiserver).collect();
     let supervisors: Vec<&NodeState> = nodes.iter().copied().filter(|n| n.is_server()).collect();
     let members: Vec<&NodeState> = st.etcd_members().collect();
@@ -170,7 +173,7 @@ pub fn check_with(
             });
         };
     let server_copy = Trust::Agent(AgentCopy::ServerCa);
-    for (n, s) in pairs(&nodes, &apiservers, touched) {
+    for (n, s) in pairs(&nodes, any, &apiservers, is_apiserver, touched_nodes) {
         push(LinkKind::KubeletToApiserver, n, s, &|| {
             vec![
                 tls(n, server_copy, s, Leaf::ApiserverServing),
@@ -178,7 +181,7 @@ pub fn check_with(
             ]
         });
     }
-    for (s, n) in pairs(&apiservers, &nodes, touched) {
+    for (s, n) in pairs(&apiservers, is_apiserver, &nodes, any, touched_nodes) {
         push(LinkKind::ApiserverToKubelet, s, n, &|| {
             vec![tls(
                 n,
@@ -188,7 +191,7 @@ pub fn check_with(
             )]
         });
     }
-    for (n, s) in pairs(&nodes, &supervisors, touched) {
+    for (n, s) in pairs(&nodes, any, &supervisors, is_supervisor, touched_nodes) {
         if s.name != n.name {
             push(LinkKind::SupervisorJoin, n, s, &|| {
                 vec![token_hash(n, s), tls(n, server_copy, s, Leaf::Supervisor)]
@@ -236,13 +239,15 @@ pub fn check_with(
     out
 }
 
-/// Every pair of `xs` × `ys`, or with `touched` only the pairs with a touched side (each once,
-/// in the order of the full product): a simulation re-judges the links of one restarted node
-/// among thousands without walking every pair.
+/// Every pair of `xs` × `ys`, or with `touched` only the pairs with a touched side (each once):
+/// a simulation re-judges the links of one restarted node among thousands without walking
+/// every pair. `in_xs`/`in_ys` say whether a node belongs to `xs`/`ys` (their filters).
 fn pairs<'a>(
     xs: &[&'a NodeState],
+    in_xs: fn(&NodeState) -> bool,
     ys: &[&'a NodeState],
-    touched: Option<&BTreeSet<String>>,
+    in_ys: fn(&NodeState) -> bool,
+    touched: Option<&[&'a NodeState]>,
 ) -> Vec<(&'a NodeState, &'a NodeState)> {
     let Some(t) = touched else {
         return xs
@@ -250,17 +255,27 @@ fn pairs<'a>(
             .flat_map(|x| ys.iter().map(move |y| (*x, *y)))
             .collect();
     };
-    let hit = |n: &NodeState| t.contains(&n.name);
-    let touched_ys: Vec<&'a NodeState> = ys.iter().copied().filter(|y| hit(y)).collect();
+    let is_touched = |n: &NodeState| t.iter().any(|m| std::ptr::eq(*m, n));
     let mut out = Vec::new();
-    for x in xs {
-        if hit(x) {
-            out.extend(ys.iter().map(|y| (*x, *y)));
-        } else {
-            out.extend(touched_ys.iter().map(|y| (*x, *y)));
-        }
+    for x in t.iter().copied().filter(|x| in_xs(x)) {
+        out.extend(ys.iter().map(|y| (x, *y)));
+    }
+    for y in t.iter().copied().filter(|y| in_ys(y)) {
+        out.extend(xs.iter().filter(|x| !is_touched(x)).map(|x| (*x, y)));
     }
     out
+}
+
+fn any(_: &NodeState) -> bool {
+    true
+}
+
+fn is_apiserver(n: &NodeState) -> bool {
+    n.apiserver
+}
+
+fn is_supervisor(n: &NodeState) -> bool {
+    n.is_server()
 }
 
 /// The worst state of the parts with the sentences of the parts in that state.

@@ -146,8 +146,10 @@ struct Sim<'a> {
     step: String,
     renew_days: u32,
     outcomes: Vec<StepOutcome>,
-    /// The nodes as the snapshot shows them, before step 1.
-    initial: BTreeMap<String, NodeState>,
+    /// Every link's state before step 1.
+    initial: BTreeMap<LinkKey, LinkState>,
+    /// The links broken before step 1.
+    broken_before: Vec<Link>,
 }
 
 /// Simulate `loaded` on the cluster of `snap` and `model`, at `at`.
@@ -337,7 +339,6 @@ impl<'a> Sim<'a> {
             .map(|l| (key_of(&l), l))
             .collect();
         let disk = st.nodes.clone();
-        let initial = st.nodes.clone();
         let mut sim = Sim {
             at,
             platform,
@@ -367,8 +368,19 @@ impl<'a> Sim<'a> {
             renew_days,
             outcomes: Vec::new(),
             initial: BTreeMap::new(),
+            broken_before: Vec::new(),
         };
-        sim.initial = initial;
+        sim.initial = sim
+            .links
+            .iter()
+            .map(|(k, l)| (k.clone(), l.state))
+            .collect();
+        sim.broken_before = sim
+            .links
+            .values()
+            .filter(|l| l.state == LinkState::Breaks)
+            .cloned()
+            .collect();
         sim
     }
 
@@ -1403,19 +1415,8 @@ impl<'a> Sim<'a> {
     }
 
     fn report(mut self) -> Report {
-        let initial: BTreeMap<LinkKey, LinkState> = {
-            let v = Verifier::default();
-            let st = super::state::TrustState {
-                nodes: self.disk_initial(),
-                certs: self.live.certs.clone(),
-                assumptions: Vec::new(),
-            };
-            check_with(&st, self.at, None, &v)
-                .into_iter()
-                .map(|l| (key_of(&l), l.state))
-                .collect()
-        };
-        let broken_before: Vec<Link> = Vec::new();
+        let initial = std::mem::take(&mut self.initial);
+        let broken_before = std::mem::take(&mut self.broken_before);
         let persistent: Vec<Link> = self
             .links
             .values()
@@ -1535,13 +1536,6 @@ pub fn writes_live_tls(line: &str) -> bool {
         from = at + LIVE.len();
     }
     false
-}
-
-impl Sim<'_> {
-    /// The nodes' states before step 1.
-    fn disk_initial(&self) -> BTreeMap<String, NodeState> {
-        self.initial.clone()
-    }
 }
 
 #[cfg(test)]

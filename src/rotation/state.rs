@@ -364,21 +364,24 @@ pub fn build(snap: &Snapshot, model: &Model) -> TrustState {
             .get(&Trust::Cluster(CaFile::ServerCa))
             .and_then(|f| served_hash(model, &st_certs(model, f), name));
         let service_keys = service_keys(model, name);
-        let mut staged = BTreeMap::new();
-        for ((n, host), v) in &index {
-            if *n == name && layout::is_staged(host) {
+        let staged: BTreeMap<String, CertFile> = index
+            .range((name, "")..)
+            .take_while(|((n, _), _)| *n == name)
+            .filter(|((_, host), _)| layout::is_staged(host))
+            .map(|((_, host), v)| {
                 let file = CertFile {
                     host: host.to_string(),
                     certs: v.iter().map(|(_, fp)| (*fp).to_string()).collect(),
                     reissued: false,
                 };
-                staged.insert(host.to_string(), file);
-            }
-        }
+                (host.to_string(), file)
+            })
+            .collect();
         let staged_keys = model
             .keys
-            .iter()
-            .filter(|((n, host), _)| n == name && layout::is_staged(host))
+            .range((name.to_string(), String::new())..)
+            .take_while(|((n, _), _)| n == name)
+            .filter(|((_, host), _)| layout::is_staged(host))
             .map(|((_, host), k)| {
                 (
                     host.clone(),
