@@ -331,7 +331,7 @@ fn live_preflights(rb: &mut Runbook, st: &TrustState, snap: &Snapshot, platform:
             rb.preflight.push(Preflight {
                 id: "same-server-ca".to_string(),
                 target: Target::FirstServer,
-                run: "openssl crl2pkcs7 -nocrl -certfile /var/lib/rancher/rke2/server/tls/server-ca.crt | openssl pkcs7 -print_certs -outform DER 2>/dev/null | head -c0; for c in $(awk '/BEGIN/{n++} {print > \"/tmp/harrow-ca-\" n}' /var/lib/rancher/rke2/server/tls/server-ca.crt; ls /tmp/harrow-ca-* | sort); do openssl x509 -in $c -outform DER | sha256sum | cut -c1-64; rm -f $c; done | tr '\\n' ' '".to_string(),
+                run: "d=$(mktemp -d); awk -v d=\"$d\" '/BEGIN CERT/{n++} {print > (d \"/\" n)}' /var/lib/rancher/rke2/server/tls/server-ca.crt; for i in $(ls \"$d\" | sort -n); do openssl x509 -in \"$d/$i\" -outform DER | sha256sum | cut -c1-64; done | tr '\\n' ' '; rm -rf \"$d\"".to_string(),
                 expect: Some(Expect {
                     exit: Some(0),
                     stdout_matches: Some(regex_escape(&fps)),
@@ -584,8 +584,10 @@ fn set_token_step(id: &str, places: &[String], ca_hash: Option<&str>, password: 
         ));
     }
     if password {
+        // The password part of the old and new tokens (a full K10 token or a bare password),
+        // replaced as plain text (no regular expression: a token is never read as a pattern).
         cmds.push(format!(
-            "for f in {files}; do [ -f \"$f\" ] && NEW=\"$HARROW_NEW_TOKEN\" awk '{{ sub(/(token: *|^)K10[0-9a-f]*::server:[^ \"]*/, ...) }}' \"$f\" >/dev/null; done\n# replace the password part of the token in each file with the new one (HARROW_NEW_TOKEN)"
+            "o={{{{ params.old_token }}}}; n={{{{ params.new_token }}}}; o=${{o##*:}}; n=${{n##*:}}\nfor f in {files}; do [ -f \"$f\" ] || continue; awk -v o=\"$o\" -v n=\"$n\" '{{ while ((i = index($0, o)) > 0) $0 = substr($0, 1, i - 1) n substr($0, i + length(o)); print }}' \"$f\" > \"$f.harrow-new\" && cat \"$f.harrow-new\" > \"$f\"; rm -f \"$f.harrow-new\"; done"
         ));
     }
     let mut s = step(id, Target::All, &cmds.join("\n"));
