@@ -7,7 +7,7 @@
 //!   `{{ run.id }}`; an undefined variable is a load-time error; values are shell-quoted unless
 //!   the template says `| raw`.
 //! - [`load`]: parsing (serde-saphyr), validation and `--var` overrides.
-//! - [`write`]: the YAML text of a runbook, as `plan` emits it.
+//! - [`write`](mod@write): the YAML text of a runbook, as `plan` emits it.
 
 pub mod load;
 pub mod model;
