@@ -125,68 +125,81 @@ pub struct Gate {
 }
 
 /// `rke2 certificate rotate-ca`.
-pub const ROTATE_CA: Gate = Gate {
-    capability: "`rke2 certificate rotate-ca`",
-    firsts: &[
+pub const ROTATE_CA: Gate = Gate::new(
+    "`rke2 certificate rotate-ca`",
+    &[
         Version(1, 26, 2),
         Version(1, 25, 7),
         Version(1, 24, 11),
         Version(1, 23, 17),
     ],
-    source: "rke2-certificate-management, rotate-ca version gate",
-};
+    "rke2-certificate-management, rotate-ca version gate",
+);
 
 /// `rke2 token rotate`.
-pub const TOKEN_ROTATE: Gate = Gate {
-    capability: "`rke2 token rotate`",
-    firsts: &[
+pub const TOKEN_ROTATE: Gate = Gate::new(
+    "`rke2 token rotate`",
+    &[
         Version(1, 28, 3),
         Version(1, 27, 7),
         Version(1, 26, 10),
         Version(1, 25, 15),
     ],
-    source: "harvester-certificates, token rotate version gate",
-};
+    "harvester-certificates, token rotate version gate",
+);
 
 /// `rotate-ca` regenerating the supervisor certificate (k3s #12978, the October 2025
 /// releases; the rke2 patch versions are taken as v1.34.2, v1.33.6, v1.32.10, v1.31.14).
-pub const SUPERVISOR_REGEN: Gate = Gate {
-    capability: "`rotate-ca` regenerating the supervisor certificate",
-    firsts: &[
+pub const SUPERVISOR_REGEN: Gate = Gate::new(
+    "`rotate-ca` regenerating the supervisor certificate",
+    &[
         Version(1, 34, 2),
         Version(1, 33, 6),
         Version(1, 32, 10),
         Version(1, 31, 14),
     ],
-    source: "reference rke2-pki §9 (k3s #12978)",
-};
+    "reference rke2-pki §9 (k3s #12978)",
+);
 
 /// Leaf rotation in any order (before: etcd servers, control-plane servers, agents).
-pub const LEAF_ANY_ORDER: Gate = Gate {
-    capability: "leaf rotation in any node order",
-    firsts: &[
+pub const LEAF_ANY_ORDER: Gate = Gate::new(
+    "leaf rotation in any node order",
+    &[
         Version(1, 32, 0),
         Version(1, 31, 5),
         Version(1, 30, 9),
         Version(1, 29, 13),
     ],
-    source: "rke2-certificate-management, rotation order version gate; PKI §9",
-};
+    "rke2-certificate-management, rotation order version gate; PKI §9",
+);
 
 /// Starting with expired certificates and renewing them (k3s #12472, rke2 June 2025
 /// backports; taken as v1.33.2, v1.32.6, v1.31.10, v1.30.14).
-pub const EXPIRED_START: Gate = Gate {
-    capability: "starting with expired certificates and renewing them",
-    firsts: &[
+pub const EXPIRED_START: Gate = Gate::new(
+    "starting with expired certificates and renewing them",
+    &[
         Version(1, 33, 2),
         Version(1, 32, 6),
         Version(1, 31, 10),
         Version(1, 30, 14),
     ],
-    source: "reference rke2-pki §9 (k3s #12472)",
-};
+    "reference rke2-pki §9 (k3s #12472)",
+);
 
 impl Gate {
+    /// A gate: the capability, the first release of each line that has it, the source.
+    pub const fn new(
+        capability: &'static str,
+        firsts: &'static [Version],
+        source: &'static str,
+    ) -> Gate {
+        Gate {
+            capability,
+            firsts,
+            source,
+        }
+    }
+
     /// Whether `version` has the capability: `None` when the version is unknown (the caller
     /// takes the older behaviour and says so).
     pub fn has(&self, version: Option<&str>) -> Option<bool> {

@@ -87,6 +87,20 @@ pub fn parse_blocks(data: &[u8]) -> Result<Vec<PemBlock>, PkiError> {
     blocks(data).collect()
 }
 
+/// One PEM block of `der` under `label`, 64 base64 characters a line, as Go's `pem.Encode` and
+/// OpenSSL write it.
+pub fn encode(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
 /// The PEM blocks of `data`, in file order, decoded one at a time (a reader that needs only the
 /// first few blocks stops early). The first malformed block is yielded as its error and ends
 /// the iteration.

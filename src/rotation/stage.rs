@@ -139,7 +139,7 @@ fn key_pair(pem: &str, what: &str) -> Result<KeyPair> {
         let mut pkcs8 = vec![0x30];
         pkcs8.extend_from_slice(&der_len(body.len()));
         pkcs8.extend_from_slice(&body);
-        let pem = pem_block("PRIVATE KEY", &pkcs8);
+        let pem = crate::pki::pem::encode("PRIVATE KEY", &pkcs8);
         return KeyPair::from_pem(&pem).map_err(|e| Error::Usage(format!("{what}: {e}")));
     }
     let sk = p256::SecretKey::from_sec1_der(&der)
@@ -147,7 +147,7 @@ fn key_pair(pem: &str, what: &str) -> Result<KeyPair> {
     let der = sk
         .to_pkcs8_der()
         .map_err(|e| Error::Usage(format!("{what}: {e}")))?;
-    let pem = pem_block("PRIVATE KEY", der.as_bytes());
+    let pem = crate::pki::pem::encode("PRIVATE KEY", der.as_bytes());
     KeyPair::from_pem(&pem).map_err(|e| Error::Usage(format!("{what}: {e}")))
 }
 
@@ -167,25 +167,13 @@ fn der_len(n: usize) -> Vec<u8> {
     out
 }
 
-fn pem_block(label: &str, der: &[u8]) -> String {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
 /// The certificate PEM blocks of a bundle, in order.
 fn cert_blocks(pem: &str) -> Vec<String> {
     crate::pki::pem::parse_blocks(pem.as_bytes())
         .map(|v| {
             v.into_iter()
                 .filter(|b| b.label == "CERTIFICATE")
-                .filter_map(|b| b.der.map(|d| pem_block("CERTIFICATE", &d)))
+                .filter_map(|b| b.der.map(|d| crate::pki::pem::encode("CERTIFICATE", &d)))
                 .collect()
         })
         .unwrap_or_default()
@@ -197,7 +185,7 @@ fn key_blocks(pem: &str) -> Vec<String> {
         .map(|v| {
             v.into_iter()
                 .filter(|b| b.label.contains("PRIVATE KEY"))
-                .filter_map(|b| b.der.map(|d| pem_block(&b.label, &d)))
+                .filter_map(|b| b.der.map(|d| crate::pki::pem::encode(&b.label, &d)))
                 .collect()
         })
         .unwrap_or_default()

@@ -11,8 +11,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use base64::Engine as _;
-
 use crate::layout::{self, AgentCopy, CaFile};
 use crate::model::Model;
 use crate::model::certs::Location;
@@ -469,17 +467,10 @@ pub fn bundle_hash(certs: &[&Cert], raw: Option<String>) -> Option<String> {
 
 /// The certificates as one PEM file, 64 columns, as Go's `pem.Encode` writes them.
 pub fn pem_of(certs: &[&Cert]) -> String {
-    let mut pem = String::new();
-    for c in certs {
-        pem.push_str("-----BEGIN CERTIFICATE-----\n");
-        let b64 = base64::engine::general_purpose::STANDARD.encode(&c.der);
-        for chunk in b64.as_bytes().chunks(64) {
-            pem.push_str(&String::from_utf8_lossy(chunk));
-            pem.push('\n');
-        }
-        pem.push_str("-----END CERTIFICATE-----\n");
-    }
-    pem
+    certs
+        .iter()
+        .map(|c| pki::pem::encode("CERTIFICATE", &c.der))
+        .collect()
 }
 
 fn service_keys(model: &Model, node: &str) -> Option<ServiceKeys> {
