@@ -39,6 +39,7 @@ pub mod model;
 pub mod par;
 pub mod parse;
 pub mod pki;
+pub mod progress;
 pub mod report;
 pub mod rotation;
 pub mod runbook;

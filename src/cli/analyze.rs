@@ -75,7 +75,7 @@ pub(super) fn run(a: AnalyzeArgs) -> Result<i32> {
         workload_namespaces_exclude: a.workload_namespaces_exclude.clone(),
         ..a.input.options()?
     };
-    let analysis = analyze::run(&opts)?;
+    let analysis = super::common::analyze_with_progress(&opts, a.input.quiet)?;
     // Entries the model could not read: named on standard error; the analysis ran without them.
     for problem in unread_entries(&analysis) {
         super::warn("analyze", &problem);

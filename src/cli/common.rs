@@ -66,6 +66,9 @@ pub struct InputArgs {
     /// Reference time: now, collected, an RFC 3339 instant, or an offset such as +30d.
     #[arg(long, value_name = "WHEN", default_value = "now")]
     pub at: String,
+    /// No progress display on a terminal.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     /// Key file for keyed (HMAC-SHA256) fingerprints of secrets, so that runs can be compared;
     /// without it, secrets are reported by place only.
     #[arg(long, value_name = "FILE")]
@@ -190,6 +193,15 @@ pub fn dir_entries(dir: &Path) -> Result<Vec<PathBuf>> {
         .collect();
     paths.sort();
     Ok(paths)
+}
+
+/// Run the analysis with the progress display of a terminal session (none with `--quiet`, or
+/// when standard output or standard error is not a terminal).
+pub fn analyze_with_progress(opts: &Options, quiet: bool) -> Result<crate::analyze::Analysis> {
+    let display = super::progress::start(quiet);
+    let analysis = crate::analyze::run(opts);
+    drop(display);
+    analysis
 }
 
 /// The exit code of a reading command once its output is written (`written`): a write error

@@ -97,6 +97,7 @@ pub(super) fn run(a: DiffArgs) -> Result<i32> {
             at: "collected".into(),
             fingerprint_key: None,
             limits: a.limits.clone(),
+            quiet: true,
         }
         .options()
     };

@@ -41,7 +41,7 @@ pub(super) fn run(a: GraphArgs) -> Result<i32> {
         through: analyze::Through::Graph,
         ..a.input.options()?
     };
-    let analysis = analyze::run(&opts)?;
+    let analysis = super::common::analyze_with_progress(&opts, a.input.quiet)?;
     let g = &analysis.graph;
     let t = crate::timings::stage("output");
     let text = if let Some(id) = &a.blast_radius {

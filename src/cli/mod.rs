@@ -13,6 +13,7 @@ mod explain;
 mod format;
 mod graph;
 mod plan;
+mod progress;
 mod redact;
 mod rules;
 mod simulate;

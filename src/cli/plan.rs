@@ -78,7 +78,7 @@ pub(super) fn run(a: PlanArgs) -> Result<i32> {
         through: analyze::Through::Graph,
         ..a.input.options()?
     };
-    let analysis = analyze::run(&opts)?;
+    let analysis = super::common::analyze_with_progress(&opts, a.input.quiet)?;
     let req = Request {
         kind: match a.kind {
             KindArg::LeafCerts => Kind::LeafCerts,

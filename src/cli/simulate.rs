@@ -59,7 +59,7 @@ pub(super) fn run(a: SimulateArgs) -> Result<i32> {
         through: analyze::Through::Graph,
         ..a.input.options()?
     };
-    let analysis = analyze::run(&opts)?;
+    let analysis = super::common::analyze_with_progress(&opts, a.input.quiet)?;
     let at = analysis.reference_time;
     let report = {
         let _t = crate::timings::stage("simulate");

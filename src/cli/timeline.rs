@@ -37,7 +37,7 @@ pub(super) fn run(a: TimelineArgs) -> Result<i32> {
         through: analyze::Through::Inventory,
         ..a.input.options()?
     };
-    let analysis = analyze::run(&opts)?;
+    let analysis = super::common::analyze_with_progress(&opts, a.input.quiet)?;
     let collected: Vec<(String, time::OffsetDateTime)> = analysis
         .snapshot
         .inputs

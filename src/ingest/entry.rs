@@ -257,6 +257,7 @@ impl<'a> Ctx<'a> {
     /// Record an entry path in `seen` (capped at `max_entries`), and the size of a log-named
     /// entry in `log_sizes` when it is known.
     pub fn see(&mut self, path: &str, size: Option<u64>) {
+        crate::progress::entry(size);
         if (self.tree.seen.len() as u64) < self.limits.max_entries {
             self.tree.seen.push(path.to_string());
             if let Some(n) = size

@@ -302,12 +302,16 @@ impl CertMemo {
 
 /// [`parse_certs`] through a [`CertMemo`]: the same certificates and errors, shared.
 pub fn parse_certs_memo(data: &[u8], memo: &mut CertMemo) -> Result<Vec<Arc<Cert>>, PkiError> {
-    if pem::looks_like_pem(data) {
+    let parsed = if pem::looks_like_pem(data) {
         parse_certs_with(data, |der| memo.parse(der))
     } else {
         // Concatenated DER: each parse sees the rest of the input, not one certificate.
         parse_certs_with(data, |der| parse_cert_der(der).map(Arc::new))
+    };
+    if let Ok(v) = &parsed {
+        crate::progress::certs(v.len() as u64);
     }
+    parsed
 }
 
 fn parse_certs_with<C: std::borrow::Borrow<Cert>>(
