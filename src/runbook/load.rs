@@ -71,7 +71,7 @@ pub fn load_str(path: &str, text: &str, vars: &[(String, String)]) -> Result<Loa
         return Err(at_key(
             "apiVersion",
             format!(
-                "apiVersion is `{}`; this harrow reads `{API_VERSION}`",
+                "apiVersion is `{}`; the supported apiVersion is `{API_VERSION}`",
                 runbook.api_version
             ),
         ));

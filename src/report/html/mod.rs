@@ -143,7 +143,7 @@ fn head(a: &Analysis, o: &mut String) {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src {}; script-src {}\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-<link rel=\"icon\" href=\"data:,\">\n<title>harrow report · {} node{} · {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+<link rel=\"icon\" href=\"data:,\">\n<title>harrow · report · {} node{} · {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         csp_hash(STYLE),
         csp_hash(SCRIPT),
         snap.nodes.len(),
@@ -151,7 +151,7 @@ fn head(a: &Analysis, o: &mut String) {
         esc(&rfc3339(a.reference_time)),
     );
     o.push_str(
-        "<header><h1>harrow report</h1><nav><a href=\"#summary\">Summary</a> <a href=\"#findings\">Findings</a> \
+        "<header><h1>harrow · report</h1><nav><a href=\"#summary\">Summary</a> <a href=\"#findings\">Findings</a> \
 <a href=\"#timeline\">Timeline</a> <a href=\"#graph\">Trust graph</a> <a href=\"#nodes\">Nodes</a> \
 <a href=\"#coverage\">Coverage</a></nav>\
 <input id=\"q\" type=\"search\" placeholder=\"Filter findings, certificates, nodes…\" aria-label=\"Filter\" autocomplete=\"off\">\
