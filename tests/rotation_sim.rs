@@ -156,12 +156,22 @@ fn the_planned_self_signed_rotation_is_cross_signed_and_rotate_ca_accepts_it() {
 }
 
 /// A cluster of `servers` management nodes (the first the init node), an optional witness and
-/// `agents` workers, generated with real certificates and written as node snapshots.
-fn generated(servers: usize, witness: bool, agents: usize, dir: &Path) -> Vec<PathBuf> {
+/// `agents` workers, generated with real certificates and written as node snapshots; with
+/// `custom`, the cluster CAs sit under a custom root and intermediate (the hierarchy of
+/// `generate-custom-ca-certs.sh`) and `<dir>/ca-from` holds the intermediate and the current CA
+/// files, as an operator keeps them off the cluster.
+fn generated_with(
+    servers: usize,
+    witness: bool,
+    agents: usize,
+    custom: bool,
+    dir: &Path,
+) -> Vec<PathBuf> {
+    use harrow_fixtures::pki::{ClusterPki, ec_key, script_ca};
     use harrow_fixtures::spec::{ClusterSpec, Role, node};
     let mut spec = ClusterSpec::demo();
     let up = spec.nodes[0].agent_issued;
-    spec.name = format!("shape-{servers}-{witness}-{agents}");
+    spec.name = format!("shape-{servers}-{witness}-{agents}-{custom}");
     let mut nodes = Vec::new();
     for i in 0..servers {
         nodes.push(node(
@@ -186,7 +196,54 @@ fn generated(servers: usize, witness: bool, agents: usize, dir: &Path) -> Vec<Pa
     }
     nodes[0].init = true;
     spec.nodes = nodes;
-    let cluster = harrow_fixtures::Cluster::generate(spec.clone()).unwrap();
+    let mut pki = ClusterPki::generate(&spec).unwrap();
+    if custom {
+        let t = spec.timeline.ca_created;
+        const DAY: i64 = 86_400;
+        let root = script_ca(
+            &format!("rke2-root-ca@{t}"),
+            None,
+            t,
+            t + 7300 * DAY,
+            ec_key(),
+        );
+        let inter = script_ca(
+            &format!("rke2-intermediate-ca@{t}"),
+            Some(&root),
+            t,
+            t + 3700 * DAY,
+            ec_key(),
+        );
+        let mk = |ty: &str| {
+            script_ca(
+                &format!("rke2-{}-ca@{t}", ty.replace('/', "-")),
+                Some(&inter),
+                t,
+                t + 3700 * DAY,
+                ec_key(),
+            )
+        };
+        pki.client_ca = mk("client");
+        pki.server_ca = mk("server");
+        pki.request_header_ca = mk("request-header");
+        pki.etcd_server_ca = mk("etcd/server");
+        pki.etcd_peer_ca = mk("etcd/peer");
+        pki.token_root_der = Some(root.der().to_vec());
+        let from = dir.join("ca-from");
+        std::fs::create_dir_all(from.join("etcd")).unwrap();
+        for (file, ca) in [
+            ("client-ca.crt", &pki.client_ca),
+            ("server-ca.crt", &pki.server_ca),
+            ("request-header-ca.crt", &pki.request_header_ca),
+            ("etcd/server-ca.crt", &pki.etcd_server_ca),
+            ("etcd/peer-ca.crt", &pki.etcd_peer_ca),
+            ("intermediate-ca.crt", &inter),
+        ] {
+            std::fs::write(from.join(file), &ca.crt_file).unwrap();
+        }
+        std::fs::write(from.join("intermediate-ca.key"), &inter.key_file).unwrap();
+    }
+    let cluster = harrow_fixtures::Cluster::from_pki(spec.clone(), pki);
     spec.nodes
         .iter()
         .map(|n| {
@@ -197,33 +254,63 @@ fn generated(servers: usize, witness: bool, agents: usize, dir: &Path) -> Vec<Pa
         .collect()
 }
 
-#[test]
-fn simulate_passes_every_plan_over_generated_cluster_shapes() {
-    // Shapes spread over the space of the issue (1 to 7 servers, 0 to 20 agents, with and
-    // without a witness): the bounds and a few points between, drawn once, fixed.
-    let shapes = [
-        (1, false, 0),
-        (1, false, 20),
-        (2, true, 1),
-        (3, false, 5),
-        (3, true, 0),
-        (4, false, 2),
-        (5, true, 11),
-        (7, false, 20),
-        (7, true, 3),
-    ];
-    for (servers, witness, agents) in shapes {
-        let dir = tempfile::tempdir().unwrap();
-        let a = analysis_of_paths(&generated(servers, witness, agents, dir.path()));
-        for kind in [Kind::LeafCerts, Kind::ServiceAccountKey, Kind::Ca] {
-            let stage = dir.path().join(format!("stage-{kind:?}"));
-            let rb = planned(&a, &request(kind, Some(&stage)));
-            let r = simulate(&a, &rb);
-            assert_passes(
-                &r,
-                &format!("{servers} servers, witness {witness}, {agents} agents, {kind:?}"),
-            );
+fn generated(servers: usize, witness: bool, agents: usize, dir: &Path) -> Vec<PathBuf> {
+    generated_with(servers, witness, agents, false, dir)
+}
+
+/// Plan every kind for a generated shape and simulate each plan: all pass.
+fn plans_pass_on_shape(servers: usize, witness: bool, agents: usize, custom: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let a = analysis_of_paths(&generated_with(
+        servers,
+        witness,
+        agents,
+        custom,
+        dir.path(),
+    ));
+    for kind in [Kind::LeafCerts, Kind::ServiceAccountKey, Kind::Ca] {
+        let mut req = request(kind, Some(&dir.path().join(format!("stage-{kind:?}"))));
+        if custom && kind == Kind::Ca {
+            req.ca_mode = Some(CaMode::SameRoot);
+            req.ca_from = Some(dir.path().join("ca-from"));
         }
+        let rb = planned(&a, &req);
+        let r = simulate(&a, &rb);
+        assert_passes(
+            &r,
+            &format!(
+                "{servers} servers, witness {witness}, {agents} agents, custom CA {custom}, {kind:?}"
+            ),
+        );
+    }
+}
+
+#[test]
+fn simulate_passes_every_plan_at_the_bounds_of_the_shapes() {
+    for (servers, witness, agents, custom) in [
+        (1, false, 0, false),
+        (1, true, 20, true),
+        (7, false, 20, false),
+        (7, true, 0, true),
+    ] {
+        plans_pass_on_shape(servers, witness, agents, custom);
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 10, ..Default::default() })]
+
+    /// The property of issue 10: `simulate` passes every `plan` output, over generated cluster
+    /// shapes (1 to 7 servers, 0 to 20 agents, with and without a witness, self-signed and
+    /// custom CA).
+    #[test]
+    fn simulate_passes_every_plan_over_generated_cluster_shapes(
+        servers in 1usize..=7,
+        witness in proptest::prelude::any::<bool>(),
+        agents in 0usize..=20,
+        custom in proptest::prelude::any::<bool>(),
+    ) {
+        plans_pass_on_shape(servers, witness, agents, custom);
     }
 }
 
@@ -633,4 +720,64 @@ fn targets_resolve_against_the_inventory() {
     assert_eq!(nodes("rotate-servers"), ["n1", "n2", "n3"]);
     assert_eq!(nodes("rotate-agents"), ["w1", "w2"]);
     let _ = Target::All;
+}
+
+#[test]
+fn the_staged_fixture_rotates_without_force_and_its_new_hash_is_the_root_not_the_new_ca() {
+    let a = analysis("bundles/fixtures/rotate-ca-staged");
+    let st = harrow::rotation::build(&a.snapshot, &a.model);
+    let staged = &st.nodes["s1"].staged["var/lib/rancher/rke2/server/rotate-ca/tls/server-ca.crt"];
+    let certs = st.certs_of(staged);
+    assert_eq!(
+        certs.len(),
+        4,
+        "new CA, new root, cross-signed root, old root"
+    );
+    let hash = harrow::rotation::state::bundle_hash(&certs, None).unwrap();
+    // rotate-default-ca-certs.sh prints the new CA's own fingerprint; RKE2's hashCA takes the
+    // root the first certificate chains to.
+    assert_ne!(hash, certs[0].fingerprint_sha256);
+    assert!(
+        certs[1..].iter().any(|c| c.fingerprint_sha256 == hash),
+        "{hash}"
+    );
+    // A runbook that loads the staged material as it is, without --force.
+    let text = format!(
+        "apiVersion: harrow/v1
+kind: Runbook
+metadata: {{name: staged}}
+steps:
+  - id: snapshot
+    target: first-server
+    run: rke2 etcd-snapshot save
+    effect: {{etcd_snapshot: {{record_token: true}}}}
+  - id: load
+    target: first-server
+    run: rke2 certificate rotate-ca --path=/var/lib/rancher/rke2/server/rotate-ca
+    effect: {{rotate_ca: {{path: /var/lib/rancher/rke2/server/rotate-ca, force: false}}}}
+  - id: tokens
+    target: all
+    run: update tokens
+    effect: {{set_token: {{where: [/etc/rancher/rke2/config.yaml.d/40-rancherd.yaml], ca_hash: served}}}}
+  - id: servers
+    target: servers
+    run: systemctl restart rke2-server
+    effect: {{restart: {{}}}}
+  - id: agents
+    target: agents
+    run: systemctl restart rke2-agent
+    effect: {{restart: {{}}}}
+"
+    );
+    let loaded = rb::load_str("staged.yaml", &text, &[]).unwrap();
+    let r = sim::simulate(&loaded, &a.snapshot, &a.model, AT);
+    assert_passes(&r, "staged fixture");
+    let load = r.steps.iter().find(|s| s.id == "load").unwrap();
+    assert!(
+        load.events
+            .iter()
+            .any(|e| e.contains(&hash[..12]) && !e.contains("--force")),
+        "{:?}",
+        load.events
+    );
 }
