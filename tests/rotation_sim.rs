@@ -742,34 +742,32 @@ fn the_staged_fixture_rotates_without_force_and_its_new_hash_is_the_root_not_the
         "{hash}"
     );
     // A runbook that loads the staged material as it is, without --force.
-    let text = format!(
-        "apiVersion: harrow/v1
+    let text = "apiVersion: harrow/v1
 kind: Runbook
-metadata: {{name: staged}}
+metadata: {name: staged}
 steps:
   - id: snapshot
     target: first-server
     run: rke2 etcd-snapshot save
-    effect: {{etcd_snapshot: {{record_token: true}}}}
+    effect: {etcd_snapshot: {record_token: true}}
   - id: load
     target: first-server
     run: rke2 certificate rotate-ca --path=/var/lib/rancher/rke2/server/rotate-ca
-    effect: {{rotate_ca: {{path: /var/lib/rancher/rke2/server/rotate-ca, force: false}}}}
+    effect: {rotate_ca: {path: /var/lib/rancher/rke2/server/rotate-ca, force: false}}
   - id: tokens
     target: all
     run: update tokens
-    effect: {{set_token: {{where: [/etc/rancher/rke2/config.yaml.d/40-rancherd.yaml], ca_hash: served}}}}
+    effect: {set_token: {where: [/etc/rancher/rke2/config.yaml.d/40-rancherd.yaml], ca_hash: served}}
   - id: servers
     target: servers
     run: systemctl restart rke2-server
-    effect: {{restart: {{}}}}
+    effect: {restart: {}}
   - id: agents
     target: agents
     run: systemctl restart rke2-agent
-    effect: {{restart: {{}}}}
-"
-    );
-    let loaded = rb::load_str("staged.yaml", &text, &[]).unwrap();
+    effect: {restart: {}}
+";
+    let loaded = rb::load_str("staged.yaml", text, &[]).unwrap();
     let r = sim::simulate(&loaded, &a.snapshot, &a.model, AT);
     assert_passes(&r, "staged fixture");
     let load = r.steps.iter().find(|s| s.id == "load").unwrap();
