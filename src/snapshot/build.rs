@@ -874,12 +874,30 @@ fn check_one_cluster(names: &[&str], identities: &[IdentityKeys]) -> Option<Stri
         }
         i
     }
-    for a in 0..keyed.len() {
-        for b in a + 1..keyed.len() {
-            if !keyed[a].1.shared_with(keyed[b].1).is_empty() {
-                let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-                if ra != rb {
-                    parent[rb] = ra;
+    // Two inputs are linked when they share a key of one kind (`IdentityKeys::shared_with`
+    // is non-empty exactly then: a shared CA fingerprint of any role links them whether or not
+    // it is a server or client CA); each key links its inputs to the first that holds it, so the
+    // grouping is linear in the keys, not quadratic in the inputs.
+    let mut first: std::collections::HashMap<(u8, &str), usize> = std::collections::HashMap::new();
+    for (i, (_, id)) in keyed.iter().enumerate() {
+        let keys = [
+            &id.server_ca,
+            &id.client_ca,
+            &id.ca_any,
+            &id.project_uuid,
+            &id.node_names,
+        ];
+        for (tag, set) in keys.iter().enumerate() {
+            for k in set.iter() {
+                match first.entry((tag as u8, k.as_str())) {
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(i);
+                    }
+                    std::collections::hash_map::Entry::Occupied(e) => {
+                        let (ra, rb) = (find(&mut parent, *e.get()), find(&mut parent, i));
+                        // The smaller index stays the root: groups list in input order.
+                        parent[ra.max(rb)] = ra.min(rb);
+                    }
                 }
             }
         }
@@ -977,5 +995,49 @@ fn cluster_info(
         kubernetes_version,
         rke2_version,
         harvester_version,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(server: &[&str], client: &[&str], uuid: &[&str], nodes: &[&str]) -> IdentityKeys {
+        let set = |v: &[&str]| {
+            v.iter()
+                .map(|s| s.to_string())
+                .collect::<BTreeSet<String>>()
+        };
+        let mut k = IdentityKeys {
+            server_ca: set(server),
+            client_ca: set(client),
+            project_uuid: set(uuid),
+            node_names: set(nodes),
+            ..IdentityKeys::default()
+        };
+        k.ca_any = k.server_ca.union(&k.client_ca).cloned().collect();
+        k
+    }
+
+    #[test]
+    fn inputs_linked_through_any_shared_key_are_one_cluster() {
+        // a–b share the project uuid, b–c a CA that is b's server CA and c's client CA.
+        let ids = [
+            id(&[], &[], &["u1"], &["n1"]),
+            id(&["X"], &[], &["u1"], &[]),
+            id(&[], &["X"], &[], &["n9"]),
+        ];
+        assert_eq!(check_one_cluster(&["a", "b", "c"], &ids), None);
+    }
+
+    #[test]
+    fn inputs_sharing_nothing_are_refused_in_input_order() {
+        let ids = [
+            id(&["X"], &[], &[], &["n1"]),
+            id(&["Y"], &[], &[], &["m1"]),
+            id(&[], &[], &[], &["n1"]),
+        ];
+        let why = check_one_cluster(&["a", "b", "c"], &ids).unwrap();
+        assert!(why.contains("[a, c] and [b]"), "{why}");
     }
 }
