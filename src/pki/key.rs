@@ -329,13 +329,27 @@ fn derive_sec1(
         });
     let (algorithm, bits, point): (KeyAlgorithm, u32, Box<[u8]>) = match curve {
         Some(c) if c == OID_P256 => {
-            let sk = p256::SecretKey::from_slice(key.private_key)
-                .map_err(|_| PkiError::der("EC private key", "invalid P-256 scalar"))?;
-            (
-                KeyAlgorithm::EcdsaP256,
-                256,
-                sk.public_key().to_sec1_bytes(),
-            )
+            // The public key the file carries (Go and OpenSSL write it), accepted only when
+            // ring derives the same one from the private scalar (its constant-time assembly is
+            // several times faster than deriving here); else derived.
+            let embedded = key.public_key.filter(|p| {
+                p.len() == 65
+                    && ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
+                        &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+                        key.private_key,
+                        p,
+                        &ring::rand::SystemRandom::new(),
+                    )
+                    .is_ok()
+            });
+            let point: Box<[u8]> = match embedded {
+                Some(p) => p.into(),
+                None => p256::SecretKey::from_slice(key.private_key)
+                    .map_err(|_| PkiError::der("EC private key", "invalid P-256 scalar"))?
+                    .public_key()
+                    .to_sec1_bytes(),
+            };
+            (KeyAlgorithm::EcdsaP256, 256, point)
         }
         Some(c) if c == OID_P384 => {
             let sk = p384::SecretKey::from_slice(key.private_key)
@@ -416,6 +430,50 @@ pub fn parse_pub_fingerprints(data: &[u8]) -> Result<Vec<String>, PkiError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_embedded_public_key_that_does_not_match_the_private_key_is_not_believed() {
+        use sec1::der::Encode as _;
+        let public = |scalar: &[u8; 32]| {
+            p256::SecretKey::from_slice(scalar)
+                .unwrap()
+                .public_key()
+                .to_sec1_bytes()
+        };
+        let (one, two) = ([1u8; 32], [2u8; 32]);
+        let key = |public_of: &[u8]| {
+            sec1::EcPrivateKey {
+                private_key: &one,
+                parameters: None,
+                public_key: Some(public_of),
+            }
+            .to_der()
+            .unwrap()
+        };
+        let truth = derive_sec1(&key(&public(&one)), Some(OID_P256))
+            .unwrap()
+            .unwrap();
+        let lying = derive_sec1(&key(&public(&two)), Some(OID_P256))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            lying.spki_der, truth.spki_der,
+            "the public key is the private key's"
+        );
+        let derived = derive_sec1(
+            &sec1::EcPrivateKey {
+                private_key: &one,
+                parameters: None,
+                public_key: None,
+            }
+            .to_der()
+            .unwrap(),
+            Some(OID_P256),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(derived.spki_der, truth.spki_der);
+    }
+
     use super::*;
 
     #[test]
