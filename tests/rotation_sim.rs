@@ -397,6 +397,22 @@ fn rot003_new_key_list_without_the_old_signing_key() {
     }));
     let r = simulate(&a, &rb);
     assert_caught(&r, "ROT003", "load");
+    // Forced through, the new list is loaded: once the servers restart, tokens signed with the
+    // old key are rejected, a persistent break of the service-account links.
+    if let Some(Effects::One(Effect::RotateCa { force, .. })) =
+        &mut step_mut(&mut rb, "load").effect
+    {
+        *force = true;
+    }
+    let r = simulate(&a, &rb);
+    assert_caught(&r, "ROT003", "load");
+    assert!(
+        r.persistent
+            .iter()
+            .any(|l| l.why.contains("signed earlier") && l.kind.as_str() == "service-account"),
+        "{}",
+        show(&r)
+    );
 }
 
 #[test]

@@ -420,7 +420,7 @@ fn token_hash(n: &NodeState, s: &NodeState) -> Part {
     }
 }
 
-/// Tokens `s` signs verify on `t`.
+/// Tokens `s` signs, and tokens signed earlier with the keys it signed with before, verify on `t`.
 fn service_account(s: &NodeState, t: &NodeState) -> Part {
     if let Some(p) = missing_files(s).or_else(|| missing_files(t)) {
         return p;
@@ -432,16 +432,29 @@ fn service_account(s: &NodeState, t: &NodeState) -> Part {
         return unknown(format!("no service.key of {} read", t.name));
     };
     let key = format!("{}'s signing key (SPKI {}…)", s.name, prefix(signing));
-    if keys.verify.contains(signing) {
-        holds(format!("{key} is in {}'s service.key", t.name))
-    } else {
-        breaks(format!(
+    if !keys.verify.contains(signing) {
+        return breaks(format!(
             "{key} is not among the {} keys of {}'s service.key: tokens it signs are rejected \
              there",
             keys.verify.len(),
             t.name
-        ))
+        ));
     }
+    let earlier = s
+        .service_keys
+        .iter()
+        .flat_map(|k| k.signed.iter())
+        .find(|k| *k != signing && !keys.verify.contains(k));
+    if let Some(old) = earlier {
+        return breaks(format!(
+            "tokens signed earlier with {}'s former signing key (SPKI {}…) are rejected by {}: \
+             the key is no longer in its service.key",
+            s.name,
+            prefix(old),
+            t.name
+        ));
+    }
+    holds(format!("{key} is in {}'s service.key", t.name))
 }
 
 /// More than half of the members run.

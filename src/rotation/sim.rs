@@ -1117,9 +1117,18 @@ impl<'a> Sim<'a> {
             }
         }
         if let Some(list) = node.staged_keys.get(&format!("{prefix}service.key")) {
+            let mut signed: Vec<String> = self
+                .store
+                .service
+                .as_ref()
+                .map(|k| k.signed.iter().chain(k.current.iter()).cloned().collect())
+                .unwrap_or_default();
+            signed.sort();
+            signed.dedup();
             self.store.service = Some(ServiceKeys {
                 verify: list.clone(),
                 current: list.first().cloned(),
+                signed,
             });
         }
         self.store.served = self.store.bundles.get(&CaFile::ServerCa).and_then(|f| {

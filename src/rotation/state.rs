@@ -178,6 +178,9 @@ pub struct ServiceKeys {
     pub verify: Vec<String>,
     /// The key tokens are signed with: `service.current.key`, else the first of `service.key`.
     pub current: Option<String>,
+    /// Every key known to have signed tokens still in use: the current one of the snapshot and,
+    /// in a simulation, each one a rotation replaced (tokens they signed must keep verifying).
+    pub signed: Vec<String>,
 }
 
 /// One node's trust state.
@@ -484,7 +487,12 @@ fn service_keys(model: &Model, node: &str) -> Option<ServiceKeys> {
         .key_file(node, layout::SERVICE_CURRENT_KEY)
         .and_then(|k| k.spkis().first().map(|s| (*s).to_string()))
         .or_else(|| verify.first().cloned());
-    Some(ServiceKeys { verify, current })
+    let signed = current.iter().cloned().collect();
+    Some(ServiceKeys {
+        verify,
+        current,
+        signed,
+    })
 }
 
 #[cfg(test)]
