@@ -795,3 +795,20 @@ steps:
         load.events
     );
 }
+
+#[test]
+fn a_bundle_without_node_certificates_is_not_judged_never_passed() {
+    let bundle =
+        "bundles/demo/supportbundle_4f7c2a9e-3b1d-4e58-9a6f-0c2d8e1b7a53_2026-11-20T10-00-00Z.zip";
+    let a = support::analysis_of(&[bundle.to_string()], AT);
+    let rb = planned(&a, &request(Kind::LeafCerts, None));
+    let r = simulate(&a, &rb);
+    assert!(!r.passes(), "{}", show(&r));
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.contains("no trust link can be judged")),
+        "{}",
+        show(&r)
+    );
+}

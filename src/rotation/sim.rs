@@ -375,6 +375,18 @@ impl<'a> Sim<'a> {
             .iter()
             .map(|(k, l)| (k.clone(), l.state))
             .collect();
+        let judged = sim
+            .links
+            .values()
+            .filter(|l| l.kind != LinkKind::EtcdQuorum && l.state != LinkState::Unknown)
+            .count();
+        if judged == 0 {
+            sim.problems.push(
+                "no trust link can be judged from the inputs (no node's certificates were read: a \
+                 support bundle carries none): give the node snapshots of the cluster"
+                    .to_string(),
+            );
+        }
         sim.broken_before = sim
             .links
             .values()
