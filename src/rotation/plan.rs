@@ -315,7 +315,7 @@ fn snapshot_step(prefix: &str) -> Step {
         ),
     );
     s.description = Some(
-        "the way back after rotate-ca is this snapshot; the token it needs for a restore is \
+        "the way back after the rotation is this snapshot; the token it needs for a restore is \
          recorded by digest next to it"
             .to_string(),
     );
@@ -575,6 +575,9 @@ fn token_places(st: &TrustState) -> Vec<String> {
     places.into_iter().collect()
 }
 
+/// The awk program of the token write: each whole-value occurrence of `o` in a line becomes `n`.
+const REPLACE_TOKEN_AWK: &str = r#"{ out = ""; s = $0; while ((i = index(s, o)) > 0) { p = (i > 1) ? substr(s, i - 1, 1) : substr(out, length(out), 1); q = substr(s, i + length(o), 1); if ((p == "" || index(":= \"\047", p)) && (q == "" || index(" \"\047\r", q))) out = out substr(s, 1, i - 1) n; else out = out substr(s, 1, i - 1) o; s = substr(s, i + length(o)) } print out s }"#;
+
 fn set_token_step(id: &str, places: &[String], ca_hash: Option<&str>, password: bool) -> Step {
     let files = places.join(" ");
     let mut cmds = Vec::new();
@@ -585,9 +588,13 @@ fn set_token_step(id: &str, places: &[String], ca_hash: Option<&str>, password: 
     }
     if password {
         // The password part of the old and new tokens (a full K10 token or a bare password),
-        // replaced as plain text (no regular expression: a token is never read as a pattern).
+        // replaced as plain text where it stands as a token value (after `:`, `=`, a space or a
+        // quote, or at the start of a line, and up to a space, a quote or the end): never read as
+        // a pattern, never inside a CA hash.
         cmds.push(format!(
-            "o={{{{ params.old_token }}}}; n={{{{ params.new_token }}}}; o=${{o##*:}}; n=${{n##*:}}\nfor f in {files}; do [ -f \"$f\" ] || continue; awk -v o=\"$o\" -v n=\"$n\" '{{ while ((i = index($0, o)) > 0) $0 = substr($0, 1, i - 1) n substr($0, i + length(o)); print }}' \"$f\" > \"$f.harrow-new\" && cat \"$f.harrow-new\" > \"$f\"; rm -f \"$f.harrow-new\"; done"
+            "o={{{{ params.old_token }}}}; n={{{{ params.new_token }}}}; o=${{o##*:}}; n=${{n##*:}}\n\
+             [ -n \"$o\" ] && [ -n \"$n\" ] || {{ echo 'the old and the new token are both needed' >&2; exit 1; }}\n\
+             for f in {files}; do [ -f \"$f\" ] || continue; awk -v o=\"$o\" -v n=\"$n\" '{REPLACE_TOKEN_AWK}' \"$f\" > \"$f.harrow-new\" && cat \"$f.harrow-new\" > \"$f\"; rm -f \"$f.harrow-new\"; done"
         ));
     }
     let mut s = step(id, Target::All, &cmds.join("\n"));
