@@ -812,3 +812,69 @@ fn a_bundle_without_node_certificates_is_not_judged_never_passed() {
         show(&r)
     );
 }
+
+#[test]
+fn the_planned_token_write_replaces_whole_token_values_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = plain_cluster(dir.path(), "v1.33.5+rke2r1");
+    let rb = planned(&a, &request(Kind::Token, None));
+    let step = rb.steps.iter().find(|s| s.id == "write-token").unwrap();
+    let run = step.run.clone().unwrap();
+    let places = "/etc/rancher/rke2/config.yaml /etc/rancher/rke2/config.yaml.d/40-rancherd.yaml";
+    assert!(run.contains(places), "{run}");
+    // The same command on two files of this machine, with the secrets as params.
+    let hash = "ab".repeat(32);
+    let config = dir.path().join("config.yaml");
+    let env = dir.path().join("rke2.env");
+    std::fs::write(
+        &config,
+        format!("token: K10{hash}::server:ab\nnode-label: [\"x=abc\"]\n"),
+    )
+    .unwrap();
+    std::fs::write(&env, "RKE2_TOKEN=ab\n").unwrap();
+    let run = run.replace(places, &format!("{} {}", config.display(), env.display()));
+    let mut vars = harrow::runbook::template::Vars::default();
+    vars.params
+        .insert("old_token".into(), format!("K10{hash}::server:ab"));
+    vars.params.insert("new_token".into(), "n3w-pass".into());
+    let cmd =
+        harrow::runbook::template::render(&run, &vars, harrow::runbook::template::Mode::Shell)
+            .unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&cmd)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        format!("token: K10{hash}::server:n3w-pass\nnode-label: [\"x=abc\"]\n"),
+        "the CA hash and other values keep their 'ab's"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&env).unwrap(),
+        "RKE2_TOKEN=n3w-pass\n"
+    );
+    // Without the secrets it refuses instead of rewriting anything.
+    let empty = harrow::runbook::template::Vars {
+        params: [
+            ("old_token".to_string(), String::new()),
+            ("new_token".to_string(), "x".to_string()),
+        ]
+        .into(),
+        ..Default::default()
+    };
+    let cmd =
+        harrow::runbook::template::render(&run, &empty, harrow::runbook::template::Mode::Shell)
+            .unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&cmd)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
