@@ -878,3 +878,39 @@ fn the_planned_token_write_replaces_whole_token_values_only() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn hostile_staged_material_is_reported_by_file_and_never_followed() {
+    let a = analysis("bundles/fixtures/healthy");
+    let dir = tempfile::tempdir().unwrap();
+    let rb = staged_ca_plan(&a, dir.path());
+    let tls = dir.path().join("stage/tls");
+    // A symbolic link loop and a file that is no certificate bundle.
+    std::os::unix::fs::symlink(&tls, tls.join("loop")).unwrap();
+    std::fs::write(
+        tls.join("request-header-ca.crt"),
+        "-----BEGIN CERTIFICATE-----\n!!!!\n",
+    )
+    .unwrap();
+    let r = simulate(&a, &rb);
+    assert!(!r.passes());
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.contains("request-header-ca.crt") && p.contains("not a certificate bundle")),
+        "{}",
+        show(&r)
+    );
+}
+
+#[test]
+fn a_runbook_too_large_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.yaml");
+    std::fs::write(&big, vec![b'#'; (4 << 20) + 1]).unwrap();
+    let e = rb::load_file(&big, &[]).unwrap_err();
+    assert!(
+        e.to_string().contains("big.yaml") && e.to_string().contains("at most"),
+        "{e}"
+    );
+}

@@ -117,6 +117,11 @@ struct Store {
 
 type LinkKey = (LinkKind, String, String);
 
+/// The largest staged certificate or key file read (a CA bundle is a few KiB).
+const MAX_STAGED_FILE: u64 = 1 << 20;
+/// How deep a staged directory is walked (`tls/etcd/` is two levels).
+const MAX_STAGED_DEPTH: usize = 8;
+
 struct Sim<'a> {
     at: OffsetDateTime,
     platform: Platform,
@@ -792,38 +797,67 @@ impl<'a> Sim<'a> {
     /// under `dest`.
     fn load_material(&mut self, node: &str, src: &std::path::Path, dest: &str) {
         let mut files: Vec<(std::path::PathBuf, String)> = Vec::new();
-        collect_files(src, &host(dest), &mut files);
+        collect_files(src, &host(dest), 0, &mut files);
+        let step = self.step.clone();
         let Some(disk) = self.disk.get_mut(node) else {
             return;
         };
+        let mut problem = |file: &std::path::Path, why: String| {
+            self.problems.push(format!(
+                "step {step}: staged material {}: {why}",
+                file.display()
+            ));
+        };
         for (file, at) in files {
-            let Ok(bytes) = std::fs::read(&file) else {
+            let is_cert = at.ends_with(".crt") || at.ends_with(".pem");
+            if !is_cert && !at.ends_with(".key") {
                 continue;
-            };
-            if at.ends_with(".crt") || at.ends_with(".pem") {
-                if let Ok(certs) = pki::parse_certs(&bytes) {
-                    let mut fps = Vec::new();
-                    for c in certs {
-                        fps.push(c.fingerprint_sha256.clone());
-                        self.live
-                            .certs
-                            .entry(c.fingerprint_sha256.clone())
-                            .or_insert_with(|| Arc::new(c));
-                    }
-                    disk.staged.insert(
-                        at.clone(),
-                        CertFile {
-                            host: at,
-                            certs: fps,
-                            reissued: false,
-                        },
-                    );
+            }
+            let too_big = std::fs::metadata(&file).is_ok_and(|m| m.len() > MAX_STAGED_FILE);
+            if too_big {
+                problem(
+                    &file,
+                    format!("larger than {MAX_STAGED_FILE} bytes: not read"),
+                );
+                continue;
+            }
+            let bytes = match std::fs::read(&file) {
+                Ok(b) => b,
+                Err(e) => {
+                    problem(&file, e.to_string());
+                    continue;
                 }
-            } else if at.ends_with(".key")
-                && let Ok(keys) = pki::parse_keys(&bytes)
-            {
-                let spkis = keys.into_iter().filter_map(|k| k.spki_sha256).collect();
-                disk.staged_keys.insert(at, spkis);
+            };
+            if is_cert {
+                match pki::parse_certs(&bytes) {
+                    Ok(certs) => {
+                        let mut fps = Vec::new();
+                        for c in certs {
+                            fps.push(c.fingerprint_sha256.clone());
+                            self.live
+                                .certs
+                                .entry(c.fingerprint_sha256.clone())
+                                .or_insert_with(|| Arc::new(c));
+                        }
+                        disk.staged.insert(
+                            at.clone(),
+                            CertFile {
+                                host: at,
+                                certs: fps,
+                                reissued: false,
+                            },
+                        );
+                    }
+                    Err(e) => problem(&file, format!("not a certificate bundle ({e})")),
+                }
+            } else {
+                match pki::parse_keys(&bytes) {
+                    Ok(keys) => {
+                        let spkis = keys.into_iter().filter_map(|k| k.spki_sha256).collect();
+                        disk.staged_keys.insert(at, spkis);
+                    }
+                    Err(e) => problem(&file, format!("not a key file ({e})")),
+                }
             }
         }
     }
@@ -1472,9 +1506,22 @@ fn relative_tls(h: &str) -> &str {
 
 /// Every file under `src` with the host path it gets under `dest` (a file copied onto a
 /// directory keeps its name).
-fn collect_files(src: &std::path::Path, dest: &str, out: &mut Vec<(std::path::PathBuf, String)>) {
-    if src.is_file() {
+fn collect_files(
+    src: &std::path::Path,
+    dest: &str,
+    depth: usize,
+    out: &mut Vec<(std::path::PathBuf, String)>,
+) {
+    // Symbolic links are not followed (a loop, or a way out of the directory), nor trees deeper
+    // than a CA stage can be.
+    let Ok(meta) = std::fs::symlink_metadata(src) else {
+        return;
+    };
+    if meta.is_file() {
         out.push((src.to_path_buf(), dest.to_string()));
+        return;
+    }
+    if !meta.is_dir() || depth > MAX_STAGED_DEPTH {
         return;
     }
     let Ok(rd) = std::fs::read_dir(src) else {
@@ -1484,13 +1531,7 @@ fn collect_files(src: &std::path::Path, dest: &str, out: &mut Vec<(std::path::Pa
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let name = e.file_name().to_string_lossy().to_string();
-        let p = e.path();
-        let target = format!("{dest}/{name}");
-        if p.is_dir() {
-            collect_files(&p, &target, out);
-        } else if p.is_file() {
-            out.push((p, target));
-        }
+        collect_files(&e.path(), &format!("{dest}/{name}"), depth + 1, out);
     }
 }
 

@@ -44,9 +44,22 @@ impl Loaded {
     }
 }
 
+/// The largest runbook file read.
+const MAX_RUNBOOK_BYTES: u64 = 4 << 20;
+
 /// Load a runbook file; `vars` are `--var name=value` overrides.
 pub fn load_file(path: &std::path::Path, vars: &[(String, String)]) -> Result<Loaded> {
     let shown = path.display().to_string();
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::input(&shown, None, e.to_string()))?
+        .len();
+    if size > MAX_RUNBOOK_BYTES {
+        return Err(Error::input(
+            &shown,
+            None,
+            format!("{size} bytes: a runbook is at most {MAX_RUNBOOK_BYTES} bytes"),
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::input(&shown, None, e.to_string()))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::input(&shown, None, "not UTF-8 text: a runbook is a YAML file"))?;
