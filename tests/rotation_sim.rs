@@ -813,6 +813,17 @@ fn a_bundle_without_node_certificates_is_not_judged_never_passed() {
     );
 }
 
+/// A runbook command rendered with `vars` (shell quoting) and run by `sh`.
+fn sh_with(run: &str, vars: &harrow::runbook::template::Vars) -> std::process::Output {
+    let cmd = harrow::runbook::template::render(run, vars, harrow::runbook::template::Mode::Shell)
+        .unwrap();
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&cmd)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn the_planned_token_write_replaces_whole_token_values_only() {
     let dir = tempfile::tempdir().unwrap();
@@ -837,14 +848,7 @@ fn the_planned_token_write_replaces_whole_token_values_only() {
     vars.params
         .insert("old_token".into(), format!("K10{hash}::server:ab"));
     vars.params.insert("new_token".into(), "n3w-pass".into());
-    let cmd =
-        harrow::runbook::template::render(&run, &vars, harrow::runbook::template::Mode::Shell)
-            .unwrap();
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(&cmd)
-        .output()
-        .unwrap();
+    let out = sh_with(&run, &vars);
     assert!(
         out.status.success(),
         "{}",
@@ -868,15 +872,7 @@ fn the_planned_token_write_replaces_whole_token_values_only() {
         .into(),
         ..Default::default()
     };
-    let cmd =
-        harrow::runbook::template::render(&run, &empty, harrow::runbook::template::Mode::Shell)
-            .unwrap();
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(&cmd)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    assert!(!sh_with(&run, &empty).status.success());
 }
 
 #[test]
@@ -913,4 +909,33 @@ fn a_runbook_too_large_is_refused_naming_it() {
         e.to_string().contains("big.yaml") && e.to_string().contains("at most"),
         "{e}"
     );
+}
+
+#[test]
+fn plan_and_simulate_outputs_are_pinned() {
+    // The runbook plan writes and what simulate prints of it, in a directory of their own so
+    // that the runbook's name is the same on every machine.
+    let dir = tempfile::tempdir().unwrap();
+    let inputs: Vec<String> = support::inputs_in("bundles/fixtures/healthy")
+        .iter()
+        .map(|p| support::root().join(p).display().to_string())
+        .collect();
+    for kind in ["leaf-certs", "service-account-key"] {
+        let plan = support::Test::new()
+            .args(["plan", kind])
+            .args(&inputs)
+            .args(["--at", "2026-11-20T10:00:00Z"])
+            .run()
+            .code(0)
+            .golden(&format!("plan-{kind}-healthy.yaml"));
+        std::fs::write(dir.path().join("runbook.yaml"), &plan.stdout).unwrap();
+        support::Test::new()
+            .cwd(dir.path())
+            .args(["simulate", "runbook.yaml"])
+            .args(&inputs)
+            .args(["--at", "2026-11-20T10:00:00Z"])
+            .run()
+            .code(0)
+            .golden(&format!("simulate-{kind}-healthy.txt"));
+    }
 }
