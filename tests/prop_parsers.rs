@@ -129,11 +129,11 @@ proptest! {
     #[test]
     fn a_runbook_written_loads_back_equal(
         ids in prop::collection::btree_set("[a-z][a-z0-9-]{0,12}", 1..6),
-        cmd in "[ -~]{1,60}",
+        // Printable ASCII without `{`: a literal `{{` is an unclosed template, refused on load.
+        cmd in "[ -z|-~]{1,60}",
         serial in any::<bool>(),
     ) {
         use harrow::runbook::model::*;
-        let cmd = cmd.replace("{{", "{ {");
         let steps = ids
             .iter()
             .map(|id| Step {

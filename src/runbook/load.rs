@@ -40,7 +40,7 @@ impl Loaded {
     }
 
     fn error_at_text(&self, value: &str, offset: usize, message: &str) -> Error {
-        error_in(&self.path, &self.text, value, offset, message)
+        error_in(&self.path, &self.text, 0, value, offset, message)
     }
 }
 
@@ -77,7 +77,7 @@ pub fn load_str(path: &str, text: &str, vars: &[(String, String)]) -> Result<Loa
         Error::syntax(path, Some(text), span, y.message)
     })?;
     let at_key = |key: &str, message: String| -> Error {
-        let span = find(text, key).unwrap_or(Span { line: 1, column: 1 });
+        let span = find(text, key).map_or(Span { line: 1, column: 1 }, |at| span_at(text, at));
         Error::syntax(path, Some(text), span, message)
     };
     if runbook.api_version != API_VERSION {
@@ -155,7 +155,13 @@ pub fn load_str(path: &str, text: &str, vars: &[(String, String)]) -> Result<Loa
                 format!("id `{}` is used twice", check.id),
             ));
         }
-        templates(path, text, &check.run, &is_declared)?;
+        templates(
+            path,
+            text,
+            item_at(text, &check.id),
+            &check.run,
+            &is_declared,
+        )?;
     }
     for step in &runbook.steps {
         if !valid_id(&step.id) {
@@ -190,8 +196,9 @@ pub fn load_str(path: &str, text: &str, vars: &[(String, String)]) -> Result<Loa
                 format!("step `{}` has no target", step.id),
             ));
         }
+        let from = item_at(text, &step.id);
         for s in strings_of(step) {
-            templates(path, text, s, &is_declared)?;
+            templates(path, text, from, s, &is_declared)?;
         }
     }
     Ok(Loaded {
@@ -237,15 +244,42 @@ fn strings_of(step: &Step) -> Vec<&str> {
     out
 }
 
-fn templates(path: &str, text: &str, value: &str, declared: &dyn Fn(&str) -> bool) -> Result<()> {
+fn templates(
+    path: &str,
+    text: &str,
+    from: usize,
+    value: &str,
+    declared: &dyn Fn(&str) -> bool,
+) -> Result<()> {
     template::expressions(value, declared)
         .map(|_| ())
-        .map_err(|e| error_in(path, text, value, e.offset, &e.message))
+        .map_err(|e| error_in(path, text, from, value, e.offset, &e.message))
 }
 
-/// An error at byte `offset` of `value`, placed in the file where that part of the value sits
-/// (the expression's text found in the source; the value's first line otherwise).
-fn error_in(path: &str, text: &str, value: &str, offset: usize, message: &str) -> Error {
+/// Where the step or check with this id is written (its `id:` line), so that errors in its
+/// strings are looked for there first; the start of the file when it cannot be found.
+fn item_at(text: &str, id: &str) -> usize {
+    text.match_indices(id)
+        .find(|(i, _)| {
+            let line_start = text[..*i].rfind('\n').map_or(0, |n| n + 1);
+            let head = text[line_start..*i].trim_start_matches([' ', '-']);
+            let head = head.trim_end_matches(['"', '\'']);
+            head.trim_end() == "id:"
+        })
+        .map_or(0, |(i, _)| i)
+}
+
+/// An error at byte `offset` of `value`, placed in the file where that part of the value sits:
+/// the expression's text searched from where the whole value is written (so an earlier field
+/// holding the same text is not blamed), else anywhere, else the value's first line.
+fn error_in(
+    path: &str,
+    text: &str,
+    from: usize,
+    value: &str,
+    offset: usize,
+    message: &str,
+) -> Error {
     let piece = value
         .get(offset..)
         .map(|rest| match rest.find("}}") {
@@ -253,23 +287,33 @@ fn error_in(path: &str, text: &str, value: &str, offset: usize, message: &str) -
             None => rest.lines().next().unwrap_or(rest),
         })
         .unwrap_or(value);
-    let span = find(text, piece)
-        .or_else(|| find(text, value.lines().next().unwrap_or(value)))
-        .unwrap_or(Span { line: 1, column: 1 });
+    let first_line = value.lines().next().unwrap_or(value);
+    let value_at = text[from..].find(first_line).map_or(from, |i| from + i);
+    let at = text[value_at..]
+        .find(piece)
+        .filter(|_| !piece.is_empty())
+        .map(|i| value_at + i)
+        .or_else(|| find(text, piece))
+        .or_else(|| find(text, first_line));
+    let span = at.map_or(Span { line: 1, column: 1 }, |at| span_at(text, at));
     Error::syntax(path, Some(text), span, message)
 }
 
-/// The first place `needle` occurs in `text`, as a 1-based line and character column.
-fn find(text: &str, needle: &str) -> Option<Span> {
+/// The first place `needle` occurs in `text`, as a byte offset.
+fn find(text: &str, needle: &str) -> Option<usize> {
     if needle.is_empty() {
         return None;
     }
-    let at = text.find(needle)?;
+    text.find(needle)
+}
+
+/// Byte offset `at` of `text` as a 1-based line and character column.
+fn span_at(text: &str, at: usize) -> Span {
     let before = &text[..at];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let column = text[line_start..at].chars().count() + 1;
-    Some(Span { line, column })
+    Span { line, column }
 }
 
 fn check_type(kind: ParamType, value: &str) -> std::result::Result<(), String> {
@@ -351,6 +395,24 @@ steps:
         let shown = e.to_string();
         assert!(shown.starts_with("r.yaml:11:59:"), "{shown}");
         assert!(shown.contains('^'), "{shown}");
+    }
+
+    /// Regression (proptest): an unclosed `{{` in a step was shown on an earlier line that held
+    /// the same text (the metadata description), not on the step's own line.
+    #[test]
+    fn an_unclosed_template_is_shown_on_the_step_that_has_it() {
+        let text = GOOD
+            .replace("metadata:\n", "metadata:\n  description: \"x {{\"\n")
+            .replace("run: systemctl restart rke2-server", "run: x {{");
+        let e = load_str("r.yaml", &text, &[]).unwrap_err();
+        let Error::Syntax {
+            span, source_line, ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(source_line.as_deref(), Some("    run: x {{"), "{e}");
+        assert_eq!(span.column, 12, "{e}");
     }
 
     #[test]
