@@ -74,6 +74,9 @@ pub enum Error {
         /// The system's reason.
         message: String,
     },
+    /// `run`/`resume`: the journal is locked by a live run, unreadable, or `resume` refuses
+    /// (the runbook, params or inventory changed since the run began).
+    Journal(String),
     /// A bug.
     Internal(String),
 }
@@ -125,6 +128,7 @@ impl Error {
             | Error::Declined(_)
             | Error::Syntax { .. }
             | Error::Output { .. } => exit::USAGE,
+            Error::Journal(_) => exit::JOURNAL_REFUSED,
             Error::Internal(_) => exit::INTERNAL,
         }
     }
@@ -133,7 +137,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage(m) | Error::Internal(m) => f.write_str(m),
+            Error::Usage(m) | Error::Internal(m) | Error::Journal(m) => f.write_str(m),
             Error::Input {
                 input,
                 entry: Some(e),

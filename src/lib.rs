@@ -20,6 +20,7 @@
 //! - [`checks`] judges the model (rules with codes) and records coverage.
 //! - [`report`] renders text and JSON.
 //! - [`rotation`] is the rotation floor: the trust state of a cluster and its trust links.
+//! - [`exec`] executes a runbook over the nodes with a durable journal, resume and status.
 //! - [`diff`] compares two states of one cluster (before and after a rotation) node by node.
 //! - [`vocab`] is the bottom floor: `Severity`, `Origin`, `Finding`, `Coverage`.
 //! - [`cli`] holds the clap definitions; `main.rs` is a thin shell around [`cli::main_with_args`].
@@ -31,6 +32,7 @@ pub mod checks;
 pub mod cli;
 pub mod diff;
 pub mod error;
+pub mod exec;
 pub mod export;
 pub mod graph;
 pub mod ingest;

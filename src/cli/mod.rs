@@ -16,6 +16,7 @@ mod plan;
 mod progress;
 mod redact;
 mod rules;
+mod run;
 mod simulate;
 mod timeline;
 
@@ -67,6 +68,12 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Judge a rotation runbook against the inputs' trust state, step by step.
     Simulate(simulate::SimulateArgs),
+    /// Execute a runbook over the nodes with a durable journal (--dry-run to see it first).
+    Run(run::RunArgs),
+    /// Continue a run from its journal after a crash, a failure or a gate.
+    Resume(run::ResumeArgs),
+    /// A run's progress from its journal: done / interrupted / pending per step × node.
+    Status(run::StatusArgs),
     /// A copy of a bundle or node snapshot with every secret replaced.
     Redact(redact::RedactArgs),
     /// Write this node's air-gapped snapshot (host files, commands/*.txt, snapshot.yaml).
@@ -100,6 +107,9 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Man(a) => docs::man(a),
         Command::Plan(a) => plan::run(a),
         Command::Simulate(a) => simulate::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Resume(a) => run::resume(a),
+        Command::Status(a) => run::status(a),
         Command::Redact(a) => redact::run(a),
         Command::Collect(a) => collect::run(a),
     })
@@ -132,6 +142,9 @@ impl Command {
             Command::Man(_) => "man",
             Command::Plan(_) => "plan",
             Command::Simulate(_) => "simulate",
+            Command::Run(_) => "run",
+            Command::Resume(_) => "resume",
+            Command::Status(_) => "status",
             Command::Redact(_) => "redact",
             Command::Collect(_) => "collect",
         }

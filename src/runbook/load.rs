@@ -197,6 +197,7 @@ pub fn load_str(path: &str, text: &str, vars: &[(String, String)]) -> Result<Loa
             ));
         }
         let from = item_at(text, &step.id);
+        check_timings(step).map_err(|m| at_key(&step.id, format!("step `{}`: {m}", step.id)))?;
         for s in strings_of(step) {
             templates(path, text, from, s, &is_declared)?;
         }
@@ -314,6 +315,26 @@ fn span_at(text: &str, at: usize) -> Span {
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let column = text[line_start..at].chars().count() + 1;
     Span { line, column }
+}
+
+/// A step's `timeout` and its verify's `interval` and `timeout` must read as durations.
+fn check_timings(step: &Step) -> std::result::Result<(), String> {
+    let v = step.verify.as_ref();
+    let fields = [
+        ("timeout", step.timeout.as_deref()),
+        ("verify.interval", v.and_then(|v| v.interval.as_deref())),
+        ("verify.timeout", v.and_then(|v| v.timeout.as_deref())),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value
+            && super::model::duration(value).is_none()
+        {
+            return Err(format!(
+                "{name} `{value}` is not a duration (90s, 10m, 1h, 500ms)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_type(kind: ParamType, value: &str) -> std::result::Result<(), String> {

@@ -398,6 +398,22 @@ impl From<Order> for String {
     }
 }
 
+/// A duration as runbooks write it: `90s`, `10m`, `1h`, `500ms`, or plain seconds (`90`).
+pub fn duration(s: &str) -> Option<std::time::Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let d = match unit {
+        "" | "s" => std::time::Duration::from_secs(n),
+        "ms" => std::time::Duration::from_millis(n),
+        "m" => std::time::Duration::from_secs(n.checked_mul(60)?),
+        "h" => std::time::Duration::from_secs(n.checked_mul(3600)?),
+        _ => return None,
+    };
+    Some(d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,5 +439,18 @@ mod tests {
         assert!(Order::try_from("batch:0".to_string()).is_err());
         assert!(Order::try_from("serially".to_string()).is_err());
         assert_eq!(String::from(Order::Batch(2)), "batch:2");
+    }
+
+    #[test]
+    fn durations_read_with_their_unit() {
+        use std::time::Duration as D;
+        assert_eq!(duration("90s"), Some(D::from_secs(90)));
+        assert_eq!(duration("10m"), Some(D::from_secs(600)));
+        assert_eq!(duration("2h"), Some(D::from_secs(7200)));
+        assert_eq!(duration("250ms"), Some(D::from_millis(250)));
+        assert_eq!(duration("45"), Some(D::from_secs(45)));
+        assert_eq!(duration("ten"), None);
+        assert_eq!(duration("5d"), None);
+        assert_eq!(duration(""), None);
     }
 }
