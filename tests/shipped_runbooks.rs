@@ -518,9 +518,27 @@ fn leaf_rotation_stops_rotates_and_starts_servers_one_at_a_time_then_agents() {
         );
     }
     // The order before the January 2025 releases is checked live, not assumed.
+    // Run here with rke2 and kubectl stood in for by functions: the release from
+    // `rke2 --version`, the control-plane-only servers from kubectl.
     let p = r.preflight.iter().find(|p| p.id == "leaf-order").unwrap();
-    for v in ["32", "\"$m\" = 31", "-ge 5", "-ge 9", "-ge 13"] {
-        assert!(p.run.contains(v), "{v}: {}", p.run);
+    let kubectl = "/var/lib/rancher/rke2/bin/kubectl --kubeconfig /etc/rancher/rke2/rke2.yaml";
+    for (version, cp_only, want) in [
+        ("v1.33.5+rke2r1", "node/c1", "any-order"),
+        ("v1.29.13+rke2r1", "node/c1", "any-order"),
+        ("v1.31.4+rke2r1", "", "etcd-on-every-server"),
+        (
+            "v1.30.8+rke2r1",
+            "node/c1",
+            "rke2 v1.30.8+rke2r1 with control-plane-only",
+        ),
+    ] {
+        let script = format!(
+            "r2() {{ echo 'rke2 version {version} (abcdef)'; }}; kc() {{ printf '%s' '{cp_only}'; }}; {}",
+            render(&p.run, &[("rke2", "r2")]).replace(kubectl, "kc")
+        );
+        let (code, out, err) = sh(&script);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.starts_with(want), "{version}: {out}");
     }
 }
 
