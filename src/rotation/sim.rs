@@ -31,7 +31,7 @@ use crate::layout::{self, AgentCopy, CaFile};
 use crate::model::Model;
 use crate::pki::{self, Cert};
 use crate::runbook::Loaded;
-use crate::runbook::model::{Effect, Order, Step, Target};
+use crate::runbook::model::{Effect, Order, ParamType, Step, Target};
 use crate::runbook::template::{self, Mode, Vars};
 use crate::snapshot::Snapshot;
 use crate::vocab::Severity;
@@ -169,6 +169,14 @@ pub fn simulate(loaded: &Loaded, snap: &Snapshot, model: &Model, at: OffsetDateT
         }
     }
     let mut sim = Sim::new(loaded, st, live_keys, platform, version, at);
+    for (name, p) in &loaded.runbook.params {
+        if p.kind != ParamType::Secret && !loaded.params.contains_key(name) {
+            sim.problems.push(format!(
+                "param `{name}` has no default and no value: give --var {name}=VALUE (the steps \
+                 that use it cannot be judged without it)"
+            ));
+        }
+    }
     sim.run();
     sim.report()
 }
@@ -1008,7 +1016,7 @@ impl<'a> Sim<'a> {
                     return;
                 };
                 match &mut d.token {
-                    Some(t) if places.contains(&host(&t.source)) => {
+                    Some(t) if places.iter().any(|p| place_matches(p, &host(&t.source))) => {
                         if let Some(h) = hash {
                             t.ca_hash = Some(h);
                         }
@@ -1535,6 +1543,34 @@ fn collect_files(
     }
 }
 
+/// Whether a `set_token` place (a host path as `host` gives it; `*` stands for any characters
+/// within one path segment, as a shell glob does: `etc/rancher/rke2/config.yaml.d/*.yaml`)
+/// names the host path `path`.
+fn place_matches(place: &str, path: &str) -> bool {
+    let (ps, ns): (Vec<&str>, Vec<&str>) = (place.split('/').collect(), path.split('/').collect());
+    ps.len() == ns.len() && ps.iter().zip(&ns).all(|(p, n)| segment_matches(p, n))
+}
+
+/// One path segment against a pattern whose `*` matches any run of characters.
+fn segment_matches(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for m in middle {
+        match rest.find(m) {
+            Some(i) => rest = &rest[i + m.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
 /// Why a command line fetches from the network, if it does.
 pub fn network_fetch(line: &str) -> Option<String> {
     let words: Vec<&str> = line
@@ -1603,6 +1639,33 @@ pub fn writes_live_tls(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_places_match_exactly_or_by_a_glob_within_one_segment() {
+        let drop_in = "etc/rancher/rke2/config.yaml.d/40-rancherd.yaml";
+        assert!(place_matches(drop_in, drop_in));
+        assert!(place_matches(
+            "etc/rancher/rke2/config.yaml.d/*.yaml",
+            drop_in
+        ));
+        assert!(place_matches("etc/rancher/rke2/config.yaml.d/*", drop_in));
+        assert!(place_matches("etc/*/rke2/config.yaml.d/40-*.yaml", drop_in));
+        assert!(!place_matches(
+            "etc/rancher/rke2/config.yaml.d/*.yml",
+            drop_in
+        ));
+        assert!(!place_matches("etc/rancher/rke2/*.yaml", drop_in));
+        assert!(!place_matches("etc/rancher/rke2/config.yaml", drop_in));
+        assert!(place_matches(
+            "etc/default/rke2-*",
+            "etc/default/rke2-agent"
+        ));
+        assert!(!place_matches("etc/default/rke2-*", "etc/default/rke2"));
+        assert!(place_matches("oem/*.yaml", "oem/90_custom.yaml"));
+        assert!(!place_matches("oem/*.yaml", "oem/harvester.config"));
+        assert!(place_matches("a/*x*y", "a/xxy"));
+        assert!(!place_matches("a/*xy*y", "a/xy"));
+    }
 
     #[test]
     fn network_fetches_are_seen_and_the_local_supervisor_is_not_one() {
