@@ -355,7 +355,7 @@ impl<'a> Exec<'a> {
 
     /// Every preflight on its nodes; `false` when one fails (each result journaled).
     fn preflights(&self) -> Result<bool> {
-        let mut all = true;
+        let mut all = self.reach()?;
         for check in &self.loaded.runbook.preflight {
             let nodes = match check.target {
                 Target::Local => vec![LOCAL.to_string()],
@@ -404,6 +404,50 @@ impl<'a> Exec<'a> {
                 ));
                 all &= ok;
             }
+        }
+        Ok(all)
+    }
+
+    /// Every ssh node a step or check targets answers (`reach`, journaled as a preflight):
+    /// host keys, logins and `sudo -n` are found wrong before anything runs.
+    fn reach(&self) -> Result<bool> {
+        let mut wanted: BTreeSet<String> = BTreeSet::new();
+        for s in &self.loaded.runbook.steps {
+            wanted.extend(targets(s, self.inventory));
+        }
+        for c in &self.loaded.runbook.preflight {
+            wanted.extend(self.inventory.resolve(&c.target));
+        }
+        let mut all = true;
+        for n in wanted {
+            let Some(node) = transport_node(self.inventory.nodes.get(&n)) else {
+                continue;
+            };
+            let out = self
+                .transports
+                .sh(
+                    Some(node),
+                    "echo harrow-reach",
+                    b"",
+                    Duration::from_secs(60),
+                )
+                .map_err(|e| Error::Internal(format!("ssh to {n}: {e}")))?;
+            let text = String::from_utf8_lossy(&out.out);
+            let ok = out.status == Some(0) && text.contains("harrow-reach");
+            self.record(&Record::Preflight {
+                id: "reach".to_string(),
+                node: n.clone(),
+                ok,
+                exit: out.status.unwrap_or(124),
+                output: tail(&self.masker.text(text.trim())),
+            })?;
+            if !ok {
+                self.say(&format!(
+                    "preflight reach on {n}: FAILED: {}",
+                    self.masker.text(text.trim())
+                ));
+            }
+            all &= ok;
         }
         Ok(all)
     }
@@ -756,7 +800,7 @@ impl<'a> Exec<'a> {
         let mut pending_line = Vec::new();
         let mut pause = Duration::from_millis(10);
         let max_pause = if n.is_some_and(|n| n.transport == TransportKind::Ssh) {
-            Duration::from_millis(1000)
+            Duration::from_millis(400)
         } else {
             Duration::from_millis(200)
         };

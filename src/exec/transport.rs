@@ -63,6 +63,7 @@ impl Transports {
         let mut c = Command::new("ssh");
         c.args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=20"]);
         c.args(["-o", "ServerAliveInterval=15", "-T"]);
+        multiplex(&mut c);
         if let Some(f) = &self.ssh_config {
             c.arg("-F").arg(f);
         }
@@ -118,6 +119,29 @@ impl Transports {
             .arg(format!("{user}{}:{scratch}", scp_host(node)));
         run(&mut c, &[], timeout)
     }
+}
+
+/// One ssh connection per node, shared by the many short calls of a run (launch, queries,
+/// copies): `ControlMaster=auto` with its socket in a directory of this user's own under the
+/// temporary directory (mode 0700, checked to be ours and not a link), kept 60 s after the last
+/// call so a `resume` right after a crash reuses it. When that directory cannot be made safe,
+/// every call connects anew.
+fn multiplex(c: &mut Command) {
+    if let Some(dir) = control_dir() {
+        c.arg("-o").arg(format!("ControlPath={}/%C", dir.display()));
+        c.args(["-o", "ControlMaster=auto", "-o", "ControlPersist=60"]);
+    }
+}
+
+fn control_dir() -> Option<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let dir = std::env::temp_dir().join(format!("harrow-ssh-{uid}"));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    let m = std::fs::symlink_metadata(&dir).ok()?;
+    let safe = m.is_dir() && m.uid() == uid && m.permissions().mode() & 0o077 == 0;
+    // Unix socket paths are short: leave room for the 40 characters of %C.
+    (safe && dir.as_os_str().len() < 60).then_some(dir)
 }
 
 /// The address ssh is given.
