@@ -133,6 +133,56 @@ fn simulates_clean(name: &str, inputs: &[String], vars: &[(&str, String)]) {
     simulate(name, inputs, vars)
         .code(0)
         .stdout_has("PASS: every link that held before the runbook holds after it");
+    dry_runs(name, inputs, vars);
+}
+
+/// The old and new tokens the token runbook reads from the environment, in the test only.
+const OLD_TOKEN: &str = "K10oldtokenvalue::server:old-password-1234";
+const NEW_TOKEN: &str = "K10newtokenvalue::server:new-password-5678";
+
+/// `harrow run runbooks/NAME.yaml INPUTS --dry-run` with the same inputs and vars as the
+/// simulation: the simulation passes first, every step is listed with the nodes of the
+/// inventory the snapshot gives, and nothing else happens (no journal is written).
+fn dry_runs(name: &str, inputs: &[String], vars: &[(&str, String)]) {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut t = support::Test::new()
+        .cwd(cwd.path())
+        .env("HARROW_OLD_TOKEN", OLD_TOKEN)
+        .env("HARROW_NEW_TOKEN", NEW_TOKEN)
+        .arg("run")
+        .path(&path_of(name))
+        .args(inputs.iter().map(|i| {
+            let p = Path::new(i);
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                support::root().join(p)
+            }
+            .display()
+            .to_string()
+        }))
+        .args(["--at", AT, "--dry-run"]);
+    for (k, v) in vars {
+        t = t.arg("--var").arg(format!("{k}={v}"));
+    }
+    let run = t.run().code(0).stderr_has("simulation passes");
+    let out = run.stdout;
+    assert!(out.starts_with("dry run of "), "{name}: {out}");
+    for s in &load(name).runbook.steps {
+        assert!(
+            out.contains(&format!(" {}:", s.id)),
+            "{name}: step {} not listed:\n{out}",
+            s.id
+        );
+    }
+    assert!(
+        !out.contains("old-password-1234") && !out.contains("new-password-5678"),
+        "{out}"
+    );
+    assert!(
+        std::fs::read_dir(cwd.path()).unwrap().next().is_none(),
+        "a dry run writes nothing"
+    );
 }
 
 /// New CA material from `harrow plan ca --mode MODE --stage-dir DIR/stage` on `inputs`: the

@@ -197,7 +197,14 @@ pub(super) fn run(a: RunArgs) -> Result<i32> {
     let mut params = loaded.params.clone();
     params.extend(secrets.clone());
     // Every command renders before anything runs (a missing param is found now, not at 2 a.m.).
-    let listing = dry_listing(&loaded, &inventory, &params, &run_id, &masker)?;
+    // A dry run shows `<run-id>` where the real run puts its id (its start time): the listing
+    // is the same for the same inputs.
+    let shown_id = if a.dry_run {
+        "<run-id>"
+    } else {
+        run_id.as_str()
+    };
+    let listing = dry_listing(&loaded, &inventory, &params, shown_id, &masker)?;
     if a.dry_run {
         print_block(&listing);
         return Ok(exit::OK);

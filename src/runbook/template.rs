@@ -135,7 +135,9 @@ pub enum Mode {
 /// `text` with every expression replaced; `Err` names a variable that has no value here (a
 /// `node.*` in a step that runs on no node, a param without a value).
 pub fn render(text: &str, vars: &Vars, mode: Mode) -> Result<String, TemplateError> {
-    let exprs = expressions(text, &|p| vars.params.contains_key(p))?;
+    // Declarations were checked when the runbook loaded; here a param may be declared and
+    // still have no value (no default, no `--var`).
+    let exprs = expressions(text, &|_| true)?;
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for e in exprs {
@@ -143,7 +145,12 @@ pub fn render(text: &str, vars: &Vars, mode: Mode) -> Result<String, TemplateErr
         let Some(value) = vars.get(&e.var) else {
             return Err(TemplateError {
                 offset: e.start,
-                message: format!("`{}` has no value here", &text[e.start..e.end]),
+                message: match &e.var {
+                    Var::Param(p) => format!(
+                        "param `{p}` has no value: it has no default; give it with --var {p}=VALUE"
+                    ),
+                    _ => format!("`{}` has no value here", &text[e.start..e.end]),
+                },
             });
         };
         if mode == Mode::Shell && !e.raw {

@@ -176,10 +176,21 @@ impl Run {
 
     /// Compare stdout with `golden/<name>`; `HARROW_BLESS=1` rewrites the golden file.
     pub fn golden(self, name: &str) -> Run {
+        let stdout = self.stdout.clone();
+        self.golden_of(name, &stdout)
+    }
+
+    /// Compare stderr with `golden/<name>` (error messages); `HARROW_BLESS=1` rewrites it.
+    pub fn golden_stderr(self, name: &str) -> Run {
+        let stderr = self.stderr.clone();
+        self.golden_of(name, &stderr)
+    }
+
+    fn golden_of(self, name: &str, actual: &str) -> Run {
         let path = root().join("golden").join(name);
         if std::env::var_os("HARROW_BLESS").is_some() {
             std::fs::create_dir_all(path.parent().unwrap_or(&root())).ok();
-            std::fs::write(&path, &self.stdout).ok();
+            std::fs::write(&path, actual).ok();
         }
         let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
@@ -187,18 +198,18 @@ impl Run {
                 path.display()
             )
         });
-        if want != self.stdout {
+        if want != actual {
             let diff_at = want
                 .lines()
-                .zip(self.stdout.lines())
+                .zip(actual.lines())
                 .position(|(a, b)| a != b)
-                .unwrap_or(want.lines().count().min(self.stdout.lines().count()));
+                .unwrap_or(want.lines().count().min(actual.lines().count()));
             panic!(
                 "{} differs from the output at line {}:\n  golden: {:?}\n  actual: {:?}\n(HARROW_BLESS=1 rewrites it)",
                 path.display(),
                 diff_at + 1,
                 want.lines().nth(diff_at),
-                self.stdout.lines().nth(diff_at)
+                actual.lines().nth(diff_at)
             );
         }
         self
