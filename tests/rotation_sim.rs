@@ -939,3 +939,111 @@ fn plan_and_simulate_outputs_are_pinned() {
             .golden(&format!("simulate-{kind}-healthy.txt"));
     }
 }
+
+// ---- Regressions found by the shipped runbooks' review. ----
+
+/// Agents have no `/etc/rancher/rke2/rke2.yaml`: the readiness verify of every restart reads
+/// the node's own Node object with its kubelet's kubeconfig.
+#[test]
+fn regression_restarts_are_verified_with_the_nodes_kubelet_kubeconfig() {
+    let a = analysis("bundles/fixtures/healthy");
+    let rb = planned(&a, &request(Kind::LeafCerts, None));
+    let verifies: Vec<&str> = rb
+        .steps
+        .iter()
+        .filter_map(|s| s.verify.as_ref().map(|v| v.run.as_str()))
+        .collect();
+    assert!(verifies.len() >= 2, "{verifies:?}");
+    for v in verifies {
+        assert!(
+            v.contains("/var/lib/rancher/rke2/agent/kubelet.kubeconfig"),
+            "{v}"
+        );
+        assert!(!v.contains("rke2.yaml"), "{v}");
+    }
+}
+
+/// The token hash write ran `[ -f "$f" ] && sed ...` per place: a missing last place made the
+/// loop, and so the step under `sh -e`, exit 1 on that node.
+#[test]
+fn regression_the_token_hash_write_succeeds_when_a_place_is_missing() {
+    let a = analysis("bundles/fixtures/healthy");
+    let dir = tempfile::tempdir().unwrap();
+    let rb = staged_ca_plan(&a, dir.path());
+    let step = rb
+        .steps
+        .iter()
+        .find(|s| s.id == "write-token-hash")
+        .expect("a cross-signed rotation writes the new hash");
+    let places: Vec<String> = match step.effects() {
+        [harrow::runbook::model::Effect::SetToken { places, .. }] => places.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(places.len() >= 2, "{places:?}");
+    let root = dir.path().join("node");
+    let mut script = step
+        .run
+        .clone()
+        .unwrap()
+        .replace("{{ params.new_ca_hash }}", &"ab".repeat(32));
+    for p in &places {
+        script = script.replace(p.as_str(), &format!("{}{p}", root.display()));
+    }
+    // Only the first place exists on this node.
+    let first = root.join(places[0].trim_start_matches('/'));
+    std::fs::create_dir_all(first.parent().unwrap()).unwrap();
+    let old = format!("token: K10{}::server:pw\n", "cd".repeat(32));
+    std::fs::write(&first, &old).unwrap();
+    let out = std::process::Command::new("sh")
+        .args(["-e", "-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&first).unwrap(),
+        format!("token: K10{}::server:pw\n", "ab".repeat(32))
+    );
+}
+
+/// The supervisor's :9345 listener certificate (`dynamic-cert.json`) is renewed by the
+/// `rke2-server` service of `certificate rotate`; `--service supervisor` renews only
+/// `client-supervisor.crt` (reference rke2-pki §1, §3.1).
+#[test]
+fn regression_a_release_before_the_supervisor_fix_renews_the_listener_with_rke2_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = plain_cluster(dir.path(), "v1.31.5+rke2r1");
+    let rb = staged_ca_plan(&a, dir.path());
+    let restart = rb.steps.iter().find(|s| s.id == "restart-servers").unwrap();
+    let run = restart.run.as_deref().unwrap();
+    assert!(
+        run.contains("certificate rotate --service rke2-server"),
+        "{run}"
+    );
+    assert!(!run.contains("--service supervisor"), "{run}");
+    assert_passes(
+        &simulate(&a, &rb),
+        "pre-fix release with the listener renewed",
+    );
+}
+
+/// New CA material (root and intermediate keys for new-root and same-root plans) stayed in the
+/// first server's staging directory after `rotate-ca` had saved it.
+#[test]
+fn regression_staged_private_keys_are_removed_right_after_rotate_ca() {
+    let a = analysis("bundles/fixtures/healthy");
+    let dir = tempfile::tempdir().unwrap();
+    let rb = staged_ca_plan(&a, dir.path());
+    let ids: Vec<&str> = rb.steps.iter().map(|s| s.id.as_str()).collect();
+    let load = ids.iter().position(|i| *i == "load").unwrap();
+    assert_eq!(ids[load + 1], "remove-staged-keys", "{ids:?}");
+    let run = rb.steps[load + 1].run.as_deref().unwrap();
+    assert!(
+        run.starts_with("rm -f {{ params.staging_dir }}/tls/*.key"),
+        "{run}"
+    );
+    assert_passes(&simulate(&a, &rb), "with the staged keys removed");
+}

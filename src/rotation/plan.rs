@@ -87,6 +87,9 @@ pub fn platform_of(snap: &Snapshot) -> Platform {
 }
 
 const KUBECTL: &str = "/var/lib/rancher/rke2/bin/kubectl --kubeconfig /etc/rancher/rke2/rke2.yaml";
+/// kubectl as the node's kubelet (servers and agents alike).
+const KUBECTL_SELF: &str =
+    "/var/lib/rancher/rke2/bin/kubectl --kubeconfig /var/lib/rancher/rke2/agent/kubelet.kubeconfig";
 
 fn param(kind: ParamType, default: &str, description: &str) -> Param {
     Param {
@@ -145,10 +148,12 @@ fn gate_step(id: &str, text: &str) -> Step {
     }
 }
 
+/// The node's own Ready condition, read with its kubelet's kubeconfig: every node has one
+/// (agents have no `rke2.yaml`), and the node authorizer lets a kubelet read its own Node.
 fn ready_verify() -> Verify {
     Verify {
         run: format!(
-            "{KUBECTL} get node {{{{ node.name }}}} -o jsonpath='{{.status.conditions[?(@.type==\"Ready\")].status}}' | grep -qx True"
+            "{KUBECTL_SELF} get node {{{{ node.name }}}} -o jsonpath='{{.status.conditions[?(@.type==\"Ready\")].status}}' | grep -qx True"
         ),
         retries: Some(60),
         interval: Some("10s".to_string()),
@@ -583,7 +588,7 @@ fn set_token_step(id: &str, places: &[String], ca_hash: Option<&str>, password: 
     let mut cmds = Vec::new();
     if ca_hash.is_some() {
         cmds.push(format!(
-            "for f in {files}; do [ -f \"$f\" ] && sed -i -E 's/K10[0-9a-f]{{64}}::/K10{{{{ params.new_ca_hash }}}}::/' \"$f\"; done"
+            "for f in {files}; do if [ -f \"$f\" ]; then sed -i -E 's/K10[0-9a-f]{{64}}::/K10{{{{ params.new_ca_hash }}}}::/' \"$f\"; fi; done"
         ));
     }
     if password {
@@ -891,6 +896,18 @@ fn plan_ca(
             force,
         }],
     ));
+    // The datastore holds the new CA data now: the private keys staged for it (new CA keys,
+    // root and intermediate keys, the service.key copy) do not stay on the node (CERT011, CERT015).
+    let mut s = step(
+        "remove-staged-keys",
+        Target::FirstServer,
+        "rm -f {{ params.staging_dir }}/tls/*.key {{ params.staging_dir }}/tls/etcd/*.key",
+    );
+    s.description = Some(
+        "rotate-ca has saved the new CA data: the staged private keys are removed".to_string(),
+    );
+    s.idempotent = Some(true);
+    rb.steps.push(s);
     if root_changes {
         let places = token_places(st);
         rb.steps.push(set_token_step(
@@ -909,7 +926,7 @@ fn plan_ca(
         let mut s = step(
             "restart-servers",
             Target::Servers,
-            "systemctl stop rke2-server\n{{ params.rke2 }} certificate rotate --service supervisor\nsystemctl start rke2-server",
+            "systemctl stop rke2-server\n{{ params.rke2 }} certificate rotate --service rke2-server\nsystemctl start rke2-server",
         );
         s.order = Some(Order::Serial);
         s.verify = Some(ready_verify());
@@ -922,7 +939,7 @@ fn plan_ca(
             vec![
                 Effect::Stop {},
                 Effect::RotateLeaf {
-                    services: vec!["supervisor".to_string()],
+                    services: vec!["rke2-server".to_string()],
                 },
                 Effect::Start {},
             ],

@@ -36,7 +36,7 @@ certificate was issued.
 
 **Remediation.** kube-apiserver's certificate is re-issued with the configured SANs when rke2
 restarts after `rke2 certificate rotate --service api-server`; the supervisor's
-`dynamic-cert.json` after `rke2 certificate rotate --service supervisor` (or removing it and
+`dynamic-cert.json` after `rke2 certificate rotate --service rke2-server` (or removing it and
 restarting); the kubelet's serving certificate at every agent start.
 
 **Not evaluable** without the nodes' serving certificates: support bundles do not carry
@@ -141,7 +141,7 @@ fn cert009(cx: &Context, out: &mut Findings) -> Verdict {
                 evidence,
                 match *serves {
                     "kube-apiserver" => "restart rke2-server after `rke2 certificate rotate --service api-server` so that the certificate is re-issued with the configured SANs".into(),
-                    "the supervisor" => "run `rke2 certificate rotate --service supervisor` (or remove dynamic-cert.json) and restart rke2-server".into(),
+                    "the supervisor" => "run `rke2 certificate rotate --service rke2-server` (it regenerates dynamic-cert.json; `--service supervisor` renews only client-supervisor.crt) and restart rke2-server".into(),
                     _ => "restart the rke2 service on the node: the kubelet serving certificate is re-issued with the node's addresses at every start".into(),
                 },
             );
