@@ -490,3 +490,40 @@ steps:
         "before\nafter\n"
     );
 }
+
+/// What a terminal shows when `harrow ARGS` runs in a pseudo-terminal (util-linux `script`).
+fn on_a_terminal(dir: &Path, args: &str) -> String {
+    let log = dir.join("tty.log");
+    let bin = env!("CARGO_BIN_EXE_harrow");
+    let status = Command::new("script")
+        .args(["-qfec", &format!("{bin} {args}")])
+        .arg(&log)
+        .current_dir(dir)
+        .env("HARROW_TEST_TOKEN", SECRET)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("util-linux `script` (bsdutils) is needed: .ci/run installs it");
+    assert!(status.success(), "{args}: {status}");
+    String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned()
+}
+
+#[test]
+fn a_terminal_shows_step_by_node_progress_and_pipes_get_plain_lines() {
+    let d = tempfile::tempdir().unwrap();
+    drop(setup(d.path(), "0.05"));
+    let shown = on_a_terminal(
+        d.path(),
+        "run rb.yaml --inventory inv.yaml --transport local --skip-simulate --yes --journal tty-run",
+    );
+    assert!(shown.contains("/12 step × node"), "{shown}");
+    assert!(shown.contains("[fourth] a2: done"), "{shown}");
+    assert!(!shown.contains("pw-9d2e41c0"), "{shown}");
+    // The same run through pipes: the plain lines only.
+    let mut c = setup(&d.path().join("piped"), "0");
+    c.current_dir(d.path());
+    let o = output(c);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!text(&o).contains("step × node"), "{}", text(&o));
+    assert!(text(&o).contains("[fourth] a2: done"), "{}", text(&o));
+}

@@ -130,14 +130,24 @@ fn server() -> Option<Server> {
 }
 
 /// The inventory: four nodes, all this host; s1 names its port itself, the others get it from
-/// the ssh configuration.
+/// the ssh configuration; a2 runs its commands under `sudo -n` (`become: sudo`; `.ci/run`
+/// installs sudo, and root needs no password for it).
 fn inventory(port: u16) -> String {
+    let become_ = if Path::new("/usr/bin/sudo").exists() {
+        ", become: sudo"
+    } else {
+        assert!(
+            std::env::var_os("HARROW_REQUIRE_SSHD").is_none(),
+            "HARROW_REQUIRE_SSHD is set and sudo is missing (apt-get install sudo)"
+        );
+        ""
+    };
     format!(
         "nodes:
   - {{name: s1, role: server, address: 127.0.0.1, port: {port}}}
   - {{name: s2, role: server, address: 127.0.0.1}}
   - {{name: a1, role: agent, address: 127.0.0.1}}
-  - {{name: a2, role: agent, address: 127.0.0.1}}
+  - {{name: a2, role: agent, address: 127.0.0.1{become_}}}
 "
     )
 }

@@ -169,3 +169,57 @@ pub fn runbook_changes(old: &Loaded, new: &Loaded) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loaded(extra: &str) -> Loaded {
+        let text = format!(
+            "apiVersion: harrow/v1
+kind: Runbook
+metadata: {{name: t}}
+params:
+  tok: {{type: secret, {extra}}}
+steps:
+  - id: a
+    target: all
+    run: echo {{{{ params.tok }}}}
+"
+        );
+        crate::runbook::load_str("t.yaml", &text, &[]).unwrap()
+    }
+
+    #[test]
+    fn a_secret_comes_from_its_file_without_the_last_newline_and_is_pinned_as_a_digest() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("tok");
+        std::fs::write(&f, "K10abc::server:from-a-file\n").unwrap();
+        let l = loaded(&format!("from_file: {}", f.display()));
+        let s = secrets(&l).unwrap();
+        assert_eq!(s["tok"], "K10abc::server:from-a-file");
+        let pinned = pinned_params(&l, &s);
+        assert!(pinned["tok"].starts_with("sha256:"), "{pinned:?}");
+        assert!(!pinned["tok"].contains("from-a-file"));
+    }
+
+    #[test]
+    fn a_missing_or_short_secret_is_named_with_where_it_comes_from() {
+        let l = loaded("from_file: /nonexistent/harrow-secret");
+        let e = secrets(&l).unwrap_err().to_string();
+        assert!(e.contains("write it to /nonexistent/harrow-secret"), "{e}");
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("tok");
+        std::fs::write(&f, "abc").unwrap();
+        let e = secrets(&loaded(&format!("from_file: {}", f.display())))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("shorter than 6"), "{e}");
+    }
+
+    #[test]
+    fn run_ids_carry_the_name_and_the_utc_time() {
+        let at = time::macros::datetime!(2027-01-15 02:00:00 UTC);
+        assert_eq!(run_id("rotate ca/x", at), "rotate-ca-x-20270115T020000Z");
+    }
+}
