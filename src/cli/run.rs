@@ -54,7 +54,7 @@ pub struct RunArgs {
     /// Override a param: NAME=VALUE (repeatable; secrets come from their env or file only).
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
-    /// The run's journal directory (default: harrow-runs/<runbook>-<time>).
+    /// The run's journal directory (default: harrow-runs/NAME-TIME, the runbook's name and the UTC start).
     #[arg(long, value_name = "DIR")]
     pub journal: Option<PathBuf>,
     /// Print what would run on which node, in order; run nothing, write no journal.
