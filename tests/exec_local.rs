@@ -27,36 +27,13 @@ const INVENTORY: &str = "nodes:
 
 /// A case directory with the marker runbook and the inventory; the `run` command for it.
 fn setup(case: &Path, sleep: &str) -> Command {
-    std::fs::create_dir_all(case).unwrap();
-    std::fs::write(
-        case.join("rb.yaml"),
-        marker_runbook(&case.join("marks"), sleep),
+    let rb = marker_runbook(&case.join("marks"), sleep);
+    case_run(
+        case,
+        &rb,
+        INVENTORY,
+        &["--transport".into(), "local".into()],
     )
-    .unwrap();
-    std::fs::write(case.join("inv.yaml"), INVENTORY).unwrap();
-    let mut c = harrow();
-    c.arg("run")
-        .arg(case.join("rb.yaml"))
-        .arg("--inventory")
-        .arg(case.join("inv.yaml"))
-        .args([
-            "--transport",
-            "local",
-            "--skip-simulate",
-            "--yes",
-            "-q",
-            "--journal",
-        ])
-        .arg(case.join("journal"));
-    c
-}
-
-fn resume(case: &Path) -> Command {
-    let mut c = harrow();
-    c.arg("resume")
-        .arg(case.join("journal"))
-        .args(["--yes", "-q"]);
-    c
 }
 
 #[test]
@@ -213,12 +190,9 @@ fn a_changed_inventory_or_secret_refuses_resume() {
 /// The runbook of the interruption tests: one long step on one node (idempotent or not, with or
 /// without a verify).
 fn long_step(case: &Path, extra: &str) -> Command {
-    std::fs::create_dir_all(case).unwrap();
     let marks = case.join("marks");
-    std::fs::write(
-        case.join("rb.yaml"),
-        format!(
-            "apiVersion: harrow/v1
+    let rb = format!(
+        "apiVersion: harrow/v1
 kind: Runbook
 metadata: {{name: long}}
 steps:
@@ -229,30 +203,10 @@ steps:
       echo long >> {m}/{{{{ node.name }}}}
       sleep 30
 {extra}",
-            m = marks.display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        case.join("inv.yaml"),
-        "nodes:\n  - {name: s1, role: server}\n",
-    )
-    .unwrap();
-    let mut c = harrow();
-    c.arg("run")
-        .arg(case.join("rb.yaml"))
-        .arg("--inventory")
-        .arg(case.join("inv.yaml"))
-        .args([
-            "--transport",
-            "local",
-            "--skip-simulate",
-            "--yes",
-            "-q",
-            "--journal",
-        ])
-        .arg(case.join("journal"));
-    c
+        m = marks.display()
+    );
+    let inv = "nodes:\n  - {name: s1, role: server}\n";
+    case_run(case, &rb, inv, &["--transport".into(), "local".into()])
 }
 
 /// Kill harrow and the step's runner with its command (a node reboot, as seen by the markers).
@@ -375,18 +329,7 @@ steps:
     )
     .unwrap();
     std::fs::write(d.path().join("inv.yaml"), INVENTORY).unwrap();
-    let mut c = harrow();
-    c.current_dir(d.path())
-        .args([
-            "run",
-            "rb.yaml",
-            "--inventory",
-            "inv.yaml",
-            "--transport",
-            "local",
-        ])
-        .args(["--skip-simulate", "--journal", "j", "-q"]);
-    let o = output(c);
+    let o = run_local_in(d.path(), &[]);
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     assert!(text(&o).contains("FAILED (exit 3)"), "{}", text(&o));
     assert!(d.path().join("rolled-back").exists());
@@ -417,18 +360,7 @@ steps:
     )
     .unwrap();
     std::fs::write(d.path().join("inv.yaml"), INVENTORY).unwrap();
-    let mut c = harrow();
-    c.current_dir(d.path())
-        .args([
-            "run",
-            "rb.yaml",
-            "--inventory",
-            "inv.yaml",
-            "--transport",
-            "local",
-        ])
-        .args(["--skip-simulate", "--journal", "j", "-q", "--yes"]);
-    let o = output(c);
+    let o = run_local_in(d.path(), &["--yes"]);
     assert_eq!(o.status.code(), Some(6), "{}", text(&o));
     assert!(
         text(&o).contains("preflight cluster-idle on s1: FAILED"),
@@ -459,18 +391,7 @@ steps:
     )
     .unwrap();
     std::fs::write(d.path().join("inv.yaml"), INVENTORY).unwrap();
-    let mut c = harrow();
-    c.current_dir(d.path())
-        .args([
-            "run",
-            "rb.yaml",
-            "--inventory",
-            "inv.yaml",
-            "--transport",
-            "local",
-        ])
-        .args(["--skip-simulate", "--journal", "j", "-q"]);
-    let o = output(c);
+    let o = run_local_in(d.path(), &[]);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert!(
         text(&o).contains("Are the workloads healthy?"),

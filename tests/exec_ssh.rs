@@ -153,29 +153,13 @@ fn inventory(port: u16) -> String {
 }
 
 fn setup(case: &Path, srv: &Server, runbook: &str) -> Command {
-    std::fs::create_dir_all(case).unwrap();
-    std::fs::write(case.join("rb.yaml"), runbook).unwrap();
-    std::fs::write(case.join("inv.yaml"), inventory(srv.port)).unwrap();
-    let mut c = harrow();
-    c.arg("run")
-        .arg(case.join("rb.yaml"))
-        .arg("--inventory")
-        .arg(case.join("inv.yaml"))
-        .arg("--ssh-config")
-        .arg(srv.config())
-        .arg("--remote-state")
-        .arg(case.join("remote-state"))
-        .args(["--skip-simulate", "--yes", "-q", "--journal"])
-        .arg(case.join("journal"));
-    c
-}
-
-fn resume(case: &Path) -> Command {
-    let mut c = harrow();
-    c.arg("resume")
-        .arg(case.join("journal"))
-        .args(["--yes", "-q"]);
-    c
+    let transport = [
+        "--ssh-config".into(),
+        srv.config().into_os_string(),
+        "--remote-state".into(),
+        case.join("remote-state").into_os_string(),
+    ];
+    case_run(case, runbook, &inventory(srv.port), &transport)
 }
 
 #[test]

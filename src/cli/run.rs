@@ -249,7 +249,7 @@ pub(super) fn run(a: RunArgs) -> Result<i32> {
         quiet: a.input.quiet,
         remote_state: a.remote_state.clone(),
     };
-    let mut ex = Exec::new(
+    let ex = Exec::new(
         &loaded,
         &inventory,
         params,
@@ -260,10 +260,8 @@ pub(super) fn run(a: RunArgs) -> Result<i32> {
         Replay::default(),
         j,
     );
-    let outcome = ex.execute()?;
-    report_end(outcome, &dir);
     std::mem::forget(analysis);
-    Ok(outcome.exit_code())
+    finish(ex, &dir)
 }
 
 pub(super) fn resume(a: ResumeArgs) -> Result<i32> {
@@ -372,7 +370,7 @@ pub(super) fn resume(a: ResumeArgs) -> Result<i32> {
     let transports = Transports {
         ssh_config: ssh_config.map(PathBuf::from),
     };
-    let mut ex = Exec::new(
+    let ex = Exec::new(
         &loaded,
         &inventory,
         params,
@@ -383,9 +381,7 @@ pub(super) fn resume(a: ResumeArgs) -> Result<i32> {
         Replay::of(&records),
         j,
     );
-    let outcome = ex.execute()?;
-    report_end(outcome, &a.dir);
-    Ok(outcome.exit_code())
+    finish(ex, &a.dir)
 }
 
 pub(super) fn status(a: StatusArgs) -> Result<i32> {
@@ -533,6 +529,13 @@ fn confirm_snapshot_addresses(inv: &Inventory) -> Result<()> {
     } else {
         Err(refuse())
     }
+}
+
+/// Execute to the end of this invocation and say how it ended and what to do next.
+fn finish(mut ex: Exec<'_>, dir: &Path) -> Result<i32> {
+    let outcome = ex.execute()?;
+    report_end(outcome, dir);
+    Ok(outcome.exit_code())
 }
 
 fn report_end(outcome: exec::Outcome, dir: &Path) {

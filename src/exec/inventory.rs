@@ -127,14 +127,8 @@ impl Inventory {
 
     /// Parse an inventory's text; `shown` names it in errors.
     pub fn parse(shown: &str, text: &str) -> Result<Inventory> {
-        let doc: FileInventory = serde_saphyr::from_str(text).map_err(|e| {
-            let y = crate::snapshot::yaml::convert(&e);
-            let span = Span {
-                line: y.line.unwrap_or(1) as usize,
-                column: y.column.unwrap_or(1) as usize,
-            };
-            Error::syntax(shown, Some(text), span, y.message)
-        })?;
+        let doc: FileInventory = serde_saphyr::from_str(text)
+            .map_err(|e| crate::snapshot::yaml::syntax_error(shown, text, &e))?;
         let at = |needle: &str, message: String| {
             let line = text
                 .lines()

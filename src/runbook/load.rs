@@ -68,14 +68,8 @@ pub fn load_file(path: &std::path::Path, vars: &[(String, String)]) -> Result<Lo
 
 /// Load a runbook from its text; `path` names it in errors.
 pub fn load_str(path: &str, text: &str, vars: &[(String, String)]) -> Result<Loaded> {
-    let runbook: Runbook = serde_saphyr::from_str(text).map_err(|e| {
-        let y = crate::snapshot::yaml::convert(&e);
-        let span = Span {
-            line: y.line.unwrap_or(1) as usize,
-            column: y.column.unwrap_or(1) as usize,
-        };
-        Error::syntax(path, Some(text), span, y.message)
-    })?;
+    let runbook: Runbook = serde_saphyr::from_str(text)
+        .map_err(|e| crate::snapshot::yaml::syntax_error(path, text, &e))?;
     let at_key = |key: &str, message: String| -> Error {
         let span = find(text, key).map_or(Span { line: 1, column: 1 }, |at| span_at(text, at));
         Error::syntax(path, Some(text), span, message)

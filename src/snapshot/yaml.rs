@@ -163,6 +163,17 @@ fn parse_spawned(text: &str, limits: &Limits) -> Result<Value, YamlError> {
 /// committed).
 const STACK_PER_LEVEL: usize = 96 << 10;
 
+/// A file the user wrote (a runbook, an inventory) that does not parse: the error at its line
+/// and column, with the source line and a caret.
+pub fn syntax_error(path: &str, text: &str, e: &serde_saphyr::Error) -> crate::error::Error {
+    let y = convert(e);
+    let span = crate::error::Span {
+        line: y.line.unwrap_or(1) as usize,
+        column: y.column.unwrap_or(1) as usize,
+    };
+    crate::error::Error::syntax(path, Some(text), span, y.message)
+}
+
 /// A serde-saphyr error as one bounded line and its place (for any typed YAML the crate reads).
 pub fn convert(e: &serde_saphyr::Error) -> YamlError {
     use serde_saphyr::Error as E;

@@ -123,6 +123,56 @@ pub fn spawn_logged(mut c: Command, dir: &Path, name: &str) -> Child {
         .unwrap()
 }
 
+/// Write `runbook` and `inventory` into the case directory and give the command that runs them
+/// with `--yes -q`, its journal in `CASE/journal`, over `transport` (the transport's own
+/// arguments: `--transport local`, or `--ssh-config FILE --remote-state DIR`).
+pub fn case_run(
+    case: &Path,
+    runbook: &str,
+    inventory: &str,
+    transport: &[std::ffi::OsString],
+) -> Command {
+    std::fs::create_dir_all(case).unwrap();
+    std::fs::write(case.join("rb.yaml"), runbook).unwrap();
+    std::fs::write(case.join("inv.yaml"), inventory).unwrap();
+    let mut c = harrow();
+    c.arg("run")
+        .arg(case.join("rb.yaml"))
+        .arg("--inventory")
+        .arg(case.join("inv.yaml"))
+        .args(transport)
+        .args(["--skip-simulate", "--yes", "-q", "--journal"])
+        .arg(case.join("journal"));
+    c
+}
+
+/// `harrow resume CASE/journal --yes -q`.
+pub fn resume(case: &Path) -> Command {
+    let mut c = harrow();
+    c.arg("resume")
+        .arg(case.join("journal"))
+        .args(["--yes", "-q"]);
+    c
+}
+
+/// `harrow run rb.yaml --inventory inv.yaml --transport local --skip-simulate --journal j -q`
+/// in `dir`, with `extra` arguments.
+pub fn run_local_in(dir: &Path, extra: &[&str]) -> Output {
+    let mut c = harrow();
+    c.current_dir(dir)
+        .args([
+            "run",
+            "rb.yaml",
+            "--inventory",
+            "inv.yaml",
+            "--transport",
+            "local",
+        ])
+        .args(["--skip-simulate", "--journal", "j", "-q"])
+        .args(extra);
+    output(c)
+}
+
 /// Run to completion.
 pub fn output(mut c: Command) -> Output {
     c.stdin(Stdio::null()).output().unwrap()
