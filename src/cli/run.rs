@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use super::common::{InputArgs, write_out};
+use super::common::write_out;
 use super::format::{Format, FormatParser};
 use crate::analyze;
 use crate::error::{Error, Result, exit};
@@ -46,14 +46,8 @@ impl TransportArg {
     after_help = "Examples:\n  harrow run leaf.yaml bundle.zip n*.tgz --inventory nodes.yaml --dry-run\n  harrow run leaf.yaml bundle.zip n*.tgz --inventory nodes.yaml\n  harrow run rehearsal.yaml s1.tgz --transport local --yes\n  harrow resume harrow-runs/rotate-leaf-certs-20270115T020000Z --yes\n\nExit codes: 0 done; 4 a step failed; 5 stopped at a confirm gate (or an interrupted step\nneeds a decision); 6 preflight or simulation failed; 7 journal locked or resume refused."
 )]
 pub struct RunArgs {
-    /// The runbook (YAML, apiVersion harrow/v1).
-    #[arg(value_name = "RUNBOOK")]
-    pub runbook: PathBuf,
     #[command(flatten)]
-    pub input: InputArgs,
-    /// Override a param: NAME=VALUE (repeatable; secrets come from their env or file only).
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
+    pub rb: super::simulate::RunbookArgs,
     /// The run's journal directory (default: harrow-runs/NAME-TIME, the runbook's name and the UTC start).
     #[arg(long, value_name = "DIR")]
     pub journal: Option<PathBuf>,
@@ -125,17 +119,19 @@ pub struct StatusArgs {
 }
 
 pub(super) fn run(a: RunArgs) -> Result<i32> {
-    let vars = super::simulate::parse_vars(&a.vars)?;
-    let loaded = runbook::load_file(&a.runbook, &vars)?;
+    let loaded = a.rb.load()?;
     let secrets = exec::secrets(&loaded)?;
     let masker = Masker::new(secrets.values().map(String::as_str));
-    let explicit_inputs = !a.input.inputs.is_empty();
+    let explicit_inputs = !a.rb.input.inputs.is_empty();
     let analysis = if explicit_inputs || a.inventory.is_none() {
         let opts = analyze::Options {
             through: analyze::Through::Graph,
-            ..a.input.options()?
+            ..a.rb.input.options()?
         };
-        Some(super::common::analyze_with_progress(&opts, a.input.quiet)?)
+        Some(super::common::analyze_with_progress(
+            &opts,
+            a.rb.input.quiet,
+        )?)
     } else {
         None
     };
@@ -226,7 +222,7 @@ pub(super) fn run(a: RunArgs) -> Result<i32> {
         .map_err(|e| Error::Journal(format!("{}: {e}", dir.display())))?;
     j.append(&Record::RunStarted {
         run_id: run_id.clone(),
-        runbook_path: absolute(&a.runbook),
+        runbook_path: absolute(&a.rb.runbook),
         runbook_name: loaded.runbook.metadata.name.clone(),
         runbook_sha256: loaded.sha256.clone(),
         params: exec::pinned_params(&loaded, &secrets),
@@ -246,22 +242,15 @@ pub(super) fn run(a: RunArgs) -> Result<i32> {
     let opts = Options {
         yes: a.yes,
         retry_interrupted: false,
-        quiet: a.input.quiet,
+        quiet: a.rb.input.quiet,
         remote_state: a.remote_state.clone(),
     };
-    let ex = Exec::new(
-        &loaded,
-        &inventory,
-        params,
-        masker,
-        run_id,
-        transports,
-        opts,
-        Replay::default(),
-        j,
-    );
     std::mem::forget(analysis);
-    finish(ex, &dir)
+    let (rb, inv, id, tr) = (&loaded, &inventory, run_id, transports);
+    finish(
+        Exec::new(rb, inv, secrets, id, tr, opts, Replay::default(), j),
+        &dir,
+    )
 }
 
 pub(super) fn resume(a: ResumeArgs) -> Result<i32> {
@@ -358,9 +347,6 @@ pub(super) fn resume(a: ResumeArgs) -> Result<i32> {
         accepted_changes: changes,
     })?;
     say(&format!("harrow resume: run {run_id}"));
-    let masker = Masker::new(secrets.values().map(String::as_str));
-    let mut params = loaded.params.clone();
-    params.extend(secrets);
     let opts = Options {
         yes: a.yes,
         retry_interrupted: a.retry_interrupted,
@@ -370,18 +356,11 @@ pub(super) fn resume(a: ResumeArgs) -> Result<i32> {
     let transports = Transports {
         ssh_config: ssh_config.map(PathBuf::from),
     };
-    let ex = Exec::new(
-        &loaded,
-        &inventory,
-        params,
-        masker,
-        run_id,
-        transports,
-        opts,
-        Replay::of(&records),
-        j,
-    );
-    finish(ex, &a.dir)
+    let (rb, inv, id, tr) = (&loaded, &inventory, run_id, transports);
+    finish(
+        Exec::new(rb, inv, secrets, id, tr, opts, Replay::of(&records), j),
+        &a.dir,
+    )
 }
 
 pub(super) fn status(a: StatusArgs) -> Result<i32> {

@@ -23,6 +23,20 @@ const FORMATS: &[Format] = &[Format::Text, Format::Json, Format::Yaml];
     after_help = "Examples:\n  harrow plan leaf-certs --out leaf.yaml && harrow simulate leaf.yaml\n  harrow simulate rotate-custom-ca.yaml bundle.zip s1.tgz s2.tgz --var staging_dir=/opt/rke2/server\n  harrow simulate runbook.yaml n*.tgz -o json"
 )]
 pub struct SimulateArgs {
+    #[command(flatten)]
+    pub rb: RunbookArgs,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "text",
+          value_parser = FormatParser(FORMATS))]
+    pub format: Format,
+    /// Write to FILE instead of standard output.
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// A runbook, the inputs it is judged against, and `--var` overrides (`simulate` and `run`).
+#[derive(Debug, Clone, Args)]
+pub struct RunbookArgs {
     /// The runbook (YAML, apiVersion harrow/v1).
     #[arg(value_name = "RUNBOOK")]
     pub runbook: PathBuf,
@@ -31,13 +45,13 @@ pub struct SimulateArgs {
     /// Override a param: NAME=VALUE (repeatable; secrets come from their env or file only).
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
-    /// Output format.
-    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "text",
-          value_parser = FormatParser(FORMATS))]
-    pub format: Format,
-    /// Write to FILE instead of standard output.
-    #[arg(long = "out", value_name = "FILE")]
-    pub out: Option<PathBuf>,
+}
+
+impl RunbookArgs {
+    /// The runbook loaded with the `--var` overrides.
+    pub(super) fn load(&self) -> Result<runbook::Loaded> {
+        runbook::load_file(&self.runbook, &parse_vars(&self.vars)?)
+    }
 }
 
 /// `NAME=VALUE` pairs of `--var`.
@@ -53,13 +67,12 @@ pub(super) fn parse_vars(vars: &[String]) -> Result<Vec<(String, String)>> {
 }
 
 pub(super) fn run(a: SimulateArgs) -> Result<i32> {
-    let vars = parse_vars(&a.vars)?;
-    let loaded = runbook::load_file(&a.runbook, &vars)?;
+    let loaded = a.rb.load()?;
     let opts = analyze::Options {
         through: analyze::Through::Graph,
-        ..a.input.options()?
+        ..a.rb.input.options()?
     };
-    let analysis = super::common::analyze_with_progress(&opts, a.input.quiet)?;
+    let analysis = super::common::analyze_with_progress(&opts, a.rb.input.quiet)?;
     let at = analysis.reference_time;
     let report = {
         let _t = crate::timings::stage("simulate");

@@ -192,17 +192,21 @@ impl Printer {
 
 impl<'a> Exec<'a> {
     #[allow(clippy::too_many_arguments)]
+    /// An executor of `loaded` over `inventory`; `secrets` are the secret params' values (masked
+    /// in everything written, used only to render commands).
     pub fn new(
         loaded: &'a Loaded,
         inventory: &'a Inventory,
-        params: BTreeMap<String, String>,
-        masker: Masker,
+        secrets: BTreeMap<String, String>,
         run_id: String,
         transports: Transports,
         opts: Options,
         replay: Replay,
         journal: Journal,
     ) -> Exec<'a> {
+        let masker = Masker::new(secrets.values().map(String::as_str));
+        let mut params = loaded.params.clone();
+        params.extend(secrets);
         let total = units(loaded, inventory).len() as u64;
         let bar =
             (!opts.quiet && std::io::stdout().is_terminal() && std::io::stderr().is_terminal())
