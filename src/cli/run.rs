@@ -179,7 +179,20 @@ pub(super) fn run(a: RunArgs) -> Result<i32> {
                 .iter()
                 .map(|(name, n)| (name.clone(), n.addresses.iter().cloned().collect()))
                 .collect();
-            Inventory::from_state(&state, &addresses, TransportKind::Ssh)
+            let inv = Inventory::from_state(&state, &addresses, TransportKind::Ssh);
+            let left_out: Vec<&str> = state
+                .nodes
+                .keys()
+                .filter(|n| !inv.nodes.contains_key(*n))
+                .map(String::as_str)
+                .collect();
+            if !left_out.is_empty() {
+                say(&format!(
+                    "harrow run: left out of the inventory (not DNS-1123 names): {}; give them                      with --inventory FILE",
+                    left_out.join(", ")
+                ));
+            }
+            inv
         }
     };
     if let Some(t) = a.transport {

@@ -148,7 +148,12 @@ impl Journal {
             )));
         }
         std::fs::create_dir_all(dir).map_err(|e| io(dir, &e))?;
-        Self::open(dir)
+        let j = Self::open(dir)?;
+        // The new files' directory entries reach the disk too.
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(j)
     }
 
     /// Open an existing run directory for appending, taking its lock.
