@@ -225,9 +225,13 @@ fn interrupt(case: &Path, run: Command) {
     let _ = child.wait();
     let pid = std::fs::read_to_string(&started).unwrap();
     let pid = pid.split_whitespace().next().unwrap().to_string();
-    // Everything of the runner's session: the runner, `timeout` (its own process group) and
-    // the command.
-    let _ = Command::new("pkill").args(["-9", "-s", &pid]).status();
+    // The runner's process group (a reboot as the markers see it: started, no exit, the lock
+    // free); `sh`'s own kill, as a fresh Debian has no procps. `timeout` and the command sit in
+    // their own group and may finish later: only the runner writes `exit`, and it is gone.
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -9 -{pid}"))
+        .status();
     std::thread::sleep(Duration::from_millis(100));
 }
 
