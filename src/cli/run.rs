@@ -501,9 +501,9 @@ fn confirm_snapshot_addresses(inv: &Inventory) -> Result<()> {
     let list: Vec<String> = inv.nodes.values().map(reach).collect();
     let refuse = || {
         Error::Usage(format!(
-            "the node addresses come from the snapshot ({}); harrow connects to addresses from a \
-             bundle only when you confirm them on a terminal or give them with --inventory FILE \
-             (or --transport local to run every node's commands on this machine)",
+            "the node addresses come from the snapshot ({}); addresses from a bundle are \
+             connected to only when you confirm them on a terminal or give them with --inventory \
+             FILE (or --transport local to run every node's commands on this machine)",
             list.join(", ")
         ))
     };

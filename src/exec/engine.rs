@@ -657,7 +657,7 @@ impl<'a> Exec<'a> {
                     if marker == Marker::Running {
                         "still running: waiting"
                     } else {
-                        "finished while harrow was away"
+                        "finished in the meantime"
                     }
                 ));
                 match self.wait(n, &dir, node)? {
