@@ -452,3 +452,56 @@ fn a_terminal_shows_step_by_node_progress_and_pipes_get_plain_lines() {
     assert!(!text(&o).contains("step × node"), "{}", text(&o));
     assert!(text(&o).contains("[fourth] a2: done"), "{}", text(&o));
 }
+
+#[test]
+fn secrets_a_command_prints_that_harrow_was_not_given_are_scrubbed_from_output_and_journal() {
+    let d = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap().serialize_pem();
+    std::fs::write(d.path().join("server.key"), &key).unwrap();
+    let token = format!("K10{}::server:node-password-31337", "c4".repeat(32));
+    std::fs::write(d.path().join("token"), format!("{token}\n")).unwrap();
+    let rb = format!(
+        "apiVersion: harrow/v1
+kind: Runbook
+metadata: {{name: leaky}}
+steps:
+  - id: show
+    target: first-server
+    run: |
+      cat {dir}/server.key
+      echo \"token: $(cat {dir}/token)\"
+",
+        dir = d.path().display()
+    );
+    std::fs::write(d.path().join("rb.yaml"), rb).unwrap();
+    std::fs::write(d.path().join("inv.yaml"), INVENTORY).unwrap();
+    let mut c = harrow();
+    c.current_dir(d.path())
+        .args([
+            "run",
+            "rb.yaml",
+            "--inventory",
+            "inv.yaml",
+            "--transport",
+            "local",
+        ])
+        .args(["--skip-simulate", "--journal", "j"]);
+    let o = output(c);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let body: String = key.lines().filter(|l| !l.starts_with("-----")).collect();
+    for (what, hay) in [
+        ("output", text(&o)),
+        (
+            "journal",
+            std::fs::read_to_string(d.path().join("j/journal.jsonl")).unwrap(),
+        ),
+    ] {
+        assert!(!hay.contains("node-password-31337"), "{what}: {hay}");
+        assert!(!hay.contains("PRIVATE KEY"), "{what}: {hay}");
+        assert!(!hay.contains(&body[..40]), "{what}: {hay}");
+        assert!(
+            hay.contains(&"c4".repeat(32)),
+            "{what}: the CA hash is kept: {hay}"
+        );
+    }
+}

@@ -855,7 +855,11 @@ impl<'a> Exec<'a> {
         } else {
             buf.len() - buf.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1)
         };
-        let cut = buf.len() - keep;
+        let mut cut = buf.len() - keep;
+        // A private key block is masked whole: wait for its END line.
+        if !flush && let Some(open) = open_key_block(&buf[..cut]) {
+            cut = open;
+        }
         if cut == 0 {
             return;
         }
@@ -991,6 +995,16 @@ impl<'a> Exec<'a> {
         self.say(&format!("[{}] {node}: rollback exit {code}", step.id));
         Ok(())
     }
+}
+
+/// Where a PEM private key block that has no END line yet begins in `b` (a byte offset).
+fn open_key_block(b: &[u8]) -> Option<usize> {
+    let begin = memchr::memmem::rfind(b, b"-----BEGIN ")?;
+    let rest = &b[begin..];
+    let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+    let opens_key = memchr::memmem::find(line, b"PRIVATE KEY").is_some();
+    let ended = memchr::memmem::find(rest, b"-----END ").is_some();
+    (opens_key && !ended).then_some(begin)
 }
 
 /// How waiting on a command ended.

@@ -1,8 +1,15 @@
 //! Secret values of a run (params of type `secret`, read from the environment or a file) are
 //! replaced by `***` in everything harrow writes: the journal, the streamed output, dry-run
 //! listings and error messages. Each value is masked as given and as shell-quoting writes it
-//! into a command, so neither form leaks.
+//! into a command, so neither form leaks. Secrets a command prints that harrow was never given
+//! (a token read from a node's file, a private key, a password line) go through the scrubber of
+//! `harrow redact` ([`crate::export::scrub::Scrubber`]): token passwords and password values
+//! become keyed fingerprints, private keys their public halves.
 
+use std::collections::BTreeSet;
+
+use crate::export::scrub::Scrubber;
+use crate::pki::secret::FingerprintKey;
 use crate::runbook::template::shell_quote;
 
 /// The shortest secret accepted: shorter values would mask ordinary words.
@@ -12,10 +19,16 @@ pub const MIN_SECRET_LEN: usize = 6;
 pub const MASK: &str = "***";
 
 /// Replaces every secret value.
-#[derive(Debug, Clone, Default)]
 pub struct Masker {
     /// Longest first, so a secret holding another is masked whole.
     needles: Vec<String>,
+    scrubber: Scrubber,
+}
+
+impl std::fmt::Debug for Masker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Masker({} values)", self.needles.len())
+    }
 }
 
 impl Masker {
@@ -35,7 +48,16 @@ impl Masker {
         }
         needles.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         needles.dedup();
-        Masker { needles }
+        // A key of this run only: fingerprints of what commands print compare within the run
+        // and cannot be looked up in a dictionary by anyone reading the journal.
+        let key = FingerprintKey::random().unwrap_or_else(|_| {
+            let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+            FingerprintKey::from_file_bytes(seed.as_bytes())
+        });
+        Masker {
+            needles,
+            scrubber: Scrubber::new(key, Vec::new()),
+        }
     }
 
     /// `text` with every secret replaced.
@@ -46,7 +68,9 @@ impl Masker {
                 out = out.replace(n.as_str(), MASK);
             }
         }
-        out
+        let mut reasons = BTreeSet::new();
+        let scrubbed = self.scrubber.scrub_chunk(out.as_bytes(), &mut reasons);
+        String::from_utf8_lossy(&scrubbed).into_owned()
     }
 
     /// Bytes (command output) with every secret replaced, as text.
@@ -73,5 +97,17 @@ mod tests {
         let out = m.text(&line);
         assert!(!out.contains("s3cr") && !out.contains("pw123456"), "{out}");
         assert_eq!(out.matches(MASK).count(), 3, "{out}");
+    }
+
+    #[test]
+    fn secrets_a_command_prints_unasked_are_scrubbed_too() {
+        let m = Masker::new([]);
+        let token = format!("K10{}::server:unasked-password-42", "ab".repeat(32));
+        let out = m.text(&format!("token: {token}\n"));
+        assert!(!out.contains("unasked-password-42"), "{out}");
+        assert!(out.contains(&"ab".repeat(32)), "the CA hash stays: {out}");
+        let key = rcgen::KeyPair::generate().unwrap().serialize_pem();
+        let out = m.text(&key);
+        assert!(!out.contains("PRIVATE KEY"), "{out}");
     }
 }
