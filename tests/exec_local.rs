@@ -505,3 +505,27 @@ steps:
         );
     }
 }
+
+#[test]
+fn a_step_that_cannot_be_put_in_place_fails_at_once_with_the_reason() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("rb.yaml"),
+        "apiVersion: harrow/v1\nkind: Runbook\nmetadata: {name: blocked}\nsteps:\n  - id: one\n    target: first-server\n    run: touch ran\n",
+    )
+    .unwrap();
+    std::fs::write(d.path().join("inv.yaml"), INVENTORY).unwrap();
+    // The local nodes' state directory cannot be made: a file stands where it goes.
+    std::fs::create_dir_all(d.path().join("j")).unwrap();
+    std::fs::write(d.path().join("j/nodes"), "in the way").unwrap();
+    let start = std::time::Instant::now();
+    let o = run_local_in(d.path(), &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "no wait for a runner that cannot start"
+    );
+    assert!(!d.path().join("ran").exists());
+    let j = std::fs::read_to_string(d.path().join("j/journal.jsonl")).unwrap();
+    assert!(j.contains("could not be started"), "{j}");
+}

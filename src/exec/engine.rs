@@ -582,16 +582,12 @@ impl<'a> Exec<'a> {
                 .as_deref()
                 .and_then(duration)
                 .unwrap_or(DEFAULT_TIMEOUT);
-            self.launch(n, &dir, &cmd, timeout, node)?;
-            match self.wait(n, &dir, node)? {
-                Waited::Exit(c, out) => (c, out),
-                Waited::Dead(_) => {
-                    return Ok(UnitEnd::NeedsDecision(format!(
-                        "step `{}` on {node} stopped without an exit status (the node rebooted or \
-                         its runner was killed)",
-                        step.id
-                    )));
-                }
+            match self.launch(n, &dir, &cmd, timeout, node)? {
+                Some(refused) => refused,
+                None => match self.wait(n, &dir, node)? {
+                    Waited::Exit(c, out) => (c, out),
+                    Waited::Dead(_) => return self.interrupted(step, node, attempt),
+                },
             }
         };
         self.finish(step, node, attempt, code, &output, "ran")
@@ -738,7 +734,7 @@ impl<'a> Exec<'a> {
         cmd: &str,
         timeout: Duration,
         node: &str,
-    ) -> Result<()> {
+    ) -> Result<Option<(i32, Vec<u8>)>> {
         let script = wrapper::launch(dir, timeout.as_secs().max(1), cmd.len());
         let out = self
             .transports
@@ -750,16 +746,28 @@ impl<'a> Exec<'a> {
             )
             .map_err(|e| Error::Internal(format!("{node}: cannot start the transport: {e}")))?;
         let text = String::from_utf8_lossy(&out.out);
-        if !text.contains("HARROW-LAUNCH") {
-            // Not fatal by itself: the markers decide (the launch may have happened before a
-            // connection dropped); waiting reports a node that stays unreachable.
-            self.say(&format!(
-                "{node}: starting the step did not answer (exit {}): {}",
-                out.status.map_or("timeout".to_string(), |c| c.to_string()),
-                self.masker.text(text.trim())
-            ));
+        if text.contains("HARROW-LAUNCH") {
+            return Ok(None);
         }
-        Ok(())
+        match out.status {
+            // The launch script ran and could not put the command in place (no state directory,
+            // no flock): the step failed there without starting; `resume` tries it again.
+            Some(code) if code != 0 && code != 255 => {
+                let mut why = b"harrow: the step could not be started on this node: ".to_vec();
+                why.extend_from_slice(&out.out);
+                Ok(Some((code, why)))
+            }
+            // No answer (ssh exits 255 when it cannot connect; a timeout): the markers decide,
+            // as the launch may have happened before the connection dropped.
+            _ => {
+                self.say(&format!(
+                    "{node}: starting the step did not answer (exit {}): {}",
+                    out.status.map_or("timeout".to_string(), |c| c.to_string()),
+                    self.masker.text(text.trim())
+                ));
+                Ok(None)
+            }
+        }
     }
 
     /// The markers of `dir` and the output from `offset`; retries an unreachable node for a while.
