@@ -214,7 +214,9 @@ fn interrupt(case: &Path, run: Command) {
     let mut child = spawn_logged(run, &case.join("logs"), "run");
     let started = case.join("journal/nodes/s1/long.1/started");
     let start = std::time::Instant::now();
-    while !started.exists() {
+    // The command itself has begun (its first line wrote the marker), not only the runner.
+    let began = case.join("marks/s1");
+    while !started.exists() || !began.exists() {
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "the step never started"
