@@ -197,7 +197,17 @@ fn lock(dir: &Path) -> Result<File> {
         .write(true)
         .open(&path)
         .map_err(|e| io(&path, &e))?;
-    match f.try_lock() {
+    // A lock held for less than a moment is not a live run: a process harrow was starting when
+    // it died keeps a copy of the descriptor until it executes its program.
+    let start = std::time::Instant::now();
+    let mut got = f.try_lock();
+    while matches!(got, Err(std::fs::TryLockError::WouldBlock))
+        && start.elapsed() < std::time::Duration::from_secs(3)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        got = f.try_lock();
+    }
+    match got {
         Ok(()) => {
             let _ = f.set_len(0);
             let _ = (&f).write_all(format!("{}\n", std::process::id()).as_bytes());
