@@ -225,7 +225,7 @@ pub fn needs() -> Vec<crate::vocab::Need> {
 /// too); more inputs wait for a free reader.
 const MAX_READERS: usize = 16;
 
-/// Read every input, one thread per input (at most [`MAX_READERS`] at once: thousands of node
+/// Read every input, one thread per input (at most 16 at once: thousands of node
 /// snapshots are read in turn), sharing one byte budget; the snapshot loads what [`needs`] names.
 pub fn read_inputs(specs: &[InputSpec], limits: &Limits) -> Vec<InputTree> {
     use std::sync::atomic::{AtomicUsize, Ordering};
