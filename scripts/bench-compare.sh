@@ -49,11 +49,12 @@ echo "bench-compare: building the working tree (release)" >&2
 cargo build --release --quiet -p harrow --bin harrow
 cargo build --release --quiet -p benchgen
 cargo build --release --quiet -p harrow-fixtures --bin gen-certs
-NEW=target/release/harrow
+T=${CARGO_TARGET_DIR:-target}
+NEW=$T/release/harrow
 
-[ -f "$OUT/bundle.zip" ] || target/release/benchgen bundle "$OUT/bundle.zip" --size "$SIZE" >&2
-[ -f "$OUT/snapshot.tgz" ] || target/release/benchgen snapshot "$OUT/snapshot.tgz" --size "$SIZE" >&2
-CERT_INPUT=$(target/release/gen-certs --count "$CERTS" --sample 10 --out "$OUT")
+[ -f "$OUT/bundle.zip" ] || "$T"/release/benchgen bundle "$OUT/bundle.zip" --size "$SIZE" >&2
+[ -f "$OUT/snapshot.tgz" ] || "$T"/release/benchgen snapshot "$OUT/snapshot.tgz" --size "$SIZE" >&2
+CERT_INPUT=$("$T"/release/gen-certs --count "$CERTS" --sample 10 --out "$OUT")
 
 measure() { # label binary args... -> "seconds kib"
     local tf; tf=$(mktemp)

@@ -7,6 +7,7 @@
 #
 #   scripts/bench-rotation.sh            sizes 10 100 1000 5000, 3 runs
 #   scripts/bench-rotation.sh --quick    sizes 10 100 1000, 1 run
+#   --runs N, --sizes "10 100"           other run counts and sizes (scripts/bench.sh passes both)
 #
 # Inputs go to bench-out/rotation-<N>/ (reused). Results: a Markdown table on stdout and in
 # bench-out/rotation.txt. Needs: cargo, GNU time (/usr/bin/time; apt-get install time).
@@ -19,7 +20,8 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --quick) SIZES="10 100 1000"; RUNS=1 ;;
         --runs) RUNS=$2; shift ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        --sizes) SIZES=$2; shift ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "bench-rotation.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -29,7 +31,8 @@ TIME_BIN=${BENCH_TIME_BIN:-/usr/bin/time}
 
 cargo build --release --quiet
 cargo build --release --quiet -p harrow-fixtures --bin gen-cluster
-H=target/release/harrow
+T=${CARGO_TARGET_DIR:-target}
+H=$T/release/harrow
 AT=2026-11-20T10:00:00Z
 mkdir -p bench-out
 OUT=bench-out/rotation.txt
@@ -47,7 +50,7 @@ for n in $SIZES; do
     dir=bench-out/rotation-$n
     if [ ! -f "$dir/manifest" ]; then
         rm -rf "$dir"
-        target/release/gen-cluster --servers 3 --agents $((n - 3)) --out "$dir" >&2
+        "$T"/release/gen-cluster --servers 3 --agents $((n - 3)) --out "$dir" >&2
     fi
     for cmd in plan simulate; do
         : > "$TMP/core"; : > "$TMP/wall"; : > "$TMP/rss"

@@ -221,37 +221,54 @@ pub fn needs() -> Vec<crate::vocab::Need> {
     v
 }
 
-/// Read every input, one thread per input, sharing one byte budget; the snapshot loads what
-/// [`needs`] names.
+/// Inputs read at once: one thread each (every input has its own decoding and hashing threads
+/// too); more inputs wait for a free reader.
+const MAX_READERS: usize = 16;
+
+/// Read every input, one thread per input (at most 16 at once: thousands of node
+/// snapshots are read in turn), sharing one byte budget; the snapshot loads what [`needs`] names.
 pub fn read_inputs(specs: &[InputSpec], limits: &Limits) -> Vec<InputTree> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let budget = Budget::new();
     let selector = AnalysisSelector::for_needs(&needs());
-    std::thread::scope(|s| {
-        let handles: Vec<_> = specs
-            .iter()
-            .map(|spec| {
-                let budget = &budget;
-                let selector = &selector;
-                s.spawn(move || ingest::read_input(&spec.path, limits, selector, budget))
+    let next = AtomicUsize::new(0);
+    let read_one = |spec: &InputSpec| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ingest::read_input(&spec.path, limits, &selector, &budget)
+        }))
+        .unwrap_or_else(|_| InputTree {
+            path: spec.path.display().to_string(),
+            name: spec.path.display().to_string(),
+            issues: vec![ingest::IngestIssue {
+                kind: ingest::IssueKind::Unreadable,
+                entry: String::new(),
+                message: "internal error while reading this input (a bug)".into(),
+            }],
+            ..InputTree::default()
+        })
+    };
+    let mut read: Vec<(usize, InputTree)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..specs.len().min(MAX_READERS))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(spec) = specs.get(i) else {
+                            return mine;
+                        };
+                        mine.push((i, read_one(spec)));
+                    }
+                })
             })
             .collect();
         handles
             .into_iter()
-            .zip(specs)
-            .map(|(h, spec)| {
-                h.join().unwrap_or_else(|_| InputTree {
-                    path: spec.path.display().to_string(),
-                    name: spec.path.display().to_string(),
-                    issues: vec![ingest::IngestIssue {
-                        kind: ingest::IssueKind::Unreadable,
-                        entry: String::new(),
-                        message: "internal error while reading this input (a bug)".into(),
-                    }],
-                    ..InputTree::default()
-                })
-            })
+            .flat_map(|h| h.join().unwrap_or_default())
             .collect()
-    })
+    });
+    read.sort_by_key(|(i, _)| *i);
+    read.into_iter().map(|(_, t)| t).collect()
 }
 
 /// Run the whole analysis.

@@ -1,6 +1,7 @@
 //! Stage timings for performance work: with `HARROW_TIMINGS=1` in the environment, each stage
-//! of a run prints its wall time to standard error (`harrow timings: <stage> <ms> ms`). Off by
-//! default; never touches standard output, so reports stay byte-identical.
+//! of a run prints its wall time to standard error (`harrow timings: <stage> <ms> ms`), followed
+//! on Linux by the process's resident and peak resident memory at its end (`rss <MiB> peak
+//! <MiB>`). Off by default; never touches standard output, so reports stay byte-identical.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -32,10 +33,29 @@ impl Drop for Stage {
     fn drop(&mut self) {
         if let Some(t) = self.start {
             eprintln!(
-                "harrow timings: {} {:.0} ms",
+                "harrow timings: {} {:.0} ms{}",
                 self.name,
-                t.elapsed().as_secs_f64() * 1000.0
+                t.elapsed().as_secs_f64() * 1000.0,
+                memory()
             );
         }
+    }
+}
+
+/// ` rss <MiB> peak <MiB>` from `/proc/self/status` (`VmRSS`, `VmHWM`), empty where there is
+/// no such file.
+fn memory() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return String::new();
+    };
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    };
+    match (kib("VmRSS:"), kib("VmHWM:")) {
+        (Some(rss), Some(peak)) => format!(" rss {} peak {}", rss / 1024, peak / 1024),
+        _ => String::new(),
     }
 }

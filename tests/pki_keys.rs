@@ -31,11 +31,7 @@ fn derived_spki_equals_certificate_spki_byte_for_byte() {
             let k = &keys[0];
             assert_eq!(k.status, KeyStatus::Parsed, "{kind}");
             assert_eq!(k.algorithm.as_ref(), Some(&cert[0].key_algorithm), "{kind}");
-            assert_eq!(
-                k.spki_der.as_deref(),
-                Some(cert[0].spki_der.as_slice()),
-                "{kind}"
-            );
+            assert_eq!(k.spki_der.as_deref(), Some(cert[0].spki_der()), "{kind}");
             assert_eq!(k.spki_sha256.as_deref(), Some(cert[0].spki_sha256.as_str()));
             assert_eq!(pair_files(&cert, &keys), Pairing::Match, "{kind}");
         }
@@ -241,10 +237,7 @@ fn rcgen_pkcs8_keys_pair_with_their_certificates() {
             .unwrap();
         let certs = parse_certs(cert.pem().as_bytes()).unwrap();
         let keys = parse_keys(key.serialize_pem().as_bytes()).unwrap();
-        assert_eq!(
-            keys[0].spki_der.as_deref(),
-            Some(certs[0].spki_der.as_slice())
-        );
+        assert_eq!(keys[0].spki_der.as_deref(), Some(certs[0].spki_der()));
         assert_eq!(pair_files(&certs, &keys), Pairing::Match);
     }
 }

@@ -4,7 +4,7 @@
 //! once into an in-memory template archive and then raw-copied (`ZipWriter::raw_copy_file_rename`)
 //! under every pod-log name that uses it: writing a 1 GiB bundle costs one pass of deflate over
 //! ≈0.5 GiB of text plus a 1 GiB file copy, not 40 GiB of deflate. Node zips and YAMLs are
-//! generated and compressed normally. See `docs/benchmark.md` for the exact content mix.
+//! generated and compressed normally. See `docs/performance.md` for the exact content mix.
 
 use crate::clock::{BUNDLE_CREATED, civil};
 use crate::logs::{Style, journal_log, pod_log};

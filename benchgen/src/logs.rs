@@ -5,7 +5,7 @@
 //! The text is made of a small set of message templates with a few varying fields, and a clock that
 //! moves forward in small steps; reconcile loops often repeat a message in bursts. That gives a
 //! deflate ratio in the range real, chatty controller logs show (measured ≈ 40:1 for pod logs, see
-//! `docs/benchmark.md`).
+//! `docs/performance.md`).
 
 use crate::clock::Clock;
 use crate::rng::Rng;

@@ -5,10 +5,12 @@
 //! benchgen snapshot OUT.tgz [--size 1GiB] [--level 6]  RKE2 node snapshot tarball
 //! benchgen certs    DIR     [--count 2000]             PEM certificates, one per file, in
 //!                                                      DIR/var/lib/rancher/rke2/server/tls/bench/
+//! benchgen inflate  IN.gz                              the benchmark's inflate floor: gunzip
+//!                                                      IN.gz with zlib-rs alone, output dropped
 //! ```
 //!
 //! All output is deterministic (fixed seeds). The content mix is documented in
-//! `docs/benchmark.md`; a summary of what was written goes to stdout.
+//! `docs/performance.md`; a summary of what was written goes to stdout.
 
 mod bundle;
 mod certs;
@@ -27,6 +29,7 @@ const USAGE: &str = "usage:
   benchgen bundle   OUT.zip [--size 1GiB]
   benchgen snapshot OUT.tgz [--size 1GiB] [--level 6]
   benchgen certs    DIR     [--count 2000]
+  benchgen inflate  IN.gz
 sizes: plain bytes or with a K/M/G/KiB/MiB/GiB suffix (all binary)";
 
 /// Parse `64MiB`, `1GiB`, `512M`, `1048576`.
@@ -151,10 +154,36 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 a.out.join(certs::CERT_SUBDIR).display()
             );
         }
+        "inflate" => {
+            let n = inflate(&a.out)?;
+            println!(
+                "inflate: {} -> {:.1} MiB in {:.2} s",
+                a.out.display(),
+                mib(n),
+                start.elapsed().as_secs_f64()
+            );
+            return Ok(());
+        }
         other => return Err(format!("unknown mode {other}\n{USAGE}").into()),
     }
     println!("  generated in {:.1} s", start.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Inflate a gzip file (every member) with zlib-rs into a reused buffer and drop the bytes: the
+/// least work any reader of a `.tgz` must do, and the floor the benchmark compares harrow with.
+fn inflate(path: &std::path::Path) -> std::io::Result<u64> {
+    use std::io::Read;
+    let file = std::io::BufReader::with_capacity(1 << 18, std::fs::File::open(path)?);
+    let mut gz = flate2::read::MultiGzDecoder::new(file);
+    let mut buf = vec![0u8; 1 << 18];
+    let mut total = 0u64;
+    loop {
+        match gz.read(&mut buf)? {
+            0 => return Ok(total),
+            n => total += n as u64,
+        }
+    }
 }
 
 fn main() -> ExitCode {

@@ -171,65 +171,93 @@ pub fn certificates(snap: &Snapshot) -> Model {
     }
 }
 
+/// What one node's credential files give the model: keys, signing requests and kubeconfigs by
+/// (node, host path), the files whose certificates are wanted by place, and the digests of the
+/// files compared between nodes.
+#[derive(Default)]
+struct NodeFiles {
+    keys: Vec<((String, String), KeyFile)>,
+    csrs: Vec<((String, String), CsrFile)>,
+    kubeconfigs: Vec<PendingKubeconfig>,
+    wanted: Vec<(String, String)>,
+    compared: Vec<(Origin, String)>,
+}
+
+fn node_files(snap: &Snapshot, node: &Node) -> NodeFiles {
+    let mut out = NodeFiles::default();
+    let server = node.roles.contains(&Role::Server);
+    for (host, copies) in &node.files {
+        let compared_here = (server && CaFile::of_host_path(host).is_some())
+            || AgentCopy::of_host_path(host).is_some();
+        if compared_here && let Some((data, origin)) = read(snap, node, host, copies) {
+            out.wanted.push((node.name.clone(), host.clone()));
+            out.compared.push((origin, pki::sha256_hex(data)));
+        }
+        if in_use_of_host_path(host).is_none() {
+            continue;
+        }
+        let key = (node.name.clone(), host.clone());
+        if let Some(stem) = host.strip_suffix(".pub-fingerprint") {
+            if let Some((data, origin)) = read(snap, node, host, copies) {
+                let stem = stem.strip_suffix(".key").unwrap_or(stem);
+                out.wanted.push((node.name.clone(), format!("{stem}.crt")));
+                out.keys.push((key, KeyFile::read(origin, data, true)));
+            }
+        } else if let Some(stem) = host.strip_suffix(".key") {
+            if let Some((data, origin)) = read(snap, node, host, copies) {
+                out.wanted.push((node.name.clone(), format!("{stem}.crt")));
+                out.keys.push((key, KeyFile::read(origin, data, false)));
+            }
+        } else if host.ends_with(".csr") {
+            if let Some((data, origin)) = read(snap, node, host, copies) {
+                let requests = pki::parse_csrs(data)
+                    .map(|v| {
+                        v.into_iter()
+                            .map(|c| CsrRecord {
+                                subject: c.subject_cn.unwrap_or(c.subject),
+                                spki_sha256: c.spki_sha256,
+                            })
+                            .collect()
+                    })
+                    .map_err(|e| e.to_string());
+                out.csrs.push((key, CsrFile { origin, requests }));
+            }
+        } else if layout::is_kubeconfig(host)
+            && let Some((data, origin)) = read(snap, node, host, copies)
+            && let Some(k) = read_kubeconfig(data, origin)
+        {
+            for f in k.ca_files.iter().chain(k.users.iter().filter_map(|u| {
+                // A user's certificate file counts only without embedded certificates.
+                u.1.as_ref().filter(|_| u.0.is_empty())
+            })) {
+                out.wanted.push((node.name.clone(), f.clone()));
+            }
+            out.kubeconfigs.push(k);
+        }
+    }
+    out
+}
+
 /// Build the whole credential model of `snap`.
 pub fn build(snap: &Snapshot) -> Model {
     let mut m = certificates(snap);
+    let t = crate::timings::stage("model: keys, CSRs, kubeconfigs");
     let mut kubeconfigs = Vec::new();
     let mut wanted: BTreeSet<(String, String)> = BTreeSet::new();
     let mut compared = Vec::new();
-    for node in snap.nodes.values() {
-        let server = node.roles.contains(&Role::Server);
-        for (host, copies) in &node.files {
-            let compared_here = (server && CaFile::of_host_path(host).is_some())
-                || AgentCopy::of_host_path(host).is_some();
-            if compared_here && let Some((data, origin)) = read(snap, node, host, copies) {
-                wanted.insert((node.name.clone(), host.clone()));
-                compared.push((origin, pki::sha256_hex(data)));
-            }
-            if in_use_of_host_path(host).is_none() {
-                continue;
-            }
-            let key = (node.name.clone(), host.clone());
-            if let Some(stem) = host.strip_suffix(".pub-fingerprint") {
-                if let Some((data, origin)) = read(snap, node, host, copies) {
-                    let stem = stem.strip_suffix(".key").unwrap_or(stem);
-                    wanted.insert((node.name.clone(), format!("{stem}.crt")));
-                    m.keys.insert(key, KeyFile::read(origin, data, true));
-                }
-            } else if let Some(stem) = host.strip_suffix(".key") {
-                if let Some((data, origin)) = read(snap, node, host, copies) {
-                    wanted.insert((node.name.clone(), format!("{stem}.crt")));
-                    m.keys.insert(key, KeyFile::read(origin, data, false));
-                }
-            } else if host.ends_with(".csr") {
-                if let Some((data, origin)) = read(snap, node, host, copies) {
-                    let requests = pki::parse_csrs(data)
-                        .map(|v| {
-                            v.into_iter()
-                                .map(|c| CsrRecord {
-                                    subject: c.subject_cn.unwrap_or(c.subject),
-                                    spki_sha256: c.spki_sha256,
-                                })
-                                .collect()
-                        })
-                        .map_err(|e| e.to_string());
-                    m.csrs.insert(key, CsrFile { origin, requests });
-                }
-            } else if layout::is_kubeconfig(host)
-                && let Some((data, origin)) = read(snap, node, host, copies)
-                && let Some(k) = read_kubeconfig(data, origin)
-            {
-                for f in k.ca_files.iter().chain(k.users.iter().filter_map(|u| {
-                    // A user's certificate file counts only without embedded certificates.
-                    u.1.as_ref().filter(|_| u.0.is_empty())
-                })) {
-                    wanted.insert((node.name.clone(), f.clone()));
-                }
-                kubeconfigs.push(k);
-            }
-        }
+    // Node by node on every core (a node's files are read alone), merged in node order.
+    let nodes: Vec<&Node> = snap.nodes.values().collect();
+    for f in crate::par::map(&nodes, |node| node_files(snap, node)) {
+        m.keys.extend(f.keys);
+        m.csrs.extend(f.csrs);
+        kubeconfigs.extend(f.kubeconfigs);
+        wanted.extend(f.wanted);
+        compared.extend(f.compared);
     }
+    drop(t);
+    let t = crate::timings::stage("model: file certificates");
     m.file_certs = certificates_by_file(snap, &m.certs, &wanted);
+    drop(t);
     for (origin, sha256) in compared {
         let key = (
             origin.node_name().to_string(),
@@ -290,11 +318,16 @@ pub fn build(snap: &Snapshot) -> Model {
             },
         );
     }
+    let t = crate::timings::stage("model: exposed secrets");
     m.exposed = super::exposed::scan(snap);
+    drop(t);
     (m.firewalls, m.legacy_firewalls) = super::firewalls::read(snap);
+    let t = crate::timings::stage("model: tokens");
     (m.tokens, m.joins) = crate::model::tokens::all_tokens_and_joins(snap);
     m.served = crate::model::tokens::served_hashes(snap);
+    drop(t);
     m.settings = super::settings::read(snap);
+    let _t = crate::timings::stage("model: hosts");
     m.hosts = super::host::read(snap);
     m.hostfw = super::hostfw::read(snap);
     m.mgmt_nics = super::hostnet::read(snap);

@@ -223,7 +223,7 @@ impl Keyed {
                 .get(..16)
                 .and_then(|h| u64::from_str_radix(h, 16).ok())
                 .unwrap_or(0),
-            subject: name_key(&cert.subject_der),
+            subject: name_key(cert.subject_der()),
             occ: (cert, locs),
         }
     }
@@ -486,11 +486,11 @@ pub fn build(snap: &Snapshot) -> Inventory {
     let chains: Vec<(ChainStatus, Vec<String>)> = crate::par::map(&entries, |k| {
         let cert = &k.occ.0;
         let candidates: Vec<&Cert> = by_subject
-            .get(&name_key(&cert.issuer_der))
+            .get(&name_key(cert.issuer_der()))
             .into_iter()
             .flatten()
             .map(|&i| &*entries[i].occ.0)
-            .filter(|c| c.subject_der == cert.issuer_der)
+            .filter(|c| c.subject_der() == cert.issuer_der())
             .collect();
         let chain = pki::chain_links_refs(cert, &candidates);
         let issuers: BTreeSet<&str> = chain

@@ -357,20 +357,21 @@ fn scc_files<'a>(snap: &'a Snapshot, node: &Node) -> Vec<(String, ConfFile<'a>)>
 
 /// The host configuration of every node of `snap`, by node name.
 pub fn read(snap: &Snapshot) -> BTreeMap<String, Host> {
-    snap.nodes
-        .values()
-        .map(|node| {
-            let scc = scc_files(snap, node);
-            let host = Host {
-                config: rke_config(snap, node),
-                sysctls: sysctls(snap, node, &scc),
-                accounts: Accounts {
-                    users: accounts_of(snap, node, &scc, PASSWD, users),
-                    groups: accounts_of(snap, node, &scc, GROUP, groups),
-                },
-                vip: vip(snap, node),
-            };
-            (node.name.clone(), host)
-        })
-        .collect()
+    // Node by node on every core.
+    let nodes: Vec<&crate::snapshot::Node> = snap.nodes.values().collect();
+    crate::par::map(&nodes, |node| {
+        let scc = scc_files(snap, node);
+        let host = Host {
+            config: rke_config(snap, node),
+            sysctls: sysctls(snap, node, &scc),
+            accounts: Accounts {
+                users: accounts_of(snap, node, &scc, PASSWD, users),
+                groups: accounts_of(snap, node, &scc, GROUP, groups),
+            },
+            vip: vip(snap, node),
+        };
+        (node.name.clone(), host)
+    })
+    .into_iter()
+    .collect()
 }

@@ -420,8 +420,10 @@ pub type TokensAndJoins = (BTreeMap<String, Vec<NodeToken>>, BTreeMap<String, No
 pub fn all_tokens_and_joins(snap: &Snapshot) -> TokensAndJoins {
     let mut tokens = BTreeMap::new();
     let mut joins = BTreeMap::new();
-    for n in snap.nodes.values() {
-        let (t, j) = node_tokens_and_join(snap, n);
+    // Node by node on every core, merged in node order.
+    let nodes: Vec<&crate::snapshot::Node> = snap.nodes.values().collect();
+    let read = crate::par::map(&nodes, |n| node_tokens_and_join(snap, n));
+    for (n, (t, j)) in nodes.into_iter().zip(read) {
         tokens.insert(n.name.clone(), t);
         joins.insert(n.name.clone(), j);
     }

@@ -134,7 +134,7 @@ impl Builder<'_> {
         let (mut matching, mut one, mut mismatch) = (Vec::new(), Vec::new(), Vec::new());
         for &p in pool {
             let cand = &self.certs[p];
-            if cand.subject_der != child.issuer_der {
+            if cand.subject_der() != child.issuer_der() {
                 continue;
             }
             match (&cand.ski, &child.aki) {
@@ -152,7 +152,7 @@ impl Builder<'_> {
         let c = &self.certs[cand];
         let in_chain = chain.iter().any(|&i| {
             let o = &self.certs[i];
-            o.subject_der == c.subject_der && o.spki_der == c.spki_der
+            o.subject_der() == c.subject_der() && o.spki_der() == c.spki_der()
         });
         if in_chain {
             return false;

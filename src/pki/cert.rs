@@ -122,9 +122,10 @@ pub struct Cert {
     pub issuer: String,
     pub subject_cn: Option<String>,
     pub issuer_cn: Option<String>,
-    /// Raw DER of the subject and issuer names (for exact matching).
-    pub subject_der: Vec<u8>,
-    pub issuer_der: Vec<u8>,
+    /// Where the raw DER of the subject and issuer names lie in `der` (for exact matching:
+    /// [`Cert::subject_der`], [`Cert::issuer_der`]).
+    subject_at: Range<u32>,
+    issuer_at: Range<u32>,
     /// Serial number, lowercase hex without separators.
     pub serial: String,
     pub not_before: OffsetDateTime,
@@ -152,11 +153,11 @@ pub struct Cert {
     pub aki: Option<String>,
     /// Signature algorithm name (`sha256WithRSAEncryption`, `ecdsa-with-SHA256`, `ed25519`, …).
     pub signature_algorithm: String,
-    pub signature_algorithm_oid: String,
     /// `sha1`, `md5` or `md2` when the signature uses a weak hash.
     pub weak_signature_hash: Option<&'static str>,
-    /// DER of the SubjectPublicKeyInfo and its SHA-256 (lowercase hex): the pairing key.
-    pub spki_der: Vec<u8>,
+    /// Where the DER of the SubjectPublicKeyInfo lies in `der` ([`Cert::spki_der`]).
+    spki_at: Range<u32>,
+    /// SHA-256 of the SubjectPublicKeyInfo's DER (lowercase hex): the pairing key.
     pub spki_sha256: String,
     /// What [`verify`] needs, located once at parse time so a check does not re-parse the DER.
     sig: SigParts,
@@ -194,11 +195,12 @@ enum KeyCurve {
 struct SigParts {
     /// The TBSCertificate bytes, as a range of `der`; `None` sends checks to x509-parser.
     tbs: Option<Range<usize>>,
-    /// The signatureValue BIT STRING contents.
-    signature: Vec<u8>,
+    /// The signatureValue BIT STRING contents, as a range of `der` (`None`: x509-parser).
+    signature: Option<Range<usize>>,
     alg: SigAlg,
-    /// The subjectPublicKey BIT STRING contents (when acting as issuer).
-    public_key: Vec<u8>,
+    /// The subjectPublicKey BIT STRING contents (when acting as issuer), as a range of `der`
+    /// (`None`: x509-parser).
+    public_key: Option<Range<usize>>,
     curve: KeyCurve,
 }
 
@@ -218,9 +220,24 @@ impl fmt::Debug for Cert {
 }
 
 impl Cert {
+    /// Raw DER of the subject name (a part of the certificate's DER).
+    pub fn subject_der(&self) -> &[u8] {
+        part(&self.der, &self.subject_at)
+    }
+
+    /// Raw DER of the issuer name.
+    pub fn issuer_der(&self) -> &[u8] {
+        part(&self.der, &self.issuer_at)
+    }
+
+    /// DER of the SubjectPublicKeyInfo.
+    pub fn spki_der(&self) -> &[u8] {
+        part(&self.der, &self.spki_at)
+    }
+
     /// Subject DN equals issuer DN (byte-for-byte).
     pub fn is_self_issued(&self) -> bool {
-        self.subject_der == self.issuer_der
+        self.subject_der() == self.issuer_der()
     }
 
     /// RKE2's notion of a root in hashCA and `validateCA`: AKI empty or equal to SKI (the
@@ -398,9 +415,9 @@ pub fn parse_cert_der(der: &[u8]) -> Result<Cert, PkiError> {
                     }
                 }
             }
-            ParsedExtension::SubjectKeyIdentifier(k) => ski = Some(hex::encode(k.0)),
+            ParsedExtension::SubjectKeyIdentifier(k) => ski = Some(super::hex_lower(k.0)),
             ParsedExtension::AuthorityKeyIdentifier(a) => {
-                aki = a.key_identifier.as_ref().map(|k| hex::encode(k.0))
+                aki = a.key_identifier.as_ref().map(|k| super::hex_lower(k.0))
             }
             _ => {}
         }
@@ -408,19 +425,19 @@ pub fn parse_cert_der(der: &[u8]) -> Result<Cert, PkiError> {
 
     let spki = tbs.public_key();
     let (key_algorithm, key_bits) = spki_algorithm(spki);
-    let sig_oid = x.signature_algorithm.algorithm.to_id_string();
+    let sig_oid = oid_string(&x.signature_algorithm.algorithm);
     let (sig_name, weak) = signature_name(&sig_oid);
     let sig = SigParts {
         tbs: subslice_range(der, tbs.as_ref()),
-        signature: x.signature_value.data.to_vec(),
+        signature: subslice_range(der, &x.signature_value.data),
         alg: sig_alg(&sig_oid),
-        public_key: spki.subject_public_key.data.to_vec(),
+        public_key: subslice_range(der, &spki.subject_public_key.data),
         curve: match spki
             .algorithm
             .parameters
             .as_ref()
             .and_then(|p| p.as_oid().ok())
-            .map(|o| o.to_id_string())
+            .map(|o| oid_string(&o))
             .as_deref()
         {
             Some(OID_P256) => KeyCurve::P256,
@@ -436,9 +453,9 @@ pub fn parse_cert_der(der: &[u8]) -> Result<Cert, PkiError> {
         issuer: dn_string(tbs.issuer()),
         subject_cn: first_cn(tbs.subject()),
         issuer_cn: first_cn(tbs.issuer()),
-        subject_der: tbs.subject().as_raw().to_vec(),
-        issuer_der: tbs.issuer().as_raw().to_vec(),
-        serial: hex::encode(tbs.raw_serial()),
+        subject_at: part_at(der, tbs.subject().as_raw())?,
+        issuer_at: part_at(der, tbs.issuer().as_raw())?,
+        serial: super::hex_lower(tbs.raw_serial()),
         not_before: tbs.validity().not_before.to_datetime(),
         not_after: tbs.validity().not_after.to_datetime(),
         version: tbs.version().0 + 1,
@@ -455,12 +472,92 @@ pub fn parse_cert_der(der: &[u8]) -> Result<Cert, PkiError> {
         ski,
         aki,
         signature_algorithm: sig_name,
-        signature_algorithm_oid: sig_oid,
         weak_signature_hash: weak,
-        spki_der: spki.raw.to_vec(),
+        spki_at: part_at(der, spki.raw)?,
         spki_sha256: sha256_hex(spki.raw),
         sig,
     })
+}
+
+/// The dotted form of the object identifiers certificates carry most (algorithms, curves,
+/// name attributes) by their DER content bytes, so a parse does not format them digit by digit.
+const KNOWN_OIDS: &[(&[u8], &str)] = &[
+    (&[0x55, 0x04, 0x03], "2.5.4.3"),
+    (&[0x55, 0x04, 0x05], "2.5.4.5"),
+    (&[0x55, 0x04, 0x06], "2.5.4.6"),
+    (&[0x55, 0x04, 0x07], "2.5.4.7"),
+    (&[0x55, 0x04, 0x08], "2.5.4.8"),
+    (&[0x55, 0x04, 0x09], "2.5.4.9"),
+    (&[0x55, 0x04, 0x0a], "2.5.4.10"),
+    (&[0x55, 0x04, 0x0b], "2.5.4.11"),
+    (&[0x55, 0x04, 0x11], "2.5.4.17"),
+    (&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01], OID_EC),
+    (&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07], OID_P256),
+    (&[0x2b, 0x81, 0x04, 0x00, 0x22], OID_P384),
+    (&[0x2b, 0x81, 0x04, 0x00, 0x23], OID_P521),
+    (&[0x2b, 0x65, 0x70], OID_ED25519),
+    (&[0x2b, 0x65, 0x71], OID_ED448),
+    (
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01],
+        OID_RSA,
+    ),
+    (
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05],
+        "1.2.840.113549.1.1.5",
+    ),
+    (
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a],
+        OID_RSA_PSS,
+    ),
+    (
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b],
+        "1.2.840.113549.1.1.11",
+    ),
+    (
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c],
+        "1.2.840.113549.1.1.12",
+    ),
+    (
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d],
+        "1.2.840.113549.1.1.13",
+    ),
+    (
+        &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02],
+        "1.2.840.10045.4.3.2",
+    ),
+    (
+        &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03],
+        "1.2.840.10045.4.3.3",
+    ),
+    (
+        &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04],
+        "1.2.840.10045.4.3.4",
+    ),
+];
+
+/// An object identifier in dotted form: from [`KNOWN_OIDS`] when it is one of them, else
+/// formatted.
+fn oid_string(oid: &x509_parser::der_parser::oid::Oid<'_>) -> std::borrow::Cow<'static, str> {
+    let bytes = oid.as_bytes();
+    match KNOWN_OIDS.iter().find(|(der, _)| *der == bytes) {
+        Some((_, s)) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(oid.to_id_string()),
+    }
+}
+
+/// Where `part`, parsed out of `der`, lies in it (always inside: x509-parser borrows).
+fn part_at(der: &[u8], part: &[u8]) -> Result<Range<u32>, PkiError> {
+    subslice_range(der, part)
+        .and_then(|r| Some(u32::try_from(r.start).ok()?..u32::try_from(r.end).ok()?))
+        .ok_or_else(|| PkiError::Der {
+            what: "certificate",
+            detail: "a parsed part lies outside the certificate".into(),
+        })
+}
+
+/// The bytes of `der` at `at` (empty if out of range, which [`part_at`] rules out).
+fn part<'a>(der: &'a [u8], at: &Range<u32>) -> &'a [u8] {
+    der.get(at.start as usize..at.end as usize).unwrap_or(&[])
 }
 
 /// The range of `part` inside `whole` when it is a sub-slice of it.
@@ -565,9 +662,11 @@ fn check_located(child: &Cert, issuer: &Cert) -> Option<Result<(), X509Error>> {
         },
         SigAlg::Ed25519 => &ring_sig::ED25519,
     };
+    let public_key = issuer.der.get(issuer.sig.public_key.clone()?)?;
+    let signature = child.der.get(child.sig.signature.clone()?)?;
     Some(
-        ring_sig::UnparsedPublicKey::new(alg, &issuer.sig.public_key)
-            .verify(child.der.get(tbs.clone())?, &child.sig.signature)
+        ring_sig::UnparsedPublicKey::new(alg, public_key)
+            .verify(child.der.get(tbs.clone())?, signature)
             .map_err(|_| X509Error::SignatureVerificationError),
     )
 }
@@ -725,7 +824,7 @@ fn chain_links_by<'a>(cert: &Cert, n: usize, candidate: impl Fn(usize) -> &'a Ce
     let mut unverified = Vec::new();
     for i in 0..n {
         let c = candidate(i);
-        if c.der == cert.der || c.subject_der != cert.issuer_der {
+        if c.der == cert.der || c.subject_der() != cert.issuer_der() {
             continue;
         }
         if let (Some(aki), Some(ski)) = (&cert.aki, &c.ski)
@@ -754,13 +853,13 @@ fn chain_links_by<'a>(cert: &Cert, n: usize, candidate: impl Fn(usize) -> &'a Ce
 }
 
 fn spki_algorithm(spki: &SubjectPublicKeyInfo<'_>) -> (KeyAlgorithm, Option<u32>) {
-    let alg = spki.algorithm.algorithm.to_id_string();
+    let alg = oid_string(&spki.algorithm.algorithm);
     let curve = spki
         .algorithm
         .parameters
         .as_ref()
         .and_then(|p| p.as_oid().ok())
-        .map(|o| o.to_id_string());
+        .map(|o| oid_string(&o));
     let ka = KeyAlgorithm::from_oids(&alg, curve.as_deref());
     let bits = match &ka {
         KeyAlgorithm::Rsa | KeyAlgorithm::RsaPss => match spki.parsed() {
@@ -846,25 +945,40 @@ fn attr_short_name(oid: &str) -> Option<&'static str> {
 
 /// RFC 4514 string of a name: RDNs last-first, `,` between RDNs, `+` inside one.
 pub(crate) fn dn_string(name: &X509Name<'_>) -> String {
-    let rdns: Vec<String> = name
-        .iter_rdn()
-        .map(|rdn| {
-            rdn.iter()
-                .map(|atv| {
-                    let oid = atv.attr_type().to_id_string();
-                    match attr_short_name(&oid) {
-                        Some(short) => format!("{short}={}", escape_rdn(&attr_value_string(atv))),
-                        None => match atv.as_str() {
-                            Ok(s) => format!("{oid}={}", escape_rdn(s)),
-                            Err(_) => format!("{oid}=#{}", hex::encode(atv.as_slice())),
-                        },
+    // Written into one string, last RDN first (the same text as formatting each attribute and
+    // joining them).
+    let rdns: Vec<_> = name.iter_rdn().collect();
+    let mut out = String::new();
+    for (i, rdn) in rdns.iter().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for (j, atv) in rdn.iter().enumerate() {
+            if j > 0 {
+                out.push('+');
+            }
+            let oid = oid_string(atv.attr_type());
+            match attr_short_name(&oid) {
+                Some(short) => {
+                    out.push_str(short);
+                    out.push('=');
+                    out.push_str(&escape_rdn(&attr_value_string(atv)));
+                }
+                None => {
+                    out.push_str(&oid);
+                    out.push('=');
+                    match atv.as_str() {
+                        Ok(s) => out.push_str(&escape_rdn(s)),
+                        Err(_) => {
+                            out.push('#');
+                            out.push_str(&hex::encode(atv.as_slice()));
+                        }
                     }
-                })
-                .collect::<Vec<_>>()
-                .join("+")
-        })
-        .collect();
-    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
+                }
+            }
+        }
+    }
+    out
 }
 
 fn escape_rdn(v: &str) -> String {
@@ -900,6 +1014,18 @@ mod tests {
 
     /// The located check gives what x509-parser gives, for every pair of certificates of
     /// several algorithms (matching and mismatching keys, self and cross).
+    #[test]
+    fn known_oids_read_as_they_format() {
+        for (der, dotted) in KNOWN_OIDS {
+            let oid = x509_parser::der_parser::oid::Oid::new(std::borrow::Cow::Borrowed(der));
+            assert_eq!(oid.to_id_string(), *dotted);
+            assert_eq!(oid_string(&oid), *dotted);
+        }
+        let other =
+            x509_parser::der_parser::oid::Oid::new(std::borrow::Cow::Borrowed(&[0x2b, 0x06, 0x01]));
+        assert_eq!(oid_string(&other), "1.3.6.1");
+    }
+
     #[test]
     fn located_check_agrees_with_x509_parser() {
         let algs = [

@@ -106,18 +106,32 @@ pub fn encode(label: &str, der: &[u8]) -> String {
 /// the iteration.
 pub fn blocks(data: &[u8]) -> Blocks<'_> {
     Blocks {
-        lines: data.split(is_newline),
+        lines: Lines(Some(data)),
         done: false,
     }
 }
 
-fn is_newline(b: &u8) -> bool {
-    *b == b'\n'
+/// The `\n`-separated lines of a byte string (the last one possibly empty), found with memchr.
+struct Lines<'a>(Option<&'a [u8]>);
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.0?;
+        match memchr::memchr(b'\n', rest) {
+            Some(i) => {
+                self.0 = rest.get(i + 1..);
+                rest.get(..i)
+            }
+            None => self.0.take(),
+        }
+    }
 }
 
 /// The iterator of [`blocks`].
 pub struct Blocks<'a> {
-    lines: std::slice::Split<'a, u8, fn(&u8) -> bool>,
+    lines: Lines<'a>,
     done: bool,
 }
 

@@ -140,7 +140,7 @@ impl<'a> Search<'a> {
     /// `parent` may sign and its key verifies `child`'s signature; a parent already in the
     /// chain (a loop) is refused.
     fn signs(&mut self, child: &Cert, parent: &Cert, chain: &[&Cert]) -> bool {
-        if parent.subject_der != child.issuer_der || !parent.may_sign_certs() {
+        if parent.subject_der() != child.issuer_der() || !parent.may_sign_certs() {
             return false;
         }
         if let (Some(aki), Some(ski)) = (&child.aki, &parent.ski)
@@ -150,7 +150,7 @@ impl<'a> Search<'a> {
         }
         if chain
             .iter()
-            .any(|c| c.subject_der == parent.subject_der && c.spki_der == parent.spki_der)
+            .any(|c| c.subject_der() == parent.subject_der() && c.spki_der() == parent.spki_der())
         {
             return false;
         }
