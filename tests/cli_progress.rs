@@ -11,26 +11,12 @@
 
 mod support;
 
-use std::process::Command;
-
 const DEMO_BUNDLE: &str =
     "bundles/demo/supportbundle_4f7c2a9e-3b1d-4e58-9a6f-0c2d8e1b7a53_2026-11-20T10-00-00Z.zip";
 
 /// What a terminal shows when harrow runs with these arguments in a pseudo-terminal.
 fn on_a_terminal(args: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("tty.log");
-    let bin = env!("CARGO_BIN_EXE_harrow");
-    let status = Command::new("script")
-        .args(["-qfec", &format!("{bin} {args}")])
-        .arg(&log)
-        .current_dir(support::root())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("util-linux `script` (bsdutils) is needed: .ci/run installs it");
-    assert!(status.success(), "{args}: {status}");
-    String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned()
+    support::on_a_terminal_in(&support::root(), args, &[])
 }
 
 #[test]

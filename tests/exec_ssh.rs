@@ -216,18 +216,8 @@ fn sigkill_over_ssh_at_records_and_inside_steps_then_resume_runs_each_step_node_
     for n in 2..total {
         points.push((n, if n % 2 == 0 { 0 } else { 150 }));
     }
-    let hits = crash_matrix(
-        &points,
-        6,
-        &|case: &Path| setup(case, &srv, &marker_runbook(&case.join("marks"), "0.1")),
-        &|case: &Path| resume(case),
-        d.path(),
-    );
-    assert!(
-        hits * 10 >= points.len() * 8,
-        "most kills hit a live executor: {hits} of {}",
-        points.len()
-    );
+    let make = |case: &Path| setup(case, &srv, &marker_runbook(&case.join("marks"), "0.1"));
+    crash_matrix(&points, 6, &make, d.path());
 }
 
 #[test]

@@ -6,6 +6,25 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// What a terminal shows when `harrow ARGS` runs in a pseudo-terminal made by util-linux
+/// `script`, in `dir`, with the environment `env` added.
+pub fn on_a_terminal_in(dir: &Path, args: &str, env: &[(&str, &str)]) -> String {
+    let out = tempfile::tempdir().unwrap();
+    let log = out.path().join("tty.log");
+    let bin = env!("CARGO_BIN_EXE_harrow");
+    let status = Command::new("script")
+        .args(["-qfec", &format!("{bin} {args}")])
+        .arg(&log)
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("util-linux `script` (bsdutils) is needed: .ci/run installs it");
+    assert!(status.success(), "{args}: {status}");
+    String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned()
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
