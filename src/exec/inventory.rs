@@ -16,6 +16,9 @@ use crate::error::{Error, Result, Span};
 use crate::rotation::state::{NodeRole, TrustState};
 use crate::runbook::model::Target;
 
+/// The largest inventory file read (thousands of nodes fit in a fraction of it).
+const MAX_INVENTORY_BYTES: u64 = 4 << 20;
+
 /// How commands reach a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,9 +122,21 @@ fn role_of(s: &str) -> Option<NodeRole> {
 impl Inventory {
     /// Read `--inventory FILE`.
     pub fn load(path: &Path) -> Result<Inventory> {
+        use std::io::Read as _;
         let shown = path.display().to_string();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| Error::input(&shown, None, e.to_string()))?;
+        let file =
+            std::fs::File::open(path).map_err(|e| Error::input(&shown, None, e.to_string()))?;
+        let mut text = String::new();
+        file.take(MAX_INVENTORY_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| Error::input(&shown, None, e.to_string()))?;
+        if text.len() as u64 > MAX_INVENTORY_BYTES {
+            return Err(Error::input(
+                &shown,
+                None,
+                format!("an inventory is at most {MAX_INVENTORY_BYTES} bytes"),
+            ));
+        }
         Self::parse(&shown, &text)
     }
 
@@ -379,6 +394,19 @@ mod tests {
         assert_eq!(inv.nodes["l1"].transport, TransportKind::Local);
         let back = Inventory::from_pinned(&inv.pinned(), "inv.yaml");
         assert_eq!(back, inv);
+    }
+
+    #[test]
+    fn an_oversized_or_missing_inventory_is_refused_naming_the_file() {
+        let d = tempfile::tempdir().unwrap();
+        let big = d.path().join("big.yaml");
+        std::fs::write(&big, "#".repeat((MAX_INVENTORY_BYTES + 10) as usize)).unwrap();
+        let e = Inventory::load(&big).unwrap_err().to_string();
+        assert!(e.contains("big.yaml") && e.contains("at most"), "{e}");
+        let e = Inventory::load(&d.path().join("none.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("none.yaml"), "{e}");
     }
 
     #[test]
