@@ -43,6 +43,7 @@ impl Tree {
                 data: data.as_ref().to_vec(),
                 mode: Some(0o600),
                 mtime: None,
+                decoded: None,
             },
         );
         self

@@ -102,6 +102,10 @@ pub(crate) struct Ctx<'a> {
     scratch: Vec<u8>,
     /// The copying reader's visitor ([`super::walk_input`]), if any.
     visitor: Option<&'a mut dyn Visitor>,
+    /// Where the files the selector decodes go as they are loaded ([`super::decode`]).
+    pub decoding: Option<std::sync::mpsc::SyncSender<super::decode::Job>>,
+    /// Files handed to the decoding threads so far (their order).
+    handed: u64,
 }
 
 impl<'a> Ctx<'a> {
@@ -128,6 +132,8 @@ impl<'a> Ctx<'a> {
             finders,
             scratch: Vec::new(),
             visitor: None,
+            decoding: None,
+            handed: 0,
         }
     }
 
@@ -376,6 +382,7 @@ impl<'a> Ctx<'a> {
             return Ok(());
         }
         self.tree.loaded_bytes += len;
+        let data = self.hand_over(path, data);
         self.tree.files.insert(
             path.to_string(),
             VFile {
@@ -383,9 +390,27 @@ impl<'a> Ctx<'a> {
                 data,
                 mode,
                 mtime,
+                decoded: None,
             },
         );
         Ok(())
+    }
+
+    /// Hand a loaded file the selector decodes to the decoding threads (the tree keeps an empty
+    /// placeholder until they are done); other files, or all when no thread listens, keep their
+    /// bytes.
+    fn hand_over(&mut self, path: &str, data: Vec<u8>) -> Vec<u8> {
+        let Some(tx) = &self.decoding else {
+            return data;
+        };
+        if !self.selector.decodes(path) {
+            return data;
+        }
+        self.handed += 1;
+        match tx.send((self.handed, path.to_string(), data)) {
+            Ok(()) => Vec::new(),
+            Err(std::sync::mpsc::SendError((_, _, data))) => data,
+        }
     }
 
     /// The next read of an entry into `chunk` (0 at its end); a failed read is recorded (after

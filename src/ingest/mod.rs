@@ -38,6 +38,7 @@
 //! `nested` (archives inside archives), `dir` (directories).
 
 mod ahead;
+mod decode;
 mod detect;
 mod dir;
 mod entry;
@@ -127,8 +128,21 @@ fn read_with(
     };
     let mut ctx = Ctx::new(tree, limits, selector, budget);
     if let Some(v) = visitor {
-        ctx = ctx.with_visitor(v);
+        let mut ctx = ctx.with_visitor(v);
+        read_into(&mut ctx, path);
+        return ctx.tree;
     }
+    decode::reading(selector, |decoding| {
+        ctx.decoding = decoding;
+        read_into(&mut ctx, path);
+        // Hang up, so the decoding threads finish.
+        ctx.decoding = None;
+        ctx.tree
+    })
+}
+
+/// Read the input at `path` into `ctx`'s tree.
+fn read_into(ctx: &mut Ctx<'_>, path: &Path) {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
@@ -137,13 +151,13 @@ fn read_with(
                 "",
                 format!("cannot open the input: {e}"),
             );
-            return ctx.tree;
+            return;
         }
     };
     if meta.is_dir() {
         ctx.tree.container = Some(Container::Directory);
-        dir::read_dir(&mut ctx, path);
-        return ctx.tree;
+        dir::read_dir(ctx, path);
+        return;
     }
     ctx.tree.size = meta.len();
     let mut file = match File::open(path) {
@@ -154,7 +168,7 @@ fn read_with(
                 "",
                 format!("cannot open the input: {e}"),
             );
-            return ctx.tree;
+            return;
         }
     };
     let mut head = vec![0u8; detect::PEEK];
@@ -166,7 +180,7 @@ fn read_with(
                 "",
                 format!("cannot read the input: {e}"),
             );
-            return ctx.tree;
+            return;
         }
     };
     head.truncate(got);
@@ -176,7 +190,7 @@ fn read_with(
             "",
             "not a zip, tar, tar.gz or tar.xz (by content) and not a directory",
         );
-        return ctx.tree;
+        return;
     };
     ctx.tree.container = Some(kind);
     let hash_path = path.to_path_buf();
@@ -186,14 +200,14 @@ fn read_with(
     match kind {
         Container::Zip => {
             let len = meta.len();
-            let _ = zip::read_zip(&mut ctx, &mut file, len, "", 0);
+            let _ = zip::read_zip(ctx, &mut file, len, "", 0);
         }
         _ => {
             use std::io::{Read, Seek, SeekFrom};
             match file.seek(SeekFrom::Start(0)) {
                 Ok(_) => {
                     let src = std::io::BufReader::with_capacity(256 << 10, file).take(u64::MAX);
-                    let _ = nested::read_tar_family_ahead(&mut ctx, kind, src);
+                    let _ = nested::read_tar_family_ahead(ctx, kind, src);
                 }
                 Err(e) => ctx.issue(
                     IssueKind::Unreadable,
@@ -212,5 +226,4 @@ fn read_with(
         ),
         _ => ctx.issue(IssueKind::Unreadable, "", "cannot hash the input"),
     }
-    ctx.tree
 }

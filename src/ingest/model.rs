@@ -99,7 +99,48 @@ pub trait Selector: Sync {
     fn want(&self, path: &str) -> Want;
     /// Substrings a scanned log line must contain to be kept.
     fn needles(&self) -> &[&str];
+    /// Whether a loaded entry is decoded as it is read, on the input's decoding threads, and
+    /// kept as what [`Selector::decoder`] makes of it instead of its bytes ([`VFile::decoded`]),
+    /// unless the decoder says to keep them too. Default: none.
+    fn decodes(&self, _path: &str) -> bool {
+        false
+    }
+    /// A decoder for one decoding thread (its own state, such as a memo of what it has parsed);
+    /// `None` when [`Selector::decodes`] is false for every path. The decoder returns `None` to
+    /// keep the file's bytes after all.
+    fn decoder(&self) -> Option<Box<dyn Decoder + '_>> {
+        None
+    }
 }
+
+/// What one decoding thread runs on each file [`Selector::decodes`] picks.
+pub trait Decoder: Send {
+    /// Decode the file at the logical `path`; `None` keeps its bytes instead.
+    fn decode(&mut self, path: &str, data: &[u8]) -> Option<Decoded>;
+}
+
+/// What a [`Decoder`] made of a file, for the stage that knows its type (the certificate
+/// inventory downcasts `value`), and whether the file's bytes are kept beside it (the decoder
+/// saw something other readers read as bytes, such as a CA certificate). Compared by identity.
+#[derive(Clone)]
+pub struct Decoded {
+    pub value: std::sync::Arc<dyn std::any::Any + Send + Sync>,
+    pub keep_bytes: bool,
+}
+
+impl std::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Decoded(..)")
+    }
+}
+
+impl PartialEq for Decoded {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.value, &other.value) && self.keep_bytes == other.keep_bytes
+    }
+}
+
+impl Eq for Decoded {}
 
 /// How an input is stored, detected by content (magic bytes), not only by extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -121,6 +162,10 @@ pub struct VFile {
     pub mode: Option<u32>,
     /// Modification time (unix seconds), when known.
     pub mtime: Option<i64>,
+    /// What the selector's decoder made of the file as it was read ([`Selector::decodes`]);
+    /// `data` is then empty unless the decoder kept it ([`Decoded::keep_bytes`]); its length
+    /// was charged against the limits all the same.
+    pub decoded: Option<Decoded>,
 }
 
 /// One kept line of a scanned log.

@@ -504,6 +504,27 @@ pub fn is_service_key_name(name: &str) -> bool {
     name.starts_with("service.")
 }
 
+/// True for a certificate file nothing reads but the certificate inventory: a `.crt` or `.pem`
+/// file of an rke2 credential tree ([`in_use_of`]: live, staged or backup) other than the
+/// cluster CA files, the agents' CA copies and the kubelet's certificates, whose bytes are also
+/// read (digests compared between nodes, the CA hash, node names and addresses). Those are told
+/// apart by file name wherever they sit, so their copies in staged and backup trees keep their
+/// bytes too. The ingest parses these files as it reads them and keeps the parse.
+pub fn is_inventory_only_cert(host: &str) -> bool {
+    let name = file_name(host);
+    let read_as_bytes = CaFile::ALL
+        .iter()
+        .map(|c| file_name(c.host_path()))
+        .chain(AgentCopy::ALL.iter().map(|c| file_name(c.host_path())))
+        .chain([
+            file_name(SERVING_KUBELET_CERT),
+            file_name(CLIENT_KUBELET_CERT),
+        ]);
+    (name.ends_with(".crt") || name.ends_with(".pem"))
+        && in_use_of(host).is_some()
+        && !read_as_bytes.into_iter().any(|n| n == name)
+}
+
 /// True for a file name that may hold certificates, keys, signing requests or kubeconfigs.
 pub fn is_credential_file(host: &str) -> bool {
     let name = file_name(host);
@@ -630,6 +651,38 @@ mod tests {
             tree_root("var/lib/rancher/rke2/server/tls-1794967200"),
             None
         );
+    }
+
+    #[test]
+    fn only_certificate_files_no_other_reader_needs_are_inventory_only() {
+        for host in [
+            "var/lib/rancher/rke2/server/tls/serving-kube-apiserver.crt",
+            "var/lib/rancher/rke2/server/tls/etcd/server-client.crt",
+            "var/lib/rancher/rke2/server/tls/bench/17.crt",
+            "var/lib/rancher/rke2/agent/client-kube-proxy.crt",
+            "var/lib/rancher/rke2/server/tls-1700000000/client-admin.crt",
+            "opt/rke2/server/tls/intermediate-ca.pem",
+        ] {
+            assert!(is_inventory_only_cert(host), "{host}");
+        }
+        for host in [
+            // Read as bytes: digests, the CA hash, node names and addresses.
+            "var/lib/rancher/rke2/server/tls/server-ca.crt",
+            "var/lib/rancher/rke2/server/tls/etcd/peer-ca.crt",
+            "var/lib/rancher/rke2/server/rotate-ca/tls/client-ca.crt",
+            "opt/rke2/server/tls/request-header-ca.crt",
+            "var/lib/rancher/rke2/agent/server-ca.crt",
+            "var/lib/rancher/rke2/agent/serving-kubelet.crt",
+            "var/lib/rancher/rke2/agent/client-kubelet.crt",
+            // Not certificate files, or outside the credential trees.
+            "var/lib/rancher/rke2/server/tls/service.key",
+            "var/lib/rancher/rke2/server/tls/dynamic-cert.json",
+            "var/lib/rancher/rke2/agent/kubelet.kubeconfig",
+            "var/lib/rancher/rke2/agent/images/x.crt",
+            "etc/ssl/certs/ca.crt",
+        ] {
+            assert!(!is_inventory_only_cert(host), "{host}");
+        }
     }
 
     #[test]

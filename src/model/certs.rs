@@ -11,6 +11,7 @@ use base64::Engine as _;
 use time::OffsetDateTime;
 
 use super::inventory::{InUse, Owner, in_use_of_host_path, owner_of_ca};
+use crate::ingest::VFile;
 use crate::layout::{self, is_credential_file};
 use crate::pki::{self, Cert, ChainStatus};
 use crate::snapshot::Snapshot;
@@ -185,6 +186,16 @@ fn collect_file(
     } else {
         pki::parse_certs_memo(data, memo)
     };
+    record(certs, loc, out, problems);
+}
+
+/// The certificates of one file (or why it did not parse), each with its location.
+fn record(
+    certs: Result<Vec<Arc<Cert>>, pki::PkiError>,
+    loc: Location,
+    out: &mut Vec<Found>,
+    problems: &mut Vec<ParseProblem>,
+) {
     match certs {
         Ok(certs) => {
             let last = certs.len().saturating_sub(1);
@@ -270,9 +281,25 @@ impl Gathered {
         }
     }
 
-    fn file(&mut self, data: &[u8], loc: Location) {
+    /// A certificate file: parsed by the ingest as it read it ([`pki::FileCerts`]) or here.
+    fn file(&mut self, file: &VFile, loc: Location) {
         let mut out = std::mem::take(&mut self.scratch);
-        collect_file(data, loc, &mut self.memo, &mut out, &mut self.problems);
+        match file
+            .decoded
+            .as_ref()
+            .and_then(|d| d.value.downcast_ref::<pki::FileCerts>())
+        {
+            Some(pki::FileCerts(certs)) => {
+                record(certs.clone(), loc, &mut out, &mut self.problems);
+            }
+            None => collect_file(
+                &file.data,
+                loc,
+                &mut self.memo,
+                &mut out,
+                &mut self.problems,
+            ),
+        }
         for f in out.drain(..) {
             self.add(f);
         }
@@ -288,7 +315,7 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Keyed> {
     let mut memo = pki::CertMemo::default();
     // Plain certificate files are the bulk (tens of thousands on a big node): parsed in
     // parallel below.
-    let mut files: Vec<(&[u8], Location)> = Vec::new();
+    let mut files: Vec<(&VFile, Location)> = Vec::new();
     let sources: Vec<Arc<str>> = snap
         .trees
         .iter()
@@ -328,7 +355,7 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Keyed> {
                 if is_kubeconfig {
                     collect_kubeconfig(&file.data, loc, &mut memo, &mut out, problems);
                 } else {
-                    files.push((&file.data, loc));
+                    files.push((file, loc));
                 }
             }
         }
@@ -356,8 +383,8 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Keyed> {
         .into_iter()
         .map(|f| Keyed::new(f.cert, vec![f.loc]))
         .collect();
-    for g in crate::par::fold(&files, Gathered::default, |g, (data, loc)| {
-        g.file(data, loc.clone())
+    for g in crate::par::fold(&files, Gathered::default, |g, (file, loc)| {
+        g.file(file, loc.clone())
     }) {
         all.extend(g.found);
         problems.extend(g.problems);

@@ -317,6 +317,36 @@ impl CertMemo {
     }
 }
 
+/// The certificates of one file as the ingest's decoding threads parsed them
+/// ([`CertDecoder`]): what [`parse_certs_memo`] returns for its bytes, which are not kept.
+#[derive(Debug)]
+pub struct FileCerts(pub Result<Vec<Arc<Cert>>, PkiError>);
+
+/// The certificate parser of one decoding thread of the ingest
+/// ([`crate::ingest::Decoder`]), with its own memo: a CA repeated in thousands of chain files
+/// is parsed once a thread.
+#[derive(Default)]
+pub struct CertDecoder {
+    memo: CertMemo,
+}
+
+impl crate::ingest::Decoder for CertDecoder {
+    /// The file's certificates; its bytes are kept when it does not parse or starts with a CA
+    /// (CA files and custom CA material are read as bytes too: digests, CA hashes, `plan ca`),
+    /// dropped for leaf files (a leaf, then its chain).
+    fn decode(&mut self, _path: &str, data: &[u8]) -> Option<crate::ingest::Decoded> {
+        let certs = parse_certs_memo(data, &mut self.memo);
+        let keep_bytes = match &certs {
+            Ok(c) => c.first().is_none_or(|c| c.is_ca),
+            Err(_) => true,
+        };
+        Some(crate::ingest::Decoded {
+            value: Arc::new(FileCerts(certs)),
+            keep_bytes,
+        })
+    }
+}
+
 /// [`parse_certs`] through a [`CertMemo`]: the same certificates and errors, shared.
 pub fn parse_certs_memo(data: &[u8], memo: &mut CertMemo) -> Result<Vec<Arc<Cert>>, PkiError> {
     let parsed = if pem::looks_like_pem(data) {

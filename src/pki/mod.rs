@@ -28,9 +28,9 @@ pub mod token;
 
 pub use cahash::{CaHash, CaHashMethod, ca_hash, ca_hash_at};
 pub use cert::{
-    Cert, CertMemo, ChainResult, ChainStatus, Csr, KeyAlgorithm, Usage, Verification,
-    chain_links_refs, chain_status, chain_status_refs, issuers_status_at, parse_cert_der,
-    parse_certs, parse_certs_memo, parse_csrs, verifies, verify,
+    Cert, CertDecoder, CertMemo, ChainResult, ChainStatus, Csr, FileCerts, KeyAlgorithm, Usage,
+    Verification, chain_links_refs, chain_status, chain_status_refs, issuers_status_at,
+    parse_cert_der, parse_certs, parse_certs_memo, parse_csrs, verifies, verify,
 };
 pub use dynamic_cert::{DynamicCert, parse_dynamic_cert};
 pub use key::{KeyFormat, KeyInfo, KeyStatus, parse_keys, parse_pub_fingerprints};

@@ -188,6 +188,7 @@ mod tests {
                     data: Vec::new(),
                     mode: None,
                     mtime: None,
+                    decoded: None,
                 },
             );
         }

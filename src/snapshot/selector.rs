@@ -21,7 +21,8 @@
 //! - **Nested**: `nodes/*.zip` of a bundle; `*.txz` under a node zip's `scc/` or `logs/`.
 //! - **Skip**: everything else (other pod logs, containerd content, etcd data, charts).
 
-use crate::ingest::{Selector, Want};
+use crate::ingest::{Decoder, Selector, Want};
+use crate::layout;
 use crate::layout::area::{self, Area};
 use crate::vocab::Need;
 
@@ -86,6 +87,19 @@ impl AnalysisSelector {
                 .map(|(a, w)| (*a, *w))
                 .collect(),
         }
+    }
+
+    /// Whether this selector loads the rke2 server tree (where certificate files are) and
+    /// parses its certificate files as they are read. `HARROW_DECODE_AT_INGEST=0` in the
+    /// environment turns the latter off (a diagnostic: the tests compare both ways).
+    fn decodes_certs(&self) -> bool {
+        static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let off = *OFF
+            .get_or_init(|| std::env::var_os("HARROW_DECODE_AT_INGEST").is_some_and(|v| v == "0"));
+        !off && self
+            .host
+            .iter()
+            .any(|(a, w)| *w == Want::Load && a.name == area::SERVER_TREE.name)
     }
 
     /// The host areas this selector reads or leaves, in order.
@@ -528,6 +542,17 @@ impl Selector for AnalysisSelector {
 
     fn needles(&self) -> &[&str] {
         NEEDLES
+    }
+
+    /// Certificate files only the inventory reads ([`layout::is_inventory_only_cert`]), when
+    /// this selector loads the server tree: parsed as they are read, their bytes not kept.
+    fn decodes(&self, path: &str) -> bool {
+        self.decodes_certs() && layout::is_inventory_only_cert(layout::host_part(path))
+    }
+
+    fn decoder(&self) -> Option<Box<dyn Decoder + '_>> {
+        self.decodes_certs()
+            .then(|| Box::new(crate::pki::CertDecoder::default()) as Box<dyn Decoder>)
     }
 }
 
