@@ -786,6 +786,22 @@ fn kube_rules_are_not_applicable_without_workload_namespaces_or_psa() {
     pin(&doc, "KUBE002", "not-applicable-before-kubernetes-1-23");
 }
 
+/// `rules` are not evaluable on `doc` for want of the bundle's Namespace list; pinned as `case`.
+fn not_evaluable_without_namespaces(doc: &serde_json::Value, rules: &[&str], case: &str) {
+    for rule in rules {
+        assert_eq!(
+            status(doc, rule),
+            "not-evaluable",
+            "{}",
+            coverage(doc, rule)
+        );
+        let reason = coverage(doc, rule)["reason"].as_str().unwrap();
+        assert!(reason.contains("namespaces.yaml"), "{reason}");
+        assert!(findings(doc, rule).is_empty(), "{rule}");
+        pin(doc, rule, case);
+    }
+}
+
 #[test]
 fn kube_rules_are_not_evaluable_on_a_bundle_without_namespaces() {
     // Kubernetes 1.33 has Pod Security Admission: KUBE002 applies, but which namespaces are
@@ -793,18 +809,11 @@ fn kube_rules_are_not_evaluable_on_a_bundle_without_namespaces() {
     let dir = tempfile::tempdir().unwrap();
     let b = bundle(dir.path(), "v1.33.5+rke2r1", &[("x1", vec![])], &[]);
     let doc = run(&[&b]);
-    for rule in ["KUBE001", "KUBE002", "KUBE003"] {
-        assert_eq!(
-            status(&doc, rule),
-            "not-evaluable",
-            "{}",
-            coverage(&doc, rule)
-        );
-        let reason = coverage(&doc, rule)["reason"].as_str().unwrap();
-        assert!(reason.contains("namespaces.yaml"), "{reason}");
-        assert!(findings(&doc, rule).is_empty(), "{rule}");
-        pin(&doc, rule, "not-evaluable-bundle-without-namespaces");
-    }
+    not_evaluable_without_namespaces(
+        &doc,
+        &["KUBE001", "KUBE002", "KUBE003"],
+        "not-evaluable-bundle-without-namespaces",
+    );
 }
 
 #[test]
@@ -812,15 +821,7 @@ fn kube_rules_are_not_evaluable_without_namespaces() {
     let dir = tempfile::tempdir().unwrap();
     let s1 = healthy_s1(dir.path());
     let doc = run(&[&s1]);
-    for rule in ["KUBE001", "KUBE003"] {
-        assert_eq!(
-            status(&doc, rule),
-            "not-evaluable",
-            "{}",
-            coverage(&doc, rule)
-        );
-        pin(&doc, rule, "not-evaluable");
-    }
+    not_evaluable_without_namespaces(&doc, &["KUBE001", "KUBE003"], "not-evaluable");
 }
 
 // ---------------------------------------------------------------- BUNDLE
