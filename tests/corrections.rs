@@ -20,7 +20,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use harrow_fixtures::archive::{Tree, ZipMode, zip_bytes};
-use rules_common::{COLLECTED, analyze, findings, status};
+use rules_common::{COLLECTED, analyze, findings, pin, status};
 
 const TOP: &str = "supportbundle_5a5a5a5a-0000-4000-8000-000000000000_2026-11-20T10-00-00Z";
 const MTIME: i64 = 1_795_168_800;
@@ -67,7 +67,12 @@ const REGISTRATION: &str =
 fn bundle001_literal_token_left_by_kubectl_apply_in_status_token_is_not_a_leak() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = format!("yamls/{REGISTRATION}");
-    for placeholder in ["token", "\"<token>\"", "\"***\"", "\"null\""] {
+    for (placeholder, case) in [
+        ("token", "pass-literal-token-placeholder"),
+        ("\"<token>\"", "pass-angle-token-placeholder"),
+        ("\"***\"", "pass-masked-placeholder"),
+        ("\"null\"", "pass-null-placeholder"),
+    ] {
         let sub = dir
             .path()
             .join(placeholder.replace(['"', '<', '>', '*'], "_"));
@@ -76,6 +81,7 @@ fn bundle001_literal_token_left_by_kubectl_apply_in_status_token_is_not_a_leak()
         let doc = analyze_one(&b, COLLECTED);
         assert_eq!(status(&doc, "BUNDLE001"), "pass", "{placeholder}");
         assert!(findings(&doc, "BUNDLE001").is_empty(), "{placeholder}");
+        pin(&doc, "BUNDLE001", case);
     }
 }
 
@@ -102,6 +108,7 @@ fn bundle001_registration_token_remediation_is_rancher_s_not_the_join_token_s() 
     let fix = all[0]["remediation"].as_str().unwrap_or_default();
     assert!(fix.contains("regenerate it in Rancher"), "{fix}");
     assert!(!fix.contains("cannot be rotated"), "{fix}");
+    pin(&doc, "BUNDLE001", "fail-registration-token");
 }
 
 /// A journal log of exactly `size` bytes, cut like `tail -c` does: the first line starts
@@ -159,6 +166,7 @@ fn bundle002_rancher_system_agent_log_cut_at_the_collector_s_10_mib_cap_is_trunc
     );
     let msg = f["message"].as_str().unwrap_or_default();
     assert!(msg.contains("10485760 bytes"), "{msg}");
+    pin(&doc, "BUNDLE002", "fail-truncated-log");
 }
 
 #[test]
@@ -177,6 +185,7 @@ fn bundle002_scanned_log_at_the_cap_says_it_starts_mid_line() {
         .unwrap_or_else(|| panic!("{all:?}"));
     let msg = f["message"].as_str().unwrap_or_default();
     assert!(msg.contains("starts mid-line"), "{msg}");
+    pin(&doc, "BUNDLE002", "fail-scanned-log-starts-mid-line");
 }
 
 #[test]
@@ -202,4 +211,5 @@ fn bundle002_many_truncated_logs_of_one_node_zip_make_one_note() {
     assert_eq!(cut.len(), 1, "{all:?}");
     assert_eq!(cut[0]["title"], "bundle incomplete: 5 truncated logs on x1");
     assert_eq!(cut[0]["evidence"].as_array().map(Vec::len), Some(5));
+    pin(&doc, "BUNDLE002", "fail-many-truncated-logs-of-one-node");
 }

@@ -18,7 +18,7 @@ use std::io::Read as _;
 use std::path::Path;
 
 use base64::Engine as _;
-use rules_common::{COLLECTED, analyze, findings, node_rules, status, targets, variant};
+use rules_common::{COLLECTED, analyze, findings, node_rules, pin, status, targets, variant};
 use support::{corpus_bundle, inputs_in};
 
 const TLS: &str = "var/lib/rancher/rke2/server/tls/";
@@ -60,6 +60,7 @@ fn healthy_at_collection_raises_only_the_renew_window() {
         warn.iter().all(|f| f["node"] != "a1"),
         "agent certs are recent"
     );
+    pin(&doc, "CERT002", "fail-renew-window");
 }
 
 #[test]
@@ -69,6 +70,7 @@ fn healthy_before_the_window_passes_every_rule() {
     for rule in node_rules() {
         if !harvester_token_rules(&doc, rule) {
             assert_eq!(status(&doc, rule), "pass", "{rule}");
+            pin(&doc, rule, "pass-before-window");
         }
     }
     assert!(
@@ -114,6 +116,7 @@ fn cert001_expired_leaf_names_s2_and_its_files() {
             .unwrap_or("")
             .ends_with("dynamic-cert.json")
     }));
+    pin(&doc, "CERT001", "fail");
 }
 
 #[test]
@@ -125,6 +128,7 @@ fn cert001_healthy_pushed_past_expiry_fails_on_both_servers() {
         .map(|(n, _)| n)
         .collect();
     assert_eq!(nodes.into_iter().collect::<Vec<_>>(), ["s1", "s2"]);
+    pin(&doc, "CERT001", "fail-healthy-past-expiry");
 }
 
 #[test]
@@ -146,6 +150,7 @@ fn cert002_severity_is_high_under_14_days() {
             .unwrap_or("")
             .contains("restart rke2-server")
     );
+    pin(&doc, "CERT002", "fail-high-under-14-days");
 }
 
 #[test]
@@ -163,6 +168,7 @@ fn cert002_remediation_names_the_agent_restart_for_agent_certificates() {
             .unwrap_or("")
             .contains("re-signed at every agent start")
     }));
+    pin(&doc, "CERT002", "fail-agent-certificates");
 }
 
 #[test]
@@ -182,6 +188,7 @@ fn cert004_certificates_issued_after_the_reference_time() {
             .iter()
             .all(|f| f["severity"] == "high")
     );
+    pin(&doc, "CERT004", "fail");
 }
 
 /// Unpack `bundles/fixtures/<variant>/<node>.tgz` into `dir`.
@@ -254,6 +261,8 @@ fn cert005_a_leaf_whose_signature_does_not_verify() {
     // The untouched healthy node passes.
     let healthy = analyze(&inputs_in("bundles/fixtures/healthy"), COLLECTED);
     assert_eq!(status(&healthy, "CERT005"), "pass");
+    pin(&doc, "CERT005", "fail");
+    pin(&healthy, "CERT005", "pass");
 }
 
 #[test]
@@ -270,6 +279,7 @@ fn cert006_key_mismatch_on_its_pair() {
         f["evidence"][1]["path"],
         format!("{TLS}serving-kube-apiserver.key")
     );
+    pin(&doc, "CERT006", "fail");
 }
 
 #[test]
@@ -283,6 +293,7 @@ fn cert006_reads_collected_pub_fingerprints() {
             "var/lib/rancher/rke2/agent/serving-kubelet.crt".to_string()
         )]
     );
+    pin(&doc, "CERT006", "fail-collected-pub-fingerprint");
 }
 
 #[test]
@@ -298,6 +309,7 @@ fn cert007_client_ca_differs_between_servers() {
         msg.contains("s1 hold(s)") && msg.contains("s2 hold(s)"),
         "{msg}"
     );
+    pin(&doc, "CERT007", "fail");
 }
 
 #[test]
@@ -306,6 +318,8 @@ fn cert007_and_sakey002_need_two_servers() {
     let doc = analyze(&["bundles/fixtures/healthy/s1.tgz".to_string()], COLLECTED);
     assert_eq!(status(&doc, "CERT007"), "not-evaluable");
     assert_eq!(status(&doc, "SAKEY002"), "not-evaluable");
+    pin(&doc, "CERT007", "not-evaluable-one-snapshot");
+    pin(&doc, "SAKEY002", "not-evaluable-one-snapshot");
 }
 
 #[test]
@@ -324,6 +338,7 @@ fn cert008_agent_keeps_the_old_server_ca() {
         msg.contains("rke2-server-ca@1762935245") && msg.contains("rke2-server-ca@1791201600"),
         "{msg}"
     );
+    pin(&doc, "CERT008", "fail");
 }
 
 #[test]
@@ -360,6 +375,8 @@ fn cert015_lists_staged_and_backup_trees() {
             .iter()
             .all(|f| f["node"] != "s1")
     );
+    pin(&staged, "CERT015", "fail-staged");
+    pin(&backup, "CERT015", "fail-backup");
 }
 
 #[test]
@@ -374,6 +391,7 @@ fn a_support_bundle_alone_leaves_every_rule_not_evaluable() {
         if rule == "TOKEN004" {
             // Harvester: one cluster token, no agent token.
             assert_eq!(row["status"], "not-applicable", "{rule}: {row}");
+            pin(&doc, rule, "not-applicable-bundle-only");
             continue;
         }
         assert_eq!(row["status"], "not-evaluable", "{rule}: {row}");
@@ -382,6 +400,7 @@ fn a_support_bundle_alone_leaves_every_rule_not_evaluable() {
             "{rule}: {row}"
         );
         assert!(findings(&doc, rule).is_empty(), "{rule}");
+        pin(&doc, rule, "not-evaluable-bundle-only");
     }
 }
 

@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use pki_support::{gen_key, self_signed};
-use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status, variant};
+use rules_common::{
+    COLLECTED, analyze, coverage, findings, healthy_s1, pin, pin_generated, status, variant,
+};
 use support::{corpus_bundle, inputs_in};
 
 const RKE2_YAML: &str = "etc/rancher/rke2/rke2.yaml";
@@ -66,6 +68,7 @@ fn cert012_foreign_client_key_in_rke2_yaml_fails() {
     let msg = all[0]["message"].as_str().unwrap();
     assert!(msg.contains("does not pair"), "{msg}");
     assert!(msg.contains("system:admin"), "{msg}");
+    pin_generated(&doc, "CERT012", "fail-foreign-client-key");
 }
 
 #[test]
@@ -82,6 +85,7 @@ fn cert012_stale_ca_in_rke2_yaml_fails() {
     let msg = all[0]["message"].as_str().unwrap();
     assert!(msg.contains("rke2-server-ca@1600000000"), "{msg}");
     assert!(msg.contains("not the cluster's current server CA"), "{msg}");
+    pin_generated(&doc, "CERT012", "fail-stale-ca");
 }
 
 #[test]
@@ -94,6 +98,7 @@ fn cert012_expired_client_certificates_fail_on_the_expired_leaf_fixture() {
         all.iter()
             .all(|f| f["node"] == "s2" && f["message"].as_str().unwrap().contains("expired"))
     );
+    pin(&doc, "CERT012", "fail-expired-client-certificates");
 }
 
 #[test]
@@ -102,6 +107,7 @@ fn cert012_passes_on_the_healthy_cluster() {
     assert_eq!(status(&doc, "CERT012"), "pass");
     let reason = coverage(&doc, "CERT012")["reason"].as_str().unwrap();
     assert!(reason.contains("CA compared with"), "{reason}");
+    pin(&doc, "CERT012", "pass");
 }
 
 #[test]
@@ -109,6 +115,7 @@ fn cert012_not_evaluable_on_a_support_bundle_alone() {
     let doc = analyze(&[demo_zip()], COLLECTED);
     assert_eq!(status(&doc, "CERT012"), "not-evaluable");
     assert!(coverage(&doc, "CERT012")["needs"].is_string());
+    pin(&doc, "CERT012", "not-evaluable");
 }
 
 /// The demo bundle unzipped into `dir`, the path of its top directory.
@@ -183,6 +190,7 @@ fn cert013_stale_kube_root_ca_fails_against_the_servers_ca() {
             .unwrap()
             .ends_with("#default/kube-root-ca.crt/ca.crt")
     );
+    pin_generated(&doc, "CERT013", "fail-stale-kube-root-ca");
     // The bundle alone: the odd copy is the one that differs from the other namespaces.
     let doc = analyze(&[bundle.to_string_lossy().into_owned()], COLLECTED);
     let all = high(&doc, "CERT013");
@@ -195,6 +203,7 @@ fn cert013_stale_kube_root_ca_fails_against_the_servers_ca() {
     );
     let reason = coverage(&doc, "CERT013")["reason"].as_str().unwrap();
     assert!(reason.contains("with each other"), "{reason}");
+    pin_generated(&doc, "CERT013", "fail-stale-kube-root-ca-bundle-only");
 }
 
 #[test]
@@ -208,6 +217,7 @@ fn cert013_expired_kubevirt_ca_is_an_info_finding_on_the_demo() {
     assert_eq!(all[0]["severity"], "info");
     assert_eq!(all[0]["title"], "certificate in a bundle object expired");
     assert!(all[0]["message"].as_str().unwrap().contains("kubevirt.io"));
+    pin(&doc, "CERT013", "fail-expired-kubevirt-ca");
 }
 
 #[test]
@@ -221,6 +231,7 @@ fn cert013_passes_on_the_demo_before_the_kubevirt_ca_expires() {
         reason.contains("kube-root-ca.crt ca.crt with the servers' server-ca.crt"),
         "{reason}"
     );
+    pin(&doc, "CERT013", "pass");
 }
 
 #[test]
@@ -228,6 +239,7 @@ fn cert013_not_evaluable_without_a_support_bundle() {
     let doc = variant("healthy", COLLECTED);
     assert_eq!(status(&doc, "CERT013"), "not-evaluable");
     assert!(coverage(&doc, "CERT013")["needs"].is_string());
+    pin(&doc, "CERT013", "not-evaluable");
 }
 
 #[test]

@@ -18,7 +18,7 @@ mod support;
 use std::path::Path;
 
 use rules_common::{
-    COLLECTED, analyze, coverage, findings, healthy_s1, status, support_bundle, variant,
+    COLLECTED, analyze, coverage, findings, healthy_s1, pin, status, support_bundle, variant,
 };
 
 /// The guide's structure for a control-plane node (a few of its ports).
@@ -51,6 +51,8 @@ fn fw001_collected_nodes_without_a_host_firewall_fail() {
     );
     // Nothing to judge for FW003 without a chain.
     assert_eq!(status(&doc, "FW003"), "not-applicable");
+    pin(&doc, "FW001", "fail");
+    pin(&doc, "FW003", "not-applicable-no-chain");
 }
 
 #[test]
@@ -59,6 +61,8 @@ fn fw001_and_fw003_pass_with_the_guides_chain() {
     let doc = s1_with(tmp.path(), GUIDE);
     assert_eq!(status(&doc, "FW001"), "pass", "{}", coverage(&doc, "FW001"));
     assert_eq!(status(&doc, "FW003"), "pass", "{}", coverage(&doc, "FW003"));
+    pin(&doc, "FW001", "pass");
+    pin(&doc, "FW003", "pass");
 }
 
 #[test]
@@ -88,6 +92,7 @@ fn fw003_chain_without_established_accept_and_not_last_fails() {
             .iter()
             .all(|f| f["severity"] == "critical")
     );
+    pin(&doc, "FW003", "fail-no-established-accept-not-last");
 }
 
 #[test]
@@ -108,15 +113,20 @@ fn fw003_drop_before_an_accept_fails() {
             .contains("never reached")
     );
     assert_eq!(all[0]["evidence"][0]["pointer"], "line 10");
+    pin(&doc, "FW003", "fail-drop-before-accept");
 }
 
 #[test]
 fn firewall_rules_not_evaluable_without_iptables_save() {
-    for doc in [
-        analyze(&support_bundle(), COLLECTED),
-        variant("healthy", COLLECTED),
+    for (case, doc) in [
+        ("not-evaluable", analyze(&support_bundle(), COLLECTED)),
+        (
+            "not-evaluable-snapshots-without-iptables",
+            variant("healthy", COLLECTED),
+        ),
     ] {
         for rule in ["FW001", "FW003"] {
+            pin(&doc, rule, case);
             assert_eq!(status(&doc, rule), "not-evaluable", "{rule}");
             assert!(
                 coverage(&doc, rule)["needs"]

@@ -18,7 +18,7 @@ mod support;
 
 use std::path::Path;
 
-use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status};
+use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, pin, status};
 
 /// The guide's structure for a control-plane node (a few of its ports).
 const GUIDE: &str = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:HARVESTER_INPUT - [0:0]\n-A INPUT -j KUBE-FIREWALL\n-A INPUT -i mgmt-br -j HARVESTER_INPUT\n-A HARVESTER_INPUT -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment \"Accept return traffic from established connections\" -j ACCEPT\n-A HARVESTER_INPUT -p icmp -m comment --comment ICMP -j ACCEPT\n-A HARVESTER_INPUT -p tcp -m multiport --dports 6443,9345,2379,2380,10250 -j ACCEPT\n-A HARVESTER_INPUT -m limit --limit 10/min -j LOG --log-prefix HARVESTER_DROP_ --log-level 4\n-A HARVESTER_INPUT -m comment --comment \"Drop all other traffic\" -j DROP\nCOMMIT\n";
@@ -64,6 +64,9 @@ fn a_chain_only_in_the_legacy_tables_filters_the_bridge() {
         f["message"].as_str().unwrap().contains("legacy tables"),
         "{f}"
     );
+    pin(&doc, "FW001", "pass-legacy-chain");
+    pin(&doc, "FW003", "pass-legacy-chain");
+    pin(&doc, "FW002", "fail-legacy-chain-missing-ports");
 }
 
 #[test]
@@ -81,6 +84,7 @@ fn without_the_legacy_chain_the_bridge_is_unfiltered() {
         f[0]
     );
     assert!(paths(f[0])[0].ends_with("commands/iptables-save.txt"));
+    pin(&doc, "FW001", "fail-empty-legacy-output");
 }
 
 #[test]
@@ -110,6 +114,8 @@ fn fw003_a_stale_legacy_copy_of_the_chain_fails() {
             .iter()
             .all(|f| paths(f)[0].ends_with("commands/iptables-legacy-save.txt"))
     );
+    pin(&doc, "FW003", "fail-stale-legacy-copy");
+    pin(&doc, "FW010", "fail-legacy-copy-without-icmp");
 }
 
 #[test]
@@ -123,6 +129,8 @@ fn the_same_tables_printed_by_both_commands_are_one_backend() {
     );
     assert_eq!(status(&doc, "FW001"), "pass");
     assert_eq!(status(&doc, "FW003"), "pass", "{}", coverage(&doc, "FW003"));
+    pin(&doc, "FW001", "pass-same-tables-in-both-backends");
+    pin(&doc, "FW003", "pass-same-tables-in-both-backends");
 }
 
 #[test]
@@ -138,6 +146,7 @@ fn fw007_an_unlimited_log_rule_in_the_legacy_tables_fails() {
     assert_eq!(logs.len(), 1);
     assert_eq!(logs[0]["severity"], "low");
     assert!(paths(logs[0])[0].ends_with("commands/iptables-legacy-save.txt"));
+    pin(&doc, "FW007", "fail-legacy-unlimited-log");
 }
 
 #[test]
@@ -148,9 +157,12 @@ fn only_a_legacy_output_is_still_evidence_and_none_is_not_evaluable() {
     std::fs::write(s1.join("commands/iptables-legacy-save.txt"), GUIDE).unwrap();
     let doc = analyze(&[s1.to_string_lossy().into_owned()], COLLECTED);
     assert_eq!(status(&doc, "FW001"), "pass", "{}", coverage(&doc, "FW001"));
+    pin(&doc, "FW001", "pass-legacy-output-only");
     let tmp2 = tempfile::tempdir().unwrap();
     let bare = healthy_s1(tmp2.path());
     let doc = analyze(&[bare.to_string_lossy().into_owned()], COLLECTED);
     assert_eq!(status(&doc, "FW001"), "not-evaluable");
     assert_eq!(status(&doc, "FW003"), "not-evaluable");
+    pin(&doc, "FW001", "not-evaluable-no-iptables-output");
+    pin(&doc, "FW003", "not-evaluable-no-iptables-output");
 }

@@ -21,7 +21,9 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status, support_bundle};
+use rules_common::{
+    COLLECTED, analyze, coverage, findings, healthy_s1, pin, status, support_bundle,
+};
 
 const CLOUDINITS: &str = "yamls/cluster/node.harvesterhci.io/v1beta1/cloudinits.yaml";
 const CP: &[(&str, &str)] = &[
@@ -172,6 +174,7 @@ fn fw004_a_node_matched_by_two_iptables_cloudinits_fails() {
             .unwrap()
             .ends_with("cloudinits.yaml")
     );
+    pin(&doc, "FW004", "fail");
 }
 
 #[test]
@@ -190,6 +193,7 @@ fn fw004_selectors_that_overlap_by_label_logic_fail_and_say_so() {
     let m = messages(&doc, "FW004");
     assert_eq!(m.len(), 1, "{m:?}");
     assert!(m[0].contains("by label logic"), "{m:?}");
+    pin(&doc, "FW004", "fail-label-logic-overlap");
 }
 
 #[test]
@@ -212,6 +216,9 @@ fn fw004_and_fw005_pass_with_the_guides_role_cloudinits() {
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0]["node"], "w2");
     assert_eq!(f[0]["severity"], "high");
+    pin(&doc, "FW004", "pass");
+    pin(&doc, "FW005", "pass");
+    pin(&doc, "FW009", "fail-unlabelled-node");
 }
 
 #[test]
@@ -230,6 +237,9 @@ fn fw004_fw005_fw009_not_evaluable_without_a_bundle() {
             .unwrap()
             .contains("support bundle")
     );
+    for rule in ["FW004", "FW005", "FW009"] {
+        pin(&doc, rule, "not-evaluable");
+    }
 }
 
 #[test]
@@ -245,6 +255,9 @@ fn fw004_fw005_fw009_not_applicable_when_no_cloudinit_runs_iptables() {
             .unwrap()
             .contains("collector skips empty lists")
     );
+    for rule in ["FW004", "FW005", "FW009"] {
+        pin(&doc, rule, "not-applicable");
+    }
 }
 
 #[test]
@@ -278,6 +291,7 @@ fn fw005_script_without_cleanup_and_outside_boot_fails() {
             .ends_with(".spec.contents line 5"),
         "{cleanup}"
     );
+    pin(&doc, "FW005", "fail");
 }
 
 #[test]
@@ -310,6 +324,7 @@ fn fw005_judges_oem_files_of_a_node_snapshot_and_names_a_bad_one() {
             .any(|m| m.contains("does not read") && m.contains("line")),
         "{m:?}"
     );
+    pin(&doc, "FW005", "fail-oem-files");
 }
 
 #[test]
@@ -340,6 +355,7 @@ fn fw009_paused_and_out_of_sync_rollouts_fail() {
         !f.iter()
             .any(|f| f["node"] == "n2" && f["target"] == "CloudInit iptables-control-plane")
     );
+    pin(&doc, "FW009", "fail");
 }
 
 #[test]
@@ -349,6 +365,8 @@ fn fw009_passes_when_every_node_is_matched_and_in_sync() {
     let doc = run(&[&b]);
     assert_eq!(status(&doc, "FW009"), "pass", "{}", coverage(&doc, "FW009"));
     assert_eq!(status(&doc, "FW004"), "pass");
+    pin(&doc, "FW009", "pass");
+    pin(&doc, "FW004", "pass-one-cloudinit-for-all");
 }
 
 #[test]
@@ -373,6 +391,7 @@ fn fw012_live_chain_without_persistence_fails_and_persisted_chain_not_live_fails
             .contains("persisted by no")
     );
     assert_eq!(f[0]["evidence"][0]["pointer"], "line 5");
+    pin(&doc, "FW012", "fail-live-not-persisted");
 
     let tmp = tempfile::tempdir().unwrap();
     let script = oem_file("boot", SCRIPT);
@@ -390,6 +409,7 @@ fn fw012_live_chain_without_persistence_fails_and_persisted_chain_not_live_fails
     let m = messages(&doc, "FW012");
     assert_eq!(m.len(), 1);
     assert!(m[0].contains("persisted but not live"), "{m:?}");
+    pin(&doc, "FW012", "fail-persisted-not-live");
 }
 
 #[test]
@@ -410,6 +430,8 @@ fn fw012_passes_with_a_persisted_live_chain_through_oem_or_a_cloudinit() {
     assert_eq!(status(&doc, "FW005"), "pass", "{}", coverage(&doc, "FW005"));
 
     // The demo bundle with a control-plane CloudInit and n1's snapshot with the live chain.
+    pin(&doc, "FW012", "pass-oem");
+    pin(&doc, "FW005", "pass-oem");
     let tmp = tempfile::tempdir().unwrap();
     let b = bundle_with(tmp.path(), &[Ci::new("iptables-control-plane", CP)]);
     let n1 = snapshot_with(
@@ -420,6 +442,7 @@ fn fw012_passes_with_a_persisted_live_chain_through_oem_or_a_cloudinit() {
     );
     let doc = run(&[&b, &n1]);
     assert_eq!(status(&doc, "FW012"), "pass", "{}", coverage(&doc, "FW012"));
+    pin(&doc, "FW012", "pass-cloudinit");
 }
 
 #[test]
@@ -434,6 +457,7 @@ fn fw012_and_fw006_not_evaluable_on_a_bundle() {
                 .contains("iptables-save"),
             "{rule}"
         );
+        pin(&doc, rule, "not-evaluable");
     }
 }
 
@@ -461,6 +485,7 @@ fn fw006_an_extra_nic_with_a_host_address_outside_the_chain_fails() {
     assert_eq!(f[0]["target"], "interface storage-br.100");
     assert_eq!(f[0]["severity"], "medium");
     assert_eq!(f[0]["evidence"][0]["pointer"], "line 8");
+    pin(&doc, "FW006", "fail");
 
     // Jumped to the chain: judged, no finding.
     let jumped = LIVE.replace(
@@ -479,6 +504,7 @@ fn fw006_an_extra_nic_with_a_host_address_outside_the_chain_fails() {
     );
     let doc = run(&[&s]);
     assert_eq!(status(&doc, "FW006"), "pass", "{}", coverage(&doc, "FW006"));
+    pin(&doc, "FW006", "pass");
 }
 
 #[test]
@@ -493,7 +519,9 @@ fn fw006_not_applicable_without_a_chain_and_not_evaluable_without_ip_addr() {
             ("commands/ip-addr.txt", IP_ADDR),
         ],
     );
-    assert_eq!(status(&run(&[&s]), "FW006"), "not-applicable");
+    let doc = run(&[&s]);
+    assert_eq!(status(&doc, "FW006"), "not-applicable");
+    pin(&doc, "FW006", "not-applicable");
     let tmp = tempfile::tempdir().unwrap();
     let s = snapshot_with(
         tmp.path(),
@@ -508,4 +536,5 @@ fn fw006_not_applicable_without_a_chain_and_not_evaluable_without_ip_addr() {
         "{}",
         coverage(&doc, "FW006")
     );
+    pin(&doc, "FW006", "not-evaluable-without-ip-addr");
 }

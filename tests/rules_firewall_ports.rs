@@ -19,7 +19,9 @@ mod support;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status, support_bundle};
+use rules_common::{
+    COLLECTED, analyze, coverage, findings, healthy_s1, pin, status, support_bundle,
+};
 use support::root;
 
 /// The guide's control-plane ports without add-on ports, as `-p … --dport …` matches.
@@ -213,6 +215,9 @@ fn fw002_passes_with_the_guides_control_plane_chain_and_says_add_ons_are_unknown
     );
     assert_eq!(status(&doc, "FW007"), "pass", "{}", coverage(&doc, "FW007"));
     assert_eq!(status(&doc, "FW010"), "pass", "{}", coverage(&doc, "FW010"));
+    pin(&doc, "FW002", "pass");
+    pin(&doc, "FW007", "pass");
+    pin(&doc, "FW010", "pass");
 }
 
 #[test]
@@ -253,6 +258,7 @@ fn fw002_missing_api_server_and_part_of_the_nodeport_range_fail() {
         all.iter()
             .any(|f| f["remediation"].as_str().unwrap().contains("--dport 6443"))
     );
+    pin(&doc, "FW002", "fail");
 }
 
 #[test]
@@ -267,6 +273,7 @@ fn fw002_an_accept_limited_to_a_source_that_leaves_out_a_node_does_not_count() {
     let msgs = messages(&doc, "FW002");
     assert_eq!(msgs.len(), 1, "{msgs:?}");
     assert!(msgs[0].contains("tcp 10250") && msgs[0].contains("limited to source 192.0.2.0/24"));
+    pin(&doc, "FW002", "fail-accept-limited-to-a-source");
 }
 
 #[test]
@@ -291,12 +298,15 @@ fn fw002_an_enabled_add_on_requires_its_port() {
             .iter()
             .any(|e| e["path"].as_str().unwrap().ends_with("addons.yaml"))
     );
+    pin(&doc, "FW002", "fail-enabled-add-on-port");
     // With the port accepted, it passes.
     let tmp = tempfile::tempdir().unwrap();
     let ok = guide_cp("-A HARVESTER_INPUT -p tcp --dport 9796 -j ACCEPT\n");
     let doc = demo_with(tmp.path(), &ok, "", Some(MONITORING_ENABLED));
     assert_eq!(status(&doc, "FW002"), "pass", "{}", coverage(&doc, "FW002"));
     assert_eq!(status(&doc, "FW007"), "pass", "{}", coverage(&doc, "FW007"));
+    pin(&doc, "FW002", "pass-enabled-add-on-port-accepted");
+    pin(&doc, "FW007", "pass-enabled-add-on-port-accepted");
 }
 
 #[test]
@@ -304,6 +314,7 @@ fn port_rules_are_not_evaluable_without_iptables_save_and_not_applicable_without
     let doc = analyze(&support_bundle(), COLLECTED);
     for rule in ["FW002", "FW007", "FW010"] {
         assert_not_evaluable(&doc, rule, "iptables-save");
+        pin(&doc, rule, "not-evaluable");
     }
     let tmp = tempfile::tempdir().unwrap();
     let none = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j KUBE-FIREWALL\nCOMMIT\n";
@@ -311,6 +322,9 @@ fn port_rules_are_not_evaluable_without_iptables_save_and_not_applicable_without
     assert_eq!(status(&doc, "FW002"), "not-applicable");
     assert_eq!(status(&doc, "FW010"), "not-applicable");
     assert_eq!(status(&doc, "FW007"), "pass");
+    pin(&doc, "FW002", "not-applicable");
+    pin(&doc, "FW010", "not-applicable");
+    pin(&doc, "FW007", "pass-no-chain");
 }
 
 #[test]
@@ -326,6 +340,8 @@ fn fw002_and_fw007_follow_the_role_witness_and_worker() {
             .contains("(witness)")
     );
     assert_eq!(status(&doc, "FW007"), "pass", "{}", coverage(&doc, "FW007"));
+    pin(&doc, "FW002", "pass-witness");
+    pin(&doc, "FW007", "pass-witness");
     // The witness chain on a worker: the UI and NodePort rows are missing, etcd and the
     // supervisor are beyond its needs.
     let tmp = tempfile::tempdir().unwrap();
@@ -352,6 +368,8 @@ fn fw002_and_fw007_follow_the_role_witness_and_worker() {
     let extra = messages(&doc, "FW007");
     assert_eq!(extra.len(), 1, "{extra:?}");
     assert!(extra[0].contains("tcp 2379-2380, 9345"), "{}", extra[0]);
+    pin(&doc, "FW002", "fail-witness-chain-on-a-worker");
+    pin(&doc, "FW007", "fail-witness-chain-on-a-worker");
 }
 
 // ---- FW007 -------------------------------------------------------------------------------
@@ -384,6 +402,7 @@ fn fw007_unlimited_log_and_extra_ports_fail_low() {
             .as_str()
             .is_some_and(|p| p.starts_with("line "))
     }));
+    pin(&doc, "FW007", "fail");
 }
 
 // ---- FW010 -------------------------------------------------------------------------------
@@ -429,6 +448,7 @@ fn fw010_no_icmp_and_no_dhcp_on_a_dhcp_node_fail() {
             .iter()
             .any(|m| m.contains("no ICMP accept"))
     );
+    pin(&doc, "FW010", "fail");
 }
 
 #[test]
@@ -440,10 +460,12 @@ fn fw010_dhcp_is_judged_only_when_the_nic_uses_it() {
     let tmp = tempfile::tempdir().unwrap();
     let doc = s1_with(tmp.path(), &rules, Some(STATIC_ADDR));
     assert_eq!(status(&doc, "FW010"), "pass", "{}", coverage(&doc, "FW010"));
+    pin(&doc, "FW010", "pass-static-address");
     // s1's /oem/harvester.config installs the NIC static.
     let tmp = tempfile::tempdir().unwrap();
     let doc = s1_with(tmp.path(), &rules, None);
     assert_eq!(status(&doc, "FW010"), "pass", "{}", coverage(&doc, "FW010"));
+    pin(&doc, "FW010", "pass-static-in-harvester-config");
     // Without it and without `ip addr`, DHCP is not judged and the row says so.
     let tmp = tempfile::tempdir().unwrap();
     let s1 = s1_dir(tmp.path(), &rules, None);
@@ -456,6 +478,7 @@ fn fw010_dhcp_is_judged_only_when_the_nic_uses_it() {
             .unwrap()
             .contains("DHCP not judged on s1")
     );
+    pin(&doc, "FW010", "pass-dhcp-not-judged");
 }
 
 // ---- FW008 -------------------------------------------------------------------------------
@@ -504,6 +527,7 @@ fn fw008_syn_drops_are_high_and_conntrack_false_positives_info() {
             .unwrap()
             .contains("1 other drop line(s)")
     );
+    pin(&doc, "FW008", "fail");
 }
 
 #[test]
@@ -517,7 +541,9 @@ fn fw008_passes_on_read_logs_without_drops_and_is_not_evaluable_without_logs() {
             .unwrap()
             .contains("n1")
     );
+    pin(&doc, "FW008", "pass");
     let tmp = tempfile::tempdir().unwrap();
     let doc = s1_with(tmp.path(), &guide_cp(""), None);
     assert_not_evaluable(&doc, "FW008", "kernel.log");
+    pin(&doc, "FW008", "not-evaluable");
 }

@@ -20,7 +20,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use rules_common::{coverage, findings, status, support_bundle};
+use rules_common::{coverage, findings, pin, status, support_bundle};
 
 const NET: &str = "yamls/cluster/network.harvesterhci.io/v1beta1";
 
@@ -120,6 +120,7 @@ fn fw006_a_host_network_config_interface_outside_the_chain_fails() {
             .unwrap()
             .contains("-i storage-br.100 -j HARVESTER_INPUT")
     );
+    pin(&doc, "FW006", "fail-host-network-config");
 }
 
 #[test]
@@ -137,6 +138,7 @@ fn fw006_a_vlan_on_the_management_network_needs_its_own_jump() {
     let doc = run(&[&b, &n1]);
     assert_eq!(status(&doc, "FW006"), "fail", "{}", coverage(&doc, "FW006"));
     assert_eq!(findings(&doc, "FW006")[0]["target"], "interface mgmt-br.20");
+    pin(&doc, "FW006", "fail-vlan-on-the-management-network");
 }
 
 #[test]
@@ -156,6 +158,7 @@ fn fw006_passes_with_the_interface_jumped_or_a_vm_only_cluster_network() {
             .unwrap()
             .contains("n1 by HostNetworkConfig objects")
     );
+    pin(&doc, "FW006", "pass-interface-jumped");
 
     // A VlanConfig alone: the cluster network carries VM traffic, the host has no address there.
     let tmp = tempfile::tempdir().unwrap();
@@ -169,6 +172,7 @@ fn fw006_passes_with_the_interface_jumped_or_a_vm_only_cluster_network() {
     let n1 = n1_with(tmp.path(), LIVE);
     let doc = run(&[&b, &n1]);
     assert_eq!(status(&doc, "FW006"), "pass", "{}", coverage(&doc, "FW006"));
+    pin(&doc, "FW006", "pass-vm-only-cluster-network");
 
     // A HostNetworkConfig on a cluster network no VlanConfig puts on the node: no interface.
     let tmp = tempfile::tempdir().unwrap();
@@ -182,6 +186,11 @@ fn fw006_passes_with_the_interface_jumped_or_a_vm_only_cluster_network() {
     let n1 = n1_with(tmp.path(), LIVE);
     let doc = run(&[&b, &n1]);
     assert_eq!(status(&doc, "FW006"), "pass", "{}", coverage(&doc, "FW006"));
+    pin(
+        &doc,
+        "FW006",
+        "pass-host-network-config-without-vlan-config",
+    );
 }
 
 #[test]
@@ -212,6 +221,7 @@ fn fw006_names_the_network_objects_behind_an_ip_addr_interface() {
             .unwrap()
             .ends_with("hostnetworkconfigs.yaml")
     );
+    pin(&doc, "FW006", "fail-ip-addr-interface-named-by-objects");
 }
 
 #[test]
@@ -228,4 +238,9 @@ fn fw006_not_evaluable_without_ip_addr_or_network_objects() {
     );
     let reason = coverage(&doc, "FW006")["reason"].as_str().unwrap();
     assert!(reason.contains("network.harvesterhci.io"), "{reason}");
+    pin(
+        &doc,
+        "FW006",
+        "not-evaluable-without-ip-addr-or-network-objects",
+    );
 }

@@ -19,7 +19,7 @@ mod support;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status};
+use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, pin, status};
 use support::{Test, corpus_bundle, inputs_in};
 
 const SETTINGS: &str = "yamls/cluster/harvesterhci.io/v1beta1/settings.yaml";
@@ -172,6 +172,7 @@ fn harv001_fails_on_the_demo_whose_setting_keeps_its_default() {
             .ends_with(".default"),
         "{f}"
     );
+    pin(&doc, "HARV001", "fail");
 }
 
 #[test]
@@ -182,6 +183,7 @@ fn harv001_null_value_falls_back_to_the_default_and_fails() {
     assert_eq!(status(&doc, "HARV001"), "fail");
     let msg = first_message(&doc, "HARV001");
     assert!(msg.contains("default (value empty)"), "{msg}");
+    pin(&doc, "HARV001", "fail-null-value");
 }
 
 #[test]
@@ -200,6 +202,7 @@ fn harv001_passes_when_enabled_with_hours_printed_as_a_float() {
     assert!(findings(&doc, "HARV001").is_empty());
     let why = reason(&doc, "HARV001");
     assert!(why.contains("240"), "{why}");
+    pin(&doc, "HARV001", "pass");
 }
 
 #[test]
@@ -214,6 +217,7 @@ fn harv001_explicitly_disabled_value_fails() {
         msg.contains("its value has enable false (expiringInHours 480)"),
         "{msg}"
     );
+    pin(&doc, "HARV001", "fail-disabled");
 }
 
 #[test]
@@ -226,10 +230,12 @@ fn harv001_not_evaluable_without_settings() {
         coverage(&doc, "HARV001")["needs"],
         "a Harvester support bundle of the cluster"
     );
+    pin(&doc, "HARV001", "not-evaluable");
     // A node snapshot has no settings either.
     let s1 = healthy_s1(tmp.path());
     let doc = analyze(&[s1.to_string_lossy().into_owned()], COLLECTED);
     assert_eq!(status(&doc, "HARV001"), "not-evaluable");
+    pin(&doc, "HARV001", "not-evaluable-node-snapshot");
 }
 
 #[test]
@@ -248,6 +254,7 @@ fn harv001_not_applicable_before_harvester_1_3_0() {
     assert_eq!(status(&doc, "HARV001"), "not-applicable");
     let why = reason(&doc, "HARV001");
     assert!(why.contains("v1.2.2") && why.contains("v1.3.0"), "{why}");
+    pin(&doc, "HARV001", "not-applicable");
 }
 
 #[test]
@@ -264,6 +271,7 @@ fn harv001_a_missing_setting_on_a_version_that_has_it_is_not_evaluable() {
     assert_eq!(status(&doc, "HARV001"), "not-evaluable");
     let why = reason(&doc, "HARV001");
     assert!(why.contains("v1.6.1"), "{why}");
+    pin(&doc, "HARV001", "not-evaluable-setting-missing");
 }
 
 #[test]
@@ -294,6 +302,7 @@ fn harv003_passes_on_the_demo() {
         "{}",
         coverage(&doc, "HARV003")
     );
+    pin(&doc, "HARV003", "pass");
 }
 
 #[test]
@@ -317,6 +326,7 @@ fn harv003_fails_for_a_proxy_in_oem_that_the_setting_does_not_hold() {
         msg.contains("HTTP_PROXY") && msg.contains("different HTTP proxy"),
         "{msg}"
     );
+    pin(&doc, "HARV003", "fail");
     // The proxy's credentials reach no output format.
     for fmt in ["json", "text", "sarif"] {
         let out = Test::new()
@@ -371,6 +381,7 @@ fn harv003_proxy_in_oem_without_the_setting_fails() {
     assert_eq!(all[0]["node"], "w1");
     let msg = all[0]["message"].as_str().unwrap_or("");
     assert!(msg.contains("sets no proxy"), "{msg}");
+    pin(&doc, "HARV003", "fail-proxy-without-the-setting");
 }
 
 #[test]
@@ -383,6 +394,7 @@ fn harv003_not_evaluable_without_oem_files() {
     );
     let doc = analyze_one(&b);
     assert_eq!(status(&doc, "HARV003"), "not-evaluable");
+    pin(&doc, "HARV003", "not-evaluable");
 }
 
 /// The demo's Node list with node `name`'s Ready condition set to `status`.
@@ -416,6 +428,7 @@ fn harv005_passes_on_the_demo() {
         "{}",
         coverage(&doc, "HARV005")
     );
+    pin(&doc, "HARV005", "pass");
 }
 
 #[test]
@@ -434,6 +447,7 @@ fn harv005_reports_a_not_ready_node() {
         msg.contains("NotReady (Ready=Unknown, reason NodeStatusUnknown"),
         "{msg}"
     );
+    pin(&doc, "HARV005", "fail");
 }
 
 #[test]
@@ -452,6 +466,7 @@ fn harv005_reports_a_listed_node_without_its_zip_and_bundle002_does_not() {
             .all(|f| !f["message"].as_str().unwrap_or("").contains("w2")),
         "BUNDLE002 repeats the missing zip"
     );
+    pin(&doc, "HARV005", "fail-node-without-its-zip");
     // A node snapshot of w2 supplies what the zip would have: nothing is missing.
     let mut inputs = vec![b];
     inputs.extend(
@@ -465,6 +480,7 @@ fn harv005_reports_a_listed_node_without_its_zip_and_bundle002_does_not() {
         "{:?}",
         findings(&doc, "HARV005")
     );
+    pin(&doc, "HARV005", "pass-snapshot-instead-of-the-zip");
 }
 
 #[test]
@@ -487,6 +503,7 @@ fn harv005_leaves_a_bundle_without_nodes_folder_to_bundle002() {
     assert!(findings(&doc, "HARV005").is_empty());
     let why = reason(&doc, "HARV005");
     assert!(why.contains("no nodes/ folder (BUNDLE002)"), "{why}");
+    pin(&doc, "HARV005", "pass-no-nodes-folder");
     assert!(
         findings(&doc, "BUNDLE002").iter().any(|f| f["title"]
             .as_str()
@@ -504,9 +521,11 @@ fn harv005_not_evaluable_without_node_objects() {
     let s1 = healthy_s1(tmp.path());
     let doc = analyze(&[s1.to_string_lossy().into_owned()], COLLECTED);
     assert_eq!(status(&doc, "HARV005"), "not-evaluable");
+    pin(&doc, "HARV005", "not-evaluable-node-snapshot");
     let b = demo_with(tmp.path(), |p, d| (p != NODES).then_some(d), &[]);
     let doc = analyze_one(&b);
     assert_eq!(status(&doc, "HARV005"), "not-evaluable");
+    pin(&doc, "HARV005", "not-evaluable");
 }
 
 /// The demo's Node objects with `n1`'s address moved out of 10.0.0.0/8.
@@ -526,6 +545,7 @@ fn harv002_passes_on_the_demo_whose_node_ips_sit_in_harvesters_ten_slash_eight()
         coverage(&doc, "HARV002")
     );
     assert!(findings(&doc, "HARV002").is_empty());
+    pin(&doc, "HARV002", "pass");
 }
 
 #[test]
@@ -566,6 +586,7 @@ fn harv002_uncovered_node_ip_fails_high_without_showing_the_proxy() {
             .unwrap_or("")
             .ends_with(".value")
     );
+    pin(&doc, "HARV002", "fail");
 }
 
 #[test]
@@ -582,7 +603,9 @@ fn harv002_not_applicable_without_a_proxy_not_evaluable_without_settings() {
     });
     let doc = analyze_one(&b);
     assert_eq!(status(&doc, "HARV002"), "not-applicable");
+    pin(&doc, "HARV002", "not-applicable");
     let s1 = healthy_s1(tmp.path());
     let doc = analyze(&[s1.to_string_lossy().into_owned()], COLLECTED);
     assert_eq!(status(&doc, "HARV002"), "not-evaluable");
+    pin(&doc, "HARV002", "not-evaluable");
 }

@@ -18,7 +18,9 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status, support_bundle};
+use rules_common::{
+    COLLECTED, analyze, coverage, findings, healthy_s1, pin, status, support_bundle,
+};
 
 const DROP_INS: &str = "etc/rancher/rke2/config.yaml.d";
 const SYSCTL: &str = "etc/sysctl.d/90-rke2.conf";
@@ -87,6 +89,7 @@ fn host001_passes_on_the_healthy_node_and_on_the_bundles_supportconfig() {
         "{}",
         coverage(&doc, "HOST001")
     );
+    pin(&doc, "HOST001", "pass");
     // The demo bundle alone: memory.txt's vm.* live, etc.txt's sysctl.d for kernel.*.
     let doc = analyze(&support_bundle(), COLLECTED);
     assert_eq!(
@@ -95,6 +98,7 @@ fn host001_passes_on_the_healthy_node_and_on_the_bundles_supportconfig() {
         "{}",
         coverage(&doc, "HOST001")
     );
+    pin(&doc, "HOST001", "pass-supportconfig");
 }
 
 #[test]
@@ -127,12 +131,14 @@ fn host001_configured_value_differs_medium_and_high_with_a_cis_profile() {
             .starts_with("line "),
         "{f}"
     );
+    pin(&doc, "HOST001", "fail");
 
     with_profile(&s1, "cis-1.23");
     let doc = run(&s1);
     let f = findings(&doc, "HOST001")[0].clone();
     assert_eq!(f["severity"], "high");
     assert!(f["message"].as_str().unwrap().contains("cis-1.23"), "{f}");
+    pin(&doc, "HOST001", "fail-cis-profile");
 }
 
 #[test]
@@ -154,6 +160,7 @@ fn host001_live_sysctl_output_wins_over_the_configuration() {
             .unwrap()
             .contains("running kernel")
     );
+    pin(&doc, "HOST001", "fail-live-sysctl");
 }
 
 #[test]
@@ -163,6 +170,7 @@ fn host001_not_evaluable_without_kernel_parameters() {
     std::fs::remove_dir_all(s1.join("etc/sysctl.d")).unwrap();
     let doc = run(&s1);
     not_evaluable_needing(&doc, "HOST001", "sysctl");
+    pin(&doc, "HOST001", "not-evaluable");
 }
 
 #[test]
@@ -188,6 +196,7 @@ fn host002_profile_without_etcd_user_fails_high() {
         "{paths:?}"
     );
     assert!(paths.iter().any(|p| p.ends_with("etc/passwd")), "{paths:?}");
+    pin(&doc, "HOST002", "fail");
 }
 
 #[test]
@@ -211,6 +220,7 @@ fn host002_passes_with_the_etcd_user_and_group() {
         coverage(&doc, "HOST002")
     );
     assert!(findings(&doc, "HOST002").is_empty());
+    pin(&doc, "HOST002", "pass");
 }
 
 #[test]
@@ -219,11 +229,13 @@ fn host002_not_applicable_without_profile_not_evaluable_without_accounts() {
     let s1 = s1(&tmp);
     let doc = run(&s1);
     assert_eq!(status(&doc, "HOST002"), "not-applicable");
+    pin(&doc, "HOST002", "not-applicable");
     with_profile(&s1, "cis");
     std::fs::remove_file(s1.join("etc/passwd")).unwrap();
     std::fs::remove_file(s1.join("etc/group")).unwrap();
     let doc = run(&s1);
     not_evaluable_needing(&doc, "HOST002", "/etc/passwd");
+    pin(&doc, "HOST002", "not-evaluable");
 }
 
 #[test]
@@ -250,6 +262,7 @@ fn host003_secrets_encryption_disabled_is_high_with_file_and_line() {
             .ends_with("95-x.yaml")
     );
     assert_eq!(f["evidence"][0]["pointer"], "line 2");
+    pin(&doc, "HOST003", "fail-secrets-encryption-disabled");
 }
 
 #[test]
@@ -260,6 +273,7 @@ fn host003_harvester_without_profile_is_one_info_finding() {
     assert_eq!(all.len(), 1, "{all:?}");
     assert_eq!(all[0]["severity"], "info");
     assert_eq!(all[0]["target"], "profile");
+    pin(&doc, "HOST003", "fail-harvester-without-profile");
 }
 
 #[test]
@@ -290,6 +304,7 @@ fn host003_plain_rke2_without_profile_and_with_an_appended_empty_audit_path_fail
             ("profile".to_string(), "medium".to_string())
         ]
     );
+    pin(&doc, "HOST003", "fail-plain-rke2-empty-audit-path");
 }
 
 #[test]
@@ -305,6 +320,7 @@ fn host003_passes_on_plain_rke2_with_a_cis_profile() {
         "{:?}",
         messages(&doc, "HOST003")
     );
+    pin(&doc, "HOST003", "pass");
 }
 
 #[test]
@@ -315,6 +331,8 @@ fn host003_not_evaluable_without_rke2_configuration() {
     let doc = run(&s1);
     assert_eq!(status(&doc, "HOST003"), "not-evaluable");
     assert_eq!(status(&doc, "HOST002"), "not-evaluable");
+    pin(&doc, "HOST003", "not-evaluable");
+    pin(&doc, "HOST002", "not-evaluable-without-rke2-configuration");
 }
 
 /// The guide's chain with a pod-network accept from `cidr`.
@@ -350,6 +368,7 @@ fn fw011_pod_accept_of_another_network_fails() {
             .any(|p| p.ends_with("90-harvester-server.yaml")),
         "{paths:?}"
     );
+    pin(&doc, "FW011", "fail");
 }
 
 #[test]
@@ -363,6 +382,7 @@ fn fw011_passes_with_cluster_cidr_and_is_not_applicable_without_pod_accept() {
     );
     let doc = run(&s1);
     assert_eq!(status(&doc, "FW011"), "pass", "{}", coverage(&doc, "FW011"));
+    pin(&doc, "FW011", "pass");
     write(
         &s1,
         "commands/iptables-save.txt",
@@ -370,6 +390,7 @@ fn fw011_passes_with_cluster_cidr_and_is_not_applicable_without_pod_accept() {
     );
     let doc = run(&s1);
     assert_eq!(status(&doc, "FW011"), "not-applicable");
+    pin(&doc, "FW011", "not-applicable");
 }
 
 #[test]
@@ -377,6 +398,8 @@ fn fw011_and_cert009_not_evaluable_on_a_support_bundle() {
     let doc = analyze(&support_bundle(), COLLECTED);
     not_evaluable_needing(&doc, "FW011", "iptables-save");
     not_evaluable_needing(&doc, "CERT009", "server/tls");
+    pin(&doc, "FW011", "not-evaluable");
+    pin(&doc, "CERT009", "not-evaluable");
 }
 
 #[test]
@@ -389,6 +412,7 @@ fn cert009_passes_on_the_healthy_node() {
         "{}",
         coverage(&doc, "CERT009")
     );
+    pin(&doc, "CERT009", "pass");
 }
 
 #[test]
@@ -422,4 +446,5 @@ fn cert009_tls_san_added_after_issue_fails_for_apiserver_and_supervisor() {
             "{msg}"
         );
     }
+    pin(&doc, "CERT009", "fail");
 }

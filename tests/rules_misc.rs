@@ -1,8 +1,10 @@
 //! The log-, event- and object-driven rules and two host/Kubernetes ones, through `harrow analyze
 //! -o json`: TOKEN003 (token rotated on Harvester), TOKEN006 (join failures in the service logs),
 //! CERT014 (expiry seen through the bundle), HARV004 (rotation stuck or failed), HOST004 (key and
-//! `server/tls` modes), KUBE001–003 (workload namespaces). Each fails, passes and is not
-//! evaluable (and not applicable where rules.md says so). Support bundles are built in the test
+//! `server/tls` modes), KUBE001–003 (workload namespaces), and the bundle rules BUNDLE001–003
+//! on whole inputs (the regressions of BUNDLE001/002 are in `corrections.rs`). Each fails, passes
+//! and is not evaluable (and not applicable where rules.md says so; the BUNDLE rules judge the
+//! inputs themselves and are never not evaluable). Support bundles are built in the test
 //! with the fixture generator's archive writer; node snapshots come from the healthy fixture's
 //! `s1.tgz` extracted into a temporary directory. `bundles/` is never modified.
 
@@ -20,7 +22,9 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use harrow_fixtures::archive::{Tree, ZipMode, zip_bytes};
-use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status, support_bundle};
+use rules_common::{
+    COLLECTED, analyze, coverage, findings, healthy_s1, pin, status, support_bundle,
+};
 
 const TOP: &str = "supportbundle_6b6b6b6b-0000-4000-8000-000000000000_2026-11-20T10-00-00Z";
 const MTIME: i64 = 1_795_168_800;
@@ -165,6 +169,7 @@ Nov 20 06:00:01 x1 rke2[14]: time=\"2026-11-20T06:00:01Z\" level=error msg=\"Nod
         reason.contains("1 line(s) naming a connection error"),
         "{reason}"
     );
+    pin(&doc, "TOKEN006", "fail");
 }
 
 #[test]
@@ -190,6 +195,7 @@ fn token006_passes_on_clean_logs_and_is_not_evaluable_without_logs() {
         coverage(&doc, "TOKEN006")
     );
     assert!(findings(&doc, "TOKEN006").is_empty());
+    pin(&doc, "TOKEN006", "pass");
 
     let s1 = healthy_s1(dir.path());
     let doc = run(&[&s1]);
@@ -199,6 +205,7 @@ fn token006_passes_on_clean_logs_and_is_not_evaluable_without_logs() {
         .unwrap_or("")
         .to_string();
     assert!(needs.contains("rke2-server.log"), "{needs}");
+    pin(&doc, "TOKEN006", "not-evaluable");
 }
 
 // ---------------------------------------------------------------- TOKEN003
@@ -218,6 +225,7 @@ fn token003_fails_on_the_bootstrap_refusal_in_a_harvester_node_log() {
     assert_eq!(f["node"], "x1");
     assert_eq!(f["target"], SERVER_LOG);
     assert_eq!(f["evidence"][0]["pointer"], "line 1");
+    pin(&doc, "TOKEN003", "fail-bootstrap-refusal-in-the-log");
 }
 
 #[test]
@@ -238,6 +246,7 @@ fn token003_fails_when_server_token_differs_from_the_oem_token_and_never_shows_e
     let text = doc.to_string();
     assert!(!text.contains(rotated));
     assert!(!text.contains("2ce6b3f020818e94f568228d29d328c5"));
+    pin(&doc, "TOKEN003", "fail-server-token-differs-from-oem");
 }
 
 #[test]
@@ -251,6 +260,7 @@ fn token003_passes_on_healthy_s1_and_clean_logs() {
         "{}",
         coverage(&doc, "TOKEN003")
     );
+    pin(&doc, "TOKEN003", "pass");
     let mut files = harvester_node();
     files.push((
         SERVER_LOG,
@@ -264,6 +274,7 @@ fn token003_passes_on_healthy_s1_and_clean_logs() {
         "{}",
         coverage(&doc, "TOKEN003")
     );
+    pin(&doc, "TOKEN003", "pass-clean-log");
 }
 
 #[test]
@@ -283,6 +294,7 @@ fn token003_is_not_evaluable_without_logs_or_tokens_and_not_applicable_off_harve
             .unwrap_or("")
             .contains("rancherd.log")
     );
+    pin(&doc, "TOKEN003", "not-evaluable");
 
     let plain = tempfile::tempdir().unwrap();
     let b = bundle(
@@ -293,6 +305,7 @@ fn token003_is_not_evaluable_without_logs_or_tokens_and_not_applicable_off_harve
     );
     let doc = run(&[&b]);
     assert_eq!(status(&doc, "TOKEN003"), "not-applicable");
+    pin(&doc, "TOKEN003", "not-applicable");
 }
 
 // ---------------------------------------------------------------- CERT014
@@ -353,6 +366,7 @@ fn cert014_reports_a_monitor_warning_once_across_both_event_apis() {
     assert!(msg.contains("2026-12-20T00:00:00Z"), "{msg}");
     assert!(msg.contains("client-kube-apiserver.crt"), "{msg}");
     assert!(msg.contains("3 time(s)"), "{msg}");
+    pin(&doc, "CERT014", "fail");
 }
 
 #[test]
@@ -378,6 +392,7 @@ fn cert014_is_high_when_default_kubernetes_expires_within_the_upgrade_guard() {
     let msg = f["message"].as_str().unwrap();
     assert!(msg.contains("upgrade guard of 7 days"), "{msg}");
     assert_eq!(f["evidence"][0]["pointer"], "line 1");
+    pin(&doc, "CERT014", "fail-upgrade-guard");
 }
 
 #[test]
@@ -415,6 +430,7 @@ fn cert014_passes_when_a_later_ok_event_clears_the_warning() {
         coverage(&doc, "CERT014")
     );
     assert!(findings(&doc, "CERT014").is_empty());
+    pin(&doc, "CERT014", "pass");
 }
 
 #[test]
@@ -429,6 +445,7 @@ fn cert014_is_not_evaluable_without_any_sign() {
             .unwrap_or("")
             .contains("support bundle")
     );
+    pin(&doc, "CERT014", "not-evaluable");
 }
 
 // ---------------------------------------------------------------- HARV004
@@ -469,6 +486,7 @@ fn harv004_fails_when_the_cluster_asks_a_generation_the_control_plane_has_not_fi
         "{msg}"
     );
     assert_eq!(f["evidence"].as_array().unwrap().len(), 2);
+    pin(&doc, "HARV004", "fail");
 }
 
 #[test]
@@ -490,6 +508,7 @@ fn harv004_fails_on_a_failed_or_stale_rotation_state() {
         msg.contains("phase cp-rotation") && msg.contains("1h 0m"),
         "{msg}"
     );
+    pin(&doc, "HARV004", "fail-stale-rotation-state");
 }
 
 #[test]
@@ -501,10 +520,12 @@ fn harv004_passes_on_the_demo_and_is_not_evaluable_on_a_node_snapshot() {
         "{}",
         coverage(&doc, "HARV004")
     );
+    pin(&doc, "HARV004", "pass");
     let dir = tempfile::tempdir().unwrap();
     let s1 = healthy_s1(dir.path());
     let doc = run(&[&s1]);
     assert_eq!(status(&doc, "HARV004"), "not-evaluable");
+    pin(&doc, "HARV004", "not-evaluable");
 }
 
 // ---------------------------------------------------------------- HOST004
@@ -548,6 +569,7 @@ fn host004_fails_on_a_readable_key_and_an_open_tls_directory() {
     assert!(!msg.contains("BEGIN"), "{msg}");
     let tls = all.iter().find(|f| f["target"] == TLS).expect("tls dir");
     assert!(tls["message"].as_str().unwrap().contains("0755"));
+    pin(&doc, "HOST004", "fail");
 }
 
 #[test]
@@ -562,6 +584,7 @@ fn host004_passes_with_0600_keys_and_a_0700_tls_directory() {
         "{}",
         coverage(&doc, "HOST004")
     );
+    pin(&doc, "HOST004", "pass");
 }
 
 #[test]
@@ -574,12 +597,14 @@ fn host004_does_not_judge_the_modes_of_a_snapshot_directory() {
     let doc = run(&[&s1]);
     assert_eq!(status(&doc, "HOST004"), "not-evaluable");
     assert!(findings(&doc, "HOST004").is_empty());
+    pin(&doc, "HOST004", "not-evaluable-snapshot-directory");
 }
 
 #[test]
 fn host004_is_not_evaluable_on_a_support_bundle() {
     let doc = analyze(&support_bundle(), COLLECTED);
     assert_eq!(status(&doc, "HOST004"), "not-evaluable");
+    pin(&doc, "HOST004", "not-evaluable");
 }
 
 // ---------------------------------------------------------------- KUBE
@@ -669,6 +694,9 @@ fn kube_rules_fail_on_an_open_workload_namespace() {
         kube003.contains("1 NetworkPolicy") && kube003.contains("Ingress and Egress"),
         "{kube003}"
     );
+    for rule in ["KUBE001", "KUBE002", "KUBE003"] {
+        pin(&doc, rule, "fail");
+    }
 }
 
 #[test]
@@ -677,6 +705,7 @@ fn kube_rules_pass_on_a_hardened_workload_namespace() {
     let doc = run(&[&kube_bundle(dir.path(), "v1.33.5+rke2r1", true)]);
     for rule in ["KUBE001", "KUBE002", "KUBE003"] {
         assert_eq!(status(&doc, rule), "pass", "{}", coverage(&doc, rule));
+        pin(&doc, rule, "pass");
     }
 }
 
@@ -705,6 +734,7 @@ fn kube_rules_no_longer_judge_a_namespace_excluded_by_the_option() {
         assert!(findings(&doc, rule).is_empty(), "{rule}");
         let reason = coverage(&doc, rule)["reason"].as_str().unwrap();
         assert!(reason.contains("--workload-namespaces-exclude"), "{reason}");
+        pin(&doc, rule, "not-applicable-excluded-by-the-option");
     }
     // A pattern that does not match the whole name excludes nothing; repeated flags add up.
     let doc = analyze(
@@ -719,6 +749,7 @@ fn kube_rules_no_longer_judge_a_namespace_excluded_by_the_option() {
     );
     for rule in ["KUBE001", "KUBE002", "KUBE003"] {
         assert_eq!(status(&doc, rule), "fail", "{}", coverage(&doc, rule));
+        pin(&doc, rule, "fail-exclusion-matching-nothing");
     }
     // A pattern that cannot name a namespace is a usage error.
     support::Test::new()
@@ -741,6 +772,7 @@ fn kube_rules_are_not_applicable_without_workload_namespaces_or_psa() {
             "{}",
             coverage(&doc, rule)
         );
+        pin(&doc, rule, "not-applicable");
     }
     let dir = tempfile::tempdir().unwrap();
     let doc = run(&[&kube_bundle(dir.path(), "v1.22.9+rke2r1", false)]);
@@ -751,6 +783,37 @@ fn kube_rules_are_not_applicable_without_workload_namespaces_or_psa() {
             .unwrap()
             .contains("1.23")
     );
+    pin(&doc, "KUBE002", "not-applicable-before-kubernetes-1-23");
+}
+
+/// `rules` are not evaluable on `doc` for want of the bundle's Namespace list; pinned as `case`.
+fn not_evaluable_without_namespaces(doc: &serde_json::Value, rules: &[&str], case: &str) {
+    for rule in rules {
+        assert_eq!(
+            status(doc, rule),
+            "not-evaluable",
+            "{}",
+            coverage(doc, rule)
+        );
+        let reason = coverage(doc, rule)["reason"].as_str().unwrap();
+        assert!(reason.contains("namespaces.yaml"), "{reason}");
+        assert!(findings(doc, rule).is_empty(), "{rule}");
+        pin(doc, rule, case);
+    }
+}
+
+#[test]
+fn kube_rules_are_not_evaluable_on_a_bundle_without_namespaces() {
+    // Kubernetes 1.33 has Pod Security Admission: KUBE002 applies, but which namespaces are
+    // workload ones is unknown without the Namespace list.
+    let dir = tempfile::tempdir().unwrap();
+    let b = bundle(dir.path(), "v1.33.5+rke2r1", &[("x1", vec![])], &[]);
+    let doc = run(&[&b]);
+    not_evaluable_without_namespaces(
+        &doc,
+        &["KUBE001", "KUBE002", "KUBE003"],
+        "not-evaluable-bundle-without-namespaces",
+    );
 }
 
 #[test]
@@ -758,12 +821,78 @@ fn kube_rules_are_not_evaluable_without_namespaces() {
     let dir = tempfile::tempdir().unwrap();
     let s1 = healthy_s1(dir.path());
     let doc = run(&[&s1]);
-    for rule in ["KUBE001", "KUBE003"] {
+    not_evaluable_without_namespaces(&doc, &["KUBE001", "KUBE003"], "not-evaluable");
+}
+
+// ---------------------------------------------------------------- BUNDLE
+
+#[test]
+fn bundle003_an_entry_over_the_entry_limit_is_refused_naming_input_and_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = "apiVersion: v1\nkind: Node\nmetadata:\n  name: x1\n".to_string();
+    let nodes = list(&vec![node; 200]);
+    assert!(nodes.len() > 8192, "{}", nodes.len());
+    let b = bundle(
+        dir.path(),
+        "v1.33.5+rke2r1",
+        &[("x1", vec![])],
+        &[("yamls/cluster/v1/nodes.yaml", nodes)],
+    );
+    let doc = analyze(
+        &[
+            b.to_string_lossy().into_owned(),
+            "--max-entry-bytes".into(),
+            "8192".into(),
+        ],
+        COLLECTED,
+    );
+    let f = only_finding(&doc, "BUNDLE003");
+    assert_eq!(f["severity"], "high");
+    assert_eq!(
+        f["evidence"][0]["path"],
+        format!("{TOP}/yamls/cluster/v1/nodes.yaml")
+    );
+    let msg = f["message"].as_str().unwrap();
+    assert!(msg.contains("--max-entry-bytes"), "{msg}");
+    // The rest of the bundle is read: its metadata gives the Kubernetes version.
+    assert_eq!(doc["cluster"]["kubernetes_version"], "v1.33.5+rke2r1");
+    pin(&doc, "BUNDLE003", "fail-entry-over-the-limit");
+}
+
+#[test]
+fn bundle_rules_judge_the_demo_bundle_read_in_full() {
+    let doc = analyze(&support_bundle(), COLLECTED);
+    for rule in ["BUNDLE002", "BUNDLE003"] {
+        assert_eq!(status(&doc, rule), "pass", "{}", coverage(&doc, rule));
+        assert!(findings(&doc, rule).is_empty(), "{rule}");
+        pin(&doc, rule, "pass");
+    }
+    // The demo's collector leaves the cluster token readable, as the real one does.
+    assert_eq!(status(&doc, "BUNDLE001"), "fail");
+    assert!(
+        findings(&doc, "BUNDLE001")
+            .iter()
+            .all(|f| f["severity"] == "high")
+    );
+    pin(&doc, "BUNDLE001", "fail-demo-bundle");
+}
+
+#[test]
+fn bundle_rules_on_a_node_snapshot_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let s1 = healthy_s1(dir.path());
+    let doc = run(&[&s1]);
+    // No bundle: nothing a collector could leave unmasked or incomplete.
+    for rule in ["BUNDLE001", "BUNDLE002"] {
         assert_eq!(
             status(&doc, rule),
-            "not-evaluable",
+            "not-applicable",
             "{}",
             coverage(&doc, rule)
         );
+        pin(&doc, rule, "not-applicable");
     }
+    // Every entry of the snapshot is still judged for refusal.
+    assert_eq!(status(&doc, "BUNDLE003"), "pass");
+    pin(&doc, "BUNDLE003", "pass-node-snapshot");
 }

@@ -23,7 +23,8 @@ use std::path::Path;
 use pki_support::{gen_key, openssl, self_signed};
 
 use rules_common::{
-    COLLECTED, analyze, coverage, findings, healthy_s1, status, support_bundle, variant,
+    COLLECTED, analyze, coverage, findings, healthy_s1, pin, pin_generated, status, support_bundle,
+    variant,
 };
 
 const TLS: &str = "var/lib/rancher/rke2/server/tls/";
@@ -75,6 +76,7 @@ fn cert010_rsa1024_sha1_serving_cert_fails_on_s1() {
         f["evidence"][0]["path"],
         format!("{TLS}serving-kube-apiserver.crt")
     );
+    pin_generated(&doc, "CERT010", "fail");
 }
 
 #[test]
@@ -82,6 +84,7 @@ fn cert010_passes_on_the_healthy_cluster() {
     let doc = variant("healthy", COLLECTED);
     assert_eq!(status(&doc, "CERT010"), "pass");
     assert!(findings(&doc, "CERT010").is_empty());
+    pin(&doc, "CERT010", "pass");
 }
 
 #[test]
@@ -89,6 +92,7 @@ fn cert010_not_evaluable_on_a_support_bundle_alone() {
     let doc = analyze(&support_bundle(), COLLECTED);
     assert_eq!(status(&doc, "CERT010"), "not-evaluable");
     assert!(coverage(&doc, "CERT010")["needs"].is_string());
+    pin(&doc, "CERT010", "not-evaluable");
 }
 
 #[test]
@@ -115,6 +119,7 @@ fn sakey003_rsa1024_key_appended_to_service_key_fails_on_s1() {
     // The private key is never printed.
     let text = doc.to_string();
     assert!(!text.contains("PRIVATE KEY"), "{text}");
+    pin_generated(&doc, "SAKEY003", "fail");
 }
 
 #[test]
@@ -122,6 +127,7 @@ fn sakey003_passes_on_the_healthy_cluster() {
     let doc = variant("healthy", COLLECTED);
     assert_eq!(status(&doc, "SAKEY003"), "pass");
     assert!(findings(&doc, "SAKEY003").is_empty());
+    pin(&doc, "SAKEY003", "pass");
 }
 
 #[test]
@@ -129,6 +135,7 @@ fn sakey003_not_evaluable_on_a_support_bundle_alone() {
     let doc = analyze(&support_bundle(), COLLECTED);
     assert_eq!(status(&doc, "SAKEY003"), "not-evaluable");
     assert!(coverage(&doc, "SAKEY003")["needs"].is_string());
+    pin(&doc, "SAKEY003", "not-evaluable");
 }
 
 #[test]
@@ -147,6 +154,7 @@ fn cert003_healthy_cas_within_a_year_of_expiry_fail() {
     assert!(msg.contains("rke2 CA rke2-server-ca@1762935245"), "{msg}");
     assert!(msg.contains("expires at 2035-11-10T07:14:05Z"), "{msg}");
     assert!(msg.contains("313d 7h after"), "{msg}");
+    pin(&doc, "CERT003", "fail-ca-within-a-year");
 }
 
 #[test]
@@ -207,6 +215,7 @@ fn cert003_leaf_outliving_its_ca_fails_on_s1() {
     let msg = f["message"].as_str().unwrap_or("");
     assert!(msg.contains("long-leaf"), "{msg}");
     assert!(msg.contains("after its issuing CA short-ca"), "{msg}");
+    pin_generated(&doc, "CERT003", "fail-leaf-outlives-its-ca");
 }
 
 #[test]
@@ -214,6 +223,7 @@ fn cert003_passes_on_the_healthy_cluster() {
     let doc = variant("healthy", COLLECTED);
     assert_eq!(status(&doc, "CERT003"), "pass");
     assert!(findings(&doc, "CERT003").is_empty());
+    pin(&doc, "CERT003", "pass");
 }
 
 #[test]
@@ -221,6 +231,7 @@ fn cert003_not_evaluable_on_a_support_bundle_alone() {
     let doc = analyze(&support_bundle(), COLLECTED);
     assert_eq!(status(&doc, "CERT003"), "not-evaluable");
     assert!(coverage(&doc, "CERT003")["needs"].is_string());
+    pin(&doc, "CERT003", "not-evaluable");
 }
 
 /// s1 of the healthy fixture with its kube-controller-manager serving certificate replaced by a
@@ -285,6 +296,7 @@ fn cert016_expired_component_self_signed_cert_fails() {
     assert!(msg.contains("expired at"), "{msg}");
     let fix = f["remediation"].as_str().unwrap_or("");
     assert!(fix.contains("delete the certificate and its key"), "{fix}");
+    pin_generated(&doc, "CERT016", "fail-expired");
 }
 
 #[test]
@@ -297,6 +309,7 @@ fn cert016_component_self_signed_cert_in_the_window_fails() {
     assert_eq!(all.len(), 1, "{all:?}");
     let msg = all[0]["message"].as_str().unwrap_or("");
     assert!(msg.contains("inside the 90-day renew window"), "{msg}");
+    pin_generated(&doc, "CERT016", "fail-renew-window");
 }
 
 #[test]
@@ -311,6 +324,7 @@ fn cert016_fresh_component_self_signed_cert_passes() {
         reason.starts_with("1 live component self-signed"),
         "{reason}"
     );
+    pin(&doc, "CERT016", "pass");
 }
 
 #[test]
@@ -318,6 +332,7 @@ fn cert016_not_evaluable_on_a_support_bundle_alone() {
     let doc = analyze(&support_bundle(), COLLECTED);
     assert_eq!(status(&doc, "CERT016"), "not-evaluable");
     assert!(coverage(&doc, "CERT016")["needs"].is_string());
+    pin(&doc, "CERT016", "not-evaluable");
 }
 
 #[test]
@@ -344,6 +359,7 @@ fn cert011_root_ca_key_left_in_server_tls_fails_high_on_s1() {
         .unwrap_or_default()
         .to_string();
     assert!(!body.is_empty() && !text.contains(&body));
+    pin_generated(&doc, "CERT011", "fail-root-ca-key");
 }
 
 #[test]
@@ -364,6 +380,7 @@ fn cert011_staged_self_signed_rotation_appends_root_keys_low() {
             "{f}"
         );
     }
+    pin(&doc, "CERT011", "fail-staged-root-keys");
 }
 
 #[test]
@@ -371,6 +388,7 @@ fn cert011_passes_on_the_healthy_cluster() {
     let doc = variant("healthy", COLLECTED);
     assert_eq!(status(&doc, "CERT011"), "pass");
     assert!(findings(&doc, "CERT011").is_empty());
+    pin(&doc, "CERT011", "pass");
 }
 
 #[test]
@@ -378,6 +396,7 @@ fn cert011_not_evaluable_on_a_support_bundle_alone() {
     let doc = analyze(&support_bundle(), COLLECTED);
     assert_eq!(status(&doc, "CERT011"), "not-evaluable");
     assert!(coverage(&doc, "CERT011")["needs"].is_string());
+    pin(&doc, "CERT011", "not-evaluable");
 }
 
 #[test]
@@ -409,4 +428,5 @@ fn cert003_custom_ca_named_acme_issuing_ca_in_server_ca_crt_is_judged() {
     );
     let msg = acme[0]["message"].as_str().unwrap_or_default();
     assert!(msg.starts_with("custom-root CA"), "{msg}");
+    pin_generated(&doc, "CERT003", "fail-custom-ca-acme");
 }

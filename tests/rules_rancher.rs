@@ -16,7 +16,9 @@ mod support;
 
 use std::path::PathBuf;
 
-use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, status, support_bundle};
+use rules_common::{
+    COLLECTED, analyze, coverage, findings, healthy_s1, pin, status, support_bundle,
+};
 use serde_json::{Value, json};
 use support::corpus_bundle;
 
@@ -244,6 +246,7 @@ fn not_evaluable_on_the_demo_bundle_naming_the_input() {
             needs(&doc, rule)
         );
         assert!(findings(&doc, rule).is_empty(), "{rule}");
+        pin(&doc, rule, "not-evaluable");
     }
 }
 
@@ -256,6 +259,8 @@ fn not_applicable_on_the_demo_bundle() {
     assert!(reason(&doc, "RANCHER004").contains("default-token"));
     assert_eq!(status(&doc, "RANCHER006"), "not-applicable");
     assert!(reason(&doc, "RANCHER006").contains("not installed"));
+    pin(&doc, "RANCHER004", "not-applicable");
+    pin(&doc, "RANCHER006", "not-applicable");
 }
 
 /// Judged, and no finding.
@@ -289,6 +294,7 @@ fn rancher001_fails_with_four_global_admins_besides_the_install_admin() {
         m.contains("user u-4") && !m.contains("user-admin0") && !m.contains("u-9"),
         "{m}"
     );
+    pin(&doc, "RANCHER001", "fail-four-global-admins");
 }
 
 #[test]
@@ -314,6 +320,7 @@ fn rancher001_fails_on_a_cluster_with_four_owners_including_a_group() {
         "{}",
         message(f)
     );
+    pin(&doc, "RANCHER001", "fail-four-cluster-owners");
 }
 
 #[test]
@@ -333,6 +340,7 @@ fn rancher001_passes_with_three_admins_and_three_owners() {
     b.list(GRBS, grbs).list(CRTBS, owners);
     let doc = b.analyze();
     assert_pass(&doc, "RANCHER001");
+    pin(&doc, "RANCHER001", "pass");
 }
 
 #[test]
@@ -343,6 +351,7 @@ fn rancher001_not_evaluable_with_global_bindings_alone() {
     let doc = b.analyze();
     assert_eq!(status(&doc, "RANCHER001"), "not-evaluable");
     assert!(reason(&doc, "RANCHER001").contains("ClusterRoleTemplateBindings"));
+    pin(&doc, "RANCHER001", "not-evaluable-global-bindings-alone");
 }
 
 // ---- RANCHER002 -------------------------------------------------------------------------------
@@ -371,6 +380,7 @@ fn rancher002_fails_when_local_auth_stays_next_to_github() {
     let f = only_finding(&doc, "RANCHER002", "medium");
     assert_eq!(f["target"], "AuthConfig/local");
     assert!(message(f).contains("github") && !message(f).contains("openldap"));
+    pin(&doc, "RANCHER002", "fail");
 }
 
 #[test]
@@ -382,6 +392,7 @@ fn rancher002_passes_with_local_auth_disabled() {
     );
     let doc = b.analyze();
     assert_pass(&doc, "RANCHER002");
+    pin(&doc, "RANCHER002", "pass");
 }
 
 // ---- RANCHER003 -------------------------------------------------------------------------------
@@ -398,6 +409,7 @@ fn rancher003_reports_user_base_as_the_default_user_role() {
     let f = only_finding(&doc, "RANCHER003", "info");
     assert_eq!(f["target"], "Setting/default-user-role");
     assert!(message(f).contains("user-base") && message(f).contains("stricter"));
+    pin(&doc, "RANCHER003", "fail-default-user-role-setting");
 }
 
 #[test]
@@ -413,6 +425,7 @@ fn rancher003_reads_the_new_user_default_global_roles() {
     let doc = b.analyze();
     let f = only_finding(&doc, "RANCHER003", "info");
     assert!(message(f).contains("user-base"), "{}", message(f));
+    pin(&doc, "RANCHER003", "fail-new-user-default-global-role");
 
     let b = Bundle::demo();
     b.list(
@@ -424,6 +437,7 @@ fn rancher003_reads_the_new_user_default_global_roles() {
     );
     let doc = b.analyze();
     assert_pass(&doc, "RANCHER003");
+    pin(&doc, "RANCHER003", "pass");
 }
 
 // ---- RANCHER004 -------------------------------------------------------------------------------
@@ -473,6 +487,7 @@ fn rancher004_fails_on_a_token_without_ttl_and_days_old() {
             "-o {format} shows the token"
         );
     }
+    pin(&doc, "RANCHER004", "fail");
 }
 
 #[test]
@@ -490,6 +505,7 @@ fn rancher004_passes_on_a_fresh_token_with_a_ttl() {
     let doc = b.analyze();
     assert_pass(&doc, "RANCHER004");
     assert!(reason(&doc, "RANCHER004").contains("default-token Harvester manages"));
+    pin(&doc, "RANCHER004", "pass");
 }
 
 #[test]
@@ -499,6 +515,7 @@ fn rancher004_not_evaluable_without_registration_tokens() {
     let doc = b.analyze();
     assert_eq!(status(&doc, "RANCHER004"), "not-evaluable");
     assert!(needs(&doc, "RANCHER004").contains("support bundle"));
+    pin(&doc, "RANCHER004", "not-evaluable");
 }
 
 // ---- RANCHER005 -------------------------------------------------------------------------------
@@ -548,6 +565,7 @@ fn rancher005_fails_on_weak_tls_hsts_off_and_no_allow_list() {
             .any(|f| f["target"] == "Ingress/cattle-system/rancher-expose"
                 && message(f).contains("no source-range allow-list"))
     );
+    pin(&doc, "RANCHER005", "fail");
 }
 
 #[test]
@@ -564,6 +582,7 @@ fn rancher005_passes_with_an_allow_list_and_default_tls() {
     with_controller_config(&b, json!({"proxy-body-size": "0"}));
     let doc = b.analyze();
     assert_pass(&doc, "RANCHER005");
+    pin(&doc, "RANCHER005", "pass");
 }
 
 #[test]
@@ -581,11 +600,13 @@ fn rancher005_not_evaluable_or_not_applicable() {
     let doc = b.analyze();
     assert_eq!(status(&doc, "RANCHER005"), "not-evaluable");
     assert!(reason(&doc, "RANCHER005").contains("TLS protocols and HSTS are unknown"));
+    pin(&doc, "RANCHER005", "not-evaluable-no-controller-config");
     // Ingresses, none of them Rancher's.
     let b = Bundle::demo();
     b.list(INGRESSES, vec![ingress("grafana", "grafana", json!({}))]);
     let doc = b.analyze();
     assert_eq!(status(&doc, "RANCHER005"), "not-applicable");
+    pin(&doc, "RANCHER005", "not-applicable");
 }
 
 // ---- RANCHER006 -------------------------------------------------------------------------------
@@ -614,6 +635,7 @@ fn rancher006_fails_on_an_unencrypted_backup() {
     let f = only_finding(&doc, "RANCHER006", "medium");
     assert_eq!(f["target"], "Backup/nightly");
     assert!(message(f).contains("s3 storage location"), "{}", message(f));
+    pin(&doc, "RANCHER006", "fail");
 }
 
 #[test]
@@ -622,6 +644,7 @@ fn rancher006_passes_on_encrypted_backups() {
     b.list(BACKUPS, vec![backup("weekly", Some("encryption-key"))]);
     let doc = b.analyze();
     assert_pass(&doc, "RANCHER006");
+    pin(&doc, "RANCHER006", "pass");
 }
 
 #[test]
@@ -631,6 +654,7 @@ fn rancher006_not_evaluable_without_a_bundle() {
     let doc = analyze(&[s1.to_string_lossy().into_owned()], COLLECTED);
     assert_eq!(status(&doc, "RANCHER006"), "not-evaluable");
     assert!(needs(&doc, "RANCHER006").contains("support bundle"));
+    pin(&doc, "RANCHER006", "not-evaluable");
 }
 
 // ---- RANCHER007 -------------------------------------------------------------------------------
@@ -665,6 +689,7 @@ fn rancher007_fails_on_a_disconnected_downstream_cluster() {
     let f = only_finding(&doc, "RANCHER007", "low");
     assert_eq!(f["target"], "Cluster/c-abc12");
     assert!(message(f).contains("Connected=False") && message(f).contains("c-abc12-prod"));
+    pin(&doc, "RANCHER007", "fail");
 }
 
 #[test]
@@ -676,6 +701,7 @@ fn rancher007_passes_when_downstream_clusters_are_connected() {
     );
     let doc = b.analyze();
     assert_pass(&doc, "RANCHER007");
+    pin(&doc, "RANCHER007", "pass");
 }
 
 #[test]
@@ -684,6 +710,7 @@ fn rancher007_not_applicable_with_only_the_local_cluster() {
     b.list(CLUSTERS, vec![cluster("local", Some("True"))]);
     let doc = b.analyze();
     assert_eq!(status(&doc, "RANCHER007"), "not-applicable");
+    pin(&doc, "RANCHER007", "not-applicable");
 }
 
 // ---- RANCHER008 -------------------------------------------------------------------------------
@@ -703,6 +730,7 @@ fn rancher008_fails_on_a_cluster_creator_role_given_to_every_new_user() {
     let f = only_finding(&doc, "RANCHER008", "medium");
     assert_eq!(f["target"], "GlobalRole/cluster-creator");
     assert!(message(f).contains("new-user default"), "{}", message(f));
+    pin(&doc, "RANCHER008", "fail-new-user-default");
 }
 
 #[test]
@@ -735,6 +763,7 @@ fn rancher008_fails_on_a_cluster_creator_role_bound_to_a_group() {
         "{}",
         message(f)
     );
+    pin(&doc, "RANCHER008", "fail-bound-to-a-group");
 }
 
 #[test]
@@ -756,6 +785,7 @@ fn rancher008_passes_on_a_narrowly_bound_creator_and_standard_user_default() {
     );
     let doc = b.analyze();
     assert_pass(&doc, "RANCHER008");
+    pin(&doc, "RANCHER008", "pass");
 }
 
 // ---- RANCHER009 -------------------------------------------------------------------------------
@@ -789,6 +819,7 @@ fn rancher009_fails_when_the_agent_pins_the_hash_of_the_bare_value() {
         "Deployment/cattle-system/cattle-cluster-agent/cluster-register"
     );
     assert!(message(f).contains("cacerts"), "{}", message(f));
+    pin(&doc, "RANCHER009", "fail-hash-of-the-bare-value");
 }
 
 #[test]
@@ -799,6 +830,7 @@ fn rancher009_passes_with_rancher_checksum_of_the_value_and_a_newline() {
     );
     let doc = b.analyze();
     assert_pass(&doc, "RANCHER009");
+    pin(&doc, "RANCHER009", "pass");
 }
 
 /// A value that already ends with a newline gets no second one (Rancher's `CAChecksum`).
@@ -811,7 +843,9 @@ fn rancher009_adds_no_second_newline() {
         DEPLOYMENTS,
         vec![agent(SERVER_URL, &harrow::pki::sha256_hex(ca.as_bytes()))],
     );
-    assert_pass(&b.analyze(), "RANCHER009");
+    let doc = b.analyze();
+    assert_pass(&doc, "RANCHER009");
+    pin(&doc, "RANCHER009", "pass-value-ending-in-a-newline");
 }
 
 /// An agent that pins nothing while `cacerts` holds a private CA cannot verify Rancher.
@@ -825,6 +859,7 @@ fn rancher009_fails_when_the_agent_pins_nothing() {
         "{}",
         message(f)
     );
+    pin(&doc, "RANCHER009", "fail-pins-nothing");
 }
 
 #[test]
@@ -833,6 +868,7 @@ fn rancher009_not_applicable_for_an_agent_of_another_rancher() {
     let doc = b.analyze();
     assert_eq!(status(&doc, "RANCHER009"), "not-applicable");
     assert!(reason(&doc, "RANCHER009").contains("rancher.elsewhere.example"));
+    pin(&doc, "RANCHER009", "not-applicable");
 }
 
 // ---- RANCHER010 -------------------------------------------------------------------------------
@@ -848,6 +884,7 @@ fn rancher010_fails_when_the_max_ttl_defaults_to_zero() {
     let f = only_finding(&doc, "RANCHER010", "low");
     assert_eq!(f["target"], "Setting/auth-token-max-ttl-minutes");
     assert!(message(f).contains("its default"), "{}", message(f));
+    pin(&doc, "RANCHER010", "fail");
 }
 
 #[test]
@@ -859,6 +896,7 @@ fn rancher010_passes_with_bounded_lifetimes() {
     ]);
     let doc = b.analyze();
     assert_pass(&doc, "RANCHER010");
+    pin(&doc, "RANCHER010", "pass");
 }
 
 // ---- the real bundle --------------------------------------------------------------------------

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use harrow::pki::token::{scan_env_file, scan_rke2_config};
 use rules_common::{
-    COLLECTED, analyze, coverage, findings, status, support_bundle, targets, variant,
+    COLLECTED, analyze, coverage, findings, pin, status, support_bundle, targets, variant,
 };
 use support::Test;
 
@@ -141,6 +141,7 @@ fn token002_joining_server_with_the_short_token_is_info_on_harvester() {
     assert_eq!(f["evidence"][0]["pointer"], "7");
     assert_eq!(f["evidence"][1]["pointer"], "6");
     assert!(reason(&doc, "TOKEN002").contains("not judged: s1"));
+    pin(&doc, "TOKEN002", "fail-info-on-harvester");
 }
 
 #[test]
@@ -157,6 +158,7 @@ fn token002_is_medium_on_a_plain_rke2_cluster() {
     assert_eq!(f["severity"], "medium");
     assert!(!f["message"].as_str().unwrap().contains("Harvester"));
     assert!(f["remediation"].as_str().unwrap().contains("K10<hash>"));
+    pin(&doc, "TOKEN002", "fail-medium-on-plain-rke2");
 }
 
 #[test]
@@ -201,6 +203,7 @@ fn token002_an_agent_joining_by_environment_with_a_short_token_fails() {
         "{}",
         f["message"]
     );
+    pin(&doc, "TOKEN002", "fail-agent-joining-by-environment");
 }
 
 #[test]
@@ -208,6 +211,7 @@ fn token002_passes_when_every_joining_node_pins_the_ca() {
     let doc = variant("token-sources", COLLECTED);
     assert_eq!(status(&doc, "TOKEN002"), "pass");
     assert!(findings(&doc, "TOKEN002").is_empty());
+    pin(&doc, "TOKEN002", "pass");
 }
 
 #[test]
@@ -216,6 +220,7 @@ fn token002_a_first_server_alone_is_not_judged() {
     let doc = analyze_dirs(&healthy(tmp.path(), &["s1"], true));
     assert_eq!(status(&doc, "TOKEN002"), "not-evaluable");
     assert!(reason(&doc, "TOKEN002").contains("not judged: s1"));
+    pin(&doc, "TOKEN002", "not-evaluable-first-server-alone");
 }
 
 #[test]
@@ -223,6 +228,7 @@ fn token002_is_not_evaluable_on_a_support_bundle() {
     let doc = analyze(&support_bundle(), COLLECTED);
     assert_eq!(status(&doc, "TOKEN002"), "not-evaluable");
     assert!(coverage(&doc, "TOKEN002")["needs"].is_string());
+    pin(&doc, "TOKEN002", "not-evaluable");
 }
 
 #[test]
@@ -237,6 +243,8 @@ fn a_masked_config_token_is_unknown_not_the_written_token_file() {
         reason(&doc, "TOKEN002")
     );
     assert_eq!(status(&doc, "TOKEN005"), "not-evaluable");
+    pin(&doc, "TOKEN002", "pass-masked-config-tokens");
+    pin(&doc, "TOKEN005", "not-evaluable-masked-config-tokens");
 }
 
 // ---- TOKEN004 ----
@@ -246,6 +254,7 @@ fn token004_is_not_applicable_on_harvester() {
     let doc = variant("healthy", COLLECTED);
     assert_eq!(status(&doc, "TOKEN004"), "not-applicable");
     assert!(reason(&doc, "TOKEN004").starts_with("Harvester v1.6.1"));
+    pin(&doc, "TOKEN004", "not-applicable");
     assert_eq!(
         status(&analyze(&support_bundle(), COLLECTED), "TOKEN004"),
         "not-applicable"
@@ -271,6 +280,7 @@ fn token004_agent_token_defaulting_to_the_server_password_fails() {
         assert!(msg.contains(RANCHERD_DROP_IN), "{msg}");
         assert_eq!(f["evidence"].as_array().unwrap().len(), 2);
     }
+    pin(&doc, "TOKEN004", "fail-defaulting-to-the-server-password");
 }
 
 #[test]
@@ -294,6 +304,7 @@ fn token004_an_agent_token_set_to_the_server_password_fails_and_a_separate_one_p
         msg.contains(&format!("the agent token in {drop_in}:1 has the password")),
         "{msg}"
     );
+    pin(&doc, "TOKEN004", "fail-set-to-the-server-password");
 
     std::fs::write(
         s1.join(&drop_in),
@@ -302,6 +313,7 @@ fn token004_an_agent_token_set_to_the_server_password_fails_and_a_separate_one_p
     .expect("write");
     let doc = analyze_dirs(&nodes);
     assert_eq!(status(&doc, "TOKEN004"), "pass");
+    pin(&doc, "TOKEN004", "pass");
 }
 
 #[test]
@@ -311,6 +323,7 @@ fn token004_is_not_evaluable_without_an_agent_token() {
     std::fs::remove_file(nodes[0].join(AGENT_TOKEN)).expect("remove agent-token");
     let doc = analyze_dirs(&nodes);
     assert_eq!(status(&doc, "TOKEN004"), "not-evaluable");
+    pin(&doc, "TOKEN004", "not-evaluable");
 }
 
 // ---- TOKEN005 ----
@@ -342,6 +355,7 @@ fn token005_two_servers_with_different_passwords_fail() {
         "{msg}"
     );
     assert!(!msg.contains("hm:"), "no fingerprint without a key: {msg}");
+    pin(&doc, "TOKEN005", "fail-two-servers");
 }
 
 #[test]
@@ -364,6 +378,7 @@ fn token005_a_majority_names_the_odd_server() {
         .to_string();
     assert!(msg.contains("than the one s1 ("), "{msg}");
     assert!(msg.contains("s3 ("), "{msg}");
+    pin(&doc, "TOKEN005", "fail-majority-names-the-odd-server");
 }
 
 #[test]
@@ -371,6 +386,7 @@ fn token005_passes_on_healthy_and_token_sources() {
     for v in ["healthy", "token-sources", "token-wrong-hash"] {
         let doc = variant(v, COLLECTED);
         assert_eq!(status(&doc, "TOKEN005"), "pass", "{v}");
+        pin(&doc, "TOKEN005", &format!("pass-{v}"));
     }
 }
 
@@ -378,9 +394,11 @@ fn token005_passes_on_healthy_and_token_sources() {
 fn token005_is_not_evaluable_on_a_support_bundle_or_one_server() {
     let doc = analyze(&support_bundle(), COLLECTED);
     assert_eq!(status(&doc, "TOKEN005"), "not-evaluable");
+    pin(&doc, "TOKEN005", "not-evaluable");
     let tmp = tempfile::tempdir().expect("tempdir");
     let doc = analyze_dirs(&healthy(tmp.path(), &["s1"], false));
     assert_eq!(status(&doc, "TOKEN005"), "not-evaluable");
+    pin(&doc, "TOKEN005", "not-evaluable-one-server");
 }
 
 #[test]
@@ -410,6 +428,7 @@ fn token005_keyed_fingerprints_only_with_a_key() {
         fps[0], fps[1],
         "different passwords, different fingerprints"
     );
+    pin(&doc, "TOKEN005", "fail-keyed-fingerprints");
 }
 
 // ---- secrets ----
