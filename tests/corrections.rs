@@ -1,7 +1,9 @@
 //! Regression tests of the corrections a real bundle showed (issue 9, point 5), each named after
 //! the bug it pins: BUNDLE001 took the literal `token` of a registration token's `status.token`
 //! for a leaked secret; BUNDLE002 passed a bundle whose `rancher-system-agent.log` the
-//! collector's 10 MiB cap had cut (the log is skipped, never read). Bundles are built in the test
+//! collector's 10 MiB cap had cut (the log is skipped, never read); BUNDLE001 missed the token
+//! files (`token-file:` targets) the collector copies with `/etc/rancher/rke2` (found by the
+//! fault-fixture check of `tests/variants.rs`). Bundles are built in the test
 //! with the fixture generator's archive writer. The third, a custom CA at
 //! `server/tls/server-ca.crt` whose name is not rke2's that CERT003 never judged, is in
 //! `rules_more.rs` with the other tests on the healthy fixture's `s1`.
@@ -212,4 +214,55 @@ fn bundle002_many_truncated_logs_of_one_node_zip_make_one_note() {
     assert_eq!(cut[0]["title"], "bundle incomplete: 5 truncated logs on x1");
     assert_eq!(cut[0]["evidence"].as_array().map(Vec::len), Some(5));
     pin(&doc, "BUNDLE002", "fail-many-truncated-logs-of-one-node");
+}
+
+/// Found by the fault-fixture check: the collector copies `/etc/rancher/rke2` whole, so a
+/// `token-file:` target (`join-token`, `agent-join-token`, the file `RKE2_TOKEN_FILE=` names)
+/// sits unmasked in the node zip, and BUNDLE001 read only YAML token keys. A file that holds
+/// only a token is a token field; a placeholder in it is not a leak.
+#[test]
+fn bundle001_reads_token_files_of_a_bundles_node_configs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let full = format!("K10{}::server:{}", "c".repeat(64), "f00dfeed".repeat(4));
+    let b = small_bundle(
+        dir.path(),
+        &[
+            (
+                "configs/etc/rancher/rke2/join-token",
+                format!("{full}\n").into_bytes(),
+            ),
+            (
+                "configs/etc/rancher/rke2/agent-join-token",
+                b"agentsecret-0123456789\n".to_vec(),
+            ),
+            (
+                "configs/etc/rancher/rke2/token-placeholder",
+                b"***\n".to_vec(),
+            ),
+        ],
+        &[],
+    );
+    let doc = analyze_one(&b, COLLECTED);
+    assert_eq!(status(&doc, "BUNDLE001"), "fail");
+    let msgs: Vec<String> = findings(&doc, "BUNDLE001")
+        .iter()
+        .map(|f| f["message"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("server token (`join-token`)")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("agent token (`agent-join-token`)")),
+        "{msgs:?}"
+    );
+    let text = doc.to_string();
+    assert!(
+        !text.contains("f00dfeed") && !text.contains("agentsecret"),
+        "a secret leaked"
+    );
+    pin(&doc, "BUNDLE001", "fail-token-files-in-node-configs");
 }

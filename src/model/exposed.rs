@@ -6,7 +6,9 @@
 //! As rules.md's BUNDLE001 says: in a token field of an oem, rancherd or rke2 config any value
 //! that is not a placeholder ([`is_placeholder_word`]: masked, empty, `null`, the literal
 //! `token`, `<token>`) is the secret; elsewhere a value counts only when it has a secret's shape
-//! (a crypt hash, a PEM private key, [`has_registration_token_shape`]).
+//! (a crypt hash, a PEM private key, [`has_registration_token_shape`]). A file that holds
+//! nothing but a token (a `token-file:` target such as `/etc/rancher/rke2/join-token`) is a
+//! token field as a whole.
 
 use super::Origin;
 use crate::layout::TokenRole;
@@ -138,6 +140,17 @@ pub fn scan(snap: &Snapshot) -> Vec<Exposed> {
                     value: Some(t.token.password.clone()),
                 });
             }
+            if let Some((role, password)) = token_file(inner, &file.data) {
+                out.push(Exposed {
+                    origin: at(Some(1)),
+                    inner: inner.to_string(),
+                    kind: ExposedKind::Token {
+                        role,
+                        key: file_name(inner).to_string(),
+                    },
+                    value: Some(password),
+                });
+            }
             let text = String::from_utf8_lossy(&file.data);
             for (n, line) in text.lines().enumerate() {
                 let l = line.trim();
@@ -170,9 +183,70 @@ pub fn scan(snap: &Snapshot) -> Vec<Exposed> {
     out
 }
 
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// A file that holds nothing but a token, as the targets of `token-file:`,
+/// `agent-token-file:` and `RKE2_TOKEN_FILE=` do (`/etc/rancher/rke2/join-token`): its name
+/// says token, it is not a YAML or JSON document, and its one line is a token whose password
+/// is not a placeholder. The whole file is the token field. Its role: agent when the name says
+/// so.
+fn token_file(inner: &str, data: &[u8]) -> Option<(TokenRole, Secret)> {
+    let name = file_name(inner);
+    if !name.contains("token") || [".yaml", ".yml", ".json"].iter().any(|e| name.ends_with(e)) {
+        return None;
+    }
+    let text = std::str::from_utf8(data).ok()?;
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let line = lines.next()?;
+    if lines.next().is_some() {
+        return None;
+    }
+    let token = crate::pki::token::parse_token(line).ok()?;
+    if is_placeholder_word(token.password.expose()) {
+        return None;
+    }
+    let role = if name.contains("agent") {
+        TokenRole::Agent
+    } else {
+        TokenRole::Server
+    };
+    Some((role, token.password))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_holding_only_a_token_is_a_token_field() {
+        let full = format!("K10{}::server:s3cr3t-pass", "ab".repeat(32));
+        let (role, pw) = token_file("s2/configs/etc/rancher/rke2/join-token", full.as_bytes())
+            .expect("join-token");
+        assert_eq!(role, TokenRole::Server);
+        assert_eq!(pw.expose(), "s3cr3t-pass");
+        let (role, _) = token_file(
+            "s2/configs/etc/rancher/rke2/agent-join-token",
+            b"plain-agent-pw\n",
+        )
+        .expect("agent-join-token");
+        assert_eq!(role, TokenRole::Agent);
+        // Placeholders, documents, several lines and other names are not token files.
+        for (path, data) in [
+            ("n/configs/etc/rancher/rke2/join-token", "***\n"),
+            ("n/configs/etc/rancher/rke2/join-token", "token\n"),
+            ("n/configs/etc/rancher/rke2/token.yaml", "token: abc\n"),
+            ("n/configs/etc/rancher/rke2/join-token", "a\nb\n"),
+            ("n/configs/etc/rancher/rke2/config.yaml", full.as_str()),
+            ("n/configs/etc/rancher/rke2/join-token", ""),
+        ] {
+            assert!(
+                token_file(path, data.as_bytes()).is_none(),
+                "{path}: {data:?}"
+            );
+        }
+    }
 
     #[test]
     fn password_hashes_are_recognised_by_their_crypt_prefix() {

@@ -258,12 +258,14 @@ pub fn ingest_issue_notes(tree: &InputTree, notes: &mut Vec<Note>, remarks: &mut
             } else {
                 format!("entry refused ({what}): {}", short(&issue.entry))
             };
-            notes.push(note(
-                NoteKind::Refused,
-                title,
-                format!("{place}: {}", issue.message),
-                vec![(place, None)],
-            ));
+            // The ingest's message names the input and entry already; a message that does not
+            // is given its place.
+            let message = if issue.message.starts_with(&place) {
+                issue.message.clone()
+            } else {
+                format!("{place}: {}", issue.message)
+            };
+            notes.push(note(NoteKind::Refused, title, message, vec![(place, None)]));
         } else {
             let reason = match issue.kind {
                 IssueKind::LinkOutsideTree => format!(
