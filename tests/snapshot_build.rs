@@ -39,7 +39,6 @@ impl Tree {
         self.0.files.insert(
             path.to_string(),
             VFile {
-                path: path.to_string(),
                 data: data.as_ref().to_vec(),
                 mode: Some(0o600),
                 mtime: None,

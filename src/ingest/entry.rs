@@ -386,7 +386,6 @@ impl<'a> Ctx<'a> {
         self.tree.files.insert(
             path.to_string(),
             VFile {
-                path: path.to_string(),
                 data,
                 mode,
                 mtime,

@@ -152,11 +152,9 @@ pub enum Container {
     Directory,
 }
 
-/// A file read into memory, with where it came from.
+/// A file read into memory (its logical path is its key in [`InputTree::files`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VFile {
-    /// Logical path inside the input (see module docs).
-    pub path: String,
     pub data: Vec<u8>,
     /// Unix mode bits from the archive header or file system, when known.
     pub mode: Option<u32>,

@@ -266,8 +266,9 @@ struct Gathered {
 
 impl Gathered {
     fn add(&mut self, f: Found) {
-        // A count of one: a certificate no memo holds (a leaf), so no other copy to join.
-        if Arc::strong_count(&f.cert) == 1 {
+        // What no memo holds (a leaf: the memos keep CAs and self-issued certificates), so no
+        // other copy of the same parse to join.
+        if !(f.cert.is_ca || f.cert.is_self_issued()) {
             self.found.push(Keyed::new(f.cert, vec![f.loc]));
             return;
         }

@@ -41,7 +41,9 @@ const FAR_APART_SECONDS: i64 = 24 * 3600;
 /// identity keys, the cluster facts, the one-cluster check, and the notes.
 pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snapshot {
     let (trees, given): (Vec<InputTree>, Vec<Option<String>>) = inputs.into_iter().unzip();
+    let t = crate::timings::stage("snapshot: classify");
     let classified = classify_inputs(&trees, given);
+    drop(t);
     let t = crate::timings::stage("snapshot: read inputs");
     let read = read_inputs(&classified, limits);
     drop(t);
@@ -51,7 +53,9 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
         .map(|(c, info)| collection_time(c, info, &read.bundles))
         .collect();
     let collected_at: Vec<Option<OffsetDateTime>> = dates.iter().map(|d| d.at).collect();
+    let t = crate::timings::stage("snapshot: listed nodes");
     let listed = listed_nodes(&read.objects, &trees);
+    drop(t);
     let (objects, listed_nodes) = one_copy_of_each(
         read.objects,
         listed.nodes,
@@ -61,6 +65,7 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
     let t = crate::timings::stage("snapshot: node zips");
     let zips = read_node_zips(&classified, limits);
     drop(t);
+    let t = crate::timings::stage("snapshot: merge nodes");
     let nodes = merge_nodes(
         read.nodes
             .into_iter()
@@ -68,7 +73,9 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
             .chain(zips.nodes),
     );
     let nodes = assign_roles(nodes, &listed.labels, &read.unit_server);
+    drop(t);
     let harvester_release = first_per_node(zips.releases.into_iter().chain(read.releases));
+    let t = crate::timings::stage("snapshot: identity");
     let identities: Vec<IdentityKeys> = classified
         .iter()
         .map(|c| identity(c, &objects, &read.bundles, &nodes))
@@ -80,6 +87,7 @@ pub fn build(inputs: Vec<(InputTree, Option<String>)>, limits: &Limits) -> Snaps
         &read.rke2_versions,
         &harvester_release,
     );
+    drop(t);
     let names: Vec<&str> = trees.iter().map(|t| t.name.as_str()).collect();
     let refused = check_one_cluster(&names, &identities);
     let far_apart = far_apart_note(&names, &collected_at);

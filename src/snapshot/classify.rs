@@ -47,6 +47,12 @@ fn outer_paths(tree: &InputTree) -> Vec<&str> {
     out
 }
 
+/// [`segments`] into a buffer reused from path to path.
+fn split_into<'a>(p: &'a str, into: &mut Vec<&'a str>) {
+    into.clear();
+    into.extend(p.split('/').filter(|s| !s.is_empty() && *s != "."));
+}
+
 /// Join segments into a prefix ending in `/` (empty for none).
 fn prefix_of(segs: &[&str]) -> String {
     let mut s = segs.join("/");
@@ -78,8 +84,12 @@ pub fn classify(tree: &InputTree) -> Layout {
     let mut yaml_tops: BTreeSet<String> = BTreeSet::new();
     let mut node_tops: BTreeSet<String> = BTreeSet::new();
     let mut errlog_tops: BTreeSet<String> = BTreeSet::new();
+    // One buffer of segments for every path (a node snapshot has 100,000).
+    let mut segs: Vec<&str> = Vec::new();
     for p in &paths {
-        let segs = segments(p);
+        // Only the first three segments matter here (and whether there are more).
+        segs.clear();
+        segs.extend(p.split('/').filter(|s| !s.is_empty() && *s != ".").take(3));
         let n = segs.len();
         if n == 0 {
             continue;
@@ -117,14 +127,25 @@ pub fn classify(tree: &InputTree) -> Layout {
     // The anchor prefix last recorded: a node snapshot's 100,000 paths share one, which is then
     // neither joined nor inserted again.
     let mut last: Vec<&str> = Vec::new();
+    // The last match as text, prefix and anchor (`n1/var/lib/rancher/rke2/`): a path that
+    // starts with it has the same first match (no anchor is more than one segment longer than
+    // another, so no earlier one can start inside the prefix and end past the shared part) and
+    // nothing to record.
+    let lens = anchors.iter().map(Vec::len);
+    let reuse = lens.clone().max().unwrap_or(0) <= lens.min().unwrap_or(0) + 1;
+    let mut hit = String::new();
     for p in &paths {
-        let segs = segments(p);
+        if reuse && !hit.is_empty() && p.starts_with(&hit) {
+            continue;
+        }
+        split_into(p, &mut segs);
         for j in 0..segs.len() {
-            if anchors.iter().any(|a| segs[j..].starts_with(a)) {
+            if let Some(a) = anchors.iter().find(|a| segs[j..].starts_with(a)) {
                 if last.as_slice() != &segs[..j] || prefixes.is_empty() {
                     prefixes.insert((j, prefix_of(&segs[..j])));
                     last = segs[..j].to_vec();
                 }
+                hit = prefix_of(&segs[..j + a.len()]);
                 break;
             }
         }
@@ -184,7 +205,6 @@ mod tests {
             t.files.insert(
                 p.to_string(),
                 VFile {
-                    path: p.to_string(),
                     data: Vec::new(),
                     mode: None,
                     mtime: None,
