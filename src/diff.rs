@@ -364,7 +364,7 @@ fn cert_ref(model: &Model, fp: &str) -> CertRef {
             .certs
             .certs
             .get(fp)
-            .and_then(|e| e.cert.subject_cn.clone())
+            .and_then(|e| e.cert.subject_cn().map(str::to_string))
             .unwrap_or_default(),
     }
 }
@@ -522,7 +522,7 @@ fn cert_role(model: &Model, fp: &str) -> &'static str {
     let Some(e) = model.certs.certs.get(fp) else {
         return "leaf";
     };
-    let u = &e.cert.usages;
+    let u = &e.cert.usages();
     match (
         e.cert.is_ca,
         u.contains(&Usage::ServerAuth),

@@ -128,8 +128,8 @@ impl Signer {
 
     fn subject(&self) -> String {
         harrow::pki::parse_certs(self.pem.as_bytes()).unwrap()[0]
-            .subject
-            .clone()
+            .subject()
+            .to_string()
     }
 }
 
@@ -152,15 +152,12 @@ fn reissue(old: &harrow::pki::Cert, by: &Signer) -> (String, String) {
     use harrow::pki::Usage;
     let mut p = CertificateParams::default();
     let mut dn = DistinguishedName::new();
-    for part in old.subject.split(',') {
+    for part in old.subject().split(',') {
         if let Some(o) = part.strip_prefix("O=") {
             dn.push(DnType::OrganizationName, o);
         }
     }
-    dn.push(
-        DnType::CommonName,
-        old.subject_cn.clone().unwrap_or_default(),
-    );
+    dn.push(DnType::CommonName, old.subject_cn().unwrap_or_default());
     p.distinguished_name = dn;
     p.not_before = time::macros::datetime!(2026-11-19 00:00 UTC);
     p.not_after = time::macros::datetime!(2027-11-19 00:00 UTC);
@@ -168,20 +165,20 @@ fn reissue(old: &harrow::pki::Cert, by: &Signer) -> (String, String) {
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
     ];
-    if old.usages.contains(&Usage::ServerAuth) {
+    if old.usages().contains(&Usage::ServerAuth) {
         p.extended_key_usages
             .push(ExtendedKeyUsagePurpose::ServerAuth);
     }
-    if old.usages.contains(&Usage::ClientAuth) {
+    if old.usages().contains(&Usage::ClientAuth) {
         p.extended_key_usages
             .push(ExtendedKeyUsagePurpose::ClientAuth);
     }
     p.subject_alt_names = old
-        .dns_sans
+        .dns_sans()
         .iter()
-        .map(|d| SanType::DnsName(d.clone().try_into().unwrap()))
+        .map(|d| SanType::DnsName(d.to_string().try_into().unwrap()))
         .chain(
-            old.ip_sans
+            old.ip_sans()
                 .iter()
                 .map(|i| SanType::IpAddress(i.parse::<IpAddr>().unwrap())),
         )
@@ -222,7 +219,7 @@ fn reissue_leaves(node: &Path, old_issuer: &str, by: &Signer, chain: &str) -> us
                     serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
                 let pem = unb64(doc["data"]["tls.crt"].as_str().unwrap());
                 let old = &harrow::pki::parse_certs(&pem).unwrap()[0];
-                if old.issuer == old_issuer {
+                if old.issuer() == old_issuer {
                     let (crt, key) = reissue(old, by);
                     doc["data"]["tls.crt"] = b64(format!("{crt}{chain}").as_bytes()).into();
                     doc["data"]["tls.key"] = b64(key.as_bytes()).into();
@@ -236,7 +233,10 @@ fn reissue_leaves(node: &Path, old_issuer: &str, by: &Signer, chain: &str) -> us
             }
             let bytes = std::fs::read(&path).unwrap();
             let certs = harrow::pki::parse_certs(&bytes).unwrap();
-            let Some(old) = certs.first().filter(|c| !c.is_ca && c.issuer == old_issuer) else {
+            let Some(old) = certs
+                .first()
+                .filter(|c| !c.is_ca && c.issuer() == old_issuer)
+            else {
                 continue;
             };
             let (crt, key) = reissue(old, by);
@@ -592,8 +592,8 @@ fn ca_rotation_under_the_same_custom_root_keeps_the_token_hash() {
     );
     let old_bundle = std::fs::read_to_string(s1.join(format!("{TLS}/server-ca.crt"))).unwrap();
     let old_subject = harrow::pki::parse_certs(old_bundle.as_bytes()).unwrap()[0]
-        .subject
-        .clone();
+        .subject()
+        .to_string();
     // The new server CA under the same intermediate: the bundle keeps intermediate and root.
     let ca = Signer::signed_by("rke2-server-ca@1795000000", &inter);
     let rest = &old_bundle[first_pem(&old_bundle).len()..];

@@ -69,10 +69,15 @@ fn cross_signed_rotation_bundle_hashes_new_self_signed_root() {
 
     let certs = harrow::pki::parse_certs(&file).unwrap();
     assert_eq!(
-        certs[1].aki, certs[1].ski,
+        certs[1].aki(),
+        certs[1].ski(),
         "self-signed new root: AKI == SKI"
     );
-    assert_ne!(certs[2].aki, certs[2].ski, "cross-signed cert: AKI != SKI");
+    assert_ne!(
+        certs[2].aki(),
+        certs[2].ski(),
+        "cross-signed cert: AKI != SKI"
+    );
     let h = ca_hash(&file).unwrap();
     let new_root_hash = sha256_hex(&openssl_der(dir.path(), self_signed.as_bytes()));
     let old_root_hash = sha256_hex(&openssl_der(dir.path(), old_root.pem.as_bytes()));

@@ -57,25 +57,25 @@ fn leaf_with_chain_fields() {
     let (l, c) = (&certs[0], &certs[1]);
     // rcgen encodes CN before O; RFC 4514 order prints the last RDN first. (Go encodes O
     // before CN, which prints as `CN=…,O=…`: see the CSR test.)
-    assert_eq!(l.subject, "O=system:masters,CN=system:admin");
-    assert_eq!(l.subject_cn.as_deref(), Some("system:admin"));
-    assert_eq!(l.issuer, "CN=rke2-client-ca@1700000000");
-    assert_eq!(l.issuer_cn.as_deref(), Some("rke2-client-ca@1700000000"));
+    assert_eq!(l.subject(), "O=system:masters,CN=system:admin");
+    assert_eq!(l.subject_cn(), Some("system:admin"));
+    assert_eq!(l.issuer(), "CN=rke2-client-ca@1700000000");
+    assert_eq!(l.issuer_cn(), Some("rke2-client-ca@1700000000"));
     assert!(!l.is_ca);
     assert!(c.is_ca);
-    assert_eq!(l.usages, vec![Usage::ServerAuth, Usage::ClientAuth]);
-    assert_eq!(c.usages, vec![Usage::CertSign]);
+    assert_eq!(l.usages(), vec![Usage::ServerAuth, Usage::ClientAuth]);
+    assert_eq!(c.usages(), vec![Usage::CertSign]);
     assert_eq!(c.usage_strings(), vec!["CertSign"]);
-    assert_eq!(l.dns_sans, vec!["kubernetes", "localhost"]);
-    assert_eq!(l.ip_sans, vec!["10.43.0.1", "fd00::1"]);
-    assert_eq!(l.aki, c.ski);
-    assert!(c.ski.is_some());
+    assert_eq!(l.dns_sans(), vec!["kubernetes", "localhost"]);
+    assert_eq!(l.ip_sans(), vec!["10.43.0.1", "fd00::1"]);
+    assert_eq!(l.aki(), c.ski());
+    assert!(c.ski().is_some());
     assert_eq!(l.key_algorithm.as_str(), "ecdsa-p256");
     assert_eq!(l.key_bits, Some(256));
-    assert_eq!(l.signature_algorithm, "ecdsa-with-SHA256");
+    assert_eq!(l.signature_algorithm(), "ecdsa-with-SHA256");
     assert_eq!(l.weak_signature_hash, None);
     assert_eq!(
-        l.fingerprint_sha256,
+        l.fingerprint_sha256(),
         sha256_hex(&openssl_der(dir.path(), leaf_pem.as_bytes()))
     );
     let serial = openssl(
@@ -89,11 +89,11 @@ fn leaf_with_chain_fields() {
             .trim()
             .trim_start_matches("serial=")
             .to_ascii_lowercase(),
-        l.serial.trim_start_matches("00")
+        l.serial().trim_start_matches("00")
     );
     assert!(l.not_before < l.not_after);
     let k = parse_keys(key.serialize_pem().as_bytes()).unwrap();
-    assert_eq!(k[0].spki_sha256.as_deref(), Some(l.spki_sha256.as_str()));
+    assert_eq!(k[0].spki_sha256.as_deref(), Some(l.spki_sha256()));
     // DER input gives the same certificate.
     let der = openssl_der(dir.path(), leaf_pem.as_bytes());
     assert_eq!(parse_certs(&der).unwrap()[0], certs[0]);
@@ -315,7 +315,7 @@ fn weak_signatures_and_small_rsa_keys_are_reported() {
     let c = parse_certs(&pem).unwrap().remove(0);
     assert_eq!(c.key_bits, Some(1024));
     assert_eq!(c.weak_signature_hash, Some("sha1"));
-    assert_eq!(c.signature_algorithm, "sha1WithRSAEncryption");
+    assert_eq!(c.signature_algorithm(), "sha1WithRSAEncryption");
     let now = OffsetDateTime::now_utc();
     assert_eq!(chain_status(&c, &[], now).status, ChainStatus::SelfSigned);
 }

@@ -60,7 +60,7 @@ users:
     let cluster = cluster.unwrap();
     assert_eq!(cluster.server.as_deref(), Some("https://127.0.0.1:6443"));
     let ca_certs = cluster.ca.as_ref().unwrap().as_ref().unwrap();
-    assert_eq!(ca_certs[0].subject_cn.as_deref(), Some("rke2-server-ca@1"));
+    assert_eq!(ca_certs[0].subject_cn(), Some("rke2-server-ca@1"));
     let user = user.unwrap();
     let certs = user.client_cert.as_ref().unwrap().as_ref().unwrap();
     assert_eq!(certs.len(), 2);
@@ -150,7 +150,7 @@ fn dynamic_cert_json() {
     assert_eq!(d.annotations.len(), 2);
     let certs = d.certs.as_ref().unwrap().as_ref().unwrap();
     assert_eq!(certs.len(), 2);
-    assert_eq!(certs[0].subject_cn.as_deref(), Some("rke2"));
+    assert_eq!(certs[0].subject_cn(), Some("rke2"));
     let keys = d.keys.as_ref().unwrap().as_ref().unwrap();
     assert_eq!(pair_files(certs, keys), Pairing::Match);
     assert!(parse_dynamic_cert(b"{not json").is_err());

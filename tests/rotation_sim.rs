@@ -135,9 +135,9 @@ fn the_planned_self_signed_rotation_is_cross_signed_and_rotate_ca_accepts_it() {
     assert_eq!(key_mode.permissions().mode() & 0o777, 0o600);
     // The token hash is RKE2's rule: the root the new CA chains to, not the new CA itself.
     let hash = &rb.params["new_ca_hash"].default.clone().unwrap();
-    assert_ne!(hash, &certs[0].fingerprint_sha256);
+    assert_ne!(hash, &certs[0].fingerprint_sha256());
     assert!(
-        certs[1..].iter().any(|c| &c.fingerprint_sha256 == hash),
+        certs[1..].iter().any(|c| c.fingerprint_sha256() == hash),
         "{hash} is none of the roots"
     );
     // No --force, and rotate-ca's checks pass in the simulation.
@@ -752,9 +752,9 @@ fn the_staged_fixture_rotates_without_force_and_its_new_hash_is_the_root_not_the
     let hash = harrow::rotation::state::bundle_hash(&certs, None).unwrap();
     // rotate-default-ca-certs.sh prints the new CA's own fingerprint; RKE2's hashCA takes the
     // root the first certificate chains to.
-    assert_ne!(hash, certs[0].fingerprint_sha256);
+    assert_ne!(hash, certs[0].fingerprint_sha256());
     assert!(
-        certs[1..].iter().any(|c| c.fingerprint_sha256 == hash),
+        certs[1..].iter().any(|c| c.fingerprint_sha256() == hash),
         "{hash}"
     );
     // A runbook that loads the staged material as it is, without --force.

@@ -98,9 +98,9 @@ pub fn build(
         nodes.dedup();
         let name = e
             .cert
-            .subject_cn
-            .clone()
-            .unwrap_or_else(|| e.cert.subject.clone());
+            .subject_cn()
+            .map(str::to_string)
+            .unwrap_or_else(|| e.cert.subject().to_string());
         let kind = if e.cert.is_ca { "CA" } else { "certificate" };
         let mut push = |at: OffsetDateTime, k: EventKind, what: String| {
             if at >= from {
@@ -136,7 +136,7 @@ pub fn build(
                 && ca.cert.not_after < e.cert.not_after
                 && issuer != fp
             {
-                let ca_name = ca.cert.subject_cn.clone().unwrap_or_default();
+                let ca_name = ca.cert.subject_cn().map(str::to_string).unwrap_or_default();
                 push(
                     ca.cert.not_after,
                     EventKind::IssuerExpires,

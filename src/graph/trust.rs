@@ -285,9 +285,9 @@ pub fn build(model: &Model) -> TrustGraph {
     for (fp, e) in &inv.certs {
         let label = e
             .cert
-            .subject_cn
-            .clone()
-            .unwrap_or_else(|| e.cert.subject.clone());
+            .subject_cn()
+            .map(str::to_string)
+            .unwrap_or_else(|| e.cert.subject().to_string());
         let v = g.vertex(Vertex::Cert {
             fingerprint: fp.clone(),
             label,
@@ -556,7 +556,7 @@ fn add_keys(model: &Model, g: &mut TrustGraph) {
         match pairing {
             Pairing::Match => {
                 if let Some(k) = key_vertices.first() {
-                    let c = g.vertex_of_cert(&first.cert.fingerprint_sha256);
+                    let c = g.vertex_of_cert(first.cert.fingerprint_sha256());
                     g.edge(c, *k, Edge::PairsWith);
                 }
             }
@@ -586,7 +586,7 @@ pub fn resolve_id(g: &TrustGraph, inv: &Inventory, id: &str) -> Result<Vec<NodeI
     let mut out = Vec::new();
     if let Some(prefix) = well_known {
         for (fp, e) in &inv.certs {
-            let cn = e.cert.subject_cn.as_deref().unwrap_or("");
+            let cn = e.cert.subject_cn().unwrap_or("");
             let base = cn.split('@').next().unwrap_or(cn);
             if e.cert.is_ca
                 && (base == prefix || base == format!("rke2-{prefix}"))

@@ -71,7 +71,10 @@ fn read_kubeconfig(data: &[u8], origin: Origin) -> Option<PendingKubeconfig> {
     let kc = pki::kubeconfig::parse_kubeconfig(data).ok()?;
     let fps = |v: &Option<Result<Vec<pki::Cert>, pki::PkiError>>| -> Vec<String> {
         match v {
-            Some(Ok(certs)) => certs.iter().map(|c| c.fingerprint_sha256.clone()).collect(),
+            Some(Ok(certs)) => certs
+                .iter()
+                .map(|c| c.fingerprint_sha256().to_string())
+                .collect(),
             _ => Vec::new(),
         }
     };

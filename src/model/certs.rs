@@ -230,7 +230,7 @@ impl Keyed {
     fn new(cert: Arc<Cert>, locs: Vec<Location>) -> Self {
         Keyed {
             fp: cert
-                .fingerprint_sha256
+                .fingerprint_sha256()
                 .get(..16)
                 .and_then(|h| u64::from_str_radix(h, 16).ok())
                 .unwrap_or(0),
@@ -240,7 +240,7 @@ impl Keyed {
     }
 
     fn same_cert(&self, other: &Keyed) -> bool {
-        self.fp == other.fp && self.occ.0.fingerprint_sha256 == other.occ.0.fingerprint_sha256
+        self.fp == other.fp && self.occ.0.fingerprint_sha256() == other.occ.0.fingerprint_sha256()
     }
 }
 
@@ -492,8 +492,12 @@ pub fn build(snap: &Snapshot) -> Inventory {
     // Deduplicate by fingerprint: sorted, copies side by side, the first parse kept (copies
     // are byte-identical) with every location.
     found.sort_unstable_by(|a, b| {
-        a.fp.cmp(&b.fp)
-            .then_with(|| a.occ.0.fingerprint_sha256.cmp(&b.occ.0.fingerprint_sha256))
+        a.fp.cmp(&b.fp).then_with(|| {
+            a.occ
+                .0
+                .fingerprint_sha256()
+                .cmp(b.occ.0.fingerprint_sha256())
+        })
     });
     let mut entries: Vec<Keyed> = Vec::with_capacity(found.len());
     for k in found {
@@ -525,7 +529,7 @@ pub fn build(snap: &Snapshot) -> Inventory {
             .issuers
             .iter()
             .chain(chain.unverified.iter())
-            .filter_map(|&i| candidates.get(i).map(|c| c.fingerprint_sha256.as_str()))
+            .filter_map(|&i| candidates.get(i).map(|c| c.fingerprint_sha256()))
             .collect();
         (
             chain.status,
@@ -563,7 +567,7 @@ pub fn build(snap: &Snapshot) -> Inventory {
                     cert,
                     locations,
                 };
-                (entry.cert.fingerprint_sha256.clone(), entry)
+                (entry.cert.fingerprint_sha256().to_string(), entry)
             },
         )
         .collect();
@@ -585,7 +589,7 @@ fn assign_owners(certs: &mut BTreeMap<String, CertEntry>) {
             let hosts = e.locations.iter().filter_map(|l| l.host_path.as_deref());
             (
                 fp.clone(),
-                owner_of_ca(e.cert.subject_cn.as_deref().unwrap_or(""), hosts, hint),
+                owner_of_ca(e.cert.subject_cn().unwrap_or(""), hosts, hint),
             )
         })
         .collect();

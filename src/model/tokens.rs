@@ -395,7 +395,7 @@ pub fn served_hashes(snap: &Snapshot) -> Vec<ServedHash> {
                 } => Some(root_fingerprint.clone()),
                 _ => crate::pki::parse_certs(data)
                     .ok()
-                    .and_then(|c| c.first().map(|c| c.fingerprint_sha256.clone())),
+                    .and_then(|c| c.first().map(|c| c.fingerprint_sha256().to_string())),
             };
             out.push(ServedHash {
                 node: node.name.clone(),

@@ -77,7 +77,7 @@ pub fn ca_hash_at(file_bytes: &[u8], at: Option<OffsetDateTime>) -> Result<CaHas
     Ok(match found {
         Some(chain) => {
             let root = chain.last().copied().unwrap_or(0);
-            let fp = certs[root].fingerprint_sha256.clone();
+            let fp = certs[root].fingerprint_sha256().to_string();
             CaHash {
                 hex: fp.clone(),
                 method: CaHashMethod::Root {
@@ -137,7 +137,7 @@ impl Builder<'_> {
             if cand.subject_der() != child.issuer_der() {
                 continue;
             }
-            match (&cand.ski, &child.aki) {
+            match (&cand.ski(), &child.aki()) {
                 (a, b) if a == b => matching.push(p),
                 (None, Some(_)) | (Some(_), None) => one.push(p),
                 _ => mismatch.push(p),

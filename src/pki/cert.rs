@@ -114,20 +114,21 @@ impl Usage {
 pub struct Cert {
     /// The certificate's DER.
     pub der: Vec<u8>,
-    /// SHA-256 of the DER, lowercase hex.
-    pub fingerprint_sha256: String,
-    /// Subject as `CN=…,O=…` (RFC 4514 order).
-    pub subject: String,
-    /// Issuer as `CN=…,O=…` (RFC 4514 order).
-    pub issuer: String,
-    pub subject_cn: Option<String>,
-    pub issuer_cn: Option<String>,
+    /// Every text field, one after the other, in one allocation (a record of 100,000
+    /// certificates pays for one string each, not fifteen): see [`Text`] and [`Cert::text`].
+    text: Box<str>,
+    /// Where each text part ends in `text`: the [`Text`] fields in order, then the DNS, IP and
+    /// other SANs.
+    ends: Box<[u32]>,
+    /// Which optional [`Text`] fields are present (bit = the field's index).
+    present: u16,
+    /// How many DNS and IP SANs there are (the rest of `ends` are the other SANs).
+    dns_count: u16,
+    ip_count: u16,
     /// Where the raw DER of the subject and issuer names lie in `der` (for exact matching:
     /// [`Cert::subject_der`], [`Cert::issuer_der`]).
     subject_at: Range<u32>,
     issuer_at: Range<u32>,
-    /// Serial number, lowercase hex without separators.
-    pub serial: String,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     /// X.509 version (1, 2 or 3).
@@ -136,31 +137,83 @@ pub struct Cert {
     pub is_ca: bool,
     /// Whether a BasicConstraints extension is present.
     pub has_basic_constraints: bool,
+    /// `CertSign`, `ServerAuth`, `ClientAuth` as bits (1 << the usage's position).
+    usage_bits: u8,
     pub path_len: Option<u32>,
     /// Raw KeyUsage flags when the extension is present.
     pub key_usage: Option<u16>,
-    /// `CertSign`, `ServerAuth`, `ClientAuth` (empty means `Unknown` in check output).
-    pub usages: Vec<Usage>,
     pub key_algorithm: KeyAlgorithm,
     pub key_bits: Option<u32>,
-    pub dns_sans: Vec<String>,
-    pub ip_sans: Vec<String>,
-    /// Other SAN kinds, prefixed: `URI:…`, `email:…`.
-    pub other_sans: Vec<String>,
-    /// SubjectKeyIdentifier, lowercase hex.
-    pub ski: Option<String>,
-    /// AuthorityKeyIdentifier key id, lowercase hex.
-    pub aki: Option<String>,
-    /// Signature algorithm name (`sha256WithRSAEncryption`, `ecdsa-with-SHA256`, `ed25519`, …).
-    pub signature_algorithm: String,
     /// `sha1`, `md5` or `md2` when the signature uses a weak hash.
     pub weak_signature_hash: Option<&'static str>,
     /// Where the DER of the SubjectPublicKeyInfo lies in `der` ([`Cert::spki_der`]).
     spki_at: Range<u32>,
-    /// SHA-256 of the SubjectPublicKeyInfo's DER (lowercase hex): the pairing key.
-    pub spki_sha256: String,
     /// What [`verify`] needs, located once at parse time so a check does not re-parse the DER.
     sig: SigParts,
+}
+
+/// The text fields of a [`Cert`], in the order they are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Text {
+    /// SHA-256 of the DER, lowercase hex.
+    Fingerprint,
+    /// Subject as `CN=…,O=…` (RFC 4514 order).
+    Subject,
+    /// Issuer as `CN=…,O=…` (RFC 4514 order).
+    Issuer,
+    /// The subject's first common name (optional).
+    SubjectCn,
+    /// The issuer's first common name (optional).
+    IssuerCn,
+    /// Serial number, lowercase hex without separators.
+    Serial,
+    /// Signature algorithm name (`sha256WithRSAEncryption`, `ecdsa-with-SHA256`, …).
+    SignatureAlgorithm,
+    /// SHA-256 of the SubjectPublicKeyInfo's DER (lowercase hex): the pairing key.
+    SpkiSha256,
+    /// SubjectKeyIdentifier, lowercase hex (optional).
+    Ski,
+    /// AuthorityKeyIdentifier key id, lowercase hex (optional).
+    Aki,
+}
+
+/// How many [`Text`] fields there are (the SANs follow them in `Cert::ends`).
+const TEXT_FIELDS: usize = 10;
+
+/// The usages in the order of their bits in `Cert::usage_bits`.
+const USAGES: [Usage; 3] = [Usage::CertSign, Usage::ServerAuth, Usage::ClientAuth];
+
+/// Builds the text of a [`Cert`] part by part.
+#[derive(Default)]
+struct TextBuilder {
+    text: String,
+    ends: Vec<u32>,
+    present: u16,
+}
+
+impl TextBuilder {
+    fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+        // A certificate is far below 4 GiB of text; saturate rather than wrap.
+        self.ends
+            .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
+    }
+
+    fn field(&mut self, f: Text, s: &str) {
+        debug_assert_eq!(self.ends.len(), f as usize);
+        self.present |= 1 << f as usize;
+        self.push(s);
+    }
+
+    fn optional(&mut self, f: Text, s: Option<&str>) {
+        debug_assert_eq!(self.ends.len(), f as usize);
+        if let Some(s) = s {
+            self.present |= 1 << f as usize;
+            self.text.push_str(s);
+        }
+        self.ends
+            .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
+    }
 }
 
 /// The outer signature algorithm of a certificate as the verifier ([`x509_parser`]'s `verify`
@@ -194,32 +247,137 @@ enum KeyCurve {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 struct SigParts {
     /// The TBSCertificate bytes, as a range of `der`; `None` sends checks to x509-parser.
-    tbs: Option<Range<usize>>,
+    tbs: Option<Range<u32>>,
     /// The signatureValue BIT STRING contents, as a range of `der` (`None`: x509-parser).
-    signature: Option<Range<usize>>,
+    signature: Option<Range<u32>>,
     alg: SigAlg,
     /// The subjectPublicKey BIT STRING contents (when acting as issuer), as a range of `der`
     /// (`None`: x509-parser).
-    public_key: Option<Range<usize>>,
+    public_key: Option<Range<u32>>,
     curve: KeyCurve,
 }
 
 impl fmt::Debug for Cert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cert")
-            .field("subject", &self.subject)
-            .field("issuer", &self.issuer)
-            .field("serial", &self.serial)
+            .field("subject", &self.subject())
+            .field("issuer", &self.issuer())
+            .field("serial", &self.serial())
             .field("not_before", &self.not_before)
             .field("not_after", &self.not_after)
             .field("is_ca", &self.is_ca)
             .field("key_algorithm", &self.key_algorithm)
-            .field("fingerprint_sha256", &self.fingerprint_sha256)
+            .field("fingerprint_sha256", &self.fingerprint_sha256())
             .finish_non_exhaustive()
     }
 }
 
 impl Cert {
+    /// Text part `i` (a [`Text`] field's index, or a SAN's after them).
+    fn text(&self, i: usize) -> &str {
+        let start = match i {
+            0 => 0,
+            _ => self.ends.get(i - 1).map_or(0, |&e| e as usize),
+        };
+        let end = self.ends.get(i).map_or(start, |&e| e as usize);
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    fn optional(&self, f: Text) -> Option<&str> {
+        (self.present & (1 << f as usize) != 0).then(|| self.text(f as usize))
+    }
+
+    /// SHA-256 of the DER, lowercase hex.
+    pub fn fingerprint_sha256(&self) -> &str {
+        self.text(Text::Fingerprint as usize)
+    }
+
+    /// Subject as `CN=…,O=…` (RFC 4514 order).
+    pub fn subject(&self) -> &str {
+        self.text(Text::Subject as usize)
+    }
+
+    /// Issuer as `CN=…,O=…` (RFC 4514 order).
+    pub fn issuer(&self) -> &str {
+        self.text(Text::Issuer as usize)
+    }
+
+    /// The subject's first common name.
+    pub fn subject_cn(&self) -> Option<&str> {
+        self.optional(Text::SubjectCn)
+    }
+
+    /// The issuer's first common name.
+    pub fn issuer_cn(&self) -> Option<&str> {
+        self.optional(Text::IssuerCn)
+    }
+
+    /// Serial number, lowercase hex without separators.
+    pub fn serial(&self) -> &str {
+        self.text(Text::Serial as usize)
+    }
+
+    /// Signature algorithm name (`sha256WithRSAEncryption`, `ecdsa-with-SHA256`, `ed25519`, …).
+    pub fn signature_algorithm(&self) -> &str {
+        self.text(Text::SignatureAlgorithm as usize)
+    }
+
+    /// SHA-256 of the SubjectPublicKeyInfo's DER (lowercase hex): the pairing key.
+    pub fn spki_sha256(&self) -> &str {
+        self.text(Text::SpkiSha256 as usize)
+    }
+
+    /// SubjectKeyIdentifier, lowercase hex.
+    pub fn ski(&self) -> Option<&str> {
+        self.optional(Text::Ski)
+    }
+
+    /// AuthorityKeyIdentifier key id, lowercase hex.
+    pub fn aki(&self) -> Option<&str> {
+        self.optional(Text::Aki)
+    }
+
+    /// DNS SANs, in certificate order.
+    pub fn dns_sans(&self) -> Vec<&str> {
+        self.texts(TEXT_FIELDS, usize::from(self.dns_count))
+    }
+
+    /// IP SANs as text, in certificate order.
+    pub fn ip_sans(&self) -> Vec<&str> {
+        self.texts(
+            TEXT_FIELDS + usize::from(self.dns_count),
+            usize::from(self.ip_count),
+        )
+    }
+
+    /// Other SAN kinds, prefixed: `URI:…`, `email:…`.
+    pub fn other_sans(&self) -> Vec<&str> {
+        let from = TEXT_FIELDS + usize::from(self.dns_count) + usize::from(self.ip_count);
+        self.texts(from, self.ends.len().saturating_sub(from))
+    }
+
+    fn texts(&self, from: usize, n: usize) -> Vec<&str> {
+        (from..from + n).map(|i| self.text(i)).collect()
+    }
+
+    /// `CertSign`, `ServerAuth`, `ClientAuth` (empty means `Unknown` in check output).
+    pub fn usages(&self) -> Vec<Usage> {
+        USAGES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.usage_bits & (1 << i) != 0)
+            .map(|(_, u)| *u)
+            .collect()
+    }
+
+    /// Whether the certificate carries `u`.
+    pub fn has_usage(&self, u: Usage) -> bool {
+        USAGES
+            .iter()
+            .position(|x| *x == u)
+            .is_some_and(|i| self.usage_bits & (1 << i) != 0)
+    }
+
     /// Raw DER of the subject name (a part of the certificate's DER).
     pub fn subject_der(&self) -> &[u8] {
         part(&self.der, &self.subject_at)
@@ -243,7 +401,7 @@ impl Cert {
     /// RKE2's notion of a root in hashCA and `validateCA`: AKI empty or equal to SKI (the
     /// subject/issuer DNs are not compared).
     pub fn looks_like_root(&self) -> bool {
-        self.aki.is_none() || self.aki == self.ski
+        self.aki().is_none() || self.aki() == self.ski()
     }
 
     /// `not_before <= at <= not_after`.
@@ -253,19 +411,18 @@ impl Cert {
 
     /// Usages as `rke2 certificate check` prints them (`Unknown` when none).
     pub fn usage_strings(&self) -> Vec<&'static str> {
-        if self.usages.is_empty() {
+        if self.usage_bits == 0 {
             vec!["Unknown"]
         } else {
-            self.usages.iter().map(|u| u.as_str()).collect()
+            self.usages().into_iter().map(Usage::as_str).collect()
         }
     }
 
     /// All SANs as strings: DNS names, then IPs, then the others.
     pub fn sans(&self) -> Vec<String> {
-        let mut v = self.dns_sans.clone();
-        v.extend(self.ip_sans.iter().cloned());
-        v.extend(self.other_sans.iter().cloned());
-        v
+        (TEXT_FIELDS..self.ends.len())
+            .map(|i| self.text(i).to_string())
+            .collect()
     }
 
     /// Whether a signature by this certificate's key is allowed as Go's `CheckSignatureFrom`
@@ -416,16 +573,16 @@ pub fn parse_cert_der(der: &[u8]) -> Result<Cert, PkiError> {
         .extended_key_usage()
         .map_err(|e| PkiError::der("certificate extended key usage", e))?;
 
-    let mut usages = Vec::new();
+    let mut usage_bits = 0u8;
     if ku.as_ref().is_some_and(|k| k.value.key_cert_sign()) {
-        usages.push(Usage::CertSign);
+        usage_bits |= 1;
     }
     if let Some(e) = &eku {
         if e.value.server_auth {
-            usages.push(Usage::ServerAuth);
+            usage_bits |= 2;
         }
         if e.value.client_auth {
-            usages.push(Usage::ClientAuth);
+            usage_bits |= 4;
         }
     }
 
@@ -437,7 +594,7 @@ pub fn parse_cert_der(der: &[u8]) -> Result<Cert, PkiError> {
             ParsedExtension::SubjectAlternativeName(san) => {
                 for gn in &san.general_names {
                     match gn {
-                        GeneralName::DNSName(s) => dns_sans.push((*s).to_string()),
+                        GeneralName::DNSName(s) => dns_sans.push(*s),
                         GeneralName::IPAddress(b) => ip_sans.push(ip_string(b)),
                         GeneralName::URI(s) => other_sans.push(format!("URI:{s}")),
                         GeneralName::RFC822Name(s) => other_sans.push(format!("email:{s}")),
@@ -458,10 +615,10 @@ pub fn parse_cert_der(der: &[u8]) -> Result<Cert, PkiError> {
     let sig_oid = oid_string(&x.signature_algorithm.algorithm);
     let (sig_name, weak) = signature_name(&sig_oid);
     let sig = SigParts {
-        tbs: subslice_range(der, tbs.as_ref()),
-        signature: subslice_range(der, &x.signature_value.data),
+        tbs: part_at(der, tbs.as_ref()).ok(),
+        signature: part_at(der, &x.signature_value.data).ok(),
         alg: sig_alg(&sig_oid),
-        public_key: subslice_range(der, &spki.subject_public_key.data),
+        public_key: part_at(der, &spki.subject_public_key.data).ok(),
         curve: match spki
             .algorithm
             .parameters
@@ -476,16 +633,34 @@ pub fn parse_cert_der(der: &[u8]) -> Result<Cert, PkiError> {
         },
     };
 
+    let mut text = TextBuilder::default();
+    text.field(Text::Fingerprint, &sha256_hex(der));
+    text.field(Text::Subject, &dn_string(tbs.subject()));
+    text.field(Text::Issuer, &dn_string(tbs.issuer()));
+    text.optional(Text::SubjectCn, first_cn(tbs.subject()).as_deref());
+    text.optional(Text::IssuerCn, first_cn(tbs.issuer()).as_deref());
+    text.field(Text::Serial, &super::hex_lower(tbs.raw_serial()));
+    text.field(Text::SignatureAlgorithm, &sig_name);
+    text.field(Text::SpkiSha256, &sha256_hex(spki.raw));
+    text.optional(Text::Ski, ski.as_deref());
+    text.optional(Text::Aki, aki.as_deref());
+    for s in &dns_sans {
+        text.push(s);
+    }
+    for s in ip_sans.iter().chain(&other_sans) {
+        text.push(s);
+    }
+    let count = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+
     Ok(Cert {
         der: der.to_vec(),
-        fingerprint_sha256: sha256_hex(der),
-        subject: dn_string(tbs.subject()),
-        issuer: dn_string(tbs.issuer()),
-        subject_cn: first_cn(tbs.subject()),
-        issuer_cn: first_cn(tbs.issuer()),
+        text: text.text.into_boxed_str(),
+        ends: text.ends.into_boxed_slice(),
+        present: text.present,
+        dns_count: count(dns_sans.len()),
+        ip_count: count(ip_sans.len()),
         subject_at: part_at(der, tbs.subject().as_raw())?,
         issuer_at: part_at(der, tbs.issuer().as_raw())?,
-        serial: super::hex_lower(tbs.raw_serial()),
         not_before: tbs.validity().not_before.to_datetime(),
         not_after: tbs.validity().not_after.to_datetime(),
         version: tbs.version().0 + 1,
@@ -493,18 +668,11 @@ pub fn parse_cert_der(der: &[u8]) -> Result<Cert, PkiError> {
         has_basic_constraints: bc.is_some(),
         path_len: bc.as_ref().and_then(|b| b.value.path_len_constraint),
         key_usage: ku.as_ref().map(|k| k.value.flags),
-        usages,
+        usage_bits,
         key_algorithm,
         key_bits,
-        dns_sans,
-        ip_sans,
-        other_sans,
-        ski,
-        aki,
-        signature_algorithm: sig_name,
         weak_signature_hash: weak,
         spki_at: part_at(der, spki.raw)?,
-        spki_sha256: sha256_hex(spki.raw),
         sig,
     })
 }
@@ -692,11 +860,11 @@ fn check_located(child: &Cert, issuer: &Cert) -> Option<Result<(), X509Error>> {
         },
         SigAlg::Ed25519 => &ring_sig::ED25519,
     };
-    let public_key = issuer.der.get(issuer.sig.public_key.clone()?)?;
-    let signature = child.der.get(child.sig.signature.clone()?)?;
+    let public_key = part(&issuer.der, issuer.sig.public_key.as_ref()?);
+    let signature = part(&child.der, child.sig.signature.as_ref()?);
     Some(
         ring_sig::UnparsedPublicKey::new(alg, public_key)
-            .verify(child.der.get(tbs.clone())?, signature)
+            .verify(part(&child.der, tbs), signature)
             .map_err(|_| X509Error::SignatureVerificationError),
     )
 }
@@ -857,7 +1025,7 @@ fn chain_links_by<'a>(cert: &Cert, n: usize, candidate: impl Fn(usize) -> &'a Ce
         if c.der == cert.der || c.subject_der() != cert.issuer_der() {
             continue;
         }
-        if let (Some(aki), Some(ski)) = (&cert.aki, &c.ski)
+        if let (Some(aki), Some(ski)) = (&cert.aki(), &c.ski())
             && aki != ski
         {
             continue;
@@ -1083,12 +1251,54 @@ mod tests {
                     judge(located, i),
                     judge(check_x509(c, i), i),
                     "{} by {}",
-                    c.subject,
-                    i.subject
+                    c.subject(),
+                    i.subject()
                 );
                 verified += usize::from(verify(c, i) == Verification::Verified);
             }
         }
         assert_eq!(verified, 3 + 9);
+    }
+
+    /// A record of 100,000 certificates holds 100,000 of these: the text lives in one
+    /// allocation and the ranges are `u32`, so the inline part stays small.
+    #[test]
+    fn a_certificate_record_stays_compact() {
+        let size = std::mem::size_of::<Cert>();
+        assert!(size <= 240, "Cert is {size} bytes inline");
+    }
+
+    /// Every text field reads back what the parse wrote, optional ones absent when the
+    /// certificate lacks them, SANs in order by kind.
+    #[test]
+    fn text_fields_read_back_by_kind() {
+        let mut b = TextBuilder::default();
+        b.field(Text::Fingerprint, "f");
+        b.field(Text::Subject, "CN=a");
+        b.field(Text::Issuer, "CN=b");
+        b.optional(Text::SubjectCn, Some("a"));
+        b.optional(Text::IssuerCn, None);
+        b.field(Text::Serial, "01");
+        b.field(Text::SignatureAlgorithm, "ecdsa-with-SHA256");
+        b.field(Text::SpkiSha256, "s");
+        b.optional(Text::Ski, Some(""));
+        b.optional(Text::Aki, None);
+        for s in ["x.example", "10.0.0.1", "URI:spiffe://a"] {
+            b.push(s);
+        }
+        let (p, k) = ca("x", &PKCS_ECDSA_P256_SHA256);
+        let mut c = parse_cert_der(p.self_signed(&k).unwrap().der()).unwrap();
+        (c.text, c.ends, c.present) = (b.text.into(), b.ends.into(), b.present);
+        (c.dns_count, c.ip_count) = (1, 1);
+        assert_eq!(c.fingerprint_sha256(), "f");
+        assert_eq!((c.subject(), c.issuer()), ("CN=a", "CN=b"));
+        assert_eq!((c.subject_cn(), c.issuer_cn()), (Some("a"), None));
+        assert_eq!((c.serial(), c.spki_sha256()), ("01", "s"));
+        assert_eq!(c.signature_algorithm(), "ecdsa-with-SHA256");
+        assert_eq!((c.ski(), c.aki()), (Some(""), None));
+        assert_eq!(c.dns_sans(), ["x.example"]);
+        assert_eq!(c.ip_sans(), ["10.0.0.1"]);
+        assert_eq!(c.other_sans(), ["URI:spiffe://a"]);
+        assert_eq!(c.sans(), ["x.example", "10.0.0.1", "URI:spiffe://a"]);
     }
 }

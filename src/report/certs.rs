@@ -45,17 +45,17 @@ struct LocationJson<'a> {
 impl<'a> CertJson<'a> {
     fn new(e: &'a CertEntry, inv: &Inventory, when: JudgeAt) -> Self {
         let c = &e.cert;
-        let mut usages: Vec<&str> = c.usages.iter().map(|u| u.as_str()).collect();
+        let mut usages: Vec<&str> = c.usages().iter().map(|u| u.as_str()).collect();
         usages.sort();
         let mut sans = c.sans();
         sans.sort();
         CertJson {
             chain_status: inv.chain_at(e, when.at).as_str(),
             component_self_signed: e.component_self_signed,
-            fingerprint_sha256: &c.fingerprint_sha256,
+            fingerprint_sha256: c.fingerprint_sha256(),
             in_use: e.in_use.as_str(),
             is_ca: c.is_ca,
-            issuer: &c.issuer,
+            issuer: c.issuer(),
             issuer_fingerprint: e.issuers.first(),
             issuer_fingerprints: &e.issuers,
             key_algorithm: c.key_algorithm.as_str(),
@@ -77,10 +77,10 @@ impl<'a> CertJson<'a> {
             owner: e.owner.as_str(),
             residual_seconds: e.residual_at(when.at),
             sans,
-            serial: &c.serial,
-            signature_algorithm: &c.signature_algorithm,
+            serial: c.serial(),
+            signature_algorithm: c.signature_algorithm(),
             status: e.status_at(when.at, when.window_days).as_str(),
-            subject: &c.subject,
+            subject: c.subject(),
             usages,
         }
     }
@@ -192,7 +192,9 @@ pub fn rows(inv: &Inventory, when: JudgeAt) -> Vec<[String; 10]> {
         let issuer = if e.chain == crate::pki::ChainStatus::SelfSigned {
             "(self)".to_string()
         } else {
-            c.issuer_cn.clone().unwrap_or_else(|| c.issuer.clone())
+            c.issuer_cn()
+                .map(str::to_string)
+                .unwrap_or_else(|| c.issuer().to_string())
         };
         for l in &e.locations {
             let file = l
@@ -208,7 +210,9 @@ pub fn rows(inv: &Inventory, when: JudgeAt) -> Vec<[String; 10]> {
             rows.push([
                 l.node.as_deref().unwrap_or("-").to_string(),
                 file,
-                c.subject_cn.clone().unwrap_or_else(|| c.subject.clone()),
+                c.subject_cn()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| c.subject().to_string()),
                 issuer.clone(),
                 c.usage_strings().join(","),
                 c.not_after
@@ -219,7 +223,7 @@ pub fn rows(inv: &Inventory, when: JudgeAt) -> Vec<[String; 10]> {
                 residual(e.residual_at(when.at)),
                 e.status_at(when.at, when.window_days).as_str().to_string(),
                 inv.chain_at(e, when.at).as_str().to_string(),
-                c.fingerprint_sha256.get(..16).unwrap_or("").to_string(),
+                c.fingerprint_sha256().get(..16).unwrap_or("").to_string(),
             ]);
         }
     }

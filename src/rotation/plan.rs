@@ -718,11 +718,9 @@ fn plan_ca(
         }
     }
     let custom = certs_of(CaFile::ServerCa).len() > 1
-        && certs_of(CaFile::ServerCa).iter().any(|c| {
-            c.subject_cn
-                .as_deref()
-                .is_some_and(|cn| cn.contains("intermediate"))
-        });
+        && certs_of(CaFile::ServerCa)
+            .iter()
+            .any(|c| c.subject_cn().is_some_and(|cn| cn.contains("intermediate")));
     let mode = match (req.ca_mode, req.force) {
         (Some(m), _) => m,
         (None, true) => CaMode::NewRoot,

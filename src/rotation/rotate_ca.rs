@@ -114,7 +114,7 @@ pub fn checks_with<'c>(
             out.push(check(
                 CheckKind::KeyPair,
                 match key {
-                    Some(k) if k == first.spki_sha256 => Ok(()),
+                    Some(k) if k == first.spki_sha256() => Ok(()),
                     Some(_) => Err(format!(
                         "{rel}: the new CA certificate and its key cannot be loaded as an X509 key pair"
                     )),
@@ -151,11 +151,11 @@ fn relative(host: &str) -> &str {
 /// RKE2's `validateCA`: the new bundle's first certificate verifies against the old roots, with
 /// the old non-roots and the new bundle's later AKI-carrying certificates as intermediates.
 fn chain(first: &Cert, new: &[&Cert], old: &[&Cert], at: OffsetDateTime) -> Result<(), String> {
-    let is_root = |c: &Cert| c.aki.as_deref().is_none_or(|a| Some(a) == c.ski.as_deref());
+    let is_root = |c: &Cert| c.aki().is_none_or(|a| Some(a) == c.ski());
     let roots: Vec<&Cert> = old.iter().copied().filter(|c| is_root(c)).collect();
     let mut presented: Vec<&Cert> = vec![first];
     presented.extend(old.iter().copied().filter(|c| !is_root(c)));
-    presented.extend(new.iter().skip(1).copied().filter(|c| c.aki.is_some()));
+    presented.extend(new.iter().skip(1).copied().filter(|c| c.aki().is_some()));
     match verify_chain(&presented, &roots, at) {
         Outcome::Verified(_) => Ok(()),
         Outcome::Fails(why) | Outcome::Undecided(why) => Err(format!(

@@ -841,10 +841,10 @@ impl<'a> Sim<'a> {
                     Ok(certs) => {
                         let mut fps = Vec::new();
                         for c in certs {
-                            fps.push(c.fingerprint_sha256.clone());
+                            fps.push(c.fingerprint_sha256().to_string());
                             self.live
                                 .certs
-                                .entry(c.fingerprint_sha256.clone())
+                                .entry(c.fingerprint_sha256().to_string())
                                 .or_insert_with(|| Arc::new(c));
                         }
                         disk.staged.insert(
@@ -1453,7 +1453,7 @@ impl<'a> Sim<'a> {
                     let signer_cert = self.live.certs.get(signer_fp);
                     match (leaf_cert, signer_cert) {
                         (Some(l), Some(s)) => {
-                            let other_ca = match (&l.aki, &s.ski) {
+                            let other_ca = match (&l.aki(), &s.ski()) {
                                 (Some(a), Some(k)) => a != k,
                                 _ => !pki::verifies(l, s),
                             };

@@ -50,7 +50,7 @@ pub fn verify_chain(presented: &[&Cert], bundle: &[&Cert], at: OffsetDateTime) -
     }
     // Go: a leaf that is itself in the root pool verifies.
     if bundle.iter().any(|a| a.der == leaf.der) {
-        return Outcome::Verified(vec![leaf.fingerprint_sha256.clone()]);
+        return Outcome::Verified(vec![leaf.fingerprint_sha256().to_string()]);
     }
     let mut search = Search {
         intermediates: &presented[1..],
@@ -83,18 +83,18 @@ pub fn verify_chain(presented: &[&Cert], bundle: &[&Cert], at: OffsetDateTime) -
     Outcome::Fails(format!(
         "no chain from {} (issuer {}) reaches the trusted bundle [{}]{detail}",
         name(leaf),
-        leaf.issuer,
+        leaf.issuer(),
         anchors.join(", ")
     ))
 }
 
 /// A certificate's name for a sentence: its common name (or subject) and a fingerprint prefix.
 pub fn name(c: &Cert) -> String {
-    let cn = c.subject_cn.as_deref().unwrap_or(&c.subject);
+    let cn = c.subject_cn().unwrap_or(c.subject());
     let fp = c
-        .fingerprint_sha256
+        .fingerprint_sha256()
         .get(..12)
-        .unwrap_or(&c.fingerprint_sha256);
+        .unwrap_or(c.fingerprint_sha256());
     format!("{cn} [{fp}]")
 }
 
@@ -119,9 +119,11 @@ impl<'a> Search<'a> {
                     self.expired_anchor.get_or_insert_with(|| name(a));
                     continue;
                 }
-                let mut done: Vec<String> =
-                    chain.iter().map(|c| c.fingerprint_sha256.clone()).collect();
-                done.push(a.fingerprint_sha256.clone());
+                let mut done: Vec<String> = chain
+                    .iter()
+                    .map(|c| c.fingerprint_sha256().to_string())
+                    .collect();
+                done.push(a.fingerprint_sha256().to_string());
                 return Some(done);
             }
         }
@@ -143,7 +145,7 @@ impl<'a> Search<'a> {
         if parent.subject_der() != child.issuer_der() || !parent.may_sign_certs() {
             return false;
         }
-        if let (Some(aki), Some(ski)) = (&child.aki, &parent.ski)
+        if let (Some(aki), Some(ski)) = (&child.aki(), &parent.ski())
             && aki != ski
         {
             return false;

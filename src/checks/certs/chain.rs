@@ -86,11 +86,11 @@ fn cert005(cx: &Context, out: &mut Findings) -> Verdict {
         let why = match e.chain {
             ChainStatus::IssuerMissing => format!(
                 "its issuer {} is not among the certificates of the inputs",
-                e.cert.issuer
+                e.cert.issuer()
             ),
             ChainStatus::BadSignature => format!(
                 "no certificate named {} verifies its signature",
-                e.cert.issuer
+                e.cert.issuer()
             ),
             _ => continue,
         };
@@ -128,7 +128,7 @@ fn weakness(e: &CertEntry) -> Option<String> {
         why.push(format!(
             "a {} signature ({})",
             h.to_uppercase(),
-            e.cert.signature_algorithm
+            e.cert.signature_algorithm()
         ));
     }
     (!why.is_empty()).then(|| why.join(" and "))

@@ -99,7 +99,7 @@ fn cert012(cx: &Context, out: &mut Findings) -> Verdict {
             }
             if let Some(Some(spki)) = kc.client_keys.get(i) {
                 keyed += 1;
-                if *spki != e.cert.spki_sha256 {
+                if *spki != e.cert.spki_sha256() {
                     finding(
                         out,
                         format!(

@@ -62,10 +62,10 @@ fn host_of(l: &Location) -> &str {
 fn describe(e: &CertEntry) -> String {
     let name = e
         .cert
-        .subject_cn
-        .clone()
-        .unwrap_or_else(|| e.cert.subject.clone());
-    format!("{name} (sha256 {})", short(&e.cert.fingerprint_sha256))
+        .subject_cn()
+        .map(str::to_string)
+        .unwrap_or_else(|| e.cert.subject().to_string());
+    format!("{name} (sha256 {})", short(e.cert.fingerprint_sha256()))
 }
 
 /// One finding per node holding a live copy of `e`, at the rule's severity or the one `severity`

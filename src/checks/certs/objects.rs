@@ -310,7 +310,7 @@ fn cert013(cx: &Context, out: &mut Findings) -> Verdict {
     }
     let unique: BTreeSet<&str> = objects
         .iter()
-        .map(|(e, _)| e.cert.fingerprint_sha256.as_str())
+        .map(|(e, _)| e.cert.fingerprint_sha256())
         .collect();
     let scope = format!(
         "{} certificate(s) in bundle objects judged at {at} ({expired} expired); compared: {}",

@@ -57,7 +57,7 @@ const SERVING: [(&str, &str, bool); 3] = [
     (layout::SERVING_KUBELET_CERT, "the kubelet", false),
 ];
 
-fn has(dns: &[String], ips: &[IpAddr], name: &str) -> bool {
+fn has(dns: &[&str], ips: &[IpAddr], name: &str) -> bool {
     match name.parse::<IpAddr>() {
         Ok(ip) => ips.contains(&ip),
         Err(_) => dns.iter().any(|d| d.eq_ignore_ascii_case(name)),
@@ -79,10 +79,10 @@ fn cert009(cx: &Context, out: &mut Findings) -> Verdict {
                 continue;
             }
             judged += 1;
-            let dns = &e.cert.dns_sans;
+            let dns = &e.cert.dns_sans();
             let ips: Vec<IpAddr> = e
                 .cert
-                .ip_sans
+                .ip_sans()
                 .iter()
                 .filter_map(|i| i.parse().ok())
                 .collect();
@@ -135,7 +135,7 @@ fn cert009(cx: &Context, out: &mut Findings) -> Verdict {
                 Some(host.to_string()),
                 format!(
                     "{serves}'s serving certificate on {node} ({}) has no SAN for {}: clients that dial these names fail TLS verification",
-                    super::super::common::short(&e.cert.fingerprint_sha256),
+                    super::super::common::short(e.cert.fingerprint_sha256()),
                     missing.join(", ")
                 ),
                 evidence,

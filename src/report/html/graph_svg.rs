@@ -41,12 +41,12 @@ enum Box<'a> {
 pub fn render(g: &Groups<'_>, tg: &TrustGraph, o: &mut String) {
     // CAs, by name then fingerprint: the initial order of the layout.
     let mut cas: Vec<&CertEntry> = g.cas.iter().filter_map(|fp| g.inv.certs.get(*fp)).collect();
-    cas.sort_by_key(|e| (name(e), e.cert.fingerprint_sha256.clone()));
+    cas.sort_by_key(|e| (name(e), e.cert.fingerprint_sha256().to_string()));
     let mut boxes: Vec<Box<'_>> = cas.iter().map(|e| Box::Ca(e)).collect();
     let ca_index: HashMap<&str, usize> = cas
         .iter()
         .enumerate()
-        .map(|(i, e)| (e.cert.fingerprint_sha256.as_str(), i))
+        .map(|(i, e)| (e.cert.fingerprint_sha256(), i))
         .collect();
     // Leaf groups by issuer, then by node.
     let mut by_issuer: BTreeMap<&IssuerKey, Vec<(&NodeCerts<'_>, &LeafGroup<'_>)>> =
@@ -71,7 +71,7 @@ pub fn render(g: &Groups<'_>, tg: &TrustGraph, o: &mut String) {
             Box::Ca(e) => e
                 .issuers
                 .iter()
-                .filter(|fp| **fp != e.cert.fingerprint_sha256)
+                .filter(|fp| **fp != e.cert.fingerprint_sha256())
                 .map(String::as_str)
                 .collect(),
             Box::Group(_, l) => issuer_fps(&l.issuer),
@@ -286,16 +286,16 @@ fn ca_tooltip(g: &Groups<'_>, tg: &TrustGraph, e: &CertEntry) -> String {
     let c = &e.cert;
     let mut t = format!(
         "{}\nissuer: {}\nsha256: {}\nvalid {} to {} ({})\nin use: {}, owner {}",
-        c.subject,
-        c.issuer,
-        c.fingerprint_sha256,
+        c.subject(),
+        c.issuer(),
+        c.fingerprint_sha256(),
         day(c.not_before),
         day(c.not_after),
         status_word(g.status(e)),
         e.in_use.as_str(),
         e.owner.as_str(),
     );
-    if let Some(v) = tg.get(&format!("cert:sha256:{}", c.fingerprint_sha256)) {
+    if let Some(v) = tg.get(&format!("cert:sha256:{}", c.fingerprint_sha256())) {
         let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
         for edge in tg.graph.edges_directed(v, Direction::Incoming) {
             let kind = match edge.weight() {

@@ -144,9 +144,9 @@ impl<'a> Groups<'a> {
 /// A certificate's common name, else its subject.
 pub fn name(e: &CertEntry) -> String {
     e.cert
-        .subject_cn
-        .clone()
-        .unwrap_or_else(|| e.cert.subject.clone())
+        .subject_cn()
+        .map(str::to_string)
+        .unwrap_or_else(|| e.cert.subject().to_string())
 }
 
 /// The nodes holding a certificate, sorted, each once.
@@ -171,7 +171,7 @@ fn issuer_key(e: &CertEntry) -> IssuerKey {
     let mut fps: Vec<String> = e
         .issuers
         .iter()
-        .filter(|i| **i != e.cert.fingerprint_sha256)
+        .filter(|i| **i != e.cert.fingerprint_sha256())
         .cloned()
         .collect();
     if !fps.is_empty() {
@@ -179,14 +179,14 @@ fn issuer_key(e: &CertEntry) -> IssuerKey {
         fps.dedup();
         return IssuerKey::Cas(fps);
     }
-    if e.chain == ChainStatus::SelfSigned || e.cert.subject == e.cert.issuer {
+    if e.chain == ChainStatus::SelfSigned || e.cert.subject() == e.cert.issuer() {
         IssuerKey::SelfSigned
     } else {
         IssuerKey::Missing(
             e.cert
-                .issuer_cn
-                .clone()
-                .unwrap_or_else(|| e.cert.issuer.clone()),
+                .issuer_cn()
+                .map(str::to_string)
+                .unwrap_or_else(|| e.cert.issuer().to_string()),
         )
     }
 }

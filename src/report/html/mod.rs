@@ -418,7 +418,7 @@ fn node_section(a: &Analysis, g: &Groups<'_>, n: &NodeCerts<'_>, o: &mut String)
     );
     if !n.cas.is_empty() {
         let mut cas = n.cas.clone();
-        cas.sort_by_key(|e| (name(e), e.cert.fingerprint_sha256.clone()));
+        cas.sort_by_key(|e| (name(e), e.cert.fingerprint_sha256().to_string()));
         let _ = writeln!(
             o,
             "<details class=\"list sc\"><summary>CA certificates ({})</summary>",
@@ -477,7 +477,7 @@ fn cert_table(g: &Groups<'_>, node: Option<&str>, certs: &[&CertEntry], o: &mut 
         let _ = writeln!(
             o,
             "<tr class=\"s\"><td title=\"{}\">{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-            esc(&e.cert.subject),
+            esc(e.cert.subject()),
             esc(&name(e)),
             status_class(s),
             status_word(s),
@@ -486,9 +486,9 @@ fn cert_table(g: &Groups<'_>, node: Option<&str>, certs: &[&CertEntry], o: &mut 
             where_,
             esc(e
                 .cert
-                .fingerprint_sha256
+                .fingerprint_sha256()
                 .get(..16)
-                .unwrap_or(&e.cert.fingerprint_sha256)),
+                .unwrap_or(e.cert.fingerprint_sha256())),
         );
     }
     o.push_str("</tbody></table>\n");

@@ -58,7 +58,13 @@ pub fn render(g: &Groups<'_>, o: &mut String) {
     let reference = g.at.at;
     let window_end = shift(reference, i64::from(g.at.window_days));
     let mut cas: Vec<&CertEntry> = g.cas.iter().filter_map(|fp| g.inv.certs.get(*fp)).collect();
-    cas.sort_by_key(|e| (e.cert.not_after, name(e), e.cert.fingerprint_sha256.clone()));
+    cas.sort_by_key(|e| {
+        (
+            e.cert.not_after,
+            name(e),
+            e.cert.fingerprint_sha256().to_string(),
+        )
+    });
     let mut rows: Vec<Row<'_>> = cas.iter().map(|e| Row::Cert(e)).collect();
     let per_cert = g.inv.certs.len() <= PER_CERT_MAX;
     if per_cert {
@@ -69,7 +75,13 @@ pub fn render(g: &Groups<'_>, o: &mut String) {
             .filter(|(fp, _)| !g.cas.contains(fp.as_str()))
             .map(|(_, e)| e)
             .collect();
-        leaves.sort_by_key(|e| (e.cert.not_after, name(e), e.cert.fingerprint_sha256.clone()));
+        leaves.sort_by_key(|e| {
+            (
+                e.cert.not_after,
+                name(e),
+                e.cert.fingerprint_sha256().to_string(),
+            )
+        });
         rows.extend(leaves.into_iter().map(Row::Cert));
     } else {
         for n in &g.nodes {
@@ -223,7 +235,7 @@ fn cert_row(g: &Groups<'_>, axis: &Axis, e: &CertEntry, y: f64, i: usize, o: &mu
         1..=3 => nodes.join(","),
         n => format!("{n} nodes"),
     };
-    let kind = if g.cas.contains(c.fingerprint_sha256.as_str()) {
+    let kind = if g.cas.contains(c.fingerprint_sha256()) {
         "CA "
     } else {
         ""
@@ -235,7 +247,7 @@ fn cert_row(g: &Groups<'_>, axis: &Axis, e: &CertEntry, y: f64, i: usize, o: &mu
     let label = format!("{use_}{kind}{} · {held}", name(e));
     let tip = format!(
         "{}\n{}{}valid {} to {} ({})\non {}\nsha256 {}",
-        c.subject,
+        c.subject(),
         use_,
         kind,
         day(c.not_before),
@@ -246,7 +258,7 @@ fn cert_row(g: &Groups<'_>, axis: &Axis, e: &CertEntry, y: f64, i: usize, o: &mu
         } else {
             nodes.join(", ")
         },
-        c.fingerprint_sha256
+        c.fingerprint_sha256()
     );
     let (x1, x2) = (axis.x(c.not_before), axis.x(c.not_after));
     let _ = write!(o, "<g class=\"s row\"><title>{}</title>", esc(&tip));
