@@ -78,7 +78,7 @@ fn file_mode(
         let mode = tree.resolve(&hf.logical)?.mode?;
         Some((
             mode & 0o7777,
-            Origin::new(tree.name.as_str(), hf.logical.as_str()).on(node, host),
+            Origin::new(tree.name.as_str(), &*hf.logical).on(node, host),
         ))
     })
 }

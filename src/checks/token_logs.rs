@@ -110,7 +110,7 @@ fn service_log_hits<'a>(snap: &'a Snapshot, needle: &str) -> (Vec<&'a str>, Vec<
                     node: node.name.as_str(),
                     host_path,
                     input: input.clone(),
-                    logical: hf.logical.as_str(),
+                    logical: &hf.logical,
                     line: l.line,
                     text: l.text.as_str(),
                 });

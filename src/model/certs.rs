@@ -348,7 +348,7 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Keyed> {
                 let loc = Location {
                     node: Some(Arc::clone(&node_name)),
                     source: Arc::clone(&sources[hf.input]),
-                    path: Arc::from(hf.logical.as_str()),
+                    path: Arc::clone(&hf.logical),
                     host_path: Some(Arc::clone(&host_path)),
                     index: 0,
                     in_use,

@@ -690,7 +690,7 @@ fn assign_roles(
                 finish_roles(&mut node.roles, lf.runs_server, true);
             }
             other => {
-                let mut roles = file_roles(&node.present);
+                let mut roles = file_roles(node);
                 if !roles.is_empty() || unit_server.is_some() {
                     node.roles_source = Some("files".into());
                     finish_roles(&mut roles, unit_server, false);

@@ -82,8 +82,9 @@ impl Role {
 pub struct HostFile {
     /// Index into [`Snapshot::inputs`] / [`Snapshot::trees`].
     pub input: usize,
-    /// Logical path inside that input (look it up with [`InputTree::resolve`]).
-    pub logical: String,
+    /// Logical path inside that input (look it up with [`InputTree::resolve`]); shared with the
+    /// locations of the certificates read from it.
+    pub logical: std::sync::Arc<str>,
 }
 
 /// A host file's bytes with the input's file name and the logical path inside it.
@@ -106,8 +107,9 @@ pub struct Node {
     pub files: BTreeMap<String, Vec<HostFile>>,
     /// Indexes into [`Snapshot::inputs`] of the inputs that cover this node.
     pub inputs: BTreeSet<usize>,
-    /// Every host path known to exist on the node (loaded or not, directories included), mapped
-    /// like [`Node::files`]: lets a rule know a file exists without its content.
+    /// The host paths known to exist on the node besides its [`Node::files`]: every directory
+    /// of a file, and the paths seen without content (links, skipped entries), mapped like
+    /// `files`. [`Node::has_path`] asks both.
     pub present: BTreeSet<String>,
     /// `status.nodeInfo.kubeletVersion` of the Node object, when a bundle has one.
     pub kubelet_version: Option<String>,
@@ -116,6 +118,14 @@ pub struct Node {
     /// Where the roles came from: `labels` (Node object) or `files` (host files of a node
     /// snapshot or node zip), or empty when nothing said.
     pub roles_source: Option<String>,
+}
+
+impl Node {
+    /// Whether the node has `host` (a host path without leading `/`): a file, a directory of
+    /// one, or a path seen without content.
+    pub fn has_path(&self, host: &str) -> bool {
+        self.files.contains_key(host) || self.present.contains(host)
+    }
 }
 
 /// One Kubernetes object from a `yamls/` list, normalised: string `"null"` became null (except
@@ -376,7 +386,7 @@ impl Snapshot {
         let read = |hf: &HostFile| {
             let tree = self.trees.get(hf.input)?;
             let f = tree.resolve(&hf.logical)?;
-            Some((f.data.as_slice(), tree.name.clone(), hf.logical.clone()))
+            Some((f.data.as_slice(), tree.name.clone(), hf.logical.to_string()))
         };
         copies
             .iter()
@@ -410,7 +420,7 @@ impl Snapshot {
         list.iter().find_map(|hf| {
             self.trees
                 .get(hf.input)
-                .and_then(|t| t.logs.get(&hf.logical))
+                .and_then(|t| t.logs.get(&*hf.logical))
                 .map(|l| (hf, l))
         })
     }
@@ -437,7 +447,7 @@ impl Snapshot {
     pub fn provenance(&self, hf: &HostFile) -> String {
         match self.trees.get(hf.input) {
             Some(t) => t.provenance(&hf.logical),
-            None => hf.logical.clone(),
+            None => hf.logical.to_string(),
         }
     }
 

@@ -78,13 +78,20 @@ pub fn label_facts(obj: &KubeObject) -> LabelFacts {
 }
 
 /// Roles from host files, for nodes no Node object describes. Empty when the files say nothing.
-pub fn file_roles(present: &BTreeSet<String>) -> BTreeSet<Role> {
+pub fn file_roles(node: &Node) -> BTreeSet<Role> {
+    // Something under directory `p` (ending in `/`): a file, or a directory or seen path.
     let has_under = |p: &str| {
-        present
+        node.present
             .range(p.to_string()..)
             .next()
             .is_some_and(|x| x.starts_with(p))
+            || node
+                .files
+                .range(p.to_string()..)
+                .next()
+                .is_some_and(|(x, _)| x.starts_with(p))
     };
+    let present = |p: &str| node.has_path(p);
     let mut roles = BTreeSet::new();
     let server_tree = has_under(layout::SERVER_DIR);
     if server_tree {
@@ -93,14 +100,14 @@ pub fn file_roles(present: &BTreeSet<String>) -> BTreeSet<Role> {
     if has_under(layout::ETCD_TLS_DIR) {
         roles.insert(Role::Etcd);
     }
-    let apiserver = present.contains(layout::APISERVER_MANIFEST)
+    let apiserver = present(layout::APISERVER_MANIFEST)
         || (server_tree
             && !has_under(layout::POD_MANIFESTS_DIR)
-            && present.contains(layout::APISERVER_SERVING_CERT));
+            && present(layout::APISERVER_SERVING_CERT));
     if apiserver {
         roles.insert(Role::ControlPlane);
     }
-    if present.contains(layout::WITNESS_DROP_IN) {
+    if present(layout::WITNESS_DROP_IN) {
         roles.insert(Role::Witness);
         roles.insert(Role::Etcd);
         roles.remove(&Role::ControlPlane);
@@ -333,8 +340,10 @@ pub fn all_paths(tree: &InputTree) -> Vec<(&str, bool)> {
 /// the like hold hundreds of thousands of deep paths no rule needs).
 pub const PRESENT_DEPTH: usize = 8;
 
-/// Record one host path of a node: readable content goes to `files`; the path and its ancestor
-/// directories go to `present` (seen-only paths cut to [`PRESENT_DEPTH`] segments).
+/// Record one host path of a node: readable content goes to `files` and its ancestor
+/// directories to `present`; a seen-only path goes to `present` with its ancestors (cut to
+/// [`PRESENT_DEPTH`] segments). A node snapshot's 100,000 certificate files are then one key
+/// each, not two.
 pub fn add_host_path(node: &mut Node, input: usize, host: String, logical: &str, readable: bool) {
     let mut host = host.trim_end_matches('/').to_string();
     if host.is_empty() {
@@ -347,16 +356,24 @@ pub fn add_host_path(node: &mut Node, input: usize, host: String, logical: &str,
         let list = node.files.entry(host.clone()).or_default();
         let hf = HostFile {
             input,
-            logical: logical.to_string(),
+            logical: std::sync::Arc::from(logical),
         };
         if !list.contains(&hf) {
             list.push(hf);
             list.sort_by(|a, b| (a.input, &a.logical).cmp(&(b.input, &b.logical)));
         }
     }
-    // The path and every ancestor directory are present. Once one is, all above it already
-    // are (this is the only place that adds to `present`), so the walk up stops there.
-    let mut end = host.len();
+    // The path (unless it is a file, which `files` holds) and every ancestor directory are
+    // present. Once one is, all above it already are (this is the only place that adds to
+    // `present`), so the walk up stops there.
+    let mut end = if readable {
+        match host.rfind('/') {
+            Some(i) => i,
+            None => return,
+        }
+    } else {
+        host.len()
+    };
     loop {
         let p = &host[..end];
         if node.present.contains(p) {
@@ -494,10 +511,14 @@ mod tests {
 
     #[test]
     fn file_roles_rules() {
+        // Nodes whose files were read (the files in `files`, their directories in `present`).
         let set = |v: &[&str]| {
-            v.iter()
-                .map(|s| s.to_string())
-                .collect::<BTreeSet<String>>()
+            let mut n = Node::default();
+            for p in v {
+                add_host_path(&mut n, 0, p.to_string(), p, true);
+            }
+            assert!(v.iter().all(|p| n.has_path(p) && !n.present.contains(*p)));
+            n
         };
         let server = set(&[
             layout::CaFile::ServerCa.host_path(),

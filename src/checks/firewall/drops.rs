@@ -172,7 +172,7 @@ fn fw008(cx: &Context, out: &mut Findings) -> Verdict {
                 let Some(d) = droplog::parse(&m.text, DROP_PREFIX) else {
                     continue;
                 };
-                let at = Origin::new(input, hf.logical.as_str())
+                let at = Origin::new(input, &*hf.logical)
                     .on(node.name.as_str(), host)
                     .at(Some(format!("line {}", m.line)));
                 let proto = Proto::of(&d.proto);
