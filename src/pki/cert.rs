@@ -123,8 +123,8 @@ pub struct Cert {
     /// Which optional [`Text`] fields are present (bit = the field's index).
     present: u16,
     /// How many DNS and IP SANs there are (the rest of `ends` are the other SANs).
-    dns_count: u16,
-    ip_count: u16,
+    dns_count: u32,
+    ip_count: u32,
     /// Where the raw DER of the subject and issuer names lie in `der` (for exact matching:
     /// [`Cert::subject_der`], [`Cert::issuer_der`]).
     subject_at: Range<u32>,
@@ -339,25 +339,27 @@ impl Cert {
 
     /// DNS SANs, in certificate order.
     pub fn dns_sans(&self) -> Vec<&str> {
-        self.texts(TEXT_FIELDS, usize::from(self.dns_count))
+        self.texts(TEXT_FIELDS, self.dns_count as usize)
     }
 
     /// IP SANs as text, in certificate order.
     pub fn ip_sans(&self) -> Vec<&str> {
         self.texts(
-            TEXT_FIELDS + usize::from(self.dns_count),
-            usize::from(self.ip_count),
+            TEXT_FIELDS + self.dns_count as usize,
+            self.ip_count as usize,
         )
     }
 
     /// Other SAN kinds, prefixed: `URI:…`, `email:…`.
     pub fn other_sans(&self) -> Vec<&str> {
-        let from = TEXT_FIELDS + usize::from(self.dns_count) + usize::from(self.ip_count);
+        let from = TEXT_FIELDS + self.dns_count as usize + self.ip_count as usize;
         self.texts(from, self.ends.len().saturating_sub(from))
     }
 
     fn texts(&self, from: usize, n: usize) -> Vec<&str> {
-        (from..from + n).map(|i| self.text(i)).collect()
+        (from..from.saturating_add(n).min(self.ends.len()))
+            .map(|i| self.text(i))
+            .collect()
     }
 
     /// `CertSign`, `ServerAuth`, `ClientAuth` (empty means `Unknown` in check output).
@@ -650,7 +652,8 @@ pub fn parse_cert_der(der: &[u8]) -> Result<Cert, PkiError> {
     for s in ip_sans.iter().chain(&other_sans) {
         text.push(s);
     }
-    let count = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+    // Counts of parts of one certificate: far below 4 billion.
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
 
     Ok(Cert {
         der: der.to_vec(),
