@@ -19,7 +19,7 @@ struct CertJson<'a> {
     issuer_fingerprints: &'a [String],
     key_algorithm: &'a str,
     key_bits: Option<u32>,
-    locations: Vec<LocationJson<'a>>,
+    locations: LocationsJson<'a>,
     not_after: String,
     not_before: String,
     owner: &'static str,
@@ -30,6 +30,23 @@ struct CertJson<'a> {
     status: &'static str,
     subject: &'a str,
     usages: Vec<&'static str>,
+}
+
+/// A certificate's locations, serialised one at a time (a CA carried by 40,000 files would
+/// otherwise build a 40,000-element vector first).
+struct LocationsJson<'a>(&'a [crate::model::certs::Location]);
+
+impl serde::Serialize for LocationsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|l| LocationJson {
+            host_path: l.host_path.as_deref(),
+            in_use: l.in_use.as_str(),
+            index: l.index,
+            node: l.node.as_deref(),
+            path: &l.path,
+            source: &l.source,
+        }))
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -60,18 +77,7 @@ impl<'a> CertJson<'a> {
             issuer_fingerprints: &e.issuers,
             key_algorithm: c.key_algorithm.as_str(),
             key_bits: c.key_bits,
-            locations: e
-                .locations
-                .iter()
-                .map(|l| LocationJson {
-                    host_path: l.host_path.as_deref(),
-                    in_use: l.in_use.as_str(),
-                    index: l.index,
-                    node: l.node.as_deref(),
-                    path: &l.path,
-                    source: &l.source,
-                })
-                .collect(),
+            locations: LocationsJson(&e.locations),
             not_after: rfc3339(c.not_after),
             not_before: rfc3339(c.not_before),
             owner: e.owner.as_str(),
@@ -109,46 +115,109 @@ pub fn write_certificates_json(
     when: JudgeAt,
     w: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    let entries: Vec<&CertEntry> = inv.certs.values().collect();
-    if entries.is_empty() {
+    if inv.certs.is_empty() {
         return w.write_all(b"[]\n");
     }
     w.write_all(b"[")?;
-    const CHUNK: usize = 2048;
-    let chunks: Vec<&[&CertEntry]> = entries.chunks(CHUNK).collect();
+    let pieces = pieces(inv);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // Render `threads` chunks at a time, then write them: bounded memory, output in order.
-    for batch in chunks.chunks(threads.max(1)) {
-        let rendered = crate::par::each(batch, |chunk| render_elements(chunk, inv, when));
-        for (i, buf) in rendered.into_iter().enumerate() {
-            let buf = buf.map_err(std::io::Error::other)?;
-            let first_of_all = std::ptr::eq(batch[i].as_ptr(), entries.as_ptr());
-            // Each rendered element starts with ",\n  "; the very first one drops the comma.
-            w.write_all(if first_of_all { &buf[1..] } else { &buf })?;
+    let mut rest = pieces.as_slice();
+    while let Some(first) = rest.first() {
+        if let Piece::Heavy(e) = first {
+            let first = std::ptr::eq(first, pieces.as_slice().as_ptr());
+            render_elements(&[e], first, (inv, when), w).map_err(std::io::Error::other)?;
+            rest = &rest[1..];
+            continue;
         }
+        // Render up to `threads` chunks at a time, then write them: bounded memory, output in
+        // order.
+        let n = rest
+            .iter()
+            .take(threads.max(1))
+            .take_while(|p| matches!(p, Piece::Chunk(_)))
+            .count();
+        let (batch, after) = rest.split_at(n);
+        let at_start = std::ptr::eq(batch.as_ptr(), pieces.as_slice().as_ptr());
+        let rendered = crate::par::each(batch, |p| {
+            let mut buf = Vec::new();
+            if let Piece::Chunk(c) = p {
+                let first = at_start && std::ptr::eq(p, &batch[0]);
+                render_elements(c, first, (inv, when), &mut buf)?;
+            }
+            Ok::<_, serde_json::Error>(buf)
+        });
+        for buf in rendered {
+            w.write_all(&buf.map_err(std::io::Error::other)?)?;
+        }
+        rest = after;
     }
     w.write_all(b"\n]\n")
 }
 
-/// Pretty-printed array elements, each as `,\n  {…}` with the nesting of an array member.
+/// Write `entries` as pretty-printed array elements, each as `,\n  {…}` with the nesting of an
+/// array member (the array's very first element without the comma).
 fn render_elements(
-    chunk: &[&CertEntry],
-    inv: &Inventory,
-    when: JudgeAt,
-) -> serde_json::Result<Vec<u8>> {
+    entries: &[&CertEntry],
+    first_of_all: bool,
+    ctx: (&Inventory, JudgeAt),
+    out: &mut dyn std::io::Write,
+) -> serde_json::Result<()> {
     use serde::Serialize as _;
     use serde_json::ser::{Formatter as _, PrettyFormatter};
-    let mut buf = Vec::with_capacity(chunk.len() * 1024);
-    for e in chunk {
-        buf.extend_from_slice(b",\n  ");
+    let (inv, when) = ctx;
+    for (i, e) in entries.iter().enumerate() {
+        let sep: &[u8] = if first_of_all && i == 0 {
+            b"\n  "
+        } else {
+            b",\n  "
+        };
+        out.write_all(sep).map_err(serde_json::Error::io)?;
         let mut f = PrettyFormatter::new();
         // One level in, as inside the top-level array.
         f.begin_array(&mut std::io::sink())
             .map_err(serde_json::Error::io)?;
-        let mut ser = serde_json::Serializer::with_formatter(&mut buf, f);
+        let mut ser = serde_json::Serializer::with_formatter(&mut *out, f);
         CertJson::new(e, inv, when).serialize(&mut ser)?;
     }
-    Ok(buf)
+    Ok(())
+}
+
+/// Work units of the parallel JSON rendering: a chunk holds about [`CHUNK_WEIGHT`] locations
+/// (a certificate weighs one plus its locations), so a buffer stays near 1 MiB; a certificate
+/// heavier than that on its own (a CA carried by thousands of files) is written straight to
+/// the output instead of into a buffer.
+const CHUNK_WEIGHT: usize = 1024;
+
+enum Piece<'a> {
+    Chunk(Vec<&'a CertEntry>),
+    Heavy(&'a CertEntry),
+}
+
+fn pieces(inv: &Inventory) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut chunk = Vec::new();
+    let mut weight = 0;
+    for e in inv.certs.values() {
+        let w = 1 + e.locations.len();
+        if w >= CHUNK_WEIGHT {
+            if !chunk.is_empty() {
+                out.push(Piece::Chunk(std::mem::take(&mut chunk)));
+                weight = 0;
+            }
+            out.push(Piece::Heavy(e));
+            continue;
+        }
+        if weight + w > CHUNK_WEIGHT && !chunk.is_empty() {
+            out.push(Piece::Chunk(std::mem::take(&mut chunk)));
+            weight = 0;
+        }
+        chunk.push(e);
+        weight += w;
+    }
+    if !chunk.is_empty() {
+        out.push(Piece::Chunk(chunk));
+    }
+    out
 }
 
 /// A residual time the way a person reads it: `8y 11m`, `335d`, `5h`, `-3d` when past.
@@ -289,8 +358,10 @@ mod tests {
     use crate::model::inventory::{InUse, Owner};
     use std::sync::Arc;
 
-    /// An inventory of `n` entries (one real certificate under `n` keys, each with a location).
-    fn inventory(n: usize) -> Inventory {
+    /// An inventory of `n` entries (one real certificate under `n` keys, each with a location;
+    /// the entries in `heavy` with more locations than a chunk holds, like a CA carried by
+    /// thousands of files).
+    fn inventory(n: usize, heavy: &[usize]) -> Inventory {
         let key = rcgen::KeyPair::generate().unwrap();
         let params = rcgen::CertificateParams::new(vec!["a.example".to_string()]).unwrap();
         let pem = params.self_signed(&key).unwrap().pem();
@@ -307,14 +378,20 @@ mod tests {
                     in_use: InUse::Live,
                     owner: Owner::Unknown,
                     component_self_signed: false,
-                    locations: vec![Location {
-                        node: Some(node),
-                        source: Arc::from("n.tgz"),
-                        path: Arc::from(format!("tls/{i}.crt")),
-                        host_path: None,
-                        index: 0,
-                        in_use: InUse::Live,
-                    }],
+                    locations: (0..if heavy.contains(&i) {
+                        CHUNK_WEIGHT + 3
+                    } else {
+                        1
+                    })
+                        .map(|j| Location {
+                            node: Some(Arc::clone(&node)),
+                            source: Arc::from("n.tgz"),
+                            path: Arc::from(format!("tls/{i}-{j}.crt")),
+                            host_path: None,
+                            index: 0,
+                            in_use: InUse::Live,
+                        })
+                        .collect(),
                 },
             );
         }
@@ -323,9 +400,20 @@ mod tests {
 
     #[test]
     fn chunked_parallel_json_is_byte_identical_to_one_pass() {
-        // 0, 1, exactly one chunk, and several batches of chunks on every core.
-        for n in [0, 1, 2048, 5000, 9000] {
-            let inv = inventory(n);
+        // 0, 1, exactly one chunk, several batches of chunks on every core, and certificates
+        // written straight to the output (first, between chunks, last, side by side).
+        let cases: [(usize, &[usize]); 8] = [
+            (0, &[]),
+            (1, &[]),
+            (CHUNK_WEIGHT, &[]),
+            (5000, &[]),
+            (9000, &[]),
+            (1, &[0]),
+            (3000, &[0, 1, 1500, 2999]),
+            (40, &[7, 8, 39]),
+        ];
+        for (n, heavy) in cases {
+            let inv = inventory(n, heavy);
             let mut fast = Vec::new();
             let when = JudgeAt {
                 at: time::OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(n as i64),
@@ -337,7 +425,7 @@ mod tests {
             assert_eq!(
                 String::from_utf8(fast).unwrap(),
                 String::from_utf8(plain).unwrap(),
-                "{n} certificates"
+                "{n} certificates, heavy {heavy:?}"
             );
         }
     }
