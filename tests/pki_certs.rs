@@ -100,7 +100,7 @@ fn leaf_with_chain_fields() {
     assert_eq!(parse_cert_der(&der).unwrap(), certs[0]);
     // Concatenated DER certificates.
     let mut two = der.clone();
-    two.extend_from_slice(&certs[1].der);
+    two.extend_from_slice(certs[1].der());
     assert_eq!(parse_certs(&two).unwrap(), certs);
 }
 
@@ -125,7 +125,11 @@ fn malformed_input_is_an_error_not_a_panic() {
 }
 
 fn pem_to_der(pem: &str) -> Vec<u8> {
-    parse_certs(pem.as_bytes()).unwrap().remove(0).der
+    parse_certs(pem.as_bytes())
+        .unwrap()
+        .remove(0)
+        .der()
+        .to_vec()
 }
 
 #[test]
@@ -179,7 +183,7 @@ fn chain_statuses() {
     );
 
     // A tampered signature: same issuer, signature no longer verifies.
-    let mut der = l.der.clone();
+    let mut der = l.der().to_vec();
     let last = der.len() - 1;
     der[last] ^= 0x01;
     let tampered = parse_cert_der(&der).unwrap();

@@ -482,8 +482,18 @@ fn object_pems(obj: &crate::snapshot::KubeObject) -> Vec<(String, String)> {
 /// One distinct certificate and where it was found.
 type Occurrences = (Arc<Cert>, Vec<Location>);
 
+/// Issuer keys that check at least this many ECDSA P-256 signatures of one inventory get a
+/// precomputed table ([`pki::FastIssuers`]); below it, building the table costs more than it
+/// saves.
+pub const FAST_ISSUER_MIN: usize = 256;
+
 /// Build the inventory of every certificate of the snapshot.
 pub fn build(snap: &Snapshot) -> Inventory {
+    build_with(snap, FAST_ISSUER_MIN)
+}
+
+/// [`build`], with tables for the issuer keys that check at least `fast_min` signatures.
+pub fn build_with(snap: &Snapshot, fast_min: usize) -> Inventory {
     let mut problems = Vec::new();
     let t = crate::timings::stage("inventory: parse");
     let mut found = gather(snap, &mut problems);
@@ -512,19 +522,31 @@ pub fn build(snap: &Snapshot) -> Inventory {
     for (i, k) in entries.iter().enumerate() {
         by_subject.entry(k.subject).or_default().push(i);
     }
-    drop(t);
-    let t = crate::timings::stage("inventory: signatures");
-    // Signature checks dominate: every core.
-    let chains: Vec<(ChainStatus, Vec<String>)> = crate::par::map(&entries, |k| {
-        let cert = &k.occ.0;
-        let candidates: Vec<&Cert> = by_subject
+    // The certificates whose subject is `cert`'s issuer.
+    let candidates = |cert: &Cert| -> Vec<&Cert> {
+        by_subject
             .get(&name_key(cert.issuer_der()))
             .into_iter()
             .flatten()
             .map(|&i| &*entries[i].occ.0)
             .filter(|c| c.subject_der() == cert.issuer_der())
-            .collect();
-        let chain = pki::chain_links_refs(cert, &candidates);
+            .collect()
+    };
+    drop(t);
+    let t = crate::timings::stage("inventory: signatures");
+    // Issuer keys that sign many certificates get a precomputed table first.
+    let fast = pki::FastIssuers::for_pairs(
+        entries.iter().flat_map(|k| {
+            let cert = &*k.occ.0;
+            candidates(cert).into_iter().map(move |c| (cert, c))
+        }),
+        fast_min,
+    );
+    // Signature checks dominate: every core.
+    let chains: Vec<(ChainStatus, Vec<String>)> = crate::par::map(&entries, |k| {
+        let cert = &k.occ.0;
+        let candidates = candidates(cert);
+        let chain = pki::chain_links_fast(cert, &candidates, &fast);
         let issuers: BTreeSet<&str> = chain
             .issuers
             .iter()

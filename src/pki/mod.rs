@@ -8,6 +8,8 @@
 //! Rooms:
 //! - [`pem`]: PEM framing (labels, legacy `Proc-Type` headers) and lenient base64 bodies.
 //! - [`cert`]: certificates and CSRs, signature verification and chain status.
+//! - [`p256_fast`]: ECDSA P-256 checks through a per-key table, for keys that sign many
+//!   certificates.
 //! - [`key`]: private and public keys, their SubjectPublicKeyInfo hash, `.pub-fingerprint` files.
 //! - [`pairing`]: key ↔ certificate matching with Go's `tls.X509KeyPair` semantics.
 //! - [`cahash`]: RKE2's token CA hash.
@@ -21,6 +23,7 @@ pub mod cert;
 pub mod dynamic_cert;
 pub mod key;
 pub mod kubeconfig;
+pub mod p256_fast;
 pub mod pairing;
 pub mod pem;
 pub mod secret;
@@ -28,9 +31,10 @@ pub mod token;
 
 pub use cahash::{CaHash, CaHashMethod, ca_hash, ca_hash_at};
 pub use cert::{
-    Cert, CertDecoder, CertMemo, ChainResult, ChainStatus, Csr, FileCerts, KeyAlgorithm, Usage,
-    Verification, chain_links_refs, chain_status, chain_status_refs, issuers_status_at,
-    parse_cert_der, parse_certs, parse_certs_memo, parse_csrs, verifies, verify,
+    Cert, CertDecoder, CertMemo, ChainResult, ChainStatus, Csr, FastIssuers, FileCerts,
+    KeyAlgorithm, Usage, Verification, chain_links_fast, chain_links_refs, chain_status,
+    chain_status_refs, issuers_status_at, parse_cert_der, parse_certs, parse_certs_memo,
+    parse_csrs, verifies, verify,
 };
 pub use dynamic_cert::{DynamicCert, parse_dynamic_cert};
 pub use key::{KeyFormat, KeyInfo, KeyStatus, parse_keys, parse_pub_fingerprints};

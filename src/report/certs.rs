@@ -25,7 +25,7 @@ struct CertJson<'a> {
     owner: &'static str,
     residual_seconds: i64,
     sans: Vec<String>,
-    serial: &'a str,
+    serial: String,
     signature_algorithm: &'a str,
     status: &'static str,
     subject: &'a str,

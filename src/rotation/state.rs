@@ -472,7 +472,7 @@ pub fn bundle_hash(certs: &[&Cert], raw: Option<String>) -> Option<String> {
 pub fn pem_of(certs: &[&Cert]) -> String {
     certs
         .iter()
-        .map(|c| pki::pem::encode("CERTIFICATE", &c.der))
+        .map(|c| pki::pem::encode("CERTIFICATE", c.der()))
         .collect()
 }
 

@@ -49,7 +49,7 @@ pub fn verify_chain(presented: &[&Cert], bundle: &[&Cert], at: OffsetDateTime) -
         ));
     }
     // Go: a leaf that is itself in the root pool verifies.
-    if bundle.iter().any(|a| a.der == leaf.der) {
+    if bundle.iter().any(|a| a.der() == leaf.der()) {
         return Outcome::Verified(vec![leaf.fingerprint_sha256().to_string()]);
     }
     let mut search = Search {
