@@ -37,7 +37,7 @@ impl Tree {
     fn file(mut self, path: &str, data: impl AsRef<[u8]>) -> Tree {
         self.0.seen.push(path.to_string());
         self.0.files.insert(
-            path.to_string(),
+            path.into(),
             VFile {
                 data: data.as_ref().to_vec(),
                 mode: Some(0o600),

@@ -363,7 +363,7 @@ fn host003(cx: &Context, out: &mut Findings) -> Verdict {
                 && n.files.keys().any(|h| h.starts_with(layout::CRED_DIR))
                 && !n
                     .files
-                    .contains_key(&format!("{}encryption-config.json", layout::CRED_DIR))
+                    .contains_key(format!("{}encryption-config.json", layout::CRED_DIR).as_str())
             {
                 out.add(
                     Some(node.to_string()),

@@ -87,7 +87,10 @@ fn file_mode(
 fn tls_dir_mode(snap: &Snapshot, node: &crate::snapshot::Node) -> Option<(u32, Origin)> {
     let dir = layout::SERVER_TLS_DIR.trim_end_matches('/');
     node.files
-        .range(layout::SERVER_TLS_DIR.to_string()..)
+        .range::<str, _>((
+            std::ops::Bound::Included(layout::SERVER_TLS_DIR),
+            std::ops::Bound::Unbounded,
+        ))
         .take_while(|(h, _)| h.starts_with(layout::SERVER_TLS_DIR))
         .flat_map(|(h, copies)| copies.iter().map(move |hf| (h, hf)))
         .find_map(|(h, hf)| {

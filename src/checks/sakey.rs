@@ -104,7 +104,7 @@ fn holds(snap: &Snapshot, node: &str, host: &str) -> bool {
     snap.nodes.get(node).is_some_and(|n| {
         n.files.contains_key(host)
             || n.files
-                .contains_key(&format!("{host}{}", layout::FINGERPRINT_SUFFIX))
+                .contains_key(format!("{host}{}", layout::FINGERPRINT_SUFFIX).as_str())
     })
 }
 

@@ -53,7 +53,7 @@ pub(crate) fn reading(
     // In reading order, so a path the archive holds twice ends as its last copy.
     done.sort_by_key(|(seq, _, _)| *seq);
     for (_, path, outcome) in done {
-        if let Some(f) = tree.files.get_mut(&path) {
+        if let Some(f) = tree.files.get_mut(path.as_str()) {
             match outcome {
                 Outcome::Decoded(d) => f.decoded = Some(d),
                 Outcome::Both(d, b) => {

@@ -384,7 +384,7 @@ impl<'a> Ctx<'a> {
         self.tree.loaded_bytes += len;
         let data = self.hand_over(path, data);
         self.tree.files.insert(
-            path.to_string(),
+            Arc::from(path),
             VFile {
                 data,
                 mode,

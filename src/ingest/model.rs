@@ -267,8 +267,9 @@ pub struct InputTree {
     /// SHA-256 of the input file (for a directory: of the sorted list of (path, sha256) pairs).
     pub sha256: String,
     pub size: u64,
-    /// Loaded files by logical path.
-    pub files: BTreeMap<String, VFile>,
+    /// Loaded files by logical path (the path shared with the snapshot's host-file view and the
+    /// certificates' locations).
+    pub files: BTreeMap<std::sync::Arc<str>, VFile>,
     /// Scanned logs by logical path.
     pub logs: BTreeMap<String, ScannedLog>,
     /// Links by logical path.
@@ -300,7 +301,7 @@ impl InputTree {
     pub fn resolve(&self, path: &str) -> Option<&VFile> {
         let mut p = path.to_string();
         for _ in 0..16 {
-            if let Some(f) = self.files.get(&p) {
+            if let Some(f) = self.files.get(p.as_str()) {
                 return Some(f);
             }
             match self.links.get(&p).and_then(|l| l.resolved.clone()) {

@@ -156,7 +156,7 @@ fn certificates_by_file(
     });
     by.filter_map(|((node, host), mut v)| {
         let n = snap.nodes.get(&node)?;
-        let (_, origin) = read(snap, n, &host, n.files.get(&host)?)?;
+        let (_, origin) = read(snap, n, &host, n.files.get(host.as_str())?)?;
         v.sort();
         v.dedup();
         let certs = v.into_iter().map(|(_, fp)| fp.to_string()).collect();
@@ -193,13 +193,13 @@ fn node_files(snap: &Snapshot, node: &Node) -> NodeFiles {
         let compared_here = (server && CaFile::of_host_path(host).is_some())
             || AgentCopy::of_host_path(host).is_some();
         if compared_here && let Some((data, origin)) = read(snap, node, host, copies) {
-            out.wanted.push((node.name.clone(), host.clone()));
+            out.wanted.push((node.name.clone(), host.to_string()));
             out.compared.push((origin, pki::sha256_hex(data)));
         }
         if in_use_of_host_path(host).is_none() {
             continue;
         }
-        let key = (node.name.clone(), host.clone());
+        let key = (node.name.clone(), host.to_string());
         if let Some(stem) = host.strip_suffix(".pub-fingerprint") {
             if let Some((data, origin)) = read(snap, node, host, copies) {
                 let stem = stem.strip_suffix(".key").unwrap_or(stem);

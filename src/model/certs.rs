@@ -337,7 +337,7 @@ fn gather(snap: &Snapshot, problems: &mut Vec<ParseProblem>) -> Vec<Keyed> {
                 continue;
             }
             let is_kubeconfig = layout::is_kubeconfig(host);
-            let host_path: Arc<str> = Arc::from(host.as_str());
+            let host_path: Arc<str> = Arc::clone(host);
             for hf in copies {
                 let Some(tree) = snap.trees.get(hf.input) else {
                     continue;

@@ -121,7 +121,7 @@ pub fn scan(snap: &Snapshot) -> Vec<Exposed> {
             let node = inner.split('/').next().unwrap_or_default();
             let at = |line: Option<usize>| {
                 let mut o =
-                    Origin::new(tree.name.as_str(), path.as_str()).at(line.map(|l| l.to_string()));
+                    Origin::new(tree.name.as_str(), &**path).at(line.map(|l| l.to_string()));
                 o.node = Some(node.to_string());
                 o
             };

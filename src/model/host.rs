@@ -163,7 +163,7 @@ fn rke_config(snap: &Snapshot, node: &Node) -> Option<RkeConfig> {
         .files
         .keys()
         .filter(|h| layout::is_config_drop_in(h))
-        .filter_map(|h| file(snap, node, h).map(|f| (h.as_str(), f)))
+        .filter_map(|h| file(snap, node, h).map(|f| (&**h, f)))
         .collect();
     if cfg.is_none() && drops.is_empty() {
         return None;
@@ -229,7 +229,7 @@ fn sysctls(snap: &Snapshot, node: &Node, scc: &[(String, ConfFile)]) -> Sysctls 
         .filter_map(|h| {
             let (data, origin) = file(snap, node, h)?;
             Some((
-                h.clone(),
+                h.to_string(),
                 ConfFile {
                     data: data.into(),
                     origin,

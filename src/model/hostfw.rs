@@ -161,7 +161,12 @@ pub fn read(snap: &Snapshot) -> HostFirewall {
         let Some(tree) = snap.trees.get(b.input) else {
             continue;
         };
-        for p in tree.seen.iter().chain(tree.files.keys()) {
+        for p in tree
+            .seen
+            .iter()
+            .map(String::as_str)
+            .chain(tree.files.keys().map(|k| &**k))
+        {
             let outer = p.split('!').next().unwrap_or(p);
             if outer.contains(&format!("/yamls/cluster/{NODE_GROUP}/"))
                 || outer.starts_with(&format!("yamls/cluster/{NODE_GROUP}/"))
@@ -242,7 +247,10 @@ pub fn read(snap: &Snapshot) -> HostFirewall {
         {
             h.oem_nodes.insert(node.name.clone());
         }
-        for (host, copies) in node.files.range(layout::OEM_DIR.to_string()..) {
+        for (host, copies) in node.files.range::<str, _>((
+            std::ops::Bound::Included(layout::OEM_DIR),
+            std::ops::Bound::Unbounded,
+        )) {
             if !host.starts_with(layout::OEM_DIR) {
                 break;
             }
@@ -256,7 +264,7 @@ pub fn read(snap: &Snapshot) -> HostFirewall {
             if !contains(data, b"iptables") {
                 continue;
             }
-            let origin = Origin::new(input, logical).on(node.name.as_str(), host.as_str());
+            let origin = Origin::new(input, logical).on(node.name.as_str(), &**host);
             match read_stages(data, &limits) {
                 Ok(s) => {
                     let iptables = s.iptables();

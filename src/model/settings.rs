@@ -133,7 +133,10 @@ pub fn read(snap: &Snapshot) -> Settings {
     }
     for node in snap.nodes.values() {
         let mut any = false;
-        for (host, copies) in node.files.range(layout::OEM_DIR.to_string()..) {
+        for (host, copies) in node.files.range::<str, _>((
+            std::ops::Bound::Included(layout::OEM_DIR),
+            std::ops::Bound::Unbounded,
+        )) {
             if !host.starts_with(layout::OEM_DIR) {
                 break;
             }
@@ -144,7 +147,7 @@ pub fn read(snap: &Snapshot) -> Settings {
                 continue;
             };
             any = true;
-            let base = Origin::new(input, logical).on(node.name.as_str(), host.as_str());
+            let base = Origin::new(input, logical).on(node.name.as_str(), &**host);
             for (line, variable, value) in proxy_lines(&String::from_utf8_lossy(data)) {
                 s.oem_proxies.push(OemProxy {
                     origin: base.clone().at(Some(format!("line {line}"))),

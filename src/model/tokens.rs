@@ -223,7 +223,7 @@ pub fn node_tokens_and_join(snap: &Snapshot, node: &Node) -> (Vec<NodeToken>, No
         .files
         .iter()
         .filter(|(h, _)| layout::is_config_drop_in(h))
-        .filter_map(|(h, c)| bytes(snap, c).map(|b| (h.clone(), b)))
+        .filter_map(|(h, c)| bytes(snap, c).map(|b| (h.to_string(), b)))
         .collect();
     let merged = scan_rke2_config(
         cfg.as_ref().map(|(d, _, _)| (cfg_host, *d)),
@@ -286,7 +286,9 @@ pub fn node_tokens_and_join(snap: &Snapshot, node: &Node) -> (Vec<NodeToken>, No
         .flatten()
     {
         let host = r.path.trim_start_matches('/').to_string();
-        if let Some((data, source, logical)) = node.files.get(&host).and_then(|c| bytes(snap, c)) {
+        if let Some((data, source, logical)) =
+            node.files.get(host.as_str()).and_then(|c| bytes(snap, c))
+        {
             picks.config_file[slot(r.role)] = push_scan(
                 scan_token_file(&host, data, r.role),
                 r.role,
@@ -307,7 +309,9 @@ pub fn node_tokens_and_join(snap: &Snapshot, node: &Node) -> (Vec<NodeToken>, No
             // `RKE2_TOKEN_FILE=` / `RKE2_AGENT_TOKEN_FILE=`: the token lives in that file.
             for r in &scan.file_refs {
                 let target = r.path.trim_start_matches('/').to_string();
-                if let Some((d, s, l)) = node.files.get(&target).and_then(|c| bytes(snap, c)) {
+                if let Some((d, s, l)) =
+                    node.files.get(target.as_str()).and_then(|c| bytes(snap, c))
+                {
                     let at = push_scan(
                         scan_token_file(&target, d, r.role),
                         r.role,

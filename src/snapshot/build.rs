@@ -18,8 +18,9 @@ use super::model::{
     Note, NoteKind, Snapshot,
 };
 use super::nodes::{
-    LabelFacts, active_rke2_unit, add_host_path, all_paths, file_roles, finish_roles, label_facts,
-    manifest_from_value, node_addresses, snapshot_addresses, snapshot_node_name, zip_host_path,
+    LabelFacts, Logical, active_rke2_unit, add_host_path, all_paths, file_roles, finish_roles,
+    label_facts, manifest_from_value, node_addresses, snapshot_addresses, snapshot_node_name,
+    zip_host_path,
 };
 use super::notes::{
     generation_error_note, ingest_issue_notes, malformed_note, note, refusal_note,
@@ -338,7 +339,13 @@ fn read_snapshot(
             continue;
         }
         if let Some(host) = path.strip_prefix(prefix) {
-            add_host_path(&mut node, c.idx, host.to_string(), path, readable);
+            add_host_path(
+                &mut node,
+                c.idx,
+                host.to_string(),
+                Logical { tree, path },
+                readable,
+            );
         }
     }
     let rke2_version = tree
@@ -570,7 +577,7 @@ fn bundle_node_zips(c: &Classified<'_>, top: &str, limits: &Limits) -> ZipsRead 
             };
             if let Some(host) = zip_host_path(inner) {
                 content = true;
-                add_host_path(&mut node, c.idx, host, path, readable);
+                add_host_path(&mut node, c.idx, host, Logical { tree, path }, readable);
             }
         }
         if !content {

@@ -36,9 +36,9 @@ fn outer_paths(tree: &InputTree) -> Vec<&str> {
     let all = tree
         .files
         .keys()
-        .chain(tree.logs.keys())
-        .chain(tree.links.keys())
-        .map(String::as_str)
+        .map(|k| &**k)
+        .chain(tree.logs.keys().map(String::as_str))
+        .chain(tree.links.keys().map(String::as_str))
         .chain(tree.seen.iter().map(String::as_str));
     for p in all {
         let outer = p.split('!').next().unwrap_or(p);
@@ -203,7 +203,7 @@ mod tests {
         };
         for p in paths {
             t.files.insert(
-                p.to_string(),
+                (*p).into(),
                 VFile {
                     data: Vec::new(),
                     mode: None,

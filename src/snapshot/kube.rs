@@ -27,7 +27,10 @@ pub fn index_bundle(
 ) {
     let base = format!("{top}yamls/");
     let mut lists = Vec::new();
-    for (path, file) in tree.files.range(base.clone()..) {
+    for (path, file) in tree.files.range::<str, _>((
+        std::ops::Bound::Included(base.as_str()),
+        std::ops::Bound::Unbounded,
+    )) {
         if !path.starts_with(&base) {
             break;
         }

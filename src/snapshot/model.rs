@@ -104,7 +104,8 @@ pub struct Node {
     /// (`var/lib/rancher/rke2/server/tls/server-ca.crt`, `etc/rancher/rke2/config.yaml.d/…`,
     /// `oem/90_custom.yaml`; the places are named in [`crate::layout`]). Bundle node zips map `configs/etc/…` → `etc/…`,
     /// `configs/oem/…` → `oem/…`, `logs/x.log` → `logs/x.log` (a scanned log).
-    pub files: BTreeMap<String, Vec<HostFile>>,
+    /// Keys are shared with the certificates' locations ([`crate::model::certs::Location`]).
+    pub files: BTreeMap<std::sync::Arc<str>, Vec<HostFile>>,
     /// Indexes into [`Snapshot::inputs`] of the inputs that cover this node.
     pub inputs: BTreeSet<usize>,
     /// The host paths known to exist on the node besides its [`Node::files`]: every directory

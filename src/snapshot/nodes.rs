@@ -8,6 +8,7 @@
 //! maps its prefix away (`node1/var/lib/…` → `var/lib/…`).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -82,12 +83,12 @@ pub fn file_roles(node: &Node) -> BTreeSet<Role> {
     // Something under directory `p` (ending in `/`): a file, or a directory or seen path.
     let has_under = |p: &str| {
         node.present
-            .range(p.to_string()..)
+            .range::<str, _>((std::ops::Bound::Included(p), std::ops::Bound::Unbounded))
             .next()
             .is_some_and(|x| x.starts_with(p))
             || node
                 .files
-                .range(p.to_string()..)
+                .range::<str, _>((std::ops::Bound::Included(p), std::ops::Bound::Unbounded))
                 .next()
                 .is_some_and(|(x, _)| x.starts_with(p))
     };
@@ -315,8 +316,8 @@ pub fn all_paths(tree: &InputTree) -> Vec<(&str, bool)> {
     v.extend(
         tree.files
             .keys()
-            .chain(tree.logs.keys())
-            .map(|p| (p.as_str(), true)),
+            .map(|p| (&**p, true))
+            .chain(tree.logs.keys().map(|p| (p.as_str(), true))),
     );
     v.extend(
         tree.links
@@ -336,6 +337,22 @@ pub fn all_paths(tree: &InputTree) -> Vec<(&str, bool)> {
     v
 }
 
+/// A logical path of an input tree, shared with the tree's own key when it names a loaded file
+/// (the snapshot then holds the path once, however many views name it).
+pub struct Logical<'a> {
+    pub tree: &'a InputTree,
+    pub path: &'a str,
+}
+
+impl Logical<'_> {
+    fn shared(&self) -> Arc<str> {
+        match self.tree.files.get_key_value(self.path) {
+            Some((k, _)) => Arc::clone(k),
+            None => Arc::from(self.path),
+        }
+    }
+}
+
 /// Depth kept in [`Node::present`] for entries that were only seen (containerd snapshots and
 /// the like hold hundreds of thousands of deep paths no rule needs).
 pub const PRESENT_DEPTH: usize = 8;
@@ -344,7 +361,13 @@ pub const PRESENT_DEPTH: usize = 8;
 /// directories to `present`; a seen-only path goes to `present` with its ancestors (cut to
 /// [`PRESENT_DEPTH`] segments). A node snapshot's 100,000 certificate files are then one key
 /// each, not two.
-pub fn add_host_path(node: &mut Node, input: usize, host: String, logical: &str, readable: bool) {
+pub fn add_host_path(
+    node: &mut Node,
+    input: usize,
+    host: String,
+    logical: Logical<'_>,
+    readable: bool,
+) {
     let mut host = host.trim_end_matches('/').to_string();
     if host.is_empty() {
         return;
@@ -353,10 +376,10 @@ pub fn add_host_path(node: &mut Node, input: usize, host: String, logical: &str,
         host.truncate(i);
     }
     if readable {
-        let list = node.files.entry(host.clone()).or_default();
+        let list = node.files.entry(Arc::from(host.as_str())).or_default();
         let hf = HostFile {
             input,
-            logical: std::sync::Arc::from(logical),
+            logical: logical.shared(),
         };
         if !list.contains(&hf) {
             list.push(hf);
@@ -515,7 +538,16 @@ mod tests {
         let set = |v: &[&str]| {
             let mut n = Node::default();
             for p in v {
-                add_host_path(&mut n, 0, p.to_string(), p, true);
+                add_host_path(
+                    &mut n,
+                    0,
+                    p.to_string(),
+                    Logical {
+                        tree: &InputTree::default(),
+                        path: p,
+                    },
+                    true,
+                );
             }
             assert!(v.iter().all(|p| n.has_path(p) && !n.present.contains(*p)));
             n

@@ -46,7 +46,8 @@ fn has_key_pairs(snap: &Snapshot) -> bool {
                 .strip_suffix(".key.pub-fingerprint")
                 .or_else(|| h.strip_suffix(".key"));
             stem.is_some_and(|s| {
-                in_use_of_host_path(h).is_some() && n.files.contains_key(&format!("{s}.crt"))
+                in_use_of_host_path(h).is_some()
+                    && n.files.contains_key(format!("{s}.crt").as_str())
             })
         })
     })

@@ -122,8 +122,11 @@ fn rotation(host: &str) -> u32 {
 fn kernel_logs(node: &Node) -> Vec<&str> {
     let mut v: Vec<&str> = node
         .files
-        .range(KERNEL_LOG.to_string()..)
-        .map(|(k, _)| k.as_str())
+        .range::<str, _>((
+            std::ops::Bound::Included(KERNEL_LOG),
+            std::ops::Bound::Unbounded,
+        ))
+        .map(|(k, _)| &**k)
         .take_while(|k| k.starts_with(KERNEL_LOG))
         .collect();
     v.sort_by_key(|k| std::cmp::Reverse(rotation(k)));
