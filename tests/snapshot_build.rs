@@ -35,7 +35,7 @@ impl Tree {
     }
 
     fn file(mut self, path: &str, data: impl AsRef<[u8]>) -> Tree {
-        self.0.seen.push(path.to_string());
+        self.0.seen.push(path.into());
         self.0.files.insert(
             path.into(),
             VFile {
@@ -57,12 +57,12 @@ impl Tree {
     }
 
     fn seen(mut self, path: &str) -> Tree {
-        self.0.seen.push(path.to_string());
+        self.0.seen.push(path.into());
         self
     }
 
     fn log(mut self, path: &str, bytes: u64, incomplete: bool) -> Tree {
-        self.0.seen.push(path.to_string());
+        self.0.seen.push(path.into());
         self.0.logs.insert(
             path.to_string(),
             ScannedLog {
@@ -79,7 +79,7 @@ impl Tree {
     }
 
     fn link(mut self, path: &str, target: &str, resolved: Option<&str>) -> Tree {
-        self.0.seen.push(path.to_string());
+        self.0.seen.push(path.into());
         self.0.links.insert(
             path.to_string(),
             Link {

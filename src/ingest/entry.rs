@@ -265,7 +265,7 @@ impl<'a> Ctx<'a> {
     pub fn see(&mut self, path: &str, size: Option<u64>) {
         crate::progress::entry(size);
         if (self.tree.seen.len() as u64) < self.limits.max_entries {
-            self.tree.seen.push(path.to_string());
+            self.tree.seen.push(Arc::from(path));
             if let Some(n) = size
                 && is_log_name(path)
             {
@@ -383,8 +383,13 @@ impl<'a> Ctx<'a> {
         }
         self.tree.loaded_bytes += len;
         let data = self.hand_over(path, data);
+        // The path was just seen (the readers see an entry, then load it): one allocation.
+        let key = match self.tree.seen.last() {
+            Some(p) if **p == *path => Arc::clone(p),
+            _ => Arc::from(path),
+        };
         self.tree.files.insert(
-            Arc::from(path),
+            key,
             VFile {
                 data,
                 mode,

@@ -276,7 +276,8 @@ pub struct InputTree {
     pub links: BTreeMap<String, Link>,
     /// Every entry's logical path seen (files, dirs, links), loaded or not, capped by the limits.
     /// Lets the analysis know a file exists without loading it.
-    pub seen: Vec<String>,
+    /// A loaded file's path is the same allocation as its key in `files`.
+    pub seen: Vec<std::sync::Arc<str>>,
     /// The size of every log-named entry seen ([`is_log_name`]), loaded, scanned or skipped, as
     /// the archive header or the file system states it (capped with `seen`). Lets the analysis
     /// tell a log the collector cut at its size cap without reading it.

@@ -558,6 +558,7 @@ pub fn build_with(snap: &Snapshot, fast_min: usize) -> Inventory {
             issuers.into_iter().map(str::to_string).collect(),
         )
     });
+    drop(fast);
     drop(by_subject);
     drop(t);
     let _t = crate::timings::stage("inventory: entries");

@@ -164,7 +164,7 @@ pub fn read(snap: &Snapshot) -> HostFirewall {
         for p in tree
             .seen
             .iter()
-            .map(String::as_str)
+            .map(|p| &**p)
             .chain(tree.files.keys().map(|k| &**k))
         {
             let outer = p.split('!').next().unwrap_or(p);

@@ -39,7 +39,7 @@ fn outer_paths(tree: &InputTree) -> Vec<&str> {
         .map(|k| &**k)
         .chain(tree.logs.keys().map(String::as_str))
         .chain(tree.links.keys().map(String::as_str))
-        .chain(tree.seen.iter().map(String::as_str));
+        .chain(tree.seen.iter().map(|p| &**p));
     for p in all {
         let outer = p.split('!').next().unwrap_or(p);
         out.push(outer.trim_end_matches('/'));

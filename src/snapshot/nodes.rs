@@ -312,7 +312,7 @@ pub fn zip_host_path(inner: &str) -> Option<String> {
 pub fn all_paths(tree: &InputTree) -> Vec<(&str, bool)> {
     let mut v: Vec<(&str, bool)> =
         Vec::with_capacity(tree.seen.len() + tree.files.len() + tree.logs.len() + tree.links.len());
-    v.extend(tree.seen.iter().map(|p| (p.as_str(), false)));
+    v.extend(tree.seen.iter().map(|p| (&**p, false)));
     v.extend(
         tree.files
             .keys()
