@@ -23,7 +23,7 @@ use crate::analyze::{self, Analysis, Options, Through};
 use crate::error::{Error, Result};
 use crate::layout::{self, CaFile};
 use crate::model::Model;
-use crate::model::certs::Location;
+use crate::model::certs::{Fp, Location};
 use crate::model::inventory::InUse;
 use crate::pki::{ChainStatus, Usage};
 use crate::rotation::state::{NodeState, Trust, TrustState};
@@ -344,7 +344,13 @@ fn ca_certs(st: &TrustState, model: &Model, ca: CaFile) -> BTreeSet<String> {
         .flat_map(|n| n.trusts.iter())
         .filter(|(t, _)| trust_ca(**t) == ca)
         .flat_map(|(_, f)| f.certs.iter())
-        .filter(|fp| model.certs.certs.get(*fp).is_some_and(|e| e.cert.is_ca))
+        .filter(|fp| {
+            model
+                .certs
+                .certs
+                .get(fp.as_str())
+                .is_some_and(|e| e.cert.is_ca)
+        })
         .cloned()
         .collect()
 }
@@ -370,7 +376,7 @@ fn cert_ref(model: &Model, fp: &str) -> CertRef {
 }
 
 /// The issuers (by fingerprint) of a certificate, as its model verified them.
-fn issuers<'m>(model: &'m Model, fp: &str) -> &'m [String] {
+fn issuers<'m>(model: &'m Model, fp: &str) -> &'m [Fp] {
     model
         .certs
         .certs
@@ -389,13 +395,13 @@ struct Rotated {
 impl Rotated {
     /// The rotated CA whose old certificates issued this certificate and none of whose new
     /// ones did: the certificate is still of the old CA.
-    fn old_issuer_of(&self, issuers: &[String]) -> Option<CaFile> {
-        if issuers.iter().any(|i| self.all_new.contains(i)) {
+    fn old_issuer_of(&self, issuers: &[Fp]) -> Option<CaFile> {
+        if issuers.iter().any(|i| self.all_new.contains(i.as_str())) {
             return None;
         }
         self.cas
             .iter()
-            .find(|(_, old, _)| issuers.iter().any(|i| old.contains(i)))
+            .find(|(_, old, _)| issuers.iter().any(|i| old.contains(i.as_str())))
             .map(|(ca, _, _)| *ca)
     }
 }
@@ -471,12 +477,12 @@ fn root_change(am: &Model, before: &BTreeSet<String>, new: &BTreeSet<String>) ->
     let self_signed = new.iter().any(|fp| {
         am.certs
             .certs
-            .get(fp)
+            .get(fp.as_str())
             .is_some_and(|e| e.chain == ChainStatus::SelfSigned)
     });
     let by_old = new
         .iter()
-        .any(|fp| issuers(am, fp).iter().any(|i| before.contains(i)));
+        .any(|fp| issuers(am, fp).iter().any(|i| before.contains(i.as_str())));
     match (self_signed, by_old) {
         (true, true) => RootChange::NewRootCrossSigned,
         (true, false) => RootChange::NewRoot,
@@ -513,7 +519,13 @@ fn live_files<'m>(model: &'m Model, node: &str) -> BTreeMap<&'m str, Vec<String>
 /// The certificate a file is about: its first leaf (a chain file, a kubeconfig with its CA
 /// and client certificate), else its first certificate.
 fn principal<'v>(model: &Model, fps: &'v [String]) -> Option<&'v String> {
-    let is_ca = |fp: &String| model.certs.certs.get(fp).is_some_and(|e| e.cert.is_ca);
+    let is_ca = |fp: &String| {
+        model
+            .certs
+            .certs
+            .get(fp.as_str())
+            .is_some_and(|e| e.cert.is_ca)
+    };
     fps.iter().find(|fp| !is_ca(fp)).or_else(|| fps.first())
 }
 
@@ -681,7 +693,11 @@ fn leaf_problems(n: &NodeState, rot: &Rotated, am: &Model, out: &mut Vec<Problem
             continue;
         }
         for fp in &fps {
-            let is_ca = am.certs.certs.get(fp).is_some_and(|e| e.cert.is_ca);
+            let is_ca = am
+                .certs
+                .certs
+                .get(fp.as_str())
+                .is_some_and(|e| e.cert.is_ca);
             if is_ca {
                 continue;
             }

@@ -108,7 +108,7 @@ pub fn build(
                     at,
                     kind: k,
                     what,
-                    fingerprints: vec![fp.clone()],
+                    fingerprints: vec![fp.to_string()],
                     nodes: nodes.clone(),
                 });
             }

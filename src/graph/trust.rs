@@ -289,7 +289,7 @@ pub fn build(model: &Model) -> TrustGraph {
             .map(str::to_string)
             .unwrap_or_else(|| e.cert.subject().to_string());
         let v = g.vertex(Vertex::Cert {
-            fingerprint: fp.clone(),
+            fingerprint: fp.to_string(),
             label,
             is_ca: e.cert.is_ca,
         });

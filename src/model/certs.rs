@@ -4,7 +4,7 @@
 //! window) and the chain status at an instant are asked of it ([`CertEntry::status_at`],
 //! [`Inventory::chain_at`]), so the same inventory is judged at any reference time.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -16,6 +16,138 @@ use crate::layout::{self, is_credential_file};
 use crate::pki::{self, Cert, ChainStatus};
 use crate::snapshot::Snapshot;
 use crate::vocab::Origin;
+
+/// A certificate's SHA-256 fingerprint (lowercase hex), borrowed from the certificate it names:
+/// the inventory's keys and issuer lists share the certificate instead of holding a copy of the
+/// 64 characters each. Compares, orders, hashes, prints and serialises as the fingerprint string
+/// (so a map keyed by it iterates in the same order as one keyed by the `String`, and is looked
+/// up by `&str`).
+#[derive(Clone)]
+pub struct Fp(Arc<Cert>);
+
+impl Fp {
+    /// The fingerprint of `cert`.
+    pub fn new(cert: Arc<Cert>) -> Self {
+        Fp(cert)
+    }
+
+    /// The fingerprint as a string slice.
+    pub fn as_str(&self) -> &str {
+        self.0.fingerprint_sha256()
+    }
+
+    /// The certificate it names.
+    pub fn cert(&self) -> &Arc<Cert> {
+        &self.0
+    }
+}
+
+impl From<Arc<Cert>> for Fp {
+    fn from(cert: Arc<Cert>) -> Self {
+        Fp(cert)
+    }
+}
+
+impl std::ops::Deref for Fp {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Fp {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Fp {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for Fp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `pad`, like `str`'s Display, so width and alignment flags behave the same.
+        f.pad(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for Fp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq for Fp {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Fp {}
+
+impl PartialOrd for Fp {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Fp {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for Fp {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As `str` hashes, as `Borrow<str>` requires.
+        self.as_str().hash(state)
+    }
+}
+
+impl PartialEq<str> for Fp {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Fp {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Fp {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<Fp> for str {
+    fn eq(&self, other: &Fp) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Fp> for &str {
+    fn eq(&self, other: &Fp) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<Fp> for String {
+    fn eq(&self, other: &Fp) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl serde::Serialize for Fp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 
 /// Where one copy of a certificate was found. The strings are shared (every certificate of a
 /// node names the same node and input; every certificate of a file the same paths).
@@ -64,7 +196,7 @@ pub struct CertEntry {
     pub chain: ChainStatus,
     /// Fingerprints of every issuer whose key verifies this certificate (cross-signing gives
     /// several), sorted.
-    pub issuers: Vec<String>,
+    pub issuers: Vec<Fp>,
     pub in_use: InUse,
     pub owner: Owner,
     /// A kube-controller-manager / kube-scheduler serving certificate the component made
@@ -106,7 +238,7 @@ impl Location {
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
     /// By fingerprint.
-    pub certs: BTreeMap<String, CertEntry>,
+    pub certs: BTreeMap<Fp, CertEntry>,
     pub problems: Vec<ParseProblem>,
 }
 
@@ -156,7 +288,7 @@ impl Inventory {
             return pki::issuers_status_at(
                 e.issuers
                     .iter()
-                    .filter_map(|fp| self.certs.get(fp))
+                    .filter_map(|fp| self.certs.get(fp.as_str()))
                     .map(|i| &*i.cert),
                 at,
             );
@@ -522,13 +654,14 @@ pub fn build_with(snap: &Snapshot, fast_min: usize) -> Inventory {
     for (i, k) in entries.iter().enumerate() {
         by_subject.entry(k.subject).or_default().push(i);
     }
-    // The certificates whose subject is `cert`'s issuer.
-    let candidates = |cert: &Cert| -> Vec<&Cert> {
+    // The certificates whose subject is `cert`'s issuer (their `Arc`s, so an issuer is named by
+    // sharing its certificate).
+    let candidates = |cert: &Cert| -> Vec<&Arc<Cert>> {
         by_subject
             .get(&name_key(cert.issuer_der()))
             .into_iter()
             .flatten()
-            .map(|&i| &*entries[i].occ.0)
+            .map(|&i| &entries[i].occ.0)
             .filter(|c| c.subject_der() == cert.issuer_der())
             .collect()
     };
@@ -538,32 +671,33 @@ pub fn build_with(snap: &Snapshot, fast_min: usize) -> Inventory {
     let fast = pki::FastIssuers::for_pairs(
         entries.iter().flat_map(|k| {
             let cert = &*k.occ.0;
-            candidates(cert).into_iter().map(move |c| (cert, c))
+            candidates(cert).into_iter().map(move |c| (cert, &**c))
         }),
         fast_min,
     );
     // Signature checks dominate: every core.
-    let chains: Vec<(ChainStatus, Vec<String>)> = crate::par::map(&entries, |k| {
+    let chains: Vec<(ChainStatus, Vec<Fp>)> = crate::par::map(&entries, |k| {
         let cert = &k.occ.0;
         let candidates = candidates(cert);
-        let chain = pki::chain_links_fast(cert, &candidates, &fast);
-        let issuers: BTreeSet<&str> = chain
+        let refs: Vec<&Cert> = candidates.iter().map(|c| &***c).collect();
+        let chain = pki::chain_links_fast(cert, &refs, &fast);
+        let mut issuers: Vec<Fp> = chain
             .issuers
             .iter()
             .chain(chain.unverified.iter())
-            .filter_map(|&i| candidates.get(i).map(|c| c.fingerprint_sha256()))
+            .filter_map(|&i| candidates.get(i).map(|c| Fp::new(Arc::clone(c))))
             .collect();
-        (
-            chain.status,
-            issuers.into_iter().map(str::to_string).collect(),
-        )
+        // Sorted and distinct by fingerprint, as the set of strings was.
+        issuers.sort_unstable();
+        issuers.dedup();
+        (chain.status, issuers)
     });
     drop(fast);
     drop(by_subject);
     drop(t);
     let _t = crate::timings::stage("inventory: entries");
     // Keys arrive sorted: collecting builds the map in bulk instead of inserting one by one.
-    let mut certs: BTreeMap<String, CertEntry> = entries
+    let mut certs: BTreeMap<Fp, CertEntry> = entries
         .into_iter()
         .zip(chains)
         .map(
@@ -590,7 +724,7 @@ pub fn build_with(snap: &Snapshot, fast_min: usize) -> Inventory {
                     cert,
                     locations,
                 };
-                (entry.cert.fingerprint_sha256().to_string(), entry)
+                (Fp::new(Arc::clone(&entry.cert)), entry)
             },
         )
         .collect();
@@ -603,8 +737,8 @@ pub fn build_with(snap: &Snapshot, fast_min: usize) -> Inventory {
 /// CAs are owned by where they sit (a cluster CA file, live, staged or backup), then by their
 /// kind (common name, object) as a hint, then by what they sign (a CA that signs a cluster CA is
 /// a custom root); a leaf inherits the owner of its issuer.
-fn assign_owners(certs: &mut BTreeMap<String, CertEntry>) {
-    let mut ca_owner: BTreeMap<String, Owner> = certs
+fn assign_owners(certs: &mut BTreeMap<Fp, CertEntry>) {
+    let mut ca_owner: BTreeMap<Fp, Owner> = certs
         .iter()
         .filter(|(_, e)| e.cert.is_ca)
         .map(|(fp, e)| {
@@ -619,7 +753,7 @@ fn assign_owners(certs: &mut BTreeMap<String, CertEntry>) {
     // What a CA signs: the issuer of a cluster CA (a custom root above an intermediate in
     // `server-ca.crt`) is a cluster CA too, whatever its name. Chains are short; a few rounds.
     for _ in 0..8 {
-        let signers: Vec<String> = ca_owner
+        let signers: Vec<Fp> = ca_owner
             .iter()
             .filter(|(_, o)| matches!(o, Owner::Rke2 | Owner::CustomRoot))
             .filter_map(|(fp, _)| certs.get(fp))
@@ -667,6 +801,71 @@ fn in_component_cert_dir(e: &CertEntry) -> bool {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    /// A fingerprint key behaves as its string in every way an output or a map can see:
+    /// order, equality, hashing, lookups by `&str`, Display (with padding), Debug, JSON.
+    #[test]
+    fn a_fingerprint_key_behaves_as_its_string() {
+        use std::collections::{BTreeSet, HashMap};
+        let fps: Vec<Fp> = (0..6)
+            .map(|i| {
+                let p = rcgen::CertificateParams::new(vec![format!("h{i}.example")]).unwrap();
+                let key = rcgen::KeyPair::generate().unwrap();
+                let c = pki::cert::parse_cert_der(p.self_signed(&key).unwrap().der()).unwrap();
+                Fp::new(Arc::new(c))
+            })
+            .collect();
+        let strings: Vec<String> = fps
+            .iter()
+            .map(|f| f.cert().fingerprint_sha256().into())
+            .collect();
+        let mut by_fp = fps.clone();
+        by_fp.sort();
+        let mut by_string = strings.clone();
+        by_string.sort();
+        assert_eq!(
+            by_fp.iter().map(Fp::as_str).collect::<Vec<_>>(),
+            by_string.iter().map(String::as_str).collect::<Vec<_>>()
+        );
+        for (f, s) in fps.iter().zip(&strings) {
+            assert_eq!(f.len(), 64);
+            // Each comparison impl: with String, &str and str, both ways round.
+            assert!(*f == *s);
+            assert!(*f == s.as_str());
+            assert!(*f == **s);
+            assert!(*s == *f);
+            assert!(s.as_str() == *f);
+            assert_eq!(f.to_string(), *s);
+            assert_eq!(format!("{f:>70}|{f:.8}"), format!("{s:>70}|{s:.8}"));
+            assert_eq!(format!("{f:?}"), format!("{s:?}"));
+            assert_eq!(
+                serde_json::to_string(&[f]).unwrap(),
+                serde_json::to_string(&[s]).unwrap()
+            );
+            let h = |x: &dyn Fn(&mut std::collections::hash_map::DefaultHasher)| {
+                use std::hash::Hasher;
+                let mut st = std::collections::hash_map::DefaultHasher::new();
+                x(&mut st);
+                st.finish()
+            };
+            use std::hash::Hash;
+            assert_eq!(h(&|st| f.hash(st)), h(&|st| s.as_str().hash(st)));
+        }
+        let tree: BTreeMap<Fp, usize> = fps.iter().cloned().zip(0..).collect();
+        let hash: HashMap<Fp, usize> = fps.iter().cloned().zip(0..).collect();
+        let set: BTreeSet<&Fp> = fps.iter().collect();
+        for (i, s) in strings.iter().enumerate() {
+            assert_eq!(tree.get(s.as_str()), Some(&i));
+            assert_eq!(hash.get(s.as_str()), Some(&i));
+            assert!(set.iter().any(|f| **f == *s));
+        }
+        assert!(
+            tree.keys()
+                .map(Fp::as_str)
+                .eq(by_string.iter().map(String::as_str))
+        );
+        assert_eq!(tree.get("not a fingerprint"), None);
+    }
 
     #[test]
     fn status_near_the_year_9999_is_judged_without_overflow() {

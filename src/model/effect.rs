@@ -99,7 +99,7 @@ fn copy(old: &Model, m: &mut Model, from: &NodeFile, to: &NodeFile) {
     let mut in_file: Vec<(usize, String)> = Vec::new();
     for (fp, e) in &old.certs.certs {
         for l in e.locations.iter().filter(|l| at(l, from)) {
-            in_file.push((l.index, fp.clone()));
+            in_file.push((l.index, fp.to_string()));
             let copy = Location {
                 node: Some(Arc::clone(&node)),
                 source: Arc::clone(&source),

@@ -138,7 +138,7 @@ impl Model {
             .get(&(node.to_string(), host.to_string()))
             .into_iter()
             .flat_map(|f| f.certs.iter())
-            .filter_map(|fp| self.certs.certs.get(fp))
+            .filter_map(|fp| self.certs.certs.get(fp.as_str()))
     }
 
     /// The certificates of `host` on `node` with the copy they were read from.

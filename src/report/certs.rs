@@ -2,7 +2,7 @@
 //! json`), and the table / csv of `harrow certs`, one row per occurrence, extending
 //! `rke2 certificate check -o table` across nodes.
 
-use crate::model::certs::{CertEntry, Inventory, JudgeAt};
+use crate::model::certs::{CertEntry, Fp, Inventory, JudgeAt};
 use crate::timefmt::rfc3339;
 
 /// One certificate as the JSON contract names its fields. Fields are declared in
@@ -15,8 +15,8 @@ struct CertJson<'a> {
     in_use: &'static str,
     is_ca: bool,
     issuer: &'a str,
-    issuer_fingerprint: Option<&'a String>,
-    issuer_fingerprints: &'a [String],
+    issuer_fingerprint: Option<&'a str>,
+    issuer_fingerprints: &'a [Fp],
     key_algorithm: &'a str,
     key_bits: Option<u32>,
     locations: LocationsJson<'a>,
@@ -73,7 +73,7 @@ impl<'a> CertJson<'a> {
             in_use: e.in_use.as_str(),
             is_ca: c.is_ca,
             issuer: c.issuer(),
-            issuer_fingerprint: e.issuers.first(),
+            issuer_fingerprint: e.issuers.first().map(Fp::as_str),
             issuer_fingerprints: &e.issuers,
             key_algorithm: c.key_algorithm.as_str(),
             key_bits: c.key_bits,
@@ -358,23 +358,24 @@ mod tests {
     use crate::model::inventory::{InUse, Owner};
     use std::sync::Arc;
 
-    /// An inventory of `n` entries (one real certificate under `n` keys, each with a location;
-    /// the entries in `heavy` with more locations than a chunk holds, like a CA carried by
-    /// thousands of files).
+    /// An inventory of `n` entries (one real certificate under `n` fingerprints, each with a
+    /// location; the entries in `heavy` with more locations than a chunk holds, like a CA
+    /// carried by thousands of files).
     fn inventory(n: usize, heavy: &[usize]) -> Inventory {
         let key = rcgen::KeyPair::generate().unwrap();
         let params = rcgen::CertificateParams::new(vec!["a.example".to_string()]).unwrap();
         let pem = params.self_signed(&key).unwrap().pem();
-        let cert = Arc::new(crate::pki::parse_certs(pem.as_bytes()).unwrap().remove(0));
+        let cert = crate::pki::parse_certs(pem.as_bytes()).unwrap().remove(0);
         let mut inv = Inventory::default();
         for i in 0..n {
             let node: Arc<str> = Arc::from(format!("n{}", i % 3));
+            let cert = Arc::new(cert.with_fingerprint(&format!("{i:064x}")));
             inv.certs.insert(
-                format!("{i:064x}"),
+                Fp::new(Arc::clone(&cert)),
                 CertEntry {
-                    cert: Arc::clone(&cert),
+                    issuers: vec![Fp::new(Arc::clone(&cert))],
+                    cert,
                     chain: crate::pki::ChainStatus::SelfSigned,
-                    issuers: vec![format!("{i:064x}")],
                     in_use: InUse::Live,
                     owner: Owner::Unknown,
                     component_self_signed: false,

@@ -426,7 +426,7 @@ pub fn build(snap: &Snapshot, model: &Model) -> TrustState {
             model
                 .certs
                 .certs
-                .get(fp)
+                .get(fp.as_str())
                 .map(|e| (fp.clone(), Arc::clone(&e.cert)))
         })
         .collect();
@@ -437,7 +437,7 @@ pub fn build(snap: &Snapshot, model: &Model) -> TrustState {
 fn st_certs<'m>(model: &'m Model, f: &CertFile) -> Vec<&'m Cert> {
     f.certs
         .iter()
-        .filter_map(|fp| model.certs.certs.get(fp))
+        .filter_map(|fp| model.certs.certs.get(fp.as_str()))
         .map(|e| &*e.cert)
         .collect()
 }

@@ -83,7 +83,7 @@ fn cert012(cx: &Context, out: &mut Findings) -> Verdict {
             );
         };
         for (i, fp) in kc.presents.iter().enumerate() {
-            let Some(e) = cx.model.certs.certs.get(fp) else {
+            let Some(e) = cx.model.certs.certs.get(fp.as_str()) else {
                 continue;
             };
             if cx.status(e) == Status::Expired {
@@ -117,7 +117,7 @@ fn cert012(cx: &Context, out: &mut Findings) -> Verdict {
             let held = kc
                 .trusts
                 .first()
-                .and_then(|fp| cx.model.certs.certs.get(fp))
+                .and_then(|fp| cx.model.certs.certs.get(fp.as_str()))
                 .map(describe)
                 .unwrap_or_default();
             let now: Vec<String> = current

@@ -16,7 +16,7 @@ use super::groups::{Groups, IssuerKey, LeafGroup, NodeCerts, Tally, leaves, name
 use super::layout::{self, Input};
 use super::{clip, day, esc, status_class, status_word};
 use crate::graph::trust::{Edge, TrustGraph, Vertex};
-use crate::model::certs::CertEntry;
+use crate::model::certs::{CertEntry, Fp};
 
 /// A CA whose leaves are held by more nodes than this gets one box for all of them.
 pub const AGGREGATE_OVER: usize = 8;
@@ -72,7 +72,7 @@ pub fn render(g: &Groups<'_>, tg: &TrustGraph, o: &mut String) {
                 .issuers
                 .iter()
                 .filter(|fp| **fp != e.cert.fingerprint_sha256())
-                .map(String::as_str)
+                .map(Fp::as_str)
                 .collect(),
             Box::Group(_, l) => issuer_fps(&l.issuer),
             Box::Many(_, groups) => groups

@@ -129,7 +129,7 @@ impl<'a> Groups<'a> {
         match k {
             IssuerKey::Cas(fps) => fps
                 .iter()
-                .map(|fp| match self.inv.certs.get(fp) {
+                .map(|fp| match self.inv.certs.get(fp.as_str()) {
                     Some(ca) => name(ca),
                     None => fp.get(..12).unwrap_or(fp).to_string(),
                 })
@@ -172,7 +172,7 @@ fn issuer_key(e: &CertEntry) -> IssuerKey {
         .issuers
         .iter()
         .filter(|i| **i != e.cert.fingerprint_sha256())
-        .cloned()
+        .map(|i| i.to_string())
         .collect();
     if !fps.is_empty() {
         fps.sort();
