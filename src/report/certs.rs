@@ -120,38 +120,137 @@ pub fn write_certificates_json(
     }
     w.write_all(b"[")?;
     let pieces = pieces(inv);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut rest = pieces.as_slice();
-    while let Some(first) = rest.first() {
-        if let Piece::Heavy(e) = first {
-            let first = std::ptr::eq(first, pieces.as_slice().as_ptr());
-            render_elements(&[e], first, (inv, when), w).map_err(std::io::Error::other)?;
-            rest = &rest[1..];
-            continue;
-        }
-        // Render up to `threads` chunks at a time, then write them: bounded memory, output in
-        // order.
-        let n = rest
+    let helpers = std::thread::available_parallelism().map_or(1, |n| n.get()) - 1;
+    let ahead = Ahead {
+        pieces: &pieces,
+        claimed: pieces
             .iter()
-            .take(threads.max(1))
-            .take_while(|p| matches!(p, Piece::Chunk(_)))
-            .count();
-        let (batch, after) = rest.split_at(n);
-        let at_start = std::ptr::eq(batch.as_ptr(), pieces.as_slice().as_ptr());
-        let rendered = crate::par::each(batch, |p| {
-            let mut buf = Vec::new();
-            if let Piece::Chunk(c) = p {
-                let first = at_start && std::ptr::eq(p, &batch[0]);
-                render_elements(c, first, (inv, when), &mut buf)?;
-            }
-            Ok::<_, serde_json::Error>(buf)
-        });
-        for buf in rendered {
-            w.write_all(&buf.map_err(std::io::Error::other)?)?;
+            .map(|p| std::sync::atomic::AtomicBool::new(matches!(p, Piece::Heavy(_))))
+            .collect(),
+        next: std::sync::atomic::AtomicUsize::new(0),
+        state: std::sync::Mutex::new(AheadState {
+            done: pieces.iter().map(|_| None).collect(),
+            written: 0,
+        }),
+        changed: std::sync::Condvar::new(),
+        ctx: (inv, when),
+    };
+    std::thread::scope(|s| {
+        for _ in 0..helpers {
+            s.spawn(|| ahead.help());
         }
-        rest = after;
-    }
+        let result = ahead.write_in_order(w);
+        // Whatever happened, let the helpers go.
+        ahead.finish();
+        result
+    })?;
     w.write_all(b"\n]\n")
+}
+
+/// Pieces rendered at most this far ahead of the one being written: enough buffers (under
+/// 15 MiB) to keep the helpers busy while the writer renders a heavy piece itself.
+const LOOKAHEAD: usize = 128;
+
+/// The pieces of the `certificates` array, rendered ahead into buffers by helper threads while
+/// the caller writes them in order; the caller renders a heavy piece, or a chunk no helper has
+/// claimed, straight into the output.
+struct Ahead<'a> {
+    pieces: &'a [Piece<'a>],
+    /// Whether a piece is taken (heavy pieces always are: the writer renders them).
+    claimed: Vec<std::sync::atomic::AtomicBool>,
+    /// The next piece a helper looks at.
+    next: std::sync::atomic::AtomicUsize,
+    state: std::sync::Mutex<AheadState>,
+    changed: std::sync::Condvar,
+    ctx: (&'a Inventory, JudgeAt),
+}
+
+struct AheadState {
+    /// A helper's rendering of each piece, once done.
+    done: Vec<Option<serde_json::Result<Vec<u8>>>>,
+    /// How many pieces the writer has written (`usize::MAX` once it stopped).
+    written: usize,
+}
+
+impl Ahead<'_> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, AheadState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn wait<'g>(
+        &self,
+        g: std::sync::MutexGuard<'g, AheadState>,
+    ) -> std::sync::MutexGuard<'g, AheadState> {
+        self.changed
+            .wait(g)
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn elements(&self, i: usize, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
+        let entries: &[&CertEntry] = match &self.pieces[i] {
+            Piece::Chunk(c) => c,
+            Piece::Heavy(e) => std::slice::from_ref(e),
+        };
+        render_elements(entries, i == 0, self.ctx, out)
+    }
+
+    /// A helper thread: claim the next chunks in order, at most [`LOOKAHEAD`] ahead of the
+    /// writer, and render each into a buffer.
+    fn help(&self) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            if i >= self.pieces.len() {
+                return;
+            }
+            let mut g = self.lock();
+            while g.written != usize::MAX && i >= g.written + LOOKAHEAD {
+                g = self.wait(g);
+            }
+            if g.written == usize::MAX {
+                return;
+            }
+            drop(g);
+            if self.claimed[i].swap(true, Ordering::AcqRel) {
+                continue;
+            }
+            let mut buf = Vec::with_capacity(CHUNK_BYTES);
+            let rendered = self.elements(i, &mut buf).map(|()| buf);
+            self.lock().done[i] = Some(rendered);
+            self.changed.notify_all();
+        }
+    }
+
+    /// The caller's thread: every piece in order, from a helper's buffer or rendered here.
+    fn write_in_order(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        use std::sync::atomic::Ordering;
+        for i in 0..self.pieces.len() {
+            let heavy = matches!(self.pieces[i], Piece::Heavy(_));
+            if heavy || !self.claimed[i].swap(true, Ordering::AcqRel) {
+                self.elements(i, w).map_err(std::io::Error::other)?;
+            } else {
+                let mut g = self.lock();
+                let buf = loop {
+                    if let Some(b) = g.done[i].take() {
+                        break b;
+                    }
+                    g = self.wait(g);
+                };
+                drop(g);
+                w.write_all(&buf.map_err(std::io::Error::other)?)?;
+            }
+            self.lock().written = i + 1;
+            self.changed.notify_all();
+        }
+        Ok(())
+    }
+
+    fn finish(&self) {
+        self.lock().written = usize::MAX;
+        self.changed.notify_all();
+    }
 }
 
 /// Write `entries` as pretty-printed array elements, each as `,\n  {…}` with the nesting of an
@@ -183,10 +282,14 @@ fn render_elements(
 }
 
 /// Work units of the parallel JSON rendering: a chunk holds about [`CHUNK_WEIGHT`] locations
-/// (a certificate weighs one plus its locations), so a buffer stays near 1 MiB; a certificate
-/// heavier than that on its own (a CA carried by thousands of files) is written straight to
-/// the output instead of into a buffer.
-const CHUNK_WEIGHT: usize = 1024;
+/// (a certificate weighs one plus its locations), so a buffer stays under [`CHUNK_BYTES`] and
+/// the allocator serves it from memory already in use rather than a fresh mapping; a
+/// certificate heavier than that on its own (a CA carried by thousands of files) is written
+/// straight to the output instead of into a buffer.
+const CHUNK_WEIGHT: usize = 64;
+
+/// A chunk's buffer, allocated at once (below glibc's 128 KiB mmap threshold).
+const CHUNK_BYTES: usize = 120 << 10;
 
 enum Piece<'a> {
     Chunk(Vec<&'a CertEntry>),
