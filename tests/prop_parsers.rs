@@ -2,7 +2,8 @@
 //! panics (PEM/DER certificates and keys, kubeconfigs, tokens, the CA hash, `iptables-save`,
 //! sysctl, passwd, rke2 config merging, supportconfig, `ip addr`, YAML, runbooks, whole archives
 //! through the ingest), and the round trips that exist hold (a token's parts, a runbook written
-//! and loaded back, a shell-quoted value read back by `sh`).
+//! and loaded back, a shell-quoted value read back by `sh`), and the per-key P-256 tables give
+//! ring's verdict on every signature, tampered or not.
 
 #![allow(
     clippy::unwrap_used,
@@ -61,6 +62,60 @@ fn textish() -> impl Strategy<Value = Vec<u8>> {
         prop::collection::vec(any::<u8>(), 0..24),
     ];
     prop::collection::vec(piece, 0..48).prop_map(|v| v.concat())
+}
+
+/// One P-256 key pair (ring), its public key's table, and ring's verifier for it.
+fn p256_key() -> &'static (
+    ring::signature::EcdsaKeyPair,
+    harrow::pki::p256_fast::KeyTable,
+) {
+    use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+    static KEY: std::sync::OnceLock<(EcdsaKeyPair, harrow::pki::p256_fast::KeyTable)> =
+        std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
+        let table = harrow::pki::p256_fast::KeyTable::new(pair.public_key().as_ref()).unwrap();
+        (pair, table)
+    })
+}
+
+proptest! {
+    // Debug builds check a signature through the table in about 0.6 ms.
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The table accepts exactly what ring accepts: a signature over an arbitrary message, the
+    /// same with one byte of the signature or of the message changed, and arbitrary signature
+    /// bytes; a table from arbitrary key bytes is refused or built, never a panic.
+    #[test]
+    fn p256_tables_give_rings_verdict(
+        msg in prop::collection::vec(any::<u8>(), 0..300),
+        flip in prop::option::of((any::<prop::sample::Index>(), 1u8..=255, any::<bool>())),
+        junk in prop::collection::vec(any::<u8>(), 0..80),
+        key in prop::collection::vec(any::<u8>(), 0..70),
+    ) {
+        use ring::signature::{ECDSA_P256_SHA256_ASN1, KeyPair, UnparsedPublicKey};
+        let (pair, table) = p256_key();
+        let rng = ring::rand::SystemRandom::new();
+        let mut sig = pair.sign(&rng, &msg).unwrap().as_ref().to_vec();
+        let mut msg = msg;
+        if let Some((at, x, in_msg)) = flip {
+            let target = if in_msg && !msg.is_empty() { &mut msg } else { &mut sig };
+            let i = at.index(target.len());
+            target[i] ^= x;
+        }
+        let ring_key = UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, pair.public_key().as_ref());
+        for sig in [&sig, &junk] {
+            let fast = harrow::pki::p256_fast::verify(table, &msg, sig);
+            prop_assert_eq!(fast, ring_key.verify(&msg, sig).is_ok());
+        }
+        if flip.is_none() {
+            prop_assert!(harrow::pki::p256_fast::verify(table, &msg, &sig));
+        }
+        let _ = harrow::pki::p256_fast::KeyTable::new(&key);
+    }
 }
 
 proptest! {
