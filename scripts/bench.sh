@@ -93,6 +93,11 @@ generate() { # generate MODE FILE SIZE
 mib_of() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 
 # ---- measuring --------------------------------------------------------------------------------
+# warm FILE...: read the inputs into the page cache before a measured run, so every command
+# (baseline, floor and harrow alike) starts from the same warm cache: the host reclaims cold
+# pages (DAMON), and a 1 GiB bundle read two minutes earlier by unzip is partly on disk again.
+WARM=()
+warm() { [ ${#WARM[@]} -eq 0 ] || cat "${WARM[@]}" >/dev/null 2>&1 || true; }
 # measure ARRAY_NAME: run the command held in the named array (stdout and stderr dropped) under
 # GNU time and timeout; appends "wall rss_mib status" to $OUT/runs/ARRAY_NAME. Wall time is taken
 # from the clock around it (GNU time rounds to 10 ms).
@@ -100,6 +105,7 @@ mkdir -p "$OUT/runs"
 measure() {
     local -n cmd=$1
     local tf t0 t1 status wall rss
+    warm
     tf=$(mktemp)
     t0=$(date +%s%N)
     set +e
@@ -167,7 +173,9 @@ case_bundles() {
             BU_T=(unzip -t "$b"); BU_P=(unzip -p "$b")
             BU_H=("$HARROW" analyze "$b" -o json --at "$AT" --fail-on none)
         }
+        WARM=("$b")
         rounds "$RUNS" BU_T BU_P BU_H
+        WARM=()
         local ht hu hp hm
         ht=$(median_of BU_H 1); hu=$(median_of BU_T 1); hp=$(median_of BU_P 1); hm=$(median_of BU_H 2)
         {
@@ -196,7 +204,9 @@ case_bundles() {
     for i in "${!real[@]}"; do
         # shellcheck disable=SC2034
         { RU_P=(unzip -p "${real[$i]}"); RU_H=("$HARROW" analyze "${real[$i]}" --at "$AT" --fail-on none); }
+        WARM=("${real[$i]}")
         rounds $((RUNS > 9 ? RUNS : 9)) RU_P RU_H
+        WARM=()
         row "\`unzip -p\` $(basename "${real[$i]}") ($(mib_of "${real[$i]}"))" RU_P >>"$f"
         row "\`harrow analyze\` of it" RU_H "$(ratio "$(median_of RU_H 1)" "$(median_of RU_P 1)")× unzip -p" >>"$f"
     done
@@ -221,7 +231,9 @@ case_snapshot() {
     }
     local started
     started=$(when)
+    WARM=("$s")
     rounds "$RUNS" SN_G SN_F SN_H
+    WARM=()
     local ht r
     ht=$(median_of SN_H 1)
     r=$(ratio "$ht" "$(median_of SN_G 1)")
@@ -262,7 +274,9 @@ case_certs() {
         CE_G=("$HARROW" graph "$input" -o json --at "$AT")
         CE_A=("$HARROW" analyze "$input" -o json --at "$AT" --fail-on none)
     }
+    WARM=("$input" "$sample_dir"/*.crt)
     rounds "$RUNS" CE_O CE_C CE_G CE_A
+    WARM=()
     local n_sample loop c g a
     n_sample=$(find "$sample_dir" -name '*.crt' | wc -l)
     loop=$(awk -v w="$(median_of CE_O 1)" -v n="$n_sample" -v N="$CERTS" 'BEGIN { printf "%.0f", w * N / n }')

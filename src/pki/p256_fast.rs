@@ -96,22 +96,29 @@ fn mac(acc: u64, a: u64, b: u64, carry: u64) -> (u64, u64) {
     (t as u64, (t >> 64) as u64)
 }
 
+/// `a op b` limb by limb with the carry (or borrow) passed along: [`adc`] or [`sbb`].
+#[inline(always)]
+fn chain4(
+    a: &[u64; 4],
+    b: &[u64; 4],
+    op: impl Fn(u64, u64, u64) -> (u64, u64),
+) -> ([u64; 4], u64) {
+    let mut out = [0u64; 4];
+    let mut c = 0;
+    for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+        (*o, c) = op(*x, *y, c);
+    }
+    (out, c)
+}
+
 #[inline(always)]
 fn add4(a: &[u64; 4], b: &[u64; 4]) -> ([u64; 4], u64) {
-    let (r0, c) = adc(a[0], b[0], 0);
-    let (r1, c) = adc(a[1], b[1], c);
-    let (r2, c) = adc(a[2], b[2], c);
-    let (r3, c) = adc(a[3], b[3], c);
-    ([r0, r1, r2, r3], c)
+    chain4(a, b, adc)
 }
 
 #[inline(always)]
 fn sub4(a: &[u64; 4], b: &[u64; 4]) -> ([u64; 4], u64) {
-    let (r0, c) = sbb(a[0], b[0], 0);
-    let (r1, c) = sbb(a[1], b[1], c);
-    let (r2, c) = sbb(a[2], b[2], c);
-    let (r3, c) = sbb(a[3], b[3], c);
-    ([r0, r1, r2, r3], c)
+    chain4(a, b, sbb)
 }
 
 /// Big-endian 32 bytes to little-endian limbs.
