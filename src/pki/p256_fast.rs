@@ -98,11 +98,7 @@ fn mac(acc: u64, a: u64, b: u64, carry: u64) -> (u64, u64) {
 
 /// `a op b` limb by limb with the carry (or borrow) passed along: [`adc`] or [`sbb`].
 #[inline(always)]
-fn chain4(
-    a: &[u64; 4],
-    b: &[u64; 4],
-    op: impl Fn(u64, u64, u64) -> (u64, u64),
-) -> ([u64; 4], u64) {
+fn chain4(a: &[u64; 4], b: &[u64; 4], op: impl Fn(u64, u64, u64) -> (u64, u64)) -> ([u64; 4], u64) {
     let mut out = [0u64; 4];
     let mut c = 0;
     for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
