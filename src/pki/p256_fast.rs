@@ -186,9 +186,9 @@ impl Fe {
         self.mul(self)
     }
 
-    /// t·2^-256 mod p for t < p·2^256. Round i adds m·p·2^(64i) with m = t[i], which clears limb i
-    /// as p ≡ -1 (mod 2^64). With p's limbs (2^64 - 1, 2^32 - 1, 0, p[3]), m·p = m·2^96 +
-    /// m·p[3]·2^192 - m: the -m cancels limb i, so a round is one shifted add and one product.
+    /// t·2^-256 mod p for t < p·2^256. Round i adds m·p·2^(64i) with m = `t[i]`, which clears limb i
+    /// as p ≡ -1 (mod 2^64). With p's limbs (2^64 - 1, 2^32 - 1, 0, `p[3]`), m·p = m·2^96 +
+    /// `m·p[3]·2^192 - m`: the -m cancels limb i, so a round is one shifted add and one product.
     #[inline(always)]
     fn montgomery_reduce(mut t: [u64; 8]) -> Fe {
         let mut top = 0;
