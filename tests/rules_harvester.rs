@@ -19,7 +19,9 @@ mod support;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use rules_common::{COLLECTED, analyze, coverage, findings, healthy_s1, pin, status};
+use rules_common::{
+    COLLECTED, analyze, assert_pass_pinned, coverage, findings, healthy_s1, pin, status,
+};
 use support::{Test, corpus_bundle, inputs_in};
 
 const SETTINGS: &str = "yamls/cluster/harvesterhci.io/v1beta1/settings.yaml";
@@ -538,14 +540,7 @@ fn n1_outside_ten(nodes: &[u8]) -> Vec<u8> {
 #[test]
 fn harv002_passes_on_the_demo_whose_node_ips_sit_in_harvesters_ten_slash_eight() {
     let doc = analyze_one(&demo_zip().to_string_lossy());
-    assert_eq!(
-        status(&doc, "HARV002"),
-        "pass",
-        "{}",
-        coverage(&doc, "HARV002")
-    );
-    assert!(findings(&doc, "HARV002").is_empty());
-    pin(&doc, "HARV002", "pass");
+    assert_pass_pinned(&doc, "HARV002", "pass");
 }
 
 #[test]

@@ -19,7 +19,8 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use rules_common::{
-    COLLECTED, analyze, coverage, findings, healthy_s1, pin, status, support_bundle,
+    COLLECTED, analyze, assert_pass_pinned, coverage, findings, healthy_s1, pin, status,
+    support_bundle,
 };
 
 const DROP_INS: &str = "etc/rancher/rke2/config.yaml.d";
@@ -213,14 +214,7 @@ fn host002_passes_with_the_etcd_user_and_group() {
     let group = std::fs::read_to_string(s1.join("etc/group")).unwrap();
     write(&s1, "etc/group", &format!("{group}etcd:x:52034:\n"));
     let doc = run(&s1);
-    assert_eq!(
-        status(&doc, "HOST002"),
-        "pass",
-        "{}",
-        coverage(&doc, "HOST002")
-    );
-    assert!(findings(&doc, "HOST002").is_empty());
-    pin(&doc, "HOST002", "pass");
+    assert_pass_pinned(&doc, "HOST002", "pass");
 }
 
 #[test]

@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 
 use harrow_fixtures::archive::{Tree, ZipMode, zip_bytes};
 use rules_common::{
-    COLLECTED, analyze, coverage, findings, healthy_s1, pin, status, support_bundle,
+    COLLECTED, analyze, assert_pass_pinned, coverage, findings, healthy_s1, pin, status,
+    support_bundle,
 };
 
 const TOP: &str = "supportbundle_6b6b6b6b-0000-4000-8000-000000000000_2026-11-20T10-00-00Z";
@@ -188,14 +189,7 @@ fn token006_passes_on_clean_logs_and_is_not_evaluable_without_logs() {
         &[],
     );
     let doc = run(&[&b]);
-    assert_eq!(
-        status(&doc, "TOKEN006"),
-        "pass",
-        "{}",
-        coverage(&doc, "TOKEN006")
-    );
-    assert!(findings(&doc, "TOKEN006").is_empty());
-    pin(&doc, "TOKEN006", "pass");
+    assert_pass_pinned(&doc, "TOKEN006", "pass");
 
     let s1 = healthy_s1(dir.path());
     let doc = run(&[&s1]);
@@ -423,14 +417,7 @@ fn cert014_passes_when_a_later_ok_event_clears_the_warning() {
         &[("yamls/namespaced/default/v1/events.yaml", events)],
     );
     let doc = run(&[&b]);
-    assert_eq!(
-        status(&doc, "CERT014"),
-        "pass",
-        "{}",
-        coverage(&doc, "CERT014")
-    );
-    assert!(findings(&doc, "CERT014").is_empty());
-    pin(&doc, "CERT014", "pass");
+    assert_pass_pinned(&doc, "CERT014", "pass");
 }
 
 #[test]
@@ -869,14 +856,7 @@ fn bundle_rules_judge_the_demo_bundle_read_in_full() {
     }
     // The demo's collector masks every secret: content blocks, the installer log and the
     // registration token's status included.
-    assert_eq!(
-        status(&doc, "BUNDLE001"),
-        "pass",
-        "{}",
-        coverage(&doc, "BUNDLE001")
-    );
-    assert!(findings(&doc, "BUNDLE001").is_empty());
-    pin(&doc, "BUNDLE001", "pass-demo-bundle");
+    assert_pass_pinned(&doc, "BUNDLE001", "pass-demo-bundle");
     // The witness bundle's collector is v1.7.0's, with its gaps (reference/harvester-bundle.md
     // §4): on every node the token of the `90_custom.yaml` content block and the token and
     // password hash of `install/console.log`, and the registration token's status.token.
