@@ -910,6 +910,9 @@ pub fn verify(child: &Cert, issuer: &Cert) -> Verification {
     judge(result, issuer)
 }
 
+/// The most issuer keys [`FastIssuers`] builds tables for (13 MiB of tables).
+const MAX_TABLES: usize = 16;
+
 /// Precomputed tables ([`super::p256_fast`]) for the P-256 issuer keys that check many ECDSA
 /// P-256 SHA-256 signatures (an RKE2 cluster CA signs thousands of leaves), by the issuer's
 /// subjectPublicKey bytes.
@@ -922,18 +925,30 @@ impl FastIssuers {
     /// Tables for the issuer keys that `pairs` (a certificate, a candidate issuer) would have
     /// check at least `min` such signatures (a table costs about 170 checks to build).
     pub fn for_pairs<'a>(pairs: impl Iterator<Item = (&'a Cert, &'a Cert)>, min: usize) -> Self {
+        Self::for_pairs_at_most(pairs, min, MAX_TABLES)
+    }
+
+    /// [`FastIssuers::for_pairs`] with at most `max` tables.
+    fn for_pairs_at_most<'a>(
+        pairs: impl Iterator<Item = (&'a Cert, &'a Cert)>,
+        min: usize,
+        max: usize,
+    ) -> Self {
         let mut counts: HashMap<&[u8], usize> = HashMap::new();
         for (child, issuer) in pairs {
             if let Some(key) = fast_key(child, issuer) {
                 *counts.entry(key).or_default() += 1;
             }
         }
-        let mut keys: Vec<&[u8]> = counts
+        // The keys that check the most signatures first, and at most `max` of them: a table
+        // holds 832 KiB, and a hostile input could name thousands of issuer keys.
+        let mut ranked: Vec<(usize, &[u8])> = counts
             .into_iter()
             .filter(|&(_, n)| n >= min)
-            .map(|(k, _)| k)
+            .map(|(k, n)| (n, k))
             .collect();
-        keys.sort_unstable();
+        ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let keys: Vec<&[u8]> = ranked.into_iter().take(max).map(|(_, k)| k).collect();
         let tables = crate::par::map(&keys, |k| {
             super::p256_fast::KeyTable::new(k).map(|t| (Box::from(*k), t))
         });
@@ -1497,6 +1512,21 @@ mod tests {
         }
         // The two P-256 roots, and the 8 leaves of the P-256 CAs but the 3 tampered (3, 4, 6).
         assert_eq!(by_table, 2 + 8 - 3);
+        // With room for one table, the other CA's signatures go to ring: the same chains.
+        let pairs = refs.iter().flat_map(|&c| {
+            refs.iter()
+                .filter(move |i| i.subject_der() == c.issuer_der())
+                .map(move |&i| (c, i))
+        });
+        let one = FastIssuers::for_pairs_at_most(pairs, 1, 1);
+        assert_eq!(one.len(), 1);
+        for c in &refs {
+            let (slow, quick) = (chain_links_refs(c, &refs), chain_links_fast(c, &refs, &one));
+            assert_eq!(
+                (quick.status, quick.issuers, quick.unverified),
+                (slow.status, slow.issuers, slow.unverified)
+            );
+        }
     }
 
     /// A record of 100,000 certificates holds 100,000 of these: the text lives in one
