@@ -97,7 +97,11 @@ fn leaf_certificate_files_are_kept_parsed_and_the_files_read_as_bytes_keep_their
         .value
         .downcast_ref::<harrow::pki::FileCerts>()
         .expect("certificates");
-    assert_eq!(certs.as_ref().map(Vec::len).unwrap(), 2, "leaf and its CA");
+    assert_eq!(
+        certs.as_ref().map(|c| c.len()).unwrap(),
+        2,
+        "leaf and its CA"
+    );
     // Read as bytes elsewhere (digests, CA hash, node name): kept, not decoded.
     for host in [
         "server/tls/server-ca.crt",

@@ -73,7 +73,7 @@ fn leaf_with_chain_fields() {
     assert_eq!(l.key_algorithm.as_str(), "ecdsa-p256");
     assert_eq!(l.key_bits, Some(256));
     assert_eq!(l.signature_algorithm(), "ecdsa-with-SHA256");
-    assert_eq!(l.weak_signature_hash, None);
+    assert_eq!(l.weak_signature_hash(), None);
     assert_eq!(
         l.fingerprint_sha256(),
         sha256_hex(&openssl_der(dir.path(), leaf_pem.as_bytes()))
@@ -93,7 +93,7 @@ fn leaf_with_chain_fields() {
     );
     assert!(l.not_before < l.not_after);
     let k = parse_keys(key.serialize_pem().as_bytes()).unwrap();
-    assert_eq!(k[0].spki_sha256.as_deref(), Some(l.spki_sha256()));
+    assert_eq!(k[0].spki_sha256, Some(l.spki_sha256()));
     // DER input gives the same certificate.
     let der = openssl_der(dir.path(), leaf_pem.as_bytes());
     assert_eq!(parse_certs(&der).unwrap()[0], certs[0]);
@@ -318,7 +318,7 @@ fn weak_signatures_and_small_rsa_keys_are_reported() {
     );
     let c = parse_certs(&pem).unwrap().remove(0);
     assert_eq!(c.key_bits, Some(1024));
-    assert_eq!(c.weak_signature_hash, Some("sha1"));
+    assert_eq!(c.weak_signature_hash(), Some("sha1"));
     assert_eq!(c.signature_algorithm(), "sha1WithRSAEncryption");
     let now = OffsetDateTime::now_utc();
     assert_eq!(chain_status(&c, &[], now).status, ChainStatus::SelfSigned);

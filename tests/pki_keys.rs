@@ -32,7 +32,7 @@ fn derived_spki_equals_certificate_spki_byte_for_byte() {
             assert_eq!(k.status, KeyStatus::Parsed, "{kind}");
             assert_eq!(k.algorithm.as_ref(), Some(&cert[0].key_algorithm), "{kind}");
             assert_eq!(k.spki_der.as_deref(), Some(cert[0].spki_der()), "{kind}");
-            assert_eq!(k.spki_sha256.as_deref(), Some(cert[0].spki_sha256()));
+            assert_eq!(k.spki_sha256, Some(cert[0].spki_sha256()));
             assert_eq!(pair_files(&cert, &keys), Pairing::Match, "{kind}");
         }
     }

@@ -106,6 +106,10 @@ pub(crate) struct Ctx<'a> {
     pub decoding: Option<std::sync::mpsc::SyncSender<super::decode::Job>>,
     /// Files handed to the decoding threads so far (their order).
     handed: u64,
+    /// Loaded files in reading order, put into the tree's map at once by [`Ctx::into_tree`]:
+    /// a map built in bulk has full nodes, one filled insert by insert has half-empty ones
+    /// (23 MiB instead of 9 for 100,000 files).
+    loaded: Vec<(Arc<str>, VFile)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -134,7 +138,19 @@ impl<'a> Ctx<'a> {
             visitor: None,
             decoding: None,
             handed: 0,
+            loaded: Vec::new(),
         }
+    }
+
+    /// The tree read, with every loaded file in [`InputTree::files`] (a path loaded twice keeps
+    /// its last copy, as the archive's own readers do).
+    pub fn into_tree(self) -> InputTree {
+        let mut tree = self.tree;
+        // Collecting sorts stably and keeps the last of equal keys (`extend` would insert one
+        // by one).
+        let earlier = std::mem::take(&mut tree.files);
+        tree.files = earlier.into_iter().chain(self.loaded).collect();
+        tree
     }
 
     /// This context handing every entry to `visitor` (directories, links, streamed files,
@@ -388,7 +404,7 @@ impl<'a> Ctx<'a> {
             Some(p) if **p == *path => Arc::clone(p),
             _ => Arc::from(path),
         };
-        self.tree.files.insert(
+        self.loaded.push((
             key,
             VFile {
                 data,
@@ -396,7 +412,7 @@ impl<'a> Ctx<'a> {
                 mtime,
                 decoded: None,
             },
-        );
+        ));
         Ok(())
     }
 

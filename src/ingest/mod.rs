@@ -130,14 +130,14 @@ fn read_with(
     if let Some(v) = visitor {
         let mut ctx = ctx.with_visitor(v);
         read_into(&mut ctx, path);
-        return ctx.tree;
+        return ctx.into_tree();
     }
     decode::reading(selector, |decoding| {
         ctx.decoding = decoding;
         read_into(&mut ctx, path);
         // Hang up, so the decoding threads finish.
         ctx.decoding = None;
-        ctx.tree
+        ctx.into_tree()
     })
 }
 

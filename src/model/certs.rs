@@ -355,6 +355,8 @@ struct Keyed {
     fp: u64,
     /// A hash of the subject name's DER (groups candidate issuers; equality is checked).
     subject: u64,
+    /// The same of the issuer name's DER.
+    issuer: u64,
     occ: Occurrences,
 }
 
@@ -367,6 +369,7 @@ impl Keyed {
                 .and_then(|h| u64::from_str_radix(h, 16).ok())
                 .unwrap_or(0),
             subject: name_key(cert.subject_der()),
+            issuer: name_key(cert.issuer_der()),
             occ: (cert, locs),
         }
     }
@@ -422,9 +425,7 @@ impl Gathered {
             .as_ref()
             .and_then(|d| d.value.downcast_ref::<pki::FileCerts>())
         {
-            Some(pki::FileCerts(certs)) => {
-                record(certs.clone(), loc, &mut out, &mut self.problems);
-            }
+            Some(certs) => record(certs.parsed(), loc, &mut out, &mut self.problems),
             None => collect_file(
                 &file.data,
                 loc,
@@ -641,24 +642,37 @@ pub fn build_with(snap: &Snapshot, fast_min: usize) -> Inventory {
                 .cmp(b.occ.0.fingerprint_sha256())
         })
     });
-    let mut entries: Vec<Keyed> = Vec::with_capacity(found.len());
-    for k in found {
-        match entries.last_mut() {
-            Some(last) if last.same_cert(&k) => last.occ.1.extend(k.occ.1),
-            _ => entries.push(k),
+    // In place, and the room of the copies given back (half of it when every file carries
+    // its CA).
+    found.dedup_by(|copy, kept| {
+        let same = kept.same_cert(copy);
+        if same {
+            kept.occ.1.append(&mut copy.occ.1);
         }
-    }
+        same
+    });
+    found.shrink_to_fit();
+    let entries = found;
     // Candidate issuers grouped by subject name, so each certificate is checked only against
     // certificates whose subject is its issuer.
+    // Only subjects some certificate names as its issuer (a handful of CAs, where 100,000
+    // leaves would each have a group of their own).
+    let mut issuer_names: Vec<u64> = entries.iter().map(|k| k.issuer).collect();
+    issuer_names.sort_unstable();
+    issuer_names.dedup();
     let mut by_subject: HashMap<u64, Vec<usize>> = HashMap::new();
     for (i, k) in entries.iter().enumerate() {
-        by_subject.entry(k.subject).or_default().push(i);
+        if issuer_names.binary_search(&k.subject).is_ok() {
+            by_subject.entry(k.subject).or_default().push(i);
+        }
     }
+    drop(issuer_names);
     // The certificates whose subject is `cert`'s issuer (their `Arc`s, so an issuer is named by
     // sharing its certificate).
-    let candidates = |cert: &Cert| -> Vec<&Arc<Cert>> {
+    let candidates = |k: &Keyed| -> Vec<&Arc<Cert>> {
+        let cert = &k.occ.0;
         by_subject
-            .get(&name_key(cert.issuer_der()))
+            .get(&k.issuer)
             .into_iter()
             .flatten()
             .map(|&i| &entries[i].occ.0)
@@ -671,14 +685,14 @@ pub fn build_with(snap: &Snapshot, fast_min: usize) -> Inventory {
     let fast = pki::FastIssuers::for_pairs(
         entries.iter().flat_map(|k| {
             let cert = &*k.occ.0;
-            candidates(cert).into_iter().map(move |c| (cert, &**c))
+            candidates(k).into_iter().map(move |c| (cert, &**c))
         }),
         fast_min,
     );
     // Signature checks dominate: every core.
     let chains: Vec<(ChainStatus, Vec<Fp>)> = crate::par::map(&entries, |k| {
         let cert = &k.occ.0;
-        let candidates = candidates(cert);
+        let candidates = candidates(k);
         let refs: Vec<&Cert> = candidates.iter().map(|c| &***c).collect();
         let chain = pki::chain_links_fast(cert, &refs, &fast);
         let mut issuers: Vec<Fp> = chain

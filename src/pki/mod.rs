@@ -90,7 +90,12 @@ impl PkiError {
 
 /// Lowercase hex of the SHA-256 digest of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex_lower(&Sha256::digest(bytes))
+    hex_lower(&sha256(bytes))
+}
+
+/// The SHA-256 digest of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
 }
 
 /// Lowercase hex of `bytes` (what `hex::encode` gives, without its per-character iterator:

@@ -69,7 +69,7 @@ pub fn pair_fingerprint(cert: &Cert, fingerprint: &str) -> Pairing {
     if fp.len() != 64 {
         return Pairing::NotEvaluable("not a sha256 fingerprint".into());
     }
-    if fp.eq_ignore_ascii_case(cert.spki_sha256()) {
+    if fp.eq_ignore_ascii_case(&cert.spki_sha256()) {
         Pairing::Match
     } else {
         Pairing::Mismatch

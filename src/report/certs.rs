@@ -148,8 +148,9 @@ pub fn write_certificates_json(
 }
 
 /// Pieces rendered at most this far ahead of the one being written: enough buffers (under
-/// 15 MiB) to keep the helpers busy while the writer renders a heavy piece itself.
-const LOOKAHEAD: usize = 128;
+/// 4 MiB) to keep the helpers busy while the writer renders a heavy piece itself (128 made the
+/// output no faster on 100,000 certificates and held 11 MiB more).
+const LOOKAHEAD: usize = 32;
 
 /// The pieces of the `certificates` array, rendered ahead into buffers by helper threads while
 /// the caller writes them in order; the caller renders a heavy piece, or a chunk no helper has

@@ -18,7 +18,7 @@ use super::model::{
     Note, NoteKind, Snapshot,
 };
 use super::nodes::{
-    LabelFacts, Logical, active_rke2_unit, add_host_path, all_paths, file_roles, finish_roles,
+    HostPaths, LabelFacts, Logical, active_rke2_unit, all_paths, file_roles, finish_roles,
     label_facts, manifest_from_value, node_addresses, snapshot_addresses, snapshot_node_name,
     zip_host_path,
 };
@@ -334,20 +334,16 @@ fn read_snapshot(
     node.sources.insert(tree.name.clone());
     node.inputs.insert(c.idx);
     node.addresses.extend(snapshot_addresses(tree, prefix));
+    let mut hosts = HostPaths::new(&mut node);
     for (path, readable) in all_paths(tree) {
         if path.contains('!') {
             continue;
         }
         if let Some(host) = path.strip_prefix(prefix) {
-            add_host_path(
-                &mut node,
-                c.idx,
-                host.to_string(),
-                Logical { tree, path },
-                readable,
-            );
+            hosts.add(c.idx, host.to_string(), Logical { tree, path }, readable);
         }
     }
+    drop(hosts);
     let rke2_version = tree
         .resolve(&format!("{prefix}commands/rke2-version.txt"))
         .and_then(|f| rke2_version_from_text(&String::from_utf8_lossy(&f.data)));
@@ -571,15 +567,17 @@ fn bundle_node_zips(c: &Classified<'_>, top: &str, limits: &Limits) -> ZipsRead 
         let inner_prefix = format!("{zip}!");
         let mut content = false;
         let start = paths.partition_point(|(p, _)| *p < inner_prefix.as_str());
+        let mut hosts = HostPaths::new(&mut node);
         for &(path, readable) in &paths[start..] {
             let Some(inner) = path.strip_prefix(inner_prefix.as_str()) else {
                 break;
             };
             if let Some(host) = zip_host_path(inner) {
                 content = true;
-                add_host_path(&mut node, c.idx, host, Logical { tree, path }, readable);
+                hosts.add(c.idx, host, Logical { tree, path }, readable);
             }
         }
+        drop(hosts);
         if !content {
             read.notes.push(Note {
                 node: Some(name.clone()),

@@ -357,10 +357,7 @@ impl Logical<'_> {
 /// the like hold hundreds of thousands of deep paths no rule needs).
 pub const PRESENT_DEPTH: usize = 8;
 
-/// Record one host path of a node: readable content goes to `files` and its ancestor
-/// directories to `present`; a seen-only path goes to `present` with its ancestors (cut to
-/// [`PRESENT_DEPTH`] segments). A node snapshot's 100,000 certificate files are then one key
-/// each, not two.
+/// Record one host path of a node ([`HostPaths::add`] for many).
 pub fn add_host_path(
     node: &mut Node,
     input: usize,
@@ -368,45 +365,92 @@ pub fn add_host_path(
     logical: Logical<'_>,
     readable: bool,
 ) {
-    let mut host = host.trim_end_matches('/').to_string();
-    if host.is_empty() {
-        return;
+    HostPaths::new(node).add(input, host, logical, readable);
+}
+
+/// Adds host paths to a node: readable content goes to `files` and its ancestor directories
+/// to `present`; a seen-only path goes to `present` with its ancestors (cut to
+/// [`PRESENT_DEPTH`] segments). A node snapshot's 100,000 certificate files are then one key
+/// each, not two. The files are put into the node's map when this is dropped, all at once: a
+/// map built in bulk has full nodes, one filled insert by insert has half-empty ones.
+pub struct HostPaths<'n> {
+    node: &'n mut Node,
+    staged: Vec<(Arc<str>, HostFile)>,
+}
+
+impl<'n> HostPaths<'n> {
+    pub fn new(node: &'n mut Node) -> Self {
+        HostPaths {
+            node,
+            staged: Vec::new(),
+        }
     }
-    if !readable && let Some((i, _)) = host.match_indices('/').nth(PRESENT_DEPTH - 1) {
-        host.truncate(i);
-    }
-    if readable {
-        let list = node.files.entry(Arc::from(host.as_str())).or_default();
-        let hf = HostFile {
-            input,
-            logical: logical.shared(),
+
+    /// Record one host path.
+    pub fn add(&mut self, input: usize, host: String, logical: Logical<'_>, readable: bool) {
+        let mut host = host.trim_end_matches('/').to_string();
+        if host.is_empty() {
+            return;
+        }
+        if !readable && let Some((i, _)) = host.match_indices('/').nth(PRESENT_DEPTH - 1) {
+            host.truncate(i);
+        }
+        if readable {
+            let hf = HostFile {
+                input,
+                logical: logical.shared(),
+            };
+            self.staged.push((Arc::from(host.as_str()), hf));
+        }
+        // The path (unless it is a file, which `files` holds) and every ancestor directory are
+        // present. Once one is, all above it already are (this is the only place that adds to
+        // `present`), so the walk up stops there.
+        let mut end = if readable {
+            match host.rfind('/') {
+                Some(i) => i,
+                None => return,
+            }
+        } else {
+            host.len()
         };
-        if !list.contains(&hf) {
-            list.push(hf);
-            list.sort_by(|a, b| (a.input, &a.logical).cmp(&(b.input, &b.logical)));
+        let present = &mut self.node.present;
+        loop {
+            let p = &host[..end];
+            if present.contains(p) {
+                break;
+            }
+            present.insert(p.to_string());
+            match p.rfind('/') {
+                Some(i) => end = i,
+                None => break,
+            }
         }
     }
-    // The path (unless it is a file, which `files` holds) and every ancestor directory are
-    // present. Once one is, all above it already are (this is the only place that adds to
-    // `present`), so the walk up stops there.
-    let mut end = if readable {
-        match host.rfind('/') {
-            Some(i) => i,
-            None => return,
+}
+
+impl Drop for HostPaths<'_> {
+    /// Merge the staged files with the node's: each host path's copies sorted by input and
+    /// logical path, without repeats.
+    fn drop(&mut self) {
+        if self.staged.is_empty() {
+            return;
         }
-    } else {
-        host.len()
-    };
-    loop {
-        let p = &host[..end];
-        if node.present.contains(p) {
-            break;
+        let earlier = std::mem::take(&mut self.node.files);
+        let mut all: Vec<(Arc<str>, HostFile)> = earlier
+            .into_iter()
+            .flat_map(|(k, v)| v.into_iter().map(move |h| (Arc::clone(&k), h)))
+            .chain(std::mem::take(&mut self.staged))
+            .collect();
+        all.sort_by(|a, b| (&a.0, a.1.input, &a.1.logical).cmp(&(&b.0, b.1.input, &b.1.logical)));
+        all.dedup();
+        let mut grouped: Vec<(Arc<str>, Vec<HostFile>)> = Vec::new();
+        for (k, h) in all {
+            match grouped.last_mut() {
+                Some((last, copies)) if *last == k => copies.push(h),
+                _ => grouped.push((k, vec![h])),
+            }
         }
-        node.present.insert(p.to_string());
-        match p.rfind('/') {
-            Some(i) => end = i,
-            None => break,
-        }
+        self.node.files = grouped.into_iter().collect();
     }
 }
 

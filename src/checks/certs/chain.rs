@@ -124,7 +124,7 @@ fn weakness(e: &CertEntry) -> Option<String> {
     {
         why.push(format!("an RSA key of {bits} bits (under 2048)"));
     }
-    if let Some(h) = e.cert.weak_signature_hash {
+    if let Some(h) = e.cert.weak_signature_hash() {
         why.push(format!(
             "a {} signature ({})",
             h.to_uppercase(),
