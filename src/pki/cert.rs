@@ -1760,26 +1760,26 @@ mod tests {
     #[test]
     fn common_names_read_back_aliased_or_not() {
         use rcgen::{DistinguishedName, DnType};
-        let mut p = CertificateParams::default();
-        p.distinguished_name = DistinguishedName::new();
-        p.distinguished_name
-            .push(DnType::OrganizationName, "CN=tricky");
-        p.distinguished_name.push(DnType::CommonName, "tricky");
         let k = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-        let plain = parse_cert_der(p.self_signed(&k).unwrap().der()).unwrap();
+        let named = |attrs: &[(DnType, &str)]| {
+            let mut p = CertificateParams::default();
+            p.distinguished_name = DistinguishedName::new();
+            for (t, v) in attrs {
+                p.distinguished_name.push(t.clone(), *v);
+            }
+            parse_cert_der(p.self_signed(&k).unwrap().der()).unwrap()
+        };
+        let plain = named(&[
+            (DnType::OrganizationName, "CN=tricky"),
+            (DnType::CommonName, "tricky"),
+        ]);
         assert_eq!(plain.subject_cn(), Some("tricky"));
         assert_eq!(plain.issuer_cn(), Some("tricky"));
         assert_ne!(plain.cn_alias[0], NO_ALIAS, "found in {}", plain.subject());
-        let mut p = CertificateParams::default();
-        p.distinguished_name = DistinguishedName::new();
-        p.distinguished_name.push(DnType::CommonName, "a,b+c");
-        let escaped = parse_cert_der(p.self_signed(&k).unwrap().der()).unwrap();
+        let escaped = named(&[(DnType::CommonName, "a,b+c")]);
         assert_eq!(escaped.subject_cn(), Some("a,b+c"));
         assert_eq!(escaped.cn_alias[0], NO_ALIAS, "{}", escaped.subject());
-        let mut p = CertificateParams::default();
-        p.distinguished_name = DistinguishedName::new();
-        p.distinguished_name.push(DnType::OrganizationName, "no cn");
-        let none = parse_cert_der(p.self_signed(&k).unwrap().der()).unwrap();
+        let none = named(&[(DnType::OrganizationName, "no cn")]);
         assert_eq!((none.subject_cn(), none.issuer_cn()), (None, None));
     }
 
