@@ -406,7 +406,10 @@ impl Cert {
         if start == NO_ALIAS {
             return Some(self.text(f as usize));
         }
-        let name_start = self.end(name as usize - 1).unwrap_or(0);
+        let name_start = (name as usize)
+            .checked_sub(1)
+            .and_then(|i| self.end(i))
+            .unwrap_or(0);
         let from = name_start + usize::from(start);
         Some(self.text_range(from..from + usize::from(len)))
     }
